@@ -1,0 +1,19 @@
+# The environment lives in .venv; it is (re)built when pyproject.toml changes.
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: run test
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/imr ingest ../shared/data/dwc-imr-letters ../shared/data/seed-letters --out outputs/ingest
+	$(VENV)/bin/imr train --config configs/baseline.yaml --summary outputs/baseline_summary.json
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest

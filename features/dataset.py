@@ -1,0 +1,97 @@
+"""Parsed letters to per-item rows and a train/validation/test split by letter."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+from typing import Any
+
+from features.categories import treatment_category
+from features.letter import Letter
+
+SPLITS = ("train", "validation", "test")
+
+
+def item_rows(letter: Letter, letter_id: str, source: str) -> list[dict[str, Any]]:
+    """One row per disputed item: every `ItemRecord` field plus label, provenance and the
+    post-decision text (kept for research views and audits; `pre_decision` never reads it)."""
+    days = None
+    if letter.date_of_injury and letter.ur_denial_date:
+        delta = date.fromisoformat(letter.ur_denial_date) - date.fromisoformat(letter.date_of_injury)
+        days = max(delta.days, 0)
+    rows = []
+    for index, item in enumerate(letter.items):
+        partial = item.partial_approval
+        rows.append({
+            "letter_id": letter_id,
+            "source": source,
+            "case_number": letter.case_number,
+            "item_index": index,
+            "label": int(item.decision == "Overturned"),
+            "decision": item.decision,
+            "treatment": item.treatment,
+            "treatment_category": treatment_category(item.treatment),
+            "case_summary": letter.case_summary,
+            "claims_administrator_guideline": item.claims_administrator_guideline,
+            "patient_age": letter.patient_age,
+            "patient_sex": letter.patient_sex,
+            "days_since_injury": days,
+            "partial_approval": partial is not None,
+            "original_request": partial.original_request if partial else "",
+            "authorized_portion": (partial.authorized or "") if partial else "",
+            "maximus_guideline": item.maximus_guideline,
+            "rationale": item.rationale,
+            "decision_date": letter.decision_date,
+        })
+    return rows
+
+
+def split_letters(
+    letters: dict[str, bool], seed: int, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
+) -> dict[str, str]:
+    """Assign each letter id to a split, stratified on whether the letter has an overturned item.
+    Ids are sorted before a seeded shuffle, so the same letters and seed give the same split
+    whatever order the files were read in."""
+    if abs(sum(fractions) - 1) > 1e-9 or min(fractions) < 0:
+        raise ValueError(f"split fractions must be >= 0 and sum to 1, got {fractions}")
+    rng = random.Random(seed)
+    assignment: dict[str, str] = {}
+    for stratum in (True, False):
+        ids = sorted(i for i, has_overturn in letters.items() if has_overturn == stratum)
+        rng.shuffle(ids)
+        n_train = round(len(ids) * fractions[0])
+        n_val = round(len(ids) * fractions[1])
+        for k, letter_id in enumerate(ids):
+            assignment[letter_id] = "train" if k < n_train else "validation" if k < n_train + n_val else "test"
+    return assignment
+
+
+def build_dataset_dict(rows: list[dict[str, Any]], seed: int, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)):
+    """`datasets.DatasetDict` with the three splits; no letter's items cross a split."""
+    import datasets
+
+    has_overturn: dict[str, bool] = {}
+    for row in rows:
+        has_overturn[row["letter_id"]] = has_overturn.get(row["letter_id"], False) or bool(row["label"])
+    assignment = split_letters(has_overturn, seed, fractions)
+    features = _features(datasets)
+    by_split: dict[str, dict[str, list]] = {split: {name: [] for name in features} for split in SPLITS}
+    for row in rows:  # column-wise, so an empty split still has every column
+        for name in features:
+            by_split[assignment[row["letter_id"]]][name].append(row[name])
+    return datasets.DatasetDict({
+        split: datasets.Dataset.from_dict(columns, features=features) for split, columns in by_split.items()
+    })
+
+
+def _features(datasets):
+    v = datasets.Value
+    return datasets.Features({
+        "letter_id": v("string"), "source": v("string"), "case_number": v("string"), "item_index": v("int32"),
+        "label": datasets.ClassLabel(names=["Upheld", "Overturned"]), "decision": v("string"),
+        "treatment": v("string"), "treatment_category": v("string"), "case_summary": v("string"),
+        "claims_administrator_guideline": v("string"), "patient_age": v("int32"), "patient_sex": v("string"),
+        "days_since_injury": v("int32"), "partial_approval": v("bool"), "original_request": v("string"),
+        "authorized_portion": v("string"), "maximus_guideline": v("string"), "rationale": v("string"),
+        "decision_date": v("string"),
+    })

@@ -1,0 +1,105 @@
+"""The predict API: `load_predictor(model_uri).predict(items)`.
+
+`model_uri` is anything MLflow resolves (models:/name/3, models:/name@alias, runs:/<id>/model,
+models:/m-<id>) or a local folder holding a logged model or an imr_model.json model folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from serving.model_dir import META_FILE
+
+
+class ModelNotFoundError(LookupError):
+    """The model URI does not resolve to a logged imr-outcome model."""
+
+
+@dataclass
+class Predictor:
+    scorer: Any
+    model_name: str
+    model_version: str | None
+    run_id: str | None = None
+
+    @property
+    def threshold(self) -> float:
+        return self.scorer.meta.threshold
+
+    @property
+    def feature_view(self) -> str:
+        return self.scorer.meta.feature_view
+
+    def info(self) -> dict[str, Any]:
+        meta = self.scorer.meta
+        return {"name": self.model_name, "version": self.model_version, "run_id": self.run_id,
+                "family": meta.family, "feature_view": meta.feature_view, "threshold": meta.threshold}
+
+    def predict(self, items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Per item: p_overturned, the decision at the model's threshold, and the model's name/version."""
+        if not items:
+            return []
+        p = self.scorer.predict_proba(items)
+        return [
+            {"p_overturned": float(x), "decision": "Overturned" if x >= self.threshold else "Upheld",
+             "model_name": self.model_name, "model_version": self.model_version}
+            for x in p
+        ]
+
+
+def load_predictor(model_uri: str, backend: str | None = None) -> Predictor:
+    """backend selects the transformer runtime: "torch" (default) or "onnx" (int8)."""
+    from serving.scorers import load_scorer
+
+    local, name, version, run_id = _resolve(model_uri)
+    model_dir = _find_model_dir(local, model_uri)
+    return Predictor(load_scorer(model_dir, backend), name, version, run_id)
+
+
+def _resolve(model_uri: str) -> tuple[Path, str, str | None, str | None]:
+    """(local folder, model name, version, run id)."""
+    path = Path(model_uri)
+    if path.exists():
+        return path, path.resolve().name, None, None
+    if "://" not in model_uri and not model_uri.startswith(("models:/", "runs:/")):
+        raise ModelNotFoundError(f"model {model_uri!r}: no such folder, and not an MLflow URI (models:/NAME/VERSION)")
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from training.tracking import tracking_uri
+
+    mlflow.set_tracking_uri(tracking_uri())
+    mlflow.set_registry_uri(tracking_uri())
+    name, version, run_id = model_uri, None, None
+    try:
+        if model_uri.startswith("models:/") and not model_uri.startswith("models:/m-"):
+            version_info = _registered_version(model_uri.removeprefix("models:/"))
+            name, version, run_id = version_info.name, str(version_info.version), version_info.run_id
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri))
+    except MlflowException as exc:
+        raise ModelNotFoundError(f"model {model_uri!r} not found: {exc.message}") from exc
+    return local, name, version, run_id
+
+
+def _registered_version(ref: str):
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    if "@" in ref:
+        name, alias = ref.split("@", 1)
+        return client.get_model_version_by_alias(name, alias)
+    name, _, version = ref.rpartition("/")
+    if not name:
+        raise ModelNotFoundError(f"models:/{ref}: give a version or alias, e.g. models:/{ref}/1 or models:/{ref}@candidate")
+    return client.get_model_version(name, version)
+
+
+def _find_model_dir(local: Path, model_uri: str) -> Path:
+    if (local / META_FILE).is_file():
+        return local
+    for candidate in sorted(local.glob(f"artifacts/*/{META_FILE}")):
+        return candidate.parent
+    raise ModelNotFoundError(f"model {model_uri!r}: {local} holds no imr-outcome model ({META_FILE} not found)")

@@ -1,0 +1,77 @@
+"""The MLflow pyfunc wrapper every model family is logged as, so `mlflow models serve`,
+`mlflow.pyfunc.load_model` and `imr predict` all run the same scorer."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import mlflow.pyfunc
+import pandas as pd
+
+from serving.model_dir import read_verified_meta
+
+ARTIFACT_KEY = "model_dir"
+
+
+class IMRPythonModel(mlflow.pyfunc.PythonModel):
+    def load_context(self, context) -> None:
+        from serving.scorers import load_scorer
+
+        self.scorer = load_scorer(context.artifacts[ARTIFACT_KEY])
+        self.meta = self.scorer.meta
+
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        p = self.scorer.predict_proba(model_input.to_dict("records"))
+        decision = ["Overturned" if x >= self.meta.threshold else "Upheld" for x in p]
+        return pd.DataFrame({"p_overturned": p, "decision": decision})
+
+
+def input_example() -> pd.DataFrame:
+    """A made-up request (never real clinical text, which must not be logged)."""
+    return pd.DataFrame([{
+        "treatment": "Physical therapy 2 times a week for 6 weeks for the lumbar spine",
+        "case_summary": "The injured worker is a 45 year old female with low back pain after lifting a box.",
+        "claims_administrator_guideline": "Decision based on MTUS Chronic Pain Medical Treatment 2016.",
+        "patient_age": 45, "patient_sex": "female", "days_since_injury": 60,
+        "partial_approval": False, "original_request": "", "authorized_portion": "",
+    }])
+
+
+def log_packaged_model(model_dir, registered_name: str, alias: str):
+    """Log `model_dir` as a pyfunc model in the active run, register it and point `alias` at the
+    new version. Returns (registered model URI, version)."""
+    from mlflow import MlflowClient
+
+    read_verified_meta(model_dir)  # never log a folder that does not verify
+    example = input_example()
+    info = mlflow.pyfunc.log_model(
+        name="model",
+        # Models-from-code: MLflow stores the entry script, not a cloudpickle of the wrapper.
+        python_model=str(Path(__file__).with_name("pyfunc_entry.py")),
+        artifacts={ARTIFACT_KEY: str(model_dir)},
+        code_paths=[_package_dir("features"), _package_dir("serving")],
+        signature=model_signature(),
+        input_example=example,
+        registered_model_name=registered_name,
+    )
+    version = str(info.registered_model_version)
+    MlflowClient().set_registered_model_alias(registered_name, alias, version)
+    return f"models:/{registered_name}/{version}", version, info.model_uri
+
+
+def model_signature():
+    """Only `treatment` is required; every other field may be left out."""
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    optional = [("case_summary", "string"), ("claims_administrator_guideline", "string"), ("patient_age", "long"),
+                ("patient_sex", "string"), ("days_since_injury", "long"), ("partial_approval", "boolean"),
+                ("original_request", "string"), ("authorized_portion", "string"), ("rationale", "string")]
+    inputs = Schema([ColSpec("string", "treatment")] + [ColSpec(t, n, required=False) for n, t in optional])
+    outputs = Schema([ColSpec("double", "p_overturned"), ColSpec("string", "decision")])
+    return ModelSignature(inputs=inputs, outputs=outputs)
+
+
+def _package_dir(name: str) -> str:
+    return str(Path(importlib.import_module(name).__file__).parent)

@@ -1,0 +1,53 @@
+"""Family-specific scorers behind one interface: `predict_proba(records) -> p_overturned`.
+
+Each scorer turns request records into its model's inputs with the model's own feature view,
+so a `pre_decision` model never sees a rationale even when a caller sends one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from serving.model_dir import ModelIntegrityError, ModelMeta, read_verified_meta
+
+# skops refuses to load any type not listed as trusted; we trust scikit-learn, NumPy and
+# SciPy types and nothing else, so a tampered file cannot smuggle in arbitrary callables.
+_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
+
+
+class BaselineScorer:
+    def __init__(self, model_dir: Path, meta: ModelMeta):
+        import skops.io as sio
+
+        path = model_dir / "pipeline.skops"
+        untrusted = sio.get_untrusted_types(file=path)
+        refused = [t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES)]
+        if refused:
+            raise ModelIntegrityError(f"{path}: refusing to load types outside scikit-learn/NumPy/SciPy: {refused}")
+        self.pipeline = sio.load(path, trusted=untrusted)
+        self.meta = meta
+
+    def predict_proba(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        import pandas as pd
+
+        from features.views import model_inputs
+
+        frame = pd.DataFrame([model_inputs(r, self.meta.feature_view) for r in records])
+        return self.pipeline.predict_proba(frame.astype({"treatment_category": object, "patient_sex": object}))[:, 1]
+
+
+def load_scorer(model_dir: str | Path, backend: str | None = None):
+    """backend: None/"torch"/"onnx" for transformers (see serving.transformer_scorer); ignored by the baseline."""
+    model_dir = Path(model_dir)
+    meta = read_verified_meta(model_dir)
+    if meta.family == "baseline":
+        return BaselineScorer(model_dir, meta)
+    if meta.family == "transformer":
+        from serving.transformer_scorer import TransformerScorer
+
+        return TransformerScorer(model_dir, meta, backend)
+    raise ModelIntegrityError(f"{model_dir}: unknown model family {meta.family!r}")

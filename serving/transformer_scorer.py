@@ -1,0 +1,70 @@
+"""Scores items with a fine-tuned encoder: PyTorch fp32, or the int8 ONNX model for fast CPU use.
+
+The backend is chosen at load: `backend="onnx"` (or IMR_BACKEND=onnx) when the model folder has
+an ONNX export, else PyTorch. Weights are loaded only after `read_verified_meta` checked their hashes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from serving.encoding import encode, pad_batch
+from serving.model_dir import ModelMeta
+
+ONNX_FILE = "onnx/model.int8.onnx"
+BATCH_SIZE = 32
+
+
+class TransformerScorer:
+    def __init__(self, model_dir: Path, meta: ModelMeta, backend: str | None = None):
+        from transformers import AutoTokenizer
+
+        self.meta = meta
+        self.max_length = int(meta.options["max_length"])
+        self.head_fraction = float(meta.options["head_fraction"])
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+        backend = backend or os.environ.get("IMR_BACKEND") or "torch"
+        if backend == "onnx" and ONNX_FILE not in meta.files:
+            raise ValueError(f"{model_dir}: no ONNX export in this model; use backend='torch'")
+        self.backend = backend
+        if backend == "onnx":
+            import onnxruntime as ort
+
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = int(os.environ.get("IMR_THREADS", "0"))
+            self.session = ort.InferenceSession(str(model_dir / ONNX_FILE), options, providers=["CPUExecutionProvider"])
+        elif backend == "torch":
+            from transformers import AutoModelForSequenceClassification
+
+            self.model = AutoModelForSequenceClassification.from_pretrained(
+                model_dir, local_files_only=True, use_safetensors=True
+            ).eval()
+        else:
+            raise ValueError(f"unknown backend {backend!r}; expected 'torch' or 'onnx'")
+
+    def predict_proba(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        from features.views import model_inputs
+
+        texts = [model_inputs(r, self.meta.feature_view)["text"] for r in records]
+        out = []
+        for start in range(0, len(texts), BATCH_SIZE):
+            batch = pad_batch(self.tokenizer, encode(self.tokenizer, texts[start:start + BATCH_SIZE],
+                                                     self.max_length, self.head_fraction))
+            out.append(self._logits(batch))
+        logits = np.concatenate(out) if out else np.zeros((0, 2))
+        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return shifted[:, 1] / shifted.sum(axis=1)
+
+    def _logits(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        if self.backend == "onnx":
+            return self.session.run(["logits"], batch)[0]
+        import torch
+
+        with torch.inference_mode():
+            tensors = {k: torch.from_numpy(v) for k, v in batch.items()}
+            return self.model(**tensors).logits.float().numpy()

@@ -1,0 +1,63 @@
+"""Clinical domain adaptation: continued masked-language-model pretraining of the base encoder
+on the letters' own clinical text (train split only, so test letters never leak), logged as its
+own nested MLflow run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+
+from training.config import TransformerModelConfig
+
+
+def adaptation_texts(rows) -> list[str]:
+    """Each train letter's case summary once, plus each item's treatment and claims
+    administrator guideline: the pre-decision text the classifier reads."""
+    seen, texts = set(), []
+    for r in rows:
+        for text in (r["case_summary"], f"{r['treatment']}. {r['claims_administrator_guideline']}"):
+            if text and text not in seen:
+                seen.add(text)
+                texts.append(text)
+    return texts
+
+
+def adapt(cfg: TransformerModelConfig, base_dir: Path, train_rows, val_rows, out_dir: Path, seed: int) -> Path:
+    """Returns the adapted checkpoint folder (safetensors), used as the fine-tuning base."""
+    import datasets
+    import math
+    from transformers import (AutoModelForMaskedLM, AutoTokenizer, DataCollatorForLanguageModeling, Trainer,
+                              TrainingArguments, set_seed)
+
+    da = cfg.domain_adaptation
+    set_seed(seed)
+    tokenizer = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
+    model = AutoModelForMaskedLM.from_pretrained(base_dir, local_files_only=True, use_safetensors=True)
+
+    def tokenized(rows):
+        ds = datasets.Dataset.from_dict({"text": adaptation_texts(rows)})
+        return ds.map(lambda b: tokenizer(b["text"], truncation=True, max_length=da.max_length),
+                      batched=True, remove_columns=["text"])
+
+    args = TrainingArguments(
+        output_dir=str(out_dir / "checkpoints"), num_train_epochs=da.epochs, learning_rate=da.learning_rate,
+        per_device_train_batch_size=da.batch_size, per_device_eval_batch_size=da.batch_size,
+        eval_strategy="epoch", save_strategy="no", logging_steps=5, seed=seed, data_seed=seed,
+        report_to=["mlflow"], disable_tqdm=True,
+    )
+    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=da.mlm_probability, seed=seed)
+    with mlflow.start_run(run_name="domain-adaptation", nested=True) as run:
+        mlflow.set_tags({"stage": "domain_adaptation", "base_model": cfg.base_model})
+        trainer = Trainer(model=model, args=args, train_dataset=tokenized(train_rows), eval_dataset=tokenized(val_rows),
+                          processing_class=tokenizer, data_collator=collator)
+        before = trainer.evaluate()["eval_loss"]
+        trainer.train()
+        after = trainer.evaluate()["eval_loss"]
+        mlflow.log_metrics({"val_mlm_loss_before": before, "val_mlm_loss_after": after,
+                            "val_perplexity_before": math.exp(before), "val_perplexity_after": math.exp(after)})
+        adapted = out_dir / "adapted"
+        trainer.save_model(str(adapted))
+        tokenizer.save_pretrained(str(adapted))
+    mlflow.log_param("domain_adaptation_run_id", run.info.run_id)
+    return adapted
