@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/imr ingest ../shared/data/dwc-imr-letters ../shared/data/seed-letters --out outputs/ingest
 	$(VENV)/bin/imr train --config configs/baseline.yaml --summary outputs/baseline_summary.json
+	$(VENV)/bin/imr train --config configs/transformer.yaml --summary outputs/transformer_summary.json
+	$(VENV)/bin/imr compare
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest

@@ -1,4 +1,5 @@
-"""`imr predict`: score requests (JSON Lines or CSV) or the disputed items of whole letters."""
+"""`imr predict`: score requests (JSON Lines or CSV) or the disputed items of whole letters.
+`imr serve`: the same over HTTP (serving/http.py)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,31 @@ def add_serving_commands(sub) -> None:
     p.add_argument("--strict", action="store_true", help="exit 1 if any input line or letter is invalid")
     p.add_argument("--backend", choices=["torch", "onnx"], help="transformer runtime (default torch; onnx = int8)")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("serve", help="serve a registered model over HTTP (FastAPI + uvicorn)")
+    p.add_argument("--model", required=True,
+                   help="models:/NAME/VERSION, models:/NAME@ALIAS, runs:/ID/model or a folder")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--backend", choices=["torch", "onnx"], help="transformer runtime (default torch; onnx = int8)")
+    p.add_argument("--max-items", type=int,
+                   help="most items per /v1/predict request (env IMR_SERVE_MAX_ITEMS, default 256)")
+    p.add_argument("--max-body-bytes", type=int,
+                   help="largest request body in bytes (env IMR_SERVE_MAX_BODY_BYTES, default 5 MiB)")
+    p.add_argument("--max-batch-items", type=int,
+                   help="score concurrent requests together up to this many items (env IMR_SERVE_MAX_BATCH_ITEMS, "
+                        "default 64; 1 = one request at a time)")
+    p.add_argument("--max-wait-ms", type=float,
+                   help="a busy server waits up to this long to fill a batch (env IMR_SERVE_MAX_WAIT_MS, default 2; "
+                        "0 = never)")
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
+                   help="info logs one line per request: method, path, status, item count, latency (default info)")
+    p.add_argument("--access-log", action="store_true", help="also write uvicorn's access log")
+    p.add_argument("--http", default="auto", choices=["auto", "h11", "httptools"],
+                   help="uvicorn HTTP parser (auto: httptools when installed)")
+    p.add_argument("--loop", default="auto", choices=["auto", "asyncio", "uvloop"],
+                   help="event loop (auto: uvloop when installed)")
+    p.set_defaults(func=cmd_serve)
 
 
 class InputError(ValueError):
@@ -131,3 +157,40 @@ def cmd_predict(args: argparse.Namespace) -> int:
     print(f"scored {len(rows) - failed} of {len(rows)} with {predictor.model_name} v{predictor.model_version}",
           file=sys.stderr)
     return 1 if args.strict and failed else 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Load the model once (in the app's lifespan) and serve until interrupted; exit 2 if it cannot load."""
+    import copy
+
+    import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
+
+    from serving.http import create_app
+    from serving.http_models import ServeSettings
+
+    flags = {k: v for k, v in (("max_items", args.max_items), ("max_body_bytes", args.max_body_bytes),
+                               ("max_batch_items", args.max_batch_items), ("max_wait_ms", args.max_wait_ms))
+             if v is not None}
+    try:
+        settings = ServeSettings(**flags)
+    except ValidationError as exc:
+        print(f"imr serve: {validation_message(exc)}", file=sys.stderr)
+        return 2
+    failed: list[str] = []
+
+    def stop(reason: str) -> None:
+        failed.append(reason)
+        server.should_exit = True
+
+    log_config = copy.deepcopy(LOGGING_CONFIG)
+    log_config["loggers"]["imr.serve"] = {"handlers": ["default"], "level": args.log_level.upper(), "propagate": False}
+    app = create_app(args.model, args.backend, settings, on_load_error=stop)
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level, log_config=log_config,
+                            access_log=args.access_log, http=args.http, loop=args.loop)
+    server = uvicorn.Server(config)
+    server.run()
+    if failed:
+        print(f"imr serve: model {args.model!r} not loaded: {failed[0]}", file=sys.stderr)
+        return 2
+    return 0

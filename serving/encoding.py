@@ -14,7 +14,7 @@ from collections.abc import Sequence
 def encode(tokenizer, texts: Sequence[str], max_length: int, head_fraction: float) -> dict[str, list[list[int]]]:
     """input_ids and attention_mask per text, unpadded, each at most max_length long."""
     budget = max_length - 2  # [CLS] ... [SEP]
-    ids_per_text = tokenizer(list(texts), add_special_tokens=False, truncation=False)["input_ids"]
+    ids_per_text = tokenizer(list(texts), add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
     input_ids = []
     for ids in ids_per_text:
         if len(ids) > budget:

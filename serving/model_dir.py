@@ -34,6 +34,7 @@ class ModelMeta(BaseModel):
     id2label: dict[int, str] = {0: "Upheld", 1: "Overturned"}
     files: dict[str, str]  # relative path -> sha256
     options: dict = {}  # family-specific settings (e.g. the transformer's max_length)
+    calibration: dict | None = None  # see serving.calibration; applied after the raw model output
 
 
 def sha256_file(path: Path) -> str:
@@ -44,10 +45,12 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_meta(model_dir: Path, family: str, feature_view: str, threshold: float, files: list[str], options: dict | None = None) -> ModelMeta:
+def write_meta(model_dir: Path, family: str, feature_view: str, threshold: float, files: list[str],
+               options: dict | None = None, calibration: dict | None = None) -> ModelMeta:
     meta = ModelMeta(
         family=family, feature_view=feature_view, threshold=threshold,
         files={name: sha256_file(model_dir / name) for name in sorted(files)}, options=options or {},
+        calibration=calibration,
     )
     (model_dir / META_FILE).write_text(meta.model_dump_json(indent=2))
     return meta

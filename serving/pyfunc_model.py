@@ -33,7 +33,7 @@ def input_example() -> pd.DataFrame:
         "treatment": "Physical therapy 2 times a week for 6 weeks for the lumbar spine",
         "case_summary": "The injured worker is a 45 year old female with low back pain after lifting a box.",
         "claims_administrator_guideline": "Decision based on MTUS Chronic Pain Medical Treatment 2016.",
-        "patient_age": 45, "patient_sex": "female", "days_since_injury": 60,
+        "patient_age": 45.0, "patient_sex": "female", "days_since_injury": 60.0,
         "partial_approval": False, "original_request": "", "authorized_portion": "",
     }])
 
@@ -61,12 +61,13 @@ def log_packaged_model(model_dir, registered_name: str, alias: str):
 
 
 def model_signature():
-    """Only `treatment` is required; every other field may be left out."""
+    """Only `treatment` is required; every other field may be left out. Ages and day counts are
+    doubles because a batch where some are missing arrives as a float column with NaN."""
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
 
-    optional = [("case_summary", "string"), ("claims_administrator_guideline", "string"), ("patient_age", "long"),
-                ("patient_sex", "string"), ("days_since_injury", "long"), ("partial_approval", "boolean"),
+    optional = [("case_summary", "string"), ("claims_administrator_guideline", "string"), ("patient_age", "double"),
+                ("patient_sex", "string"), ("days_since_injury", "double"), ("partial_approval", "boolean"),
                 ("original_request", "string"), ("authorized_portion", "string"), ("rationale", "string")]
     inputs = Schema([ColSpec("string", "treatment")] + [ColSpec(t, n, required=False) for n, t in optional])
     outputs = Schema([ColSpec("double", "p_overturned"), ColSpec("string", "decision")])

@@ -45,9 +45,24 @@ def load_scorer(model_dir: str | Path, backend: str | None = None):
     model_dir = Path(model_dir)
     meta = read_verified_meta(model_dir)
     if meta.family == "baseline":
-        return BaselineScorer(model_dir, meta)
-    if meta.family == "transformer":
+        scorer = BaselineScorer(model_dir, meta)
+    elif meta.family == "transformer":
         from serving.transformer_scorer import TransformerScorer
 
-        return TransformerScorer(model_dir, meta, backend)
-    raise ModelIntegrityError(f"{model_dir}: unknown model family {meta.family!r}")
+        scorer = TransformerScorer(model_dir, meta, backend)
+    else:
+        raise ModelIntegrityError(f"{model_dir}: unknown model family {meta.family!r}")
+    return CalibratedScorer(scorer) if meta.calibration else scorer
+
+
+class CalibratedScorer:
+    """The family's scorer followed by the post-hoc calibration fitted on validation."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.meta = inner.meta
+
+    def predict_proba(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        from serving.calibration import apply_calibration
+
+        return apply_calibration(self.meta.calibration, self.inner.predict_proba(records))

@@ -98,8 +98,21 @@ class TransformerModelConfig(Strict):
     torch_threads: int | None = Field(default=None, ge=1)
     domain_adaptation: DomainAdaptationConfig = DomainAdaptationConfig()
     compare_with_baseline: bool = True  # paired bootstrap of the AUROC difference on the same test split
-    bootstrap_samples: int = Field(default=1000, ge=10)
     export_onnx: bool = True  # also package an int8 ONNX model for fast CPU scoring
+
+
+class EvaluationConfig(Strict):
+    """How a run is evaluated. `split`: one train/validation/test split by letter, the model
+    registered. `cv`: repeated grouped K-fold by letter (each fold's rest split again into
+    train/validation), per-fold runs nested under the parent; nothing is registered."""
+
+    mode: Literal["split", "cv"] = "split"
+    folds: int = Field(default=5, ge=2)
+    repeats: int = Field(default=1, ge=1)
+    bootstrap_samples: int = Field(default=1000, ge=10)  # letter-level resamples for CIs
+    calibration: Literal["none", "isotonic", "sigmoid"] = "none"  # fitted on validation only
+    # Also fit the same family on the with_rationale view of the same split and log both side by side.
+    leakage_audit: bool = False
 
 
 class MlflowConfig(Strict):
@@ -113,6 +126,7 @@ class TrainConfig(Strict):
     seed: int = 0
     data: DataConfig = DataConfig()
     model: Annotated[BaselineModelConfig | TransformerModelConfig, Field(discriminator="family")] = BaselineModelConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
     mlflow: MlflowConfig = MlflowConfig()
 
     @model_validator(mode="after")
@@ -134,7 +148,9 @@ def apply_override(raw: dict[str, Any], assignment: str) -> None:
     node = raw
     parts = key.split(".")
     for part in parts[:-1]:
-        node = node.setdefault(part, {})
+        if node.get(part) is None:  # absent, or `section: null` in the YAML
+            node[part] = {}
+        node = node[part]
         if not isinstance(node, dict):
             raise ConfigError(f"--set {assignment!r}: {part!r} is not a section")
     node[parts[-1]] = yaml.safe_load(value)
@@ -155,10 +171,17 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> TrainConfig:
     try:
         return TrainConfig.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '<top>'}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(f"{_key_path(err['loc'])}: {err['msg']}" for err in exc.errors())
         raise ConfigError(f"{path}: {problems}") from exc
+
+
+def _key_path(loc: tuple) -> str:
+    """The YAML key path of an error; pydantic puts the model union's tag (model.baseline...)
+    into the location, which is not a key of the file."""
+    parts = [str(p) for p in loc]
+    if len(parts) > 1 and parts[0] == "model" and parts[1] in ("baseline", "transformer"):
+        del parts[1]
+    return ".".join(parts) or "<top>"
 
 
 def resolved_yaml(cfg: TrainConfig) -> str:

@@ -57,7 +57,20 @@ def adapt(cfg: TransformerModelConfig, base_dir: Path, train_rows, val_rows, out
         mlflow.log_metrics({"val_mlm_loss_before": before, "val_mlm_loss_after": after,
                             "val_perplexity_before": math.exp(before), "val_perplexity_after": math.exp(after)})
         adapted = out_dir / "adapted"
-        trainer.save_model(str(adapted))
+        _save_encoder_with_pooler(trainer.model, base_dir, adapted)
         tokenizer.save_pretrained(str(adapted))
     mlflow.log_param("domain_adaptation_run_id", run.info.run_id)
     return adapted
+
+
+def _save_encoder_with_pooler(mlm_model, base_dir: Path, out: Path) -> None:
+    """A masked-LM model has no pooler, so saving it would drop the base's pretrained pooler and
+    the classifier would start from a random one. Save the adapted encoder inside the base's
+    own architecture instead, keeping the base pooler."""
+    from transformers import AutoModel
+
+    encoder = AutoModel.from_pretrained(base_dir, local_files_only=True, use_safetensors=True)
+    missing, unexpected = encoder.load_state_dict(mlm_model.base_model.state_dict(), strict=False)
+    if unexpected or any(not k.startswith("pooler.") for k in missing):
+        raise RuntimeError(f"adapted encoder does not match the base: missing {missing}, unexpected {unexpected}")
+    encoder.save_pretrained(str(out))

@@ -72,7 +72,8 @@ def fit(cfg: TrainConfig, splits: dict, model_dir: Path) -> tuple[list[str], dic
             compute_loss_func=weighted_loss, compute_metrics=pr_auc, callbacks=callbacks,
         )
         trainer.train()
-        trainer.save_model(str(model_dir))  # safetensors + config.json with id2label/label2id
+        # save_pretrained, not trainer.save_model: the latter also writes training_args.bin, a pickle.
+        trainer.model.save_pretrained(str(model_dir))  # safetensors + config.json with id2label/label2id
         tokenizer.save_pretrained(str(model_dir))
         if m.export_onnx:
             from training.onnx_export import export_int8
@@ -111,7 +112,7 @@ def baseline_comparison(cfg: TrainConfig, splits: dict, p_test: np.ndarray) -> d
     p_base = baseline.predict_proba(test_frame)[:, 1]
     groups = np.asarray(splits["test"]["rows"]["letter_id"])
     return paired_bootstrap_auc_diff(splits["test"]["y"], p_test, p_base, groups,
-                                     cfg.model.bootstrap_samples, cfg.seed, prefix="test_roc_auc_diff_vs_baseline")
+                                     cfg.evaluation.bootstrap_samples, cfg.seed, prefix="test_roc_auc_diff_vs_baseline")
 
 
 def train(cfg: TrainConfig):

@@ -1,0 +1,207 @@
+"""`imr serve`: the predict API over HTTP (FastAPI), thin over the same `Predictor` as `imr predict`.
+
+    POST /v1/predict         {"items": [{"treatment": ..., ...}]} -> {"model", "predictions"}
+    POST /v1/predict-letter  a letter (multipart `file`, or raw application/pdf / text/plain)
+    GET  /health             200 {"status": "ready"}; 503 while the model loads or if it failed
+    GET  /version            the model's name, version, run id, family, feature view, threshold
+    GET  /docs, /openapi.json
+
+The model loads once, in a background thread started by the lifespan, so /health answers 503
+"loading" until it is ready. Bad input is a 4xx whose JSON body names the field, never a 500.
+Only method, path, status, item count and latency are logged: never bodies, error details
+(they may quote clinical text) or query strings.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from serving.http_batching import BatchingScorer, ScoringError
+from serving.http_middleware import RequestLimitsAndLog
+from serving.http_models import (
+    LETTER_BODY, ErrorBody, Health, LetterResponse, ModelInfo, PredictRequest, PredictResponse, ServeSettings,
+    error_detail,
+)
+
+log = logging.getLogger("imr.serve")
+
+LETTER_TYPES = ("application/pdf", "text/plain", "application/octet-stream")
+ERRORS = {code: {"model": ErrorBody} for code in (413, 422, 503)}
+
+
+class ModelState:
+    """What the endpoints need: the predictor once loaded, or why not."""
+
+    def __init__(self):
+        self.predictor = None
+        self.error: str | None = None
+        self.scorer: BatchingScorer | None = None
+
+
+def create_app(model_uri: str | None, backend: str | None = None, settings: ServeSettings | None = None,
+               predictor=None, on_load_error: Callable[[str], None] | None = None) -> FastAPI:
+    """The app for `model_uri` (or an already loaded `predictor`, for tests). `on_load_error` is
+    called with the reason when loading fails (imr serve then stops the server)."""
+    settings = settings or ServeSettings()
+    state = ModelState()
+
+    def load() -> None:
+        from serving.predictor import load_predictor
+
+        try:
+            loaded = predictor or load_predictor(model_uri, backend)
+        except Exception as exc:  # reported on /health; the message names the URI or file, no request data
+            state.error = f"{type(exc).__name__}: {exc}"
+            log.error("model %s failed to load: %s", model_uri, state.error)
+            if on_load_error:
+                on_load_error(state.error)
+            return
+        state.scorer.predictor = loaded
+        state.predictor = loaded
+        info = loaded.info()
+        log.info("model ready: %s v%s (%s, %s, threshold %.4f)", info["name"], info["version"], info["family"],
+                 info["feature_view"], info["threshold"])
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        state.scorer = BatchingScorer(None, settings.max_batch_items, settings.max_wait_ms)
+        thread = threading.Thread(target=load, name="imr-load-model", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            await state.scorer.close()
+
+    # FastAPI's native telemetry can record validation failures and exception messages, which
+    # may quote clinical text; its log records are off (spans and metrics stay available).
+    app = FastAPI(title="imr-outcome", version=_package_version(), lifespan=lifespan, telemetry={"logs": False},
+                  description="P(IMR overturns a UR denial) for disputed items of California workers' comp "
+                              "Final Determination Letters.")
+    app.state.model = state
+    app.state.settings = settings
+    app.add_middleware(RequestLimitsAndLog, max_body_bytes=settings.max_body_bytes)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+
+    def ready_predictor():
+        if state.predictor is None:
+            status = "failed" if state.error else "loading"
+            raise HTTPException(503, f"model {status}", headers={"Retry-After": "5"} if status == "loading" else None)
+        return state.predictor
+
+    async def score(request: Request, records: list[dict]) -> list[dict]:
+        request.scope["imr.items"] = len(records)
+        try:
+            return await state.scorer.predict(records)
+        except ScoringError as exc:
+            raise HTTPException(500, str(exc)) from None
+
+    @app.get("/health", response_model=Health, response_model_exclude_none=True, responses={503: {"model": Health}})
+    def health():
+        if state.predictor is not None:
+            return {"status": "ready"}
+        body = {"status": "failed", "error": state.error} if state.error else {"status": "loading"}
+        return JSONResponse(body, status_code=503)
+
+    @app.get("/version", response_model=ModelInfo, responses=ERRORS)
+    def version():
+        return ready_predictor().info()
+
+    @app.post("/v1/predict", response_model=PredictResponse, response_model_exclude_unset=True, responses=ERRORS)
+    async def predict(body: PredictRequest, request: Request):
+        """Score disputed items; predictions come back in request order, each with its `id` when given."""
+        if len(body.items) > settings.max_items:
+            return _client_error(("body", "items"), f"too many items: {len(body.items)} (at most {settings.max_items})",
+                                 "too_long")
+        predictor = ready_predictor()
+        records = [item.model_dump(exclude={"id"}, exclude_unset=True) for item in body.items]
+        rows = await score(request, records)
+        predictions = [({"id": item.id} if item.id is not None else {}) | row for item, row in zip(body.items, rows)]
+        return {"model": predictor.info(), "predictions": predictions}
+
+    @app.post("/v1/predict-letter", response_model=LetterResponse, openapi_extra={"requestBody": LETTER_BODY},
+              responses={**ERRORS, 415: {"model": ErrorBody}})
+    async def predict_letter(request: Request):
+        """Parse an uploaded letter and score each disputed item with the model's own feature view
+        (pre-decision by default: the letter's decisions and rationales are not read)."""
+        data = await _letter_bytes(request)
+        if isinstance(data, JSONResponse):
+            return data
+        predictor = ready_predictor()
+        letter, reason = await run_in_threadpool(_parse_letter, data)
+        if letter is None:
+            return _client_error(("body", "file"), reason, "letter_rejected")
+        from features.dataset import item_rows
+
+        items = item_rows(letter, letter.case_number or "upload", "upload")
+        rows = await score(request, items)
+        predictions = [{"case_number": letter.case_number, "item_index": item["item_index"],
+                        "treatment": item["treatment"], **row} for item, row in zip(items, rows)]
+        return {"model": predictor.info(), "case_number": letter.case_number, "predictions": predictions}
+
+    return app
+
+
+async def _letter_bytes(request: Request) -> bytes | JSONResponse:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        async with request.form(max_files=1, max_fields=10) as form:
+            upload = form.get("file")
+            if upload is None or isinstance(upload, str):
+                return _client_error(("body", "file"), "a multipart upload needs the letter in a file field "
+                                     "named 'file'", "missing")
+            return await upload.read()
+    if content_type in LETTER_TYPES:
+        return await request.body()
+    return _client_error(("header", "content-type"), f"send the letter as multipart/form-data (field 'file'), "
+                         f"application/pdf or text/plain, not {content_type or 'no content type'!r}",
+                         "unsupported_media_type", status=415)
+
+
+def _parse_letter(data: bytes):
+    """(letter, None) or (None, reason): the same extraction and parser as `imr parse`."""
+    from features.extract import ExtractionError, letter_text_from_bytes
+    from features.parser import LetterRejected, parse_letter
+
+    try:
+        return parse_letter(letter_text_from_bytes(data)), None
+    except (ExtractionError, LetterRejected) as exc:
+        return None, str(exc)
+
+
+def _client_error(loc: tuple, msg: str, type_: str, status: int = 422) -> JSONResponse:
+    return JSONResponse({"detail": [error_detail(loc, msg, type_)]}, status_code=status)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """FastAPI's 422 without `input`/`ctx`: never echo (or let anything log) the submitted text."""
+    if isinstance(exc.body, bytes):  # FastAPI parses JSON only when the content type says JSON
+        content_type = request.headers.get("content-type") or "no content type"
+        return _client_error(("header", "content-type"), f"send the request as JSON with content-type "
+                             f"application/json, not {content_type!r}", "unsupported_media_type", status=415)
+    details = []
+    for err in exc.errors():
+        loc, msg, type_ = tuple(err.get("loc", ("body",))), err.get("msg", "invalid"), err.get("type", "value_error")
+        if type_ == "json_invalid":
+            ctx = err.get("ctx") or {}
+            msg = f"{msg}: {ctx.get('error', 'invalid JSON')} at character {loc[-1]}"
+            loc = ("body",)
+        details.append(error_detail(loc, msg, type_))
+    return JSONResponse({"detail": details}, status_code=422)
+
+
+def _package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("imr-outcome")
+    except PackageNotFoundError:
+        return "0"

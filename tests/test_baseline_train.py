@@ -1,0 +1,304 @@
+"""The baseline's training run end to end on a small corpus of real letters (the 5 seed letters
+and 16 bundled PDFs, copied into a temp folder), tracked in a temp MLflow store: metrics, params,
+artifacts, dataset inputs, the registered model and its alias, the packaged model folder (skops +
+code, no pickle), determinism, and no clinical text in what is logged as metadata."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from training.config import TrainConfig, resolved_yaml
+
+# 8 bundled letters with an overturned item and 8 without; with the 5 seed letters (one
+# overturned) the stratified split puts an overturned item in validation and test alike.
+OVERTURNED_PDFS = ["CM16-0229336", "CM16-0230548", "CM16-0235991", "CM16-0239110", "CM16-0240259",
+                   "CM16-0242419", "CM16-0246624", "CM17-0005589"]
+UPHELD_PDFS = ["CM16-0213037", "CM16-0221706", "CM16-0224814", "CM16-0228949", "CM16-0231706",
+               "CM16-0231745", "CM16-0232182", "CM16-0232543"]
+MODEL_NAME = "imr-test-baseline"
+ALIAS = "testing"
+METRIC_KEYS = ("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier")
+PICKLE_SUFFIXES = (".pkl", ".pickle", ".cloudpickle", ".joblib", ".pt", ".pth")
+
+
+def copy_corpus(dst: Path, pdf_paths: list[Path], seed_paths: list[Path]) -> Path:
+    dst.mkdir(parents=True)
+    wanted = set(OVERTURNED_PDFS + UPHELD_PDFS)
+    pdfs = [p for p in pdf_paths if p.stem in wanted]
+    if len(pdfs) != len(wanted):
+        pytest.skip(f"bundled letters incomplete: missing {sorted(wanted - {p.stem for p in pdfs})}")
+    for path in [*pdfs, *seed_paths]:
+        shutil.copy(path, dst / path.name)
+    return dst
+
+
+def tiny_config(letters: Path) -> TrainConfig:
+    return TrainConfig.model_validate({
+        "seed": 0,
+        "data": {"sources": [str(letters)]},
+        "model": {"family": "baseline", "text_tfidf": {"min_df": 1, "max_features": 2000}},
+        "mlflow": {"experiment": "imr-tests", "registered_model_name": MODEL_NAME, "alias": ALIAS},
+    })
+
+
+def same_metrics(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(
+        (math.isnan(a[k]) and math.isnan(b[k])) or a[k] == b[k] for k in a
+    )
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """A temp MLflow store for this module (artifacts land beside the db)."""
+    root = tmp_path_factory.mktemp("mlflow")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
+        yield root
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory, pdf_paths, seed_paths) -> Path:
+    return copy_corpus(tmp_path_factory.mktemp("corpus") / "letters", pdf_paths, seed_paths)
+
+
+@pytest.fixture(scope="module")
+def trained(store, corpus):
+    """(config, TrainResult, MlflowClient, alias version right after training)."""
+    from mlflow import MlflowClient
+
+    from training.baseline import train
+
+    cfg = tiny_config(corpus)
+    result = train(cfg)
+    client = MlflowClient()
+    alias_version = client.get_model_version_by_alias(MODEL_NAME, ALIAS).version
+    return cfg, result, client, str(alias_version)
+
+
+@pytest.fixture(scope="module")
+def model_folder(trained, tmp_path_factory) -> Path:
+    """The logged MLflow model, downloaded."""
+    import mlflow
+
+    _, result, _, _ = trained
+    dst = tmp_path_factory.mktemp("logged_model")
+    return Path(mlflow.artifacts.download_artifacts(artifact_uri=result.model_uri, dst_path=str(dst)))
+
+
+@pytest.fixture(scope="module")
+def clinical_snippets(corpus) -> list[str]:
+    """Passages of the training letters' case summaries and treatment names."""
+    from features.ingest import ingest_files
+
+    snippets = set()
+    for r in ingest_files([corpus]):
+        summary = re.sub(r"\s+", " ", r.letter.case_summary)
+        for start in range(0, max(len(summary) - 40, 1), max(len(summary) // 4, 1)):
+            snippets.add(summary[start:start + 40])
+        snippets.update(i.treatment for i in r.letter.items if len(i.treatment.split()) >= 4)
+    assert len(snippets) > 40
+    return sorted(snippets)
+
+
+# --- the result and the run ----------------------------------------------------------------
+
+
+def test_result_names_the_registered_version(trained):
+    cfg, result, client, _ = trained
+    assert re.fullmatch(rf"models:/{MODEL_NAME}/\d+", result.model_uri)
+    assert result.model_uri == f"models:/{MODEL_NAME}/{result.model_version}"
+    mv = client.get_model_version(MODEL_NAME, result.model_version)
+    assert mv.run_id == result.run_id
+    assert mv.source == result.logged_model_uri
+    assert 0 < result.threshold < 1
+    assert result.summary()["model_uri"] == result.model_uri
+
+
+def test_alias_from_config_points_at_the_new_version(trained):
+    _, result, _, alias_version = trained
+    assert alias_version == result.model_version
+
+
+def test_metrics_are_complete_and_logged(trained):
+    _, result, client, _ = trained
+    m = result.metrics
+    for prefix in ("test_", "val_", "ref_upheld_test_", "ref_category_test_"):
+        for key in METRIC_KEYS:
+            assert f"{prefix}{key}" in m, f"{prefix}{key} missing"
+    for key, value in m.items():
+        if key.endswith(METRIC_KEYS) or "_ci_" in key:
+            assert math.isnan(value) or 0 <= value <= 1, (key, value)
+    # the test split of this corpus holds both classes, so its AUROC is defined
+    assert not math.isnan(m["test_roc_auc"]) and not math.isnan(m["test_pr_auc"])
+    assert m["threshold"] == result.threshold
+    # Always-Upheld finds no overturned item
+    assert m["ref_upheld_test_recall"] == 0.0 and m["ref_upheld_test_roc_auc"] == 0.5
+    run = client.get_run(result.run_id)
+    assert same_metrics(run.data.metrics, m)
+
+
+def test_params_tags_and_config_artifact(trained, tmp_path):
+    import mlflow
+
+    cfg, result, client, _ = trained
+    run = client.get_run(result.run_id)
+    params = run.data.params
+    assert params["model.classifier.C"] == "1.0"
+    assert params["model.text_tfidf.max_features"] == "2000"
+    assert params["mlflow.alias"] == ALIAS
+    assert params["data.feature_view"] == "pre_decision"
+    assert run.data.tags["model_family"] == "baseline"
+    assert run.data.tags["feature_view"] == "pre_decision"
+    assert run.data.tags["registered_model"] == result.model_uri
+
+    local = Path(mlflow.artifacts.download_artifacts(run_id=result.run_id, artifact_path="config.yaml", dst_path=str(tmp_path)))
+    logged = yaml.safe_load(local.read_text())
+    assert TrainConfig.model_validate(logged) == cfg
+    assert local.read_text() == resolved_yaml(cfg)
+
+
+def test_ingest_report_and_split_sizes(trained, tmp_path):
+    import mlflow
+
+    _, result, client, _ = trained
+    report = json.loads(Path(mlflow.artifacts.download_artifacts(
+        run_id=result.run_id, artifact_path="ingest_report.json", dst_path=str(tmp_path))).read_text())
+    assert report["total_files"] == report["parsed"] == len(OVERTURNED_PDFS) + len(UPHELD_PDFS) + 5
+    assert report["rejected"] == 0
+    params = client.get_run(result.run_id).data.params
+    n = {split: int(params[f"n_{split}_items"]) for split in ("train", "validation", "test")}
+    assert sum(n.values()) == report["items"]
+    assert {split: c["items"] for split, c in report["splits"].items()} == n
+    assert all(c["overturned"] >= 1 for c in report["splits"].values())
+
+
+def test_plots_are_logged_as_png(trained, tmp_path):
+    import mlflow
+
+    _, result, client, _ = trained
+    names = {Path(f.path).name for f in client.list_artifacts(result.run_id, "plots")}
+    assert names == {"roc.png", "precision_recall.png", "calibration.png", "confusion_matrix.png"}
+    local = Path(mlflow.artifacts.download_artifacts(run_id=result.run_id, artifact_path="plots", dst_path=str(tmp_path)))
+    for name in names:
+        data = (local / name).read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 2000, name
+
+
+def test_dataset_inputs_for_each_split(trained):
+    _, result, client, _ = trained
+    run = client.get_run(result.run_id)
+    by_context = {}
+    for di in run.inputs.dataset_inputs:
+        tags = {t.key: t.value for t in di.tags}
+        by_context[tags["mlflow.data.context"]] = di.dataset
+    assert set(by_context) == {"train", "validation", "test"}
+    digests = set()
+    for split, ds in by_context.items():
+        assert ds.name == f"imr-letters-{split}"
+        assert ds.digest and re.fullmatch(r"[0-9a-f]+", ds.digest)
+        digests.add(ds.digest)
+        assert json.loads(ds.profile)["num_rows"] == int(run.data.params[f"n_{split}_items"])
+        columns = {c["name"] for c in json.loads(ds.schema)["mlflow_colspec"]}
+        assert {"label", "treatment", "letter_id"} <= columns
+    assert len(digests) == 3
+
+
+# --- the packaged model --------------------------------------------------------------------
+
+
+def test_model_folder_is_skops_and_code_not_pickle(trained, model_folder):
+    _, result, _, _ = trained
+    files = [p for p in model_folder.rglob("*") if p.is_file()]
+    pickles = [p for p in files if p.suffix.lower() in PICKLE_SUFFIXES]
+    assert pickles == [], f"pickled files in the logged model: {pickles}"
+
+    mlmodel = yaml.safe_load((model_folder / "MLmodel").read_text())
+    pyfunc = mlmodel["flavors"]["python_function"]
+    assert "python_model" not in pyfunc  # cloudpickled wrappers are stored under this key
+    assert pyfunc["loader_module"] == "mlflow.pyfunc.loaders.code_model"
+    assert Path(pyfunc["model_code_path"]).name == "pyfunc_entry.py"
+    assert (model_folder / "pyfunc_entry.py").is_file()
+    assert (model_folder / "code" / "serving" / "scorers.py").is_file()
+    assert (model_folder / "code" / "features" / "views.py").is_file()
+
+    inner = model_folder / "artifacts" / "model"
+    assert sorted(p.name for p in inner.iterdir()) == ["imr_model.json", "pipeline.skops"]
+    meta = json.loads((inner / "imr_model.json").read_text())
+    assert meta["family"] == "baseline"
+    assert meta["feature_view"] == "pre_decision"
+    assert meta["threshold"] == result.threshold
+    from serving.model_dir import sha256_file
+
+    assert meta["files"] == {"pipeline.skops": sha256_file(inner / "pipeline.skops")}
+
+
+def test_no_clinical_text_in_logged_metadata(trained, model_folder, clinical_snippets, tmp_path):
+    """Params, tags, metric names, every text artifact of the run (config, ingest report, tables,
+    model card...), the dataset descriptions, the registry description and the model's input
+    example carry no case summary or multi-word treatment name from the training letters."""
+    import mlflow
+
+    _, result, client, _ = trained
+    run = client.get_run(result.run_id)
+    texts = {
+        "params": json.dumps(run.data.params),
+        "tags": json.dumps(run.data.tags),
+        "metric names": " ".join(run.data.metrics),
+        "datasets": json.dumps([[d.dataset.source, d.dataset.profile, d.dataset.schema] for d in run.inputs.dataset_inputs]),
+        "registry description": client.get_model_version(MODEL_NAME, result.model_version).description or "",
+        "input example": (model_folder / "input_example.json").read_text(),
+        "MLmodel": (model_folder / "MLmodel").read_text(),
+    }
+    artifacts = Path(mlflow.artifacts.download_artifacts(run_id=result.run_id, dst_path=str(tmp_path)))
+    for path in artifacts.rglob("*"):
+        if path.is_file() and path.suffix in (".json", ".yaml", ".yml", ".md", ".txt", ".csv", ".html"):
+            texts[str(path.relative_to(artifacts))] = path.read_text(errors="replace")
+    assert "ingest_report.json" in texts and "config.yaml" in texts
+    for where, text in texts.items():
+        flat = re.sub(r"\s+", " ", text)
+        leaked = [s for s in clinical_snippets if s in flat]
+        assert not leaked, f"clinical text in {where}: {leaked[:3]}"
+
+
+# --- determinism ---------------------------------------------------------------------------
+
+
+def test_training_twice_gives_identical_metrics_and_scores(trained, tmp_path, capsys):
+    """The same config trained again, this time through `imr train`, gives the same metrics and
+    the same probabilities, and the alias moves to the new version."""
+    import pandas as pd
+
+    from features.cli import main
+    from serving.predictor import load_predictor
+
+    cfg, first, client, _ = trained
+    config_path = tmp_path / "tiny.yaml"
+    config_path.write_text(resolved_yaml(cfg))
+    summary_path = tmp_path / "out" / "summary.json"
+    assert main(["train", "--config", str(config_path), "--summary", str(summary_path)]) == 0
+    summary = json.loads(summary_path.read_text())
+    assert summary["model_uri"] in capsys.readouterr().out
+
+    assert summary["model_version"] != first.model_version
+    assert same_metrics(summary["metrics"], first.metrics)
+    assert summary["threshold"] == first.threshold
+    assert str(client.get_model_version_by_alias(MODEL_NAME, ALIAS).version) == summary["model_version"]
+
+    requests = [
+        {"treatment": "MRI of the lumbar spine"},
+        {"treatment": "Norco 10/325mg #60", "case_summary": "Chronic low back pain, on opioids for two years.",
+         "patient_age": 52, "patient_sex": "male", "days_since_injury": 800},
+        {"treatment": "Physical therapy 2x6 for the right knee", "partial_approval": True,
+         "original_request": "Physical therapy 3x6", "authorized_portion": "Physical therapy 2x3"},
+    ]
+    a = load_predictor(first.model_uri).predict(requests)
+    b = load_predictor(summary["model_uri"]).predict(requests)
+    assert [r["p_overturned"] for r in a] == [r["p_overturned"] for r in b]
+    assert pd.Series([r["p_overturned"] for r in a]).nunique() == 3  # the inputs matter

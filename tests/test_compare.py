@@ -1,0 +1,210 @@
+"""`imr compare` (training.compare) and `imr ui` on a temp MLflow store filled by hand with runs
+named and tagged as training/run.py and training/cross_validation.py do: finished top-level runs
+only, best AUROC first, as a table, CSV or JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+
+import pytest
+
+from features.cli import main
+from training.compare import COLUMNS, render, run_rows
+
+EXPERIMENT = "imr-tests-compare"
+CV_EXPERIMENT = "imr-tests-compare-cv"
+
+
+def split_metrics(auroc: float, **extra) -> dict[str, float]:
+    m = {"test_roc_auc": auroc, "test_roc_auc_ci_low": auroc - 0.15, "test_roc_auc_ci_high": auroc + 0.1,
+         "test_pr_auc": auroc - 0.3, "test_pr_auc_ci_low": auroc - 0.5, "test_pr_auc_ci_high": auroc - 0.1,
+         "test_f1": 0.4, "test_brier": 0.12, "test_ece": 0.05, "ref_category_test_roc_auc": 0.6}
+    m.update(extra)
+    return m
+
+
+def log_run(name: str, tags: dict, params: dict, metrics: dict, status: str = "FINISHED", nested: bool = False) -> str:
+    import mlflow
+
+    run = mlflow.start_run(run_name=name, nested=nested)
+    mlflow.set_tags(tags)
+    mlflow.log_params(params)
+    mlflow.log_metrics(metrics)
+    if not nested:
+        mlflow.end_run(status=status)
+    return run.info.run_id
+
+
+SPLIT_TAGS = {"model_family": "baseline", "feature_view": "pre_decision", "evaluation_mode": "split"}
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """Run ids by role, logged into a temp store that MLFLOW_TRACKING_URI points at."""
+    import mlflow
+
+    from training import tracking
+
+    root = tmp_path_factory.mktemp("compare")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
+        tracking.setup(EXPERIMENT)
+        ids = {}
+        ids["weaker"] = log_run("weaker", SPLIT_TAGS,
+                                {"model.classifier.C": "1.0", "model.text_tfidf.ngram_range": "[1, 2]",
+                                 "evaluation.calibration": "none", "seed": "0"},
+                                split_metrics(0.70, ref_category_test_roc_auc=math.nan))
+        # A fold-like nested run (better AUROC) under a finished parent that has no model_family
+        # tag, so neither may appear.
+        mlflow.start_run(run_name="parent-without-family")
+        ids["nested_parent"] = mlflow.active_run().info.run_id
+        ids["nested"] = log_run("repeat0-fold0", {**SPLIT_TAGS, "cv_fold": "0", "cv_repeat": "0"}, {},
+                                split_metrics(0.99), nested=True)
+        mlflow.end_run()  # the nested run
+        mlflow.end_run()  # its parent
+        ids["failed"] = log_run("failed", SPLIT_TAGS, {"model.classifier.C": "9.0"}, split_metrics(0.95),
+                                status="FAILED")
+        ids["killed"] = log_run("killed", SPLIT_TAGS, {}, split_metrics(0.97), status="KILLED")
+        ids["stronger"] = log_run("stronger", SPLIT_TAGS,
+                                  {"model.classifier.C": "0.5", "model.text_tfidf.ngram_range": "[1, 2]",
+                                   "evaluation.calibration": "sigmoid"},
+                                  split_metrics(0.80))
+        ids["untagged"] = log_run("not-a-training-run", {}, {}, {"test_roc_auc": 0.98})
+        # still running (never ended)
+        client = mlflow.MlflowClient()
+        exp = mlflow.get_experiment_by_name(EXPERIMENT)
+        running = client.create_run(exp.experiment_id, tags=SPLIT_TAGS, run_name="running")
+        client.log_metric(running.info.run_id, "test_roc_auc", 0.96)
+        ids["running"] = running.info.run_id
+
+        tracking.setup(CV_EXPERIMENT)
+        ids["cv"] = log_run("cv", {**SPLIT_TAGS, "evaluation_mode": "cv"}, {"model.classifier.C": "2.0"}, {
+            "cv_oof_roc_auc_r0": 0.75, "cv_oof_r0_roc_auc_ci_low": 0.6, "cv_oof_r0_roc_auc_ci_high": 0.85,
+            "cv_oof_pr_auc_r0": 0.4, "cv_oof_r0_pr_auc_ci_low": 0.2, "cv_oof_r0_pr_auc_ci_high": 0.55,
+            "cv_test_f1_mean": 0.33, "cv_test_brier_mean": 0.11, "cv_test_ece_mean": 0.07,
+            "cv_ref_category_test_roc_auc_mean": 0.58,
+            "test_roc_auc": 0.01,  # a split-mode name on a cv run must not be read
+        })
+        ids["no_auroc"] = log_run("no-auroc", {"model_family": "transformer", "feature_view": "pre_decision"},
+                                  {"model.max_length": "128", "model.epochs": "1.0"},
+                                  {"test_f1": 0.2})
+        ids["single_class"] = log_run("single-class-test", SPLIT_TAGS, {}, split_metrics(math.nan))
+        yield ids
+
+
+def test_run_rows_finished_top_level_best_first(store):
+    rows = run_rows(EXPERIMENT)
+    assert [r["run_id"] for r in rows] == [store["stronger"], store["weaker"]]
+    assert [r["run_name"] for r in rows] == ["stronger", "weaker"]
+    best, other = rows
+    assert set(best) == set(COLUMNS)
+    assert best["auroc"] == pytest.approx(0.80) and other["auroc"] == pytest.approx(0.70)
+    assert best["auroc_ci"] == "0.650-0.900"
+    assert best["pr_auc"] == pytest.approx(0.50) and best["pr_auc_ci"] == "0.300-0.700"
+    assert best["f1"] == pytest.approx(0.4) and best["brier"] == pytest.approx(0.12) and best["ece"] == pytest.approx(0.05)
+    assert best["ref_category_auroc"] == pytest.approx(0.6)
+    assert math.isnan(other["ref_category_auroc"])
+    assert (best["family"], best["view"], best["mode"]) == ("baseline", "pre_decision", "split")
+    assert best["params"] == "classifier.C=0.5 text_tfidf.ngram_range=[1, 2] evaluation.calibration=sigmoid"
+    assert "seed" not in other["params"]
+
+
+def test_run_rows_cv_metrics_and_missing_auroc_last(store):
+    rows = run_rows(CV_EXPERIMENT)
+    assert [r["run_id"] for r in rows][:1] == [store["cv"]]
+    assert {r["run_id"] for r in rows[1:]} == {store["no_auroc"], store["single_class"]}
+    cv = rows[0]
+    assert cv["mode"] == "cv"
+    assert cv["auroc"] == pytest.approx(0.75) and cv["auroc_ci"] == "0.600-0.850"
+    assert cv["pr_auc"] == pytest.approx(0.4) and cv["pr_auc_ci"] == "0.200-0.550"
+    assert cv["f1"] == pytest.approx(0.33) and cv["brier"] == pytest.approx(0.11) and cv["ece"] == pytest.approx(0.07)
+    assert cv["ref_category_auroc"] == pytest.approx(0.58)
+    assert all(math.isnan(r["auroc"]) for r in rows[1:])
+    transformer = next(r for r in rows if r["run_id"] == store["no_auroc"])
+    assert transformer["mode"] == "split"  # runs before the evaluation_mode tag count as split
+    assert transformer["params"] == "max_length=128 epochs=1.0"
+    assert transformer["auroc_ci"] == "" and transformer["pr_auc_ci"] == ""
+
+
+def test_render_table(store):
+    text = render(run_rows(EXPERIMENT), "table")
+    lines = text.splitlines()
+    for header in ("run_id", "family", "view", "mode", "auroc", "auroc_ci", "pr_auc", "pr_auc_ci", "f1", "brier",
+                   "ece", "ref_category_auroc", "params"):
+        assert header in lines[0].split(), header
+    assert set(lines[1].replace(" ", "")) == {"-"}
+    assert len(lines) == 4
+    assert lines[2].startswith(store["stronger"][:8]) and lines[3].startswith(store["weaker"][:8])
+    assert "0.800" in lines[2] and "0.650-0.900" in lines[2] and "classifier.C=0.5" in lines[2]
+    assert "0.700" in lines[3] and "nan" not in text.lower()
+    # columns line up under their headers
+    start = lines[0].index("auroc_ci")
+    assert lines[2][start:].startswith("0.650-0.900")
+
+
+def test_render_table_with_no_runs():
+    lines = render([], "table").splitlines()
+    assert lines[0].split()[0] == "run_id" and len(lines) == 2
+
+
+def test_render_csv(store):
+    rows = list(csv.DictReader(io.StringIO(render(run_rows(EXPERIMENT), "csv"))))
+    assert len(rows) == 2
+    assert list(rows[0]) == COLUMNS
+    assert [r["run_id"] for r in rows] == [store["stronger"], store["weaker"]]
+    assert float(rows[0]["auroc"]) == pytest.approx(0.8)
+    assert rows[0]["params"] == "classifier.C=0.5 text_tfidf.ngram_range=[1, 2] evaluation.calibration=sigmoid"
+
+
+def test_render_json_turns_nan_into_null(store):
+    text = render(run_rows(EXPERIMENT), "json")
+    assert "NaN" not in text
+    data = json.loads(text)
+    assert [r["run_id"] for r in data] == [store["stronger"], store["weaker"]]
+    assert data[1]["ref_category_auroc"] is None
+    assert data[0]["ref_category_auroc"] == pytest.approx(0.6)
+    assert set(data[0]) == set(COLUMNS)
+    cv = json.loads(render(run_rows(CV_EXPERIMENT), "json"))
+    assert [r["auroc"] for r in cv[1:]] == [None, None]
+
+
+def test_cli_compare(store, capsys):
+    assert main(["compare", "--experiment", EXPERIMENT, "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [r["run_id"] for r in data] == [store["stronger"], store["weaker"]]
+    assert main(["compare", "--experiment", EXPERIMENT]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("run_id") and store["stronger"][:8] in out
+
+
+def test_cli_compare_names_a_missing_experiment(store, capsys):
+    assert main(["compare", "--experiment", "nope"]) == 2
+    captured = capsys.readouterr()
+    assert "'nope'" in captured.err and captured.err.startswith("imr compare:")
+    assert captured.out == ""
+    with pytest.raises(LookupError, match="nope"):
+        run_rows("nope")
+
+
+def test_cli_ui_starts_mlflow_on_the_tracking_store(store, monkeypatch, capsys):
+    import os
+    import subprocess
+
+    calls = []
+
+    def fake_call(command, env=None):
+        calls.append((command, env))
+        return 0
+
+    monkeypatch.setattr(subprocess, "call", fake_call)
+    assert main(["ui", "--port", "5055"]) == 0
+    (command, env), = calls
+    uri = os.environ["MLFLOW_TRACKING_URI"]
+    assert command[0].endswith("mlflow") and command[1] == "ui"
+    assert command[command.index("--backend-store-uri") + 1] == uri
+    assert command[command.index("--host") + 1] == "127.0.0.1"
+    assert command[command.index("--port") + 1] == "5055"
+    assert uri in capsys.readouterr().err

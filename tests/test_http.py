@@ -1,0 +1,487 @@
+"""`imr serve` (serving/http.py): every status code of the HTTP API, the request limits, what is
+(not) logged, the adaptive batching, and one real `imr serve` process scored over a socket.
+
+One small baseline is trained once for the module (seed letters + 16 bundled PDFs, temp MLflow
+store), as in test_predict.py."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from serving.http import create_app
+from serving.http_batching import BatchingScorer, ScoringError
+from serving.http_models import ServeSettings
+from training.config import TrainConfig
+
+PDFS = ["CM16-0229336", "CM16-0230548", "CM16-0235991", "CM16-0239110", "CM16-0240259", "CM16-0242419",
+        "CM16-0246624", "CM17-0005589", "CM16-0213037", "CM16-0221706", "CM16-0224814", "CM16-0228949",
+        "CM16-0231706", "CM16-0231745", "CM16-0232182", "CM16-0232543"]
+MODEL_NAME = "imr-test-http"
+ALIAS = "testing"
+# Stands in for clinical text: it must reach the model but never a log line.
+SECRET = "Zqxj-sentinel-clinical-text"
+ITEMS = [
+    {"id": "a", "treatment": "MRI of the lumbar spine without contrast"},
+    {"treatment": "Norco 10/325mg #60", "case_summary": f"Chronic low back pain on opioids. {SECRET}",
+     "claims_administrator_guideline": "Decision based on MTUS Chronic Pain Medical Treatment Guidelines.",
+     "patient_age": 52, "patient_sex": "male", "days_since_injury": 800},
+    {"id": 7, "treatment": "Physical therapy 2x6 for the right knee", "case_summary": "Right knee pain after a fall.",
+     "patient_age": 38, "patient_sex": "female", "days_since_injury": 90, "partial_approval": True,
+     "original_request": "Physical therapy 3x6", "authorized_portion": "Physical therapy 2x3"},
+]
+IMR = Path(sys.executable).parent / "imr"
+JSON = {"content-type": "application/json"}
+TEXT = {"content-type": "text/plain"}
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory, pdf_paths, seed_paths):
+    """Train once: (TrainResult, temp root, letters folder); MLFLOW_TRACKING_URI points at a temp
+    store for the whole module."""
+    root = tmp_path_factory.mktemp("http")
+    letters = root / "letters"
+    letters.mkdir()
+    chosen = [p for p in pdf_paths if p.stem in PDFS]
+    if len(chosen) != len(PDFS):
+        pytest.skip("bundled letters incomplete")
+    for path in [*chosen, *seed_paths]:
+        shutil.copy(path, letters / path.name)
+    cfg = TrainConfig.model_validate({
+        "data": {"sources": [str(letters)]},
+        "model": {"family": "baseline", "text_tfidf": {"min_df": 1, "max_features": 2000}},
+        "mlflow": {"experiment": "imr-tests-http", "registered_model_name": MODEL_NAME, "alias": ALIAS},
+    })
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
+        from training.baseline import train
+
+        yield train(cfg), root, letters
+
+
+@pytest.fixture(scope="module")
+def predictor(env):
+    from serving.predictor import load_predictor
+
+    return load_predictor(env[0].model_uri)
+
+
+@pytest.fixture(scope="module")
+def client(env):
+    """The app serving models:/NAME@ALIAS, loaded by its own lifespan, ready."""
+    app = create_app(f"models:/{MODEL_NAME}@{ALIAS}")
+    with TestClient(app) as c:
+        wait_ready(c)
+        yield c
+
+
+def wait_ready(c: TestClient, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while c.get("/health").status_code != 200:
+        assert time.monotonic() < deadline, "model did not load"
+        time.sleep(0.05)
+
+
+def small_client(predictor, **limits) -> TestClient:
+    return TestClient(create_app(None, settings=ServeSettings(**limits), predictor=predictor))
+
+
+def fields(response) -> list[str]:
+    return [d["field"] for d in response.json()["detail"]]
+
+
+# --- 200 -----------------------------------------------------------------------------------
+
+
+def test_health_version_and_docs(client, env):
+    result = env[0]
+    assert client.get("/health").json() == {"status": "ready"}
+    version = client.get("/version")
+    assert version.status_code == 200
+    assert version.json() == {"name": MODEL_NAME, "version": result.model_version, "run_id": result.run_id,
+                              "family": "baseline", "feature_view": "pre_decision", "threshold": result.threshold}
+    schema = client.get("/openapi.json")
+    assert schema.status_code == 200
+    assert {"/v1/predict", "/v1/predict-letter", "/health", "/version"} <= set(schema.json()["paths"])
+    letter_body = schema.json()["paths"]["/v1/predict-letter"]["post"]["requestBody"]["content"]
+    assert {"multipart/form-data", "application/pdf", "text/plain"} <= set(letter_body)
+    assert client.get("/docs").status_code == 200
+
+
+def test_predict_in_request_order_with_ids(client, predictor, env):
+    r = client.post("/v1/predict", json={"items": ITEMS})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["model"] == client.get("/version").json()
+    expected = predictor.predict([{k: v for k, v in item.items() if k != "id"} for item in ITEMS])
+    assert len(body["predictions"]) == len(ITEMS)
+    for item, got, want in zip(ITEMS, body["predictions"], expected):
+        assert got["p_overturned"] == pytest.approx(want["p_overturned"], abs=1e-12)
+        assert got["decision"] == want["decision"]
+        assert (got["model_name"], got["model_version"]) == (MODEL_NAME, env[0].model_version)
+        if "id" in item:
+            assert got["id"] == item["id"]
+        else:
+            assert "id" not in got
+    assert body["predictions"][2]["id"] == 7  # an integer id stays an integer
+
+
+def test_predict_letter_multipart_and_raw(client, predictor, env, seed_paths):
+    from features.dataset import item_rows
+    from features.extract import read_letter_text
+    from features.parser import parse_letter
+
+    letters = env[2]
+    pdf = letters / f"{PDFS[8]}.pdf"
+    cases = [
+        (seed_paths[0], {"files": {"file": (seed_paths[0].name, seed_paths[0].read_bytes(), "text/plain")}}),
+        (pdf, {"files": {"file": ("letter.pdf", pdf.read_bytes(), "application/pdf")}}),
+        (pdf, {"content": pdf.read_bytes(), "headers": {"content-type": "application/pdf"}}),
+        (seed_paths[1], {"content": seed_paths[1].read_bytes(),
+                         "headers": {"content-type": "text/plain; charset=utf-8"}}),
+    ]
+    for path, kwargs in cases:
+        r = client.post("/v1/predict-letter", **kwargs)
+        assert r.status_code == 200, (path, r.text)
+        body = r.json()
+        letter = parse_letter(read_letter_text(path))
+        expected = predictor.predict(item_rows(letter, "x", "x"))
+        assert body["case_number"] == letter.case_number
+        assert [p["treatment"] for p in body["predictions"]] == [i.treatment for i in letter.items]
+        assert [p["item_index"] for p in body["predictions"]] == list(range(len(letter.items)))
+        assert [p["p_overturned"] for p in body["predictions"]] == pytest.approx(
+            [e["p_overturned"] for e in expected], abs=1e-12)
+        assert all(p["case_number"] == letter.case_number for p in body["predictions"])
+    assert cases[1][0].stem == client.post("/v1/predict-letter", **cases[1][1]).json()["case_number"]
+
+
+# --- 422: bad input, the field named, nothing echoed ----------------------------------------
+
+BAD_JSON = [
+    ('{"items": [', "body", "json_invalid"),
+    ("{'items': []}", "body", "json_invalid"),
+    ("[]", "body", "model_attributes_type"),
+    ("null", "body", "model_attributes_type"),
+    ("{}", "items", "missing"),
+    ('{"items": null}', "items", "list_type"),
+    ('{"items": []}', "items", "too_short"),
+    ('{"items": [null]}', "items.0", "model_attributes_type"),
+    ('{"items": [{}]}', "items.0.treatment", "missing"),
+    ('{"items": [{"case_summary": "x"}]}', "items.0.treatment", "missing"),
+    ('{"items": [{"treatment": ""}]}', "items.0.treatment", "string_too_short"),
+    ('{"items": [{"treatment": "   "}]}', "items.0.treatment", "value_error"),
+    ('{"items": [{"treatment": 5}]}', "items.0.treatment", "string_type"),
+    ('{"items": [{"treatment": ["MRI"]}]}', "items.0.treatment", "string_type"),
+    ('{"items": [{"treatment": "MRI", "patient_age": "old"}]}', "items.0.patient_age", "int_parsing"),
+    ('{"items": [{"treatment": "MRI", "patient_age": 130}]}', "items.0.patient_age", "less_than_equal"),
+    ('{"items": [{"treatment": "MRI", "patient_age": NaN}]}', "items.0.patient_age", "finite_number"),
+    ('{"items": [{"treatment": "MRI", "patient_sex": "x"}]}', "items.0.patient_sex", "literal_error"),
+    ('{"items": [{"treatment": "MRI", "days_since_injury": -1}]}', "items.0.days_since_injury", "greater_than_equal"),
+    ('{"items": [{"treatment": "MRI", "partial_approval": [1]}]}', "items.0.partial_approval", "bool_type"),
+    ('{"items": [{"treatment": "MRI", "id": 1.5}]}', "items.0.id", None),
+    ('{"items": [{"treatment": "MRI", "id": {"a": 1}}]}', "items.0.id", None),
+    ('{"items": [{"treatment": "MRI", "treatmnet": "typo"}]}', "items.0.treatmnet", "extra_forbidden"),
+    ('{"items": [{"treatment": "MRI"}], "extra": 1}', "extra", "extra_forbidden"),
+]
+
+
+@pytest.mark.parametrize("body,field,type_", BAD_JSON, ids=[b[0][:40] for b in BAD_JSON])
+def test_bad_predict_requests_are_422_naming_the_field(client, body, field, type_):
+    r = client.post("/v1/predict", content=body.replace("MRI", f"MRI {SECRET}"),
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert field in [d["field"] for d in detail]
+    if type_:
+        assert type_ in [d["type"] for d in detail if d["field"] == field]
+    assert all(set(d) == {"loc", "field", "msg", "type"} for d in detail)
+    assert SECRET not in r.text  # the submitted text is never echoed back
+
+
+def test_too_many_items_is_422(predictor):
+    with small_client(predictor, max_items=3) as c:
+        wait_ready(c)
+        assert c.post("/v1/predict", json={"items": ITEMS}).status_code == 200
+        r = c.post("/v1/predict", json={"items": ITEMS + ITEMS[:1]})
+        assert r.status_code == 422
+        assert fields(r) == ["items"] and "at most 3" in r.json()["detail"][0]["msg"]
+
+
+def test_limits_from_environment(monkeypatch):
+    monkeypatch.setenv("IMR_SERVE_MAX_ITEMS", "7")
+    monkeypatch.setenv("IMR_SERVE_MAX_BODY_BYTES", "1000")
+    settings = ServeSettings()
+    assert (settings.max_items, settings.max_body_bytes, settings.max_batch_items) == (7, 1000, 64)
+    assert ServeSettings(max_items=9).max_items == 9  # a CLI flag beats the environment
+    assert ServeSettings.model_fields["max_body_bytes"].default == 5 * 1024 * 1024
+    assert ServeSettings.model_fields["max_items"].default == 256
+
+
+def test_wrong_content_types_are_415_and_other_junk_4xx(client):
+    r = client.post("/v1/predict", content=json.dumps({"items": ITEMS}), headers={"content-type": "text/plain"})
+    assert r.status_code == 415 and fields(r) == ["header.content-type"]
+    r = client.post("/v1/predict", content=json.dumps({"items": ITEMS}))  # no content type at all
+    assert r.status_code == 415
+    r = client.post("/v1/predict-letter", json={"letter": "..."})
+    assert r.status_code == 415 and fields(r) == ["header.content-type"]
+    r = client.post("/v1/predict", content=b'{"items": [{"treatment": "\xff\xfe"}]}',
+                    headers={"content-type": "application/json"})
+    assert 400 <= r.status_code < 500
+    deep = "[" * 100_000 + "]" * 100_000
+    r = client.post("/v1/predict", content=deep, headers={"content-type": "application/json"})
+    assert 400 <= r.status_code < 500
+
+
+def test_rejected_letters_are_422_with_the_reason(client):
+    cases = [
+        ({"content": f"Dear {SECRET}, not a letter".encode(), "headers": {"content-type": "text/plain"}},
+         "not an IMR Final Determination Letter"),
+        ({"content": b"   ", "headers": {"content-type": "text/plain"}}, "empty"),
+        ({"content": b"%PDF-1.7 truncated", "headers": {"content-type": "application/pdf"}}, "PDF"),
+        ({"content": b"\x00\x01\x02binary", "headers": {"content-type": "application/octet-stream"}}, "binary"),
+        ({"files": {"file": ("a.txt", b"", "text/plain")}}, "empty"),
+    ]
+    for kwargs, reason in cases:
+        r = client.post("/v1/predict-letter", **kwargs)
+        assert r.status_code == 422, r.text
+        assert fields(r) == ["file"] and r.json()["detail"][0]["type"] == "letter_rejected"
+        assert reason in r.json()["detail"][0]["msg"]
+    r = client.post("/v1/predict-letter", files={"letter": ("a.txt", b"text", "text/plain")})
+    assert r.status_code == 422 and fields(r) == ["file"]
+    r = client.post("/v1/predict-letter", data={"file": "text, not a file"}, files={"other": ("b.txt", b"x")})
+    assert r.status_code == 422 and fields(r) == ["file"]
+    r = client.post("/v1/predict-letter", data={"file": "a form, not multipart"})
+    assert r.status_code == 415
+
+
+# --- 413, 404, 405 -------------------------------------------------------------------------
+
+
+def test_body_too_large_is_413(predictor, seed_paths):
+    letter = seed_paths[0].read_bytes()
+    limit = len(letter) + 100
+    with small_client(predictor, max_body_bytes=limit) as c:
+        wait_ready(c)
+        assert c.post("/v1/predict-letter", content=letter, headers={"content-type": "text/plain"}).status_code == 200
+        big = {"items": [{"treatment": "MRI", "case_summary": "x" * limit}]}
+        r = c.post("/v1/predict", json=big)
+        assert r.status_code == 413 and fields(r) == ["body"]
+        r = c.post("/v1/predict-letter", content=letter + b" " * 200, headers={"content-type": "text/plain"})
+        assert r.status_code == 413
+
+        def chunks():  # no Content-Length: counted while read
+            for _ in range(20):
+                yield b"x" * (limit // 10)
+
+        r = c.post("/v1/predict", content=chunks(), headers={"content-type": "application/json"})
+        assert r.status_code == 413
+
+
+def test_unknown_route_404_and_wrong_method_405(client):
+    assert client.get("/v1/nope").status_code == 404
+    assert client.post("/predict", json={"items": ITEMS}).status_code == 404
+    assert client.get("/v1/predict").status_code == 405
+
+
+# --- 503 while loading, or when loading failed ---------------------------------------------
+
+
+def test_503_until_the_model_loads(monkeypatch, predictor):
+    import serving.predictor
+
+    release = threading.Event()
+
+    def slow_load(uri, backend=None):
+        assert release.wait(30)
+        return predictor
+
+    monkeypatch.setattr(serving.predictor, "load_predictor", slow_load)
+    app = create_app("models:/slow/1")
+    # while the model loads, everything that needs it is 503
+    with TestClient(app) as c:
+        r = c.get("/health")
+        assert r.status_code == 503 and r.json() == {"status": "loading"}
+        assert c.get("/version").status_code == 503
+        r = c.post("/v1/predict", json={"items": ITEMS})
+        assert r.status_code == 503 and r.headers["retry-after"] == "5"
+        assert c.post("/v1/predict-letter", content=b"x", headers={"content-type": "text/plain"}).status_code == 503
+        release.set()
+        wait_ready(c, 30)
+        assert c.post("/v1/predict", json={"items": ITEMS}).status_code == 200
+    assert TestClient(create_app("models:/never/1")).get("/health").status_code == 503  # no lifespan ran
+
+
+def test_a_model_that_cannot_load_is_503_failed(tmp_path):
+    reasons = []
+    app = create_app(str(tmp_path / "no-such-model"), on_load_error=reasons.append)
+    with TestClient(app) as c:
+        deadline = time.monotonic() + 30
+        while not reasons and time.monotonic() < deadline:
+            time.sleep(0.02)
+        r = c.get("/health")
+        assert r.status_code == 503 and r.json()["status"] == "failed" and "no-such-model" in r.json()["error"]
+        assert c.post("/v1/predict", json={"items": ITEMS}).status_code == 503
+    assert reasons and "ModelNotFoundError" in reasons[0]
+
+
+# --- logging -------------------------------------------------------------------------------
+
+
+def test_logs_have_method_path_status_items_latency_and_no_clinical_text(client, caplog, seed_paths):
+    caplog.set_level(logging.DEBUG)
+    client.post("/v1/predict", json={"items": ITEMS})
+    client.post("/v1/predict", json={"items": [{"treatment": 5, "case_summary": SECRET}]})
+    client.post("/v1/predict", content=f'{{"items": [{{"treatment": "{SECRET}"', headers=JSON)
+    client.post("/v1/predict-letter", content=f"{SECRET} is not a letter".encode(), headers=TEXT)
+    client.post("/v1/predict-letter", content=seed_paths[0].read_bytes(), headers=TEXT)
+    client.get(f"/{SECRET}?q={SECRET}")
+    server_side = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]  # not the test client's
+    assert SECRET not in "\n".join(r.getMessage() for r in server_side)
+    lines = [m for r in caplog.records if r.name == "imr.serve" and (m := r.getMessage()).startswith(("POST", "GET"))]
+    assert lines[0].startswith("POST /v1/predict 200 items=3 ") and lines[0].endswith("ms")
+    assert lines[1].startswith("POST /v1/predict 422 items=- ")
+    assert lines[3].startswith("POST /v1/predict-letter 422 ")
+    assert lines[4].startswith("POST /v1/predict-letter 200 items=")
+    assert lines[5].startswith("GET <other> 404 ")
+
+
+def test_a_model_failure_is_500_and_logs_no_message(caplog):
+    class Broken:
+        def info(self):
+            return {"name": "broken", "version": "1", "run_id": None, "family": "baseline",
+                    "feature_view": "pre_decision", "threshold": 0.5}
+
+        def predict(self, items):
+            raise ValueError(f"cannot score {items[0]['treatment']}")
+
+    caplog.set_level(logging.DEBUG)
+    with TestClient(create_app(None, predictor=Broken())) as c:
+        wait_ready(c)
+        r = c.post("/v1/predict", json={"items": [{"treatment": SECRET}]})
+    assert r.status_code == 500 and "ValueError" in r.json()["detail"] and SECRET not in r.text
+    assert SECRET not in "\n".join(r.getMessage() for r in caplog.records)
+    assert any("scoring failed: builtins.ValueError" in r.getMessage() for r in caplog.records)
+
+
+# --- batching ------------------------------------------------------------------------------
+
+
+class Recorder:
+    """Scores item k as k/100; records each call's size; fails any call holding a 'bad' item."""
+
+    def __init__(self, delay=0.02):
+        self.calls: list[int] = []
+        self.delay = delay
+
+    def predict(self, items):
+        self.calls.append(len(items))
+        time.sleep(self.delay)
+        if any(i.get("bad") for i in items):
+            raise ValueError("bad item")
+        return [{"p_overturned": i["k"] / 100} for i in items]
+
+
+def test_concurrent_requests_are_scored_together_in_order():
+    async def run():
+        recorder = Recorder()
+        scorer = BatchingScorer(recorder, max_batch_items=5)
+        jobs = [[{"k": 10 * j + i} for i in range(1 + j % 3)] for j in range(12)]
+        results = await asyncio.gather(*(scorer.predict(job) for job in jobs))
+        await scorer.close()
+        return recorder.calls, jobs, results
+
+    calls, jobs, results = asyncio.run(run())
+    for job, rows in zip(jobs, results):
+        assert [r["p_overturned"] for r in rows] == [i["k"] / 100 for i in job]
+    assert sum(calls) == sum(map(len, jobs))
+    assert len(calls) < len(jobs) and max(calls) <= 5  # batched, within the cap
+
+
+def test_a_failing_request_does_not_fail_the_others_in_its_batch():
+    async def run():
+        scorer = BatchingScorer(Recorder(), max_batch_items=64)
+        jobs = [[{"k": 1}], [{"k": 2, "bad": True}], [{"k": 3}]]
+        results = await asyncio.gather(*(scorer.predict(job) for job in jobs), return_exceptions=True)
+        await scorer.close()
+        return results
+
+    good1, bad, good3 = asyncio.run(run())
+    assert good1 == [{"p_overturned": 0.01}] and good3 == [{"p_overturned": 0.03}]
+    assert isinstance(bad, ScoringError)
+
+
+# --- the real server -----------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def imr_command() -> list[str]:
+    return [str(IMR)] if IMR.exists() else [sys.executable, "-m", "features.cli"]
+
+
+def test_imr_serve_scores_over_a_socket(env, predictor, tmp_path):
+    """The registered model, downloaded to a local folder (so the server starts without importing
+    MLflow; the models:/ path through the registry is covered by the in-process `client`)."""
+    import mlflow
+
+    result, root, _ = env
+    folder = mlflow.artifacts.download_artifacts(artifact_uri=result.model_uri, dst_path=str(tmp_path / "model"))
+    port = free_port()
+    log = tmp_path / "serve.log"
+    cmd = [*imr_command(), "serve", "--model", folder, "--port", str(port)]
+    environment = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{root}/mlflow.db"}
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=environment)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, f"not ready in 90 s:\n{log.read_text()}"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.25)
+        r = httpx.post(f"http://127.0.0.1:{port}/v1/predict", json={"items": ITEMS[1:2]}, timeout=30)
+        assert r.status_code == 200
+        assert r.json()["predictions"][0]["p_overturned"] == pytest.approx(
+            predictor.predict([{k: v for k, v in ITEMS[1].items()}])[0]["p_overturned"], abs=1e-12)
+        assert r.json()["model"]["family"] == "baseline"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+    text = log.read_text()
+    assert "POST /v1/predict 200 items=1 " in text
+    assert SECRET not in text
+
+
+def test_imr_serve_exits_2_when_the_model_cannot_load(tmp_path):
+    cmd = [*imr_command(), "serve", "--model", str(tmp_path / "missing"), "--port", "0"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "not loaded" in proc.stderr and "missing" in proc.stderr
+    proc = subprocess.run([*imr_command(), "serve", "--model", "x", "--max-items", "0"], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2 and "max_items" in proc.stderr

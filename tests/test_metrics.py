@@ -1,0 +1,116 @@
+"""Threshold choice, test metrics for the Overturned class and the two reference predictors,
+on examples small enough to check by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from training.metrics import AlwaysUpheld, CategoryRate, binary_metrics, choose_threshold
+
+KEYS = ("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier")
+
+
+# --- choose_threshold ----------------------------------------------------------------------
+
+
+def test_choose_threshold_picks_the_f1_maximum():
+    # Ranked: .8(1) .7(1) .4(0) .35(1) .2(0) .1(0). F1 at each cut:
+    # .8: 1/2  .7: 4/5  .4: 2/3  .35: 6/7 (TP 3, FP 1)  .2: 3/4  .1: 2/3
+    y = [0, 0, 1, 1, 0, 1]
+    p = [0.1, 0.4, 0.35, 0.8, 0.2, 0.7]
+    t = choose_threshold(y, p)
+    assert t == pytest.approx(0.35)
+    assert isinstance(t, float)
+    assert binary_metrics(y, p, t)["test_f1"] == pytest.approx(6 / 7)
+
+
+def test_choose_threshold_ties_go_to_the_higher_threshold():
+    # .9 alone: TP1 FN1 -> F1 2/3; at .5: TP2 FP2 -> P 1/2, R 1 -> F1 2/3 as well.
+    y = [1, 0, 0, 1, 0]
+    p = [0.9, 0.7, 0.6, 0.5, 0.1]
+    assert choose_threshold(y, p) == pytest.approx(0.9)
+
+
+def test_choose_threshold_is_one_of_the_scores_and_independent_of_order():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 40)
+    p = rng.random(40)
+    t = choose_threshold(y, p)
+    assert t in set(p.tolist())
+    order = rng.permutation(40)
+    assert choose_threshold(y[order], p[order]) == t
+    # no other cut does better
+    best = binary_metrics(y, p, t)["test_f1"]
+    assert all(binary_metrics(y, p, c)["test_f1"] <= best + 1e-12 for c in p)
+
+
+def test_choose_threshold_without_positives_falls_back_to_half():
+    assert choose_threshold([0, 0, 0], [0.2, 0.9, 0.4]) == 0.5
+
+
+# --- binary_metrics ------------------------------------------------------------------------
+
+
+def test_binary_metrics_perfect_separation():
+    m = binary_metrics([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9], 0.5)
+    assert set(m) == {f"test_{k}" for k in KEYS}
+    assert m["test_roc_auc"] == 1.0
+    assert m["test_pr_auc"] == 1.0
+    assert m["test_precision"] == m["test_recall"] == m["test_f1"] == m["test_accuracy"] == 1.0
+    assert m["test_brier"] == pytest.approx((0.01 + 0.04 + 0.04 + 0.01) / 4)
+    assert all(type(v) is float for v in m.values())
+
+
+def test_binary_metrics_by_hand():
+    # threshold .65 -> predicted [0, 0, 1, 1]: TP 1 (.9), FP 1 (.7), FN 1 (.6), TN 1 (.2)
+    # AUROC: positive/negative pairs won 3 of 4; AP: ranks .9(1) .7(0) .6(1) -> 1/2*1 + 1/2*2/3
+    m = binary_metrics([0, 1, 0, 1], [0.2, 0.6, 0.7, 0.9], 0.65, prefix="val_")
+    assert m == pytest.approx({
+        "val_roc_auc": 0.75, "val_pr_auc": 0.5 + 1 / 3, "val_precision": 0.5, "val_recall": 0.5,
+        "val_f1": 0.5, "val_accuracy": 0.5, "val_brier": (0.04 + 0.16 + 0.49 + 0.01) / 4,
+    })
+
+
+def test_threshold_is_inclusive():
+    m = binary_metrics([0, 1], [0.3, 0.6], 0.6)
+    assert m["test_recall"] == 1.0 and m["test_precision"] == 1.0
+
+
+def test_single_class_split_gives_nan_auc_not_an_error():
+    m = binary_metrics([0, 0, 0], [0.1, 0.2, 0.3], 0.25)
+    assert math.isnan(m["test_roc_auc"])
+    assert math.isnan(m["test_pr_auc"])
+    assert m["test_precision"] == 0.0 and m["test_recall"] == 0.0 and m["test_f1"] == 0.0
+    assert m["test_accuracy"] == pytest.approx(2 / 3)
+    assert m["test_brier"] == pytest.approx((0.01 + 0.04 + 0.09) / 3)
+
+    m = binary_metrics([1, 1], [0.4, 0.9], 0.5)
+    assert math.isnan(m["test_roc_auc"])
+    assert m["test_recall"] == 0.5 and m["test_precision"] == 1.0
+
+
+# --- reference predictors ------------------------------------------------------------------
+
+
+def test_always_upheld_predicts_the_train_rate_and_never_overturned():
+    ref = AlwaysUpheld().fit(["a", "b", "c", "d"], [0, 1, 0, 0])
+    assert ref.name == "ref_upheld"
+    p = ref.predict_proba(["x", "y", "a"])
+    assert p.tolist() == [0.25, 0.25, 0.25]
+    m = binary_metrics([0, 1, 0], p, 0.5)
+    assert m["test_recall"] == 0.0 and m["test_accuracy"] == pytest.approx(2 / 3)
+    assert m["test_roc_auc"] == 0.5
+    assert AlwaysUpheld().fit([], []).predict_proba(["a"]).tolist() == [0.0]
+
+
+def test_category_rate_uses_train_rates_and_the_overall_rate_for_unseen():
+    cats = ["mri", "mri", "pt", "pt", "pt", "drug"]
+    y = [1, 0, 0, 0, 1, 0]
+    ref = CategoryRate().fit(cats, y)
+    assert ref.name == "ref_category"
+    p = ref.predict_proba(["mri", "pt", "drug", "surgery"])
+    assert p == pytest.approx([0.5, 1 / 3, 0.0, 2 / 6])
+    assert len(ref.predict_proba([])) == 0

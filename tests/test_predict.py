@@ -1,0 +1,418 @@
+"""Scoring with a trained model: `load_predictor` on every kind of URI, the MLflow pyfunc
+wrapper, `imr predict` on JSON Lines, CSV and letters, and its errors. One small baseline is
+trained once for the module (seed letters + 16 bundled PDFs, temp MLflow store)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from features.cli import main
+from training.config import TrainConfig
+
+PDFS = ["CM16-0229336", "CM16-0230548", "CM16-0235991", "CM16-0239110", "CM16-0240259", "CM16-0242419",
+        "CM16-0246624", "CM17-0005589", "CM16-0213037", "CM16-0221706", "CM16-0224814", "CM16-0228949",
+        "CM16-0231706", "CM16-0231745", "CM16-0232182", "CM16-0232543"]
+MODEL_NAME = "imr-test-predict"
+ALIAS = "testing"
+PREDICTION_KEYS = {"p_overturned", "decision", "model_name", "model_version"}
+
+REQUESTS = [
+    {"treatment": "MRI of the lumbar spine without contrast"},
+    {"treatment": "Norco 10/325mg #60", "case_summary": "The injured worker reports chronic low back pain on opioids.",
+     "claims_administrator_guideline": "Decision based on MTUS Chronic Pain Medical Treatment Guidelines.",
+     "patient_age": 52, "patient_sex": "male", "days_since_injury": 800, "partial_approval": False,
+     "original_request": "", "authorized_portion": ""},
+    {"treatment": "Physical therapy 2x6 for the right knee", "case_summary": "Right knee pain after a fall at work.",
+     "claims_administrator_guideline": "", "patient_age": 38, "patient_sex": "female", "days_since_injury": 90,
+     "partial_approval": True, "original_request": "Physical therapy 3x6", "authorized_portion": "Physical therapy 2x3"},
+]
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory, pdf_paths, seed_paths):
+    """Train once: (TrainResult, letters folder, temp root); MLFLOW_TRACKING_URI points at a temp
+    store for the whole module."""
+    root = tmp_path_factory.mktemp("predict")
+    letters = root / "letters"
+    letters.mkdir()
+    chosen = [p for p in pdf_paths if p.stem in PDFS]
+    if len(chosen) != len(PDFS):
+        pytest.skip("bundled letters incomplete")
+    for path in [*chosen, *seed_paths]:
+        shutil.copy(path, letters / path.name)
+    cfg = TrainConfig.model_validate({
+        "data": {"sources": [str(letters)]},
+        "model": {"family": "baseline", "text_tfidf": {"min_df": 1, "max_features": 2000}},
+        "mlflow": {"experiment": "imr-tests", "registered_model_name": MODEL_NAME, "alias": ALIAS},
+    })
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
+        from training.baseline import train
+
+        yield train(cfg), letters, root
+
+
+@pytest.fixture(scope="module")
+def result(env):
+    return env[0]
+
+
+@pytest.fixture(scope="module")
+def predictor(result):
+    from serving.predictor import load_predictor
+
+    return load_predictor(result.model_uri)
+
+
+@pytest.fixture(scope="module")
+def logged_folder(env) -> Path:
+    """The registered model's MLflow folder, downloaded (MLmodel, code/, artifacts/model/...)."""
+    import mlflow
+
+    result, _, root = env
+    return Path(mlflow.artifacts.download_artifacts(artifact_uri=result.model_uri, dst_path=str(root / "download")))
+
+
+@pytest.fixture(scope="module")
+def dataset_rows(env) -> list[dict]:
+    """Every item of the training letters as a dataset row (case summaries, None ages/days of
+    the header-less seed letters, and the post-decision fields included)."""
+    from features.ingest import ingest
+
+    _, letters, _ = env
+    dsd, _ = ingest([letters])
+    return [row for split in dsd.values() for row in split]
+
+
+def run_cli(args: list[str], capsys) -> tuple[int, list[dict], str]:
+    code = main(["predict", *args])
+    out = capsys.readouterr()
+    rows = [json.loads(line) for line in out.out.splitlines() if line.strip()]
+    return code, rows, out.err
+
+
+def probabilities(rows) -> list[float]:
+    return [r["p_overturned"] for r in rows]
+
+
+# --- load_predictor ------------------------------------------------------------------------
+
+
+def test_predict_output(predictor, result):
+    out = predictor.predict(REQUESTS)
+    assert len(out) == len(REQUESTS)
+    for row in out:
+        assert set(row) == PREDICTION_KEYS
+        assert type(row["p_overturned"]) is float and 0.0 <= row["p_overturned"] <= 1.0
+        assert row["decision"] == ("Overturned" if row["p_overturned"] >= result.threshold else "Upheld")
+        assert row["model_name"] == MODEL_NAME
+        assert row["model_version"] == result.model_version
+    assert len(set(probabilities(out))) == len(REQUESTS)
+    assert predictor.predict([]) == []
+    assert predictor.threshold == result.threshold
+    info = predictor.info()
+    assert info["family"] == "baseline" and info["feature_view"] == "pre_decision"
+    assert info["run_id"] == result.run_id and info["version"] == result.model_version
+
+
+def test_both_decisions_occur_on_the_training_letters(predictor, result, dataset_rows):
+    decisions = {r["decision"] for r in predictor.predict(dataset_rows)}
+    assert decisions == {"Upheld", "Overturned"}
+
+
+def test_every_uri_form_loads_the_same_model(env, predictor, logged_folder):
+    from serving.predictor import load_predictor
+
+    result, _, _ = env
+    expected = probabilities(predictor.predict(REQUESTS))
+
+    by_alias = load_predictor(f"models:/{MODEL_NAME}@{ALIAS}")
+    assert (by_alias.model_name, by_alias.model_version) == (MODEL_NAME, result.model_version)
+    assert probabilities(by_alias.predict(REQUESTS)) == expected
+
+    for uri in (f"runs:/{result.run_id}/model", result.logged_model_uri):
+        assert probabilities(load_predictor(uri).predict(REQUESTS)) == expected, uri
+
+    for folder in (logged_folder, logged_folder / "artifacts" / "model"):
+        local = load_predictor(str(folder))
+        assert local.model_name == folder.resolve().name and local.model_version is None
+        assert probabilities(local.predict(REQUESTS)) == expected, folder
+
+
+def test_pre_decision_scores_ignore_post_decision_fields(predictor, dataset_rows):
+    flipped = [
+        {**row, "decision": "Upheld" if row["label"] else "Overturned", "label": 1 - row["label"],
+         "rationale": "The request is medically necessary and is overturned.",
+         "maximus_guideline": "Decision based on something else entirely.", "decision_date": "2030-01-01"}
+        for row in dataset_rows
+    ]
+    assert probabilities(predictor.predict(flipped)) == probabilities(predictor.predict(dataset_rows))
+
+
+def test_case_summary_changes_the_score(predictor):
+    bare = predictor.predict([{"treatment": "Norco 10/325mg #60"}])[0]["p_overturned"]
+    full = predictor.predict([REQUESTS[1] | {"treatment": "Norco 10/325mg #60"}])[0]["p_overturned"]
+    assert bare != full
+
+
+# --- MLflow pyfunc -------------------------------------------------------------------------
+
+
+def test_pyfunc_gives_the_predictor_probabilities(result, predictor):
+    import mlflow.pyfunc
+    import pandas as pd
+
+    model = mlflow.pyfunc.load_model(result.model_uri)
+    complete = REQUESTS[1:]  # every field given in every row
+    out = model.predict(pd.DataFrame(complete))
+    assert list(out.columns) == ["p_overturned", "decision"]
+    expected = predictor.predict(complete)
+    assert out["p_overturned"].tolist() == pytest.approx(probabilities(expected), abs=1e-12)
+    assert out["decision"].tolist() == [r["decision"] for r in expected]
+    # only `treatment` is required
+    only = model.predict(pd.DataFrame({"treatment": [r["treatment"] for r in REQUESTS]}))
+    assert only["p_overturned"].tolist() == pytest.approx(
+        probabilities(predictor.predict([{"treatment": r["treatment"]} for r in REQUESTS])), abs=1e-12)
+
+
+def test_pyfunc_accepts_rows_with_missing_age_and_days(result, predictor, dataset_rows):
+    """Real rows: the header-less seed letters have no days_since_injury, the PDFs do, so the
+    integer columns of a mixed batch arrive as floats with NaN (as `mlflow models serve` builds
+    them from JSON records with nulls)."""
+    import mlflow.pyfunc
+    import pandas as pd
+
+    columns = ["treatment", "case_summary", "claims_administrator_guideline", "patient_age", "patient_sex",
+               "days_since_injury", "partial_approval", "original_request", "authorized_portion"]
+    frame = pd.DataFrame(dataset_rows)[columns]
+    assert frame["days_since_injury"].isna().any() and frame["days_since_injury"].notna().any()
+    out = mlflow.pyfunc.load_model(result.model_uri).predict(frame)
+    assert out["p_overturned"].tolist() == pytest.approx(probabilities(predictor.predict(dataset_rows)), abs=1e-12)
+
+
+# --- imr predict --input -------------------------------------------------------------------
+
+
+def test_cli_jsonl_scores_valid_lines_and_reports_bad_ones(result, predictor, tmp_path, capsys):
+    lines = [
+        json.dumps({"id": "a", **REQUESTS[0]}),
+        '{"id": "b", "treatment": "MRI"',                       # 2: bad JSON
+        json.dumps({"id": "c", "case_summary": "no treatment"}),  # 3: missing treatment
+        "",                                                      # 4: blank, skipped
+        json.dumps({"id": "d", "treatment": "TENS unit", "patient_age": "old"}),  # 5: wrong type
+        json.dumps({"id": 6, **REQUESTS[1]}),
+        json.dumps(["not", "an", "object"]),                     # 7
+        json.dumps(REQUESTS[2]),                                 # 8: valid, no id
+    ]
+    path = tmp_path / "requests.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    code, rows, err = run_cli(["--model", result.model_uri, "--input", str(path)], capsys)
+    assert code == 0
+    assert [r["line"] for r in rows] == [1, 2, 3, 5, 6, 7, 8]
+    assert [r.get("id") for r in rows] == ["a", None, "c", "d", 6, None, None]  # a bad JSON line has no id
+
+    good = {1: REQUESTS[0], 6: REQUESTS[1], 8: REQUESTS[2]}
+    expected = dict(zip(good, predictor.predict(list(good.values()))))
+    for row in rows:
+        if row["line"] in good:
+            assert "error" not in row
+            assert row["p_overturned"] == expected[row["line"]]["p_overturned"]
+            assert row["decision"] == expected[row["line"]]["decision"]
+            assert (row["model_name"], row["model_version"]) == (MODEL_NAME, result.model_version)
+        else:
+            assert "p_overturned" not in row and row["error"]
+    by_line = {r["line"]: r for r in rows}
+    assert "JSON" in by_line[2]["error"]
+    assert "treatment" in by_line[3]["error"]
+    assert "patient_age" in by_line[5]["error"]
+    assert "object" in by_line[7]["error"]
+    for number, field in ((2, "JSON"), (3, "treatment"), (5, "patient_age")):
+        assert re.search(rf"{re.escape(str(path))}:{number}: .*{field}", err), (number, err)
+    assert "scored 3 of 7" in err
+
+    # --strict: same output, exit 1; --output writes the file
+    out_path = tmp_path / "scores.jsonl"
+    assert main(["predict", "--model", result.model_uri, "--input", str(path), "--output", str(out_path), "--strict"]) == 1
+    capsys.readouterr()
+    assert [json.loads(x) for x in out_path.read_text().splitlines()] == rows
+
+
+def test_cli_csv(result, predictor, tmp_path, capsys):
+    path = tmp_path / "requests.csv"
+    path.write_text(
+        "id,treatment,patient_age,patient_sex,days_since_injury,partial_approval,case_summary\n"
+        "r1,MRI of the lumbar spine without contrast,,,,,\n"            # line 2
+        "r2,,45,male,10,false,no treatment given\n"                     # line 3
+        "r3,TENS unit,old,female,10,false,\n"                           # line 4
+        'r4,Norco 10/325mg #60,52,male,800,false,"The injured worker reports chronic low back pain on opioids."\n'
+        "r5,Physical therapy,38,unknown,90,false,\n"                     # line 6: bad sex
+    )
+    code, rows, err = run_cli(["--model", result.model_uri, "--input", str(path)], capsys)
+    assert code == 0
+    assert [r["id"] for r in rows] == ["r1", "r2", "r3", "r4", "r5"]
+    assert [r["line"] for r in rows] == [2, 3, 4, 5, 6]
+    assert "treatment" in rows[1]["error"] and "patient_age" in rows[2]["error"] and "patient_sex" in rows[4]["error"]
+    expected = predictor.predict([
+        {"treatment": "MRI of the lumbar spine without contrast"},
+        {"treatment": "Norco 10/325mg #60", "patient_age": 52, "patient_sex": "male", "days_since_injury": 800,
+         "partial_approval": False, "case_summary": "The injured worker reports chronic low back pain on opioids."},
+    ])
+    assert [rows[0]["p_overturned"], rows[3]["p_overturned"]] == probabilities(expected)
+    assert f"{path}:4:" in err and "patient_age" in err
+
+
+def test_cli_csv_without_treatment_column_exits_2(result, tmp_path, capsys):
+    path = tmp_path / "no_treatment.csv"
+    path.write_text("id,case_summary\n1,hello\n")
+    code, rows, err = run_cli(["--model", result.model_uri, "--input", str(path)], capsys)
+    assert code == 2 and rows == []
+    assert "no_treatment.csv" in err and "treatment" in err
+
+
+@pytest.mark.parametrize("kind", ["missing", "directory", "latin1"])
+def test_cli_unreadable_input_exits_2_naming_the_file(result, tmp_path, capsys, kind):
+    path = tmp_path / f"input_{kind}.jsonl"
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "latin1":
+        path.write_bytes(json.dumps({"treatment": "Caf\u00e9 therapy"}, ensure_ascii=False).encode("latin-1"))
+    code, rows, err = run_cli(["--model", result.model_uri, "--input", str(path)], capsys)
+    assert code == 2
+    assert rows == []
+    assert f"input_{kind}.jsonl" in err
+    assert "Traceback" not in err
+
+
+# --- imr predict --letters -----------------------------------------------------------------
+
+
+def flip_letter(text: str) -> str:
+    """Every decision line says Overturned and every rationale opens with a different sentence."""
+    flipped = re.sub(r"(?m)^(.*\S):\s*Upheld\s*$", r"\1: Overturned", text)
+    return flipped.replace(
+        "Decision rationale:", "Decision rationale: The reviewer finds that the request is medically necessary."
+    )
+
+
+def test_cli_letters(result, predictor, seed_paths, tmp_path, capsys):
+    from features.dataset import item_rows
+    from features.extract import read_letter_text
+    from features.parser import parse_letter
+
+    seeds = seed_paths[:3]
+    code, rows, err = run_cli(["--model", result.model_uri, "--letters", *map(str, seeds)], capsys)
+    assert code == 0
+    letters = [parse_letter(read_letter_text(p)) for p in seeds]
+    assert len(rows) == sum(len(letter.items) for letter in letters)
+    k = 0
+    for path, letter in zip(seeds, letters):
+        items = item_rows(letter, "x", str(path))
+        expected = predictor.predict(items)
+        for index, (item, pred) in enumerate(zip(items, expected)):
+            row = rows[k]
+            k += 1
+            assert row["source"] == str(path)
+            assert row["case_number"] == letter.case_number
+            assert row["item_index"] == index
+            assert row["treatment"] == item["treatment"]
+            assert row["p_overturned"] == pred["p_overturned"]
+            assert row["decision"] == pred["decision"]
+            assert (row["model_name"], row["model_version"]) == (MODEL_NAME, result.model_version)
+
+
+def test_cli_letter_scores_do_not_depend_on_its_decisions(result, seed_paths, tmp_path, capsys):
+    from features.extract import read_letter_text
+    from features.parser import parse_letter
+
+    original = next(p for p in seed_paths if p.name.startswith("002_"))
+    flipped = tmp_path / "flipped.txt"
+    flipped.write_text(flip_letter(original.read_text()))
+    a, b = parse_letter(read_letter_text(original)), parse_letter(read_letter_text(flipped))
+    # the copy really differs where it should, and only there
+    assert [i.decision for i in a.items] == ["Upheld"] * 3 and [i.decision for i in b.items] == ["Overturned"] * 3
+    assert all(x.rationale != y.rationale for x, y in zip(a.items, b.items))
+    assert a.case_summary == b.case_summary
+    assert [i.treatment for i in a.items] == [i.treatment for i in b.items]
+
+    _, rows_a, _ = run_cli(["--model", result.model_uri, "--letters", str(original)], capsys)
+    _, rows_b, _ = run_cli(["--model", result.model_uri, "--letters", str(flipped)], capsys)
+    assert len(rows_a) == 3
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "source"} for r in rows]  # noqa: E731
+    assert strip(rows_a) == strip(rows_b)
+
+
+def test_cli_rejected_letter_is_reported_and_others_scored(result, seed_paths, tmp_path, capsys):
+    bad = tmp_path / "minutes.txt"
+    bad.write_text("Minutes of the March meeting.\n")
+    code, rows, err = run_cli(["--model", result.model_uri, "--letters", str(bad), str(seed_paths[0]), "--strict"], capsys)
+    assert code == 1
+    assert rows[0]["source"] == str(bad) and "error" in rows[0]
+    assert all("p_overturned" in r for r in rows[1:]) and len(rows) > 1
+    assert "minutes.txt" in err
+
+
+# --- model errors --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("uri", [
+    "models:/no-such-model/1", f"models:/{MODEL_NAME}/999", f"models:/{MODEL_NAME}@no-such-alias",
+    f"models:/{MODEL_NAME}", "runs:/0123456789abcdef0123456789abcdef/model", "no/such/folder",
+])
+def test_unknown_model_exits_2_with_a_clear_message(result, tmp_path, capsys, uri):
+    from serving.predictor import ModelNotFoundError, load_predictor
+
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps({"treatment": "MRI"}) + "\n")
+    code, rows, err = run_cli(["--model", uri, "--input", str(path)], capsys)
+    assert code == 2 and rows == []
+    assert err.startswith("imr predict: ")
+    assert uri in err
+    assert "Traceback" not in err
+    with pytest.raises(ModelNotFoundError):
+        load_predictor(uri)
+
+
+def test_folder_that_is_not_a_model_exits_2(result, tmp_path, capsys):
+    folder = tmp_path / "empty_model"
+    folder.mkdir()
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps({"treatment": "MRI"}) + "\n")
+    code, _, err = run_cli(["--model", str(folder), "--input", str(path)], capsys)
+    assert code == 2 and "imr_model.json" in err
+
+
+@pytest.mark.parametrize("layout", ["model_dir", "logged"])
+def test_modified_model_file_is_refused(logged_folder, tmp_path, capsys, layout):
+    from serving.model_dir import ModelIntegrityError
+    from serving.predictor import load_predictor
+
+    copy = tmp_path / "tampered"
+    shutil.copytree(logged_folder, copy)
+    inner = copy / "artifacts" / "model"
+    with open(inner / "pipeline.skops", "ab") as fh:
+        fh.write(b"\0")
+    target = inner if layout == "model_dir" else copy
+    with pytest.raises(ModelIntegrityError, match=r"pipeline\.skops"):
+        load_predictor(str(target))
+
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps({"treatment": "MRI"}) + "\n")
+    code, rows, err = run_cli(["--model", str(target), "--input", str(path)], capsys)
+    assert code == 2 and rows == []
+    assert "pipeline.skops" in err and "sha256" in err
+
+
+def test_missing_model_file_is_refused(logged_folder, tmp_path):
+    from serving.model_dir import ModelIntegrityError
+    from serving.predictor import load_predictor
+
+    copy = tmp_path / "incomplete"
+    shutil.copytree(logged_folder / "artifacts" / "model", copy)
+    (copy / "pipeline.skops").unlink()
+    with pytest.raises(ModelIntegrityError, match=r"pipeline\.skops: model file missing"):
+        load_predictor(str(copy))
