@@ -124,13 +124,12 @@ class ScoringError(RuntimeError):
 
 def _scoring_failed() -> ScoringError:
     import sys
-    import traceback
 
-    exc_type, exc, tb = sys.exc_info()
-    # the traceback's frames, never the exception's message: it may quote clinical text
-    log.error("scoring failed: %s.%s\n%s", exc_type.__module__, exc_type.__qualname__,
-              "".join(traceback.format_tb(tb)).rstrip())
-    return ScoringError(f"the model failed to score the request ({exc_type.__qualname__})")
+    from serving.http_middleware import log_exception_type
+
+    exc = sys.exc_info()[1]
+    log_exception_type("scoring failed", exc)
+    return ScoringError(f"the model failed to score the request ({type(exc).__qualname__})")
 
 
 def _settle(future: asyncio.Future, rows=None, exc: BaseException | None = None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import traceback
 
 from serving.http_models import error_detail
 
@@ -15,10 +16,19 @@ ROUTES = ("/v1/predict", "/v1/predict-letter", "/health", "/version", "/docs", "
           "/openapi.json", "/redoc")
 
 
+def log_exception_type(what: str, exc: BaseException) -> None:
+    """Log an unexpected exception by type and traceback frames, never its message: messages
+    (a pydantic error's above all) may quote the request's clinical text."""
+    kind = type(exc)
+    log.error("%s: %s.%s\n%s", what, kind.__module__, kind.__qualname__,
+              "".join(traceback.format_tb(exc.__traceback__)).rstrip())
+
+
 class RequestLimitsAndLog:
     """Pure ASGI middleware: refuses bodies over `max_body_bytes` with 413 (by Content-Length
-    up front, or while reading a chunked body), and logs one line per request: method, path,
-    status, item count, latency."""
+    up front, or while reading a chunked body); turns an unexpected exception into a 500 logged
+    by type only (so uvicorn never logs its message); and logs one line per request: method,
+    path, status, item count, latency."""
 
     def __init__(self, app, max_body_bytes: int):
         self.app = app
@@ -28,7 +38,7 @@ class RequestLimitsAndLog:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         start = time.perf_counter()
-        status = [500]
+        status = [0]
 
         async def send_status(message):
             if message["type"] == "http.response.start":
@@ -42,9 +52,13 @@ class RequestLimitsAndLog:
                     ("body",), f"request body is larger than {self.max_body_bytes} bytes", "too_large")]})
             else:
                 await self.app(scope, receive, send_status)
+        except Exception as exc:
+            log_exception_type("request failed", exc)
+            if not status[0]:  # else the response is cut short; uvicorn closes the connection
+                await _send_json(send_status, 500, {"detail": "internal server error"})
         finally:
             path = scope["path"] if scope["path"] in ROUTES else "<other>"
-            log.info("%s %s %d items=%s %.1fms", scope["method"], path, status[0], scope.get("imr.items", "-"),
+            log.info("%s %s %s items=%s %.1fms", scope["method"], path, status[0] or "-", scope.get("imr.items", "-"),
                      (time.perf_counter() - start) * 1000)
 
     async def _limited_body(self, scope, receive):

@@ -7,6 +7,7 @@ models:/m-<id>) or a local folder holding a logged model or an imr_model.json mo
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,12 +55,14 @@ def load_predictor(model_uri: str, backend: str | None = None) -> Predictor:
     """backend selects the transformer runtime: "torch" (default) or "onnx" (int8)."""
     from serving.scorers import load_scorer
 
-    local, name, version, run_id = _resolve(model_uri)
-    model_dir = _find_model_dir(local, model_uri)
-    return Predictor(load_scorer(model_dir, backend), name, version, run_id)
+    with tempfile.TemporaryDirectory(prefix="imr-model-") as download:
+        # Scorers read their files into memory at load, so the downloaded copy can go afterwards.
+        local, name, version, run_id = _resolve(model_uri, Path(download))
+        model_dir = _find_model_dir(local, model_uri)
+        return Predictor(load_scorer(model_dir, backend), name, version, run_id)
 
 
-def _resolve(model_uri: str) -> tuple[Path, str, str | None, str | None]:
+def _resolve(model_uri: str, download: Path) -> tuple[Path, str, str | None, str | None]:
     """(local folder, model name, version, run id)."""
     path = Path(model_uri)
     if path.exists():
@@ -78,7 +81,7 @@ def _resolve(model_uri: str) -> tuple[Path, str, str | None, str | None]:
         if model_uri.startswith("models:/") and not model_uri.startswith("models:/m-"):
             version_info = _registered_version(model_uri.removeprefix("models:/"))
             name, version, run_id = version_info.name, str(version_info.version), version_info.run_id
-        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri))
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(download)))
     except MlflowException as exc:
         raise ModelNotFoundError(f"model {model_uri!r} not found: {exc.message}") from exc
     return local, name, version, run_id

@@ -54,20 +54,42 @@ def log_packaged_model(model_dir, registered_name: str, alias: str):
         signature=model_signature(),
         input_example=example,
         registered_model_name=registered_name,
+        pip_requirements=pip_requirements(),
     )
     version = str(info.registered_model_version)
     MlflowClient().set_registered_model_alias(registered_name, alias, version)
     return f"models:/{registered_name}/{version}", version, info.model_uri
 
 
+RUNTIME_PACKAGES = ("mlflow", "scikit-learn", "skops", "numpy", "pandas", "scipy", "pydantic", "pypdfium2",
+                    "torch", "transformers", "onnxruntime", "safetensors", "tokenizers")
+
+
+def pip_requirements() -> list[str]:
+    """What the logged code (features/, serving/) needs, pinned to the versions that trained it.
+    Listed explicitly: MLflow's inference would start a subprocess per run, and it lists this
+    project itself (not on PyPI) while missing pydantic."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    pins = []
+    for name in RUNTIME_PACKAGES:
+        try:
+            pins.append(f"{name}=={version(name)}")
+        except PackageNotFoundError:
+            pass
+    return pins
+
+
 def model_signature():
     """Only `treatment` is required; every other field may be left out. Ages and day counts are
-    doubles because a batch where some are missing arrives as a float column with NaN."""
+    typed Any: whole numbers arrive as int64, a batch with some missing as float64 with NaN, and
+    MLflow converts neither way; ItemRecord validates the values in the scorer."""
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
+    from mlflow.types.schema import AnyType
 
-    optional = [("case_summary", "string"), ("claims_administrator_guideline", "string"), ("patient_age", "double"),
-                ("patient_sex", "string"), ("days_since_injury", "double"), ("partial_approval", "boolean"),
+    optional = [("case_summary", "string"), ("claims_administrator_guideline", "string"), ("patient_age", AnyType()),
+                ("patient_sex", "string"), ("days_since_injury", AnyType()), ("partial_approval", "boolean"),
                 ("original_request", "string"), ("authorized_portion", "string"), ("rationale", "string")]
     inputs = Schema([ColSpec("string", "treatment")] + [ColSpec(t, n, required=False) for n, t in optional])
     outputs = Schema([ColSpec("double", "p_overturned"), ColSpec("string", "decision")])

@@ -16,7 +16,7 @@ from serving.model_dir import ModelIntegrityError, ModelMeta, read_verified_meta
 
 # skops refuses to load any type not listed as trusted; we trust scikit-learn, NumPy and
 # SciPy types and nothing else, so a tampered file cannot smuggle in arbitrary callables.
-_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
+_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.")
 
 
 class BaselineScorer:
@@ -30,14 +30,28 @@ class BaselineScorer:
             raise ModelIntegrityError(f"{path}: refusing to load types outside scikit-learn/NumPy/SciPy: {refused}")
         self.pipeline = sio.load(path, trusted=untrusted)
         self.meta = meta
+        # With only the text block (the default), score the TF-IDF and classifier directly: a
+        # one-row DataFrame and ColumnTransformer cost more than the model itself per request.
+        blocks = self.pipeline.named_steps["features"].transformers_
+        active = [b for b in blocks if b[1] != "drop" and b[0] != "remainder"]
+        self.text_only = [(name, column) for name, _, column in active] == [("text", "text")]
+        if self.text_only:
+            self.tfidf = self.pipeline.named_steps["features"].named_transformers_["text"]
+            self.classifier = self.pipeline.named_steps["classifier"]
 
     def predict_proba(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
-        import pandas as pd
-
         from features.views import model_inputs
 
-        frame = pd.DataFrame([model_inputs(r, self.meta.feature_view) for r in records])
-        return self.pipeline.predict_proba(frame.astype({"treatment_category": object, "patient_sex": object}))[:, 1]
+        inputs = [model_inputs(r, self.meta.feature_view) for r in records]
+        if self.text_only:
+            import sklearn
+
+            with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+                return self.classifier.predict_proba(self.tfidf.transform([i["text"] for i in inputs]))[:, 1]
+        import pandas as pd
+
+        frame = pd.DataFrame(inputs).astype({"treatment_category": object, "patient_sex": object})
+        return self.pipeline.predict_proba(frame)[:, 1]
 
 
 def load_scorer(model_dir: str | Path, backend: str | None = None):

@@ -358,22 +358,35 @@ def test_logs_have_method_path_status_items_latency_and_no_clinical_text(client,
     assert lines[5].startswith("GET <other> 404 ")
 
 
+class Broken:
+    def info(self):
+        return {"name": "broken", "version": "1", "run_id": None, "family": "baseline",
+                "feature_view": "pre_decision", "threshold": 0.5}
+
+    def predict(self, items):
+        raise ValueError(f"cannot score {items[0]['treatment']}")
+
+
+class Malformed(Broken):
+    def predict(self, items):  # output the response model refuses, quoting the input
+        return [{"p_overturned": item["treatment"], "decision": "?"} for item in items]
+
+
 def test_a_model_failure_is_500_and_logs_no_message(caplog):
-    class Broken:
-        def info(self):
-            return {"name": "broken", "version": "1", "run_id": None, "family": "baseline",
-                    "feature_view": "pre_decision", "threshold": 0.5}
-
-        def predict(self, items):
-            raise ValueError(f"cannot score {items[0]['treatment']}")
-
     caplog.set_level(logging.DEBUG)
     with TestClient(create_app(None, predictor=Broken())) as c:
         wait_ready(c)
         r = c.post("/v1/predict", json={"items": [{"treatment": SECRET}]})
     assert r.status_code == 500 and "ValueError" in r.json()["detail"] and SECRET not in r.text
-    assert SECRET not in "\n".join(r.getMessage() for r in caplog.records)
-    assert any("scoring failed: builtins.ValueError" in r.getMessage() for r in caplog.records)
+    with TestClient(create_app(None, predictor=Malformed())) as c:
+        wait_ready(c)
+        r = c.post("/v1/predict", json={"items": [{"treatment": SECRET}]})
+    assert r.status_code == 500 and SECRET not in r.text
+    messages = [r.getMessage() for r in caplog.records]
+    assert SECRET not in "\n".join(messages)
+    assert any("scoring failed: builtins.ValueError" in m for m in messages)
+    assert any("request failed: fastapi.exceptions.ResponseValidationError" in m for m in messages)
+    assert "POST /v1/predict 500 items=1 " in "\n".join(messages)
 
 
 # --- batching ------------------------------------------------------------------------------
