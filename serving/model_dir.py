@@ -10,7 +10,6 @@ Every file's hash is checked before anything is deserialised.
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Literal
 

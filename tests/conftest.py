@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,28 @@ def pdf_paths() -> list[Path]:
 def seed_paths() -> list[Path]:
     """The 5 seed letters (text), sorted: 000_..., 001_..., ..."""
     return _require(SEED_DIR, "*.txt")
+
+
+# A small training corpus: 16 bundled letters, the first 8 with an overturned item, so every
+# split of a training test holds some overturned items.
+OVERTURNED_PDFS = ["CM16-0229336", "CM16-0230548", "CM16-0235991", "CM16-0239110", "CM16-0240259",
+                   "CM16-0242419", "CM16-0246624", "CM17-0005589"]
+UPHELD_PDFS = ["CM16-0213037", "CM16-0221706", "CM16-0224814", "CM16-0228949", "CM16-0231706",
+               "CM16-0231745", "CM16-0232182", "CM16-0232543"]
+SMALL_CORPUS_PDFS = OVERTURNED_PDFS + UPHELD_PDFS
+
+
+@pytest.fixture(scope="session")
+def small_corpus(tmp_path_factory, pdf_paths, seed_paths) -> Path:
+    """A folder with copies of the 16 letters above and the 5 seed letters (tests only read it)."""
+    folder = tmp_path_factory.mktemp("small-corpus") / "letters"
+    folder.mkdir()
+    chosen = [p for p in pdf_paths if p.stem in SMALL_CORPUS_PDFS]
+    if len(chosen) != len(SMALL_CORPUS_PDFS):
+        pytest.skip(f"bundled letters incomplete: missing {sorted(set(SMALL_CORPUS_PDFS) - {p.stem for p in chosen})}")
+    for path in [*chosen, *seed_paths]:
+        shutil.copy(path, folder / path.name)
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ Nothing is downloaded: HF_HUB_OFFLINE is on and every checkpoint is a local fold
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,10 +16,6 @@ import pytest
 
 from tiny_bert import build_tiny_bert
 
-OVERTURNED_PDFS = ["CM16-0229336", "CM16-0230548", "CM16-0235991", "CM16-0239110", "CM16-0240259",
-                   "CM16-0242419", "CM16-0246624", "CM17-0005589"]
-UPHELD_PDFS = ["CM16-0213037", "CM16-0221706", "CM16-0224814", "CM16-0228949", "CM16-0231706",
-               "CM16-0231745", "CM16-0232182", "CM16-0232543"]
 MODEL_NAME = "imr-test-transformer"
 DA_MODEL_NAME = "imr-test-transformer-da"
 EXPERIMENT = "imr-tests-transformer"
@@ -58,16 +53,8 @@ def tf_env(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def tf_letters(tmp_path_factory, pdf_paths, seed_paths) -> Path:
-    dst = tmp_path_factory.mktemp("tf_corpus") / "letters"
-    dst.mkdir()
-    wanted = set(OVERTURNED_PDFS + UPHELD_PDFS)
-    pdfs = [p for p in pdf_paths if p.stem in wanted]
-    if len(pdfs) != len(wanted):
-        pytest.skip(f"bundled letters incomplete: missing {sorted(wanted - {p.stem for p in pdfs})}")
-    for path in [*pdfs, *seed_paths]:
-        shutil.copy(path, dst / path.name)
-    return dst
+def tf_letters(small_corpus) -> Path:
+    return small_corpus
 
 
 @pytest.fixture(scope="session")

@@ -8,35 +8,21 @@ from __future__ import annotations
 import json
 import math
 import re
-import shutil
 from pathlib import Path
 
 import pytest
+
+from conftest import SMALL_CORPUS_PDFS
 import yaml
 
 from training.config import TrainConfig, resolved_yaml
 
 # 8 bundled letters with an overturned item and 8 without; with the 5 seed letters (one
 # overturned) the stratified split puts an overturned item in validation and test alike.
-OVERTURNED_PDFS = ["CM16-0229336", "CM16-0230548", "CM16-0235991", "CM16-0239110", "CM16-0240259",
-                   "CM16-0242419", "CM16-0246624", "CM17-0005589"]
-UPHELD_PDFS = ["CM16-0213037", "CM16-0221706", "CM16-0224814", "CM16-0228949", "CM16-0231706",
-               "CM16-0231745", "CM16-0232182", "CM16-0232543"]
 MODEL_NAME = "imr-test-baseline"
 ALIAS = "testing"
 METRIC_KEYS = ("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier")
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".cloudpickle", ".joblib", ".pt", ".pth")
-
-
-def copy_corpus(dst: Path, pdf_paths: list[Path], seed_paths: list[Path]) -> Path:
-    dst.mkdir(parents=True)
-    wanted = set(OVERTURNED_PDFS + UPHELD_PDFS)
-    pdfs = [p for p in pdf_paths if p.stem in wanted]
-    if len(pdfs) != len(wanted):
-        pytest.skip(f"bundled letters incomplete: missing {sorted(wanted - {p.stem for p in pdfs})}")
-    for path in [*pdfs, *seed_paths]:
-        shutil.copy(path, dst / path.name)
-    return dst
 
 
 def tiny_config(letters: Path) -> TrainConfig:
@@ -64,8 +50,8 @@ def store(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory, pdf_paths, seed_paths) -> Path:
-    return copy_corpus(tmp_path_factory.mktemp("corpus") / "letters", pdf_paths, seed_paths)
+def corpus(small_corpus) -> Path:
+    return small_corpus
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +156,7 @@ def test_ingest_report_and_split_sizes(trained, tmp_path):
     _, result, client, _ = trained
     report = json.loads(Path(mlflow.artifacts.download_artifacts(
         run_id=result.run_id, artifact_path="ingest_report.json", dst_path=str(tmp_path))).read_text())
-    assert report["total_files"] == report["parsed"] == len(OVERTURNED_PDFS) + len(UPHELD_PDFS) + 5
+    assert report["total_files"] == report["parsed"] == len(SMALL_CORPUS_PDFS) + 5
     assert report["rejected"] == 0
     params = client.get_run(result.run_id).data.params
     n = {split: int(params[f"n_{split}_items"]) for split in ("train", "validation", "test")}

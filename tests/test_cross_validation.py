@@ -6,7 +6,6 @@ fold summary, nested fold runs, and nothing registered."""
 from __future__ import annotations
 
 import math
-import shutil
 from collections import Counter
 
 import numpy as np
@@ -14,24 +13,14 @@ import pytest
 
 from training.cross_validation import SUMMARISED, fold_splits
 
-PDFS = ["CM16-0229336", "CM16-0230548", "CM16-0235991", "CM16-0239110", "CM16-0240259", "CM16-0242419",
-        "CM16-0246624", "CM17-0005589", "CM16-0213037", "CM16-0221706", "CM16-0224814", "CM16-0228949",
-        "CM16-0231706", "CM16-0231745", "CM16-0232182", "CM16-0232543"]  # the first 8 have overturned items
 MODEL_NAME = "imr-test-cv"
 EXPERIMENT = "imr-tests-cv"
 FOLDS = 3
 
 
 @pytest.fixture(scope="module")
-def letters(tmp_path_factory, pdf_paths, seed_paths):
-    folder = tmp_path_factory.mktemp("cv") / "letters"
-    folder.mkdir()
-    chosen = [p for p in pdf_paths if p.stem in PDFS]
-    if len(chosen) != len(PDFS):
-        pytest.skip(f"bundled letters incomplete: missing {sorted(set(PDFS) - {p.stem for p in chosen})}")
-    for path in [*chosen, *seed_paths]:
-        shutil.copy(path, folder / path.name)
-    return folder
+def letters(small_corpus):
+    return small_corpus
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -331,9 +330,6 @@ def test_model_folder_with_calibration_loads_as_calibrated_scorer(tmp_path, spec
 
 # --- a baseline split run with calibration and the leakage audit ----------------------------
 
-PDFS = ["CM16-0229336", "CM16-0230548", "CM16-0235991", "CM16-0239110", "CM16-0240259", "CM16-0242419",
-        "CM16-0246624", "CM17-0005589", "CM16-0213037", "CM16-0221706", "CM16-0224814", "CM16-0228949",
-        "CM16-0231706", "CM16-0231745", "CM16-0232182", "CM16-0232543"]  # the first 8 have overturned items
 MODEL_NAME = "imr-test-evaluation"
 
 
@@ -355,7 +351,7 @@ def test_input_example_matches_model_signature():
 
 
 @pytest.fixture(scope="module")
-def split_run(tmp_path_factory, pdf_paths, seed_paths):
+def split_run(tmp_path_factory, small_corpus):
     """(config, TrainResult, MlflowClient, downloaded run artifacts folder, letters folder)."""
     import mlflow
     from mlflow import MlflowClient
@@ -364,13 +360,7 @@ def split_run(tmp_path_factory, pdf_paths, seed_paths):
     from training.config import TrainConfig
 
     root = tmp_path_factory.mktemp("evaluation")
-    letters = root / "letters"
-    letters.mkdir()
-    chosen = [p for p in pdf_paths if p.stem in PDFS]
-    if len(chosen) != len(PDFS):
-        pytest.skip(f"bundled letters incomplete: missing {sorted(set(PDFS) - {p.stem for p in chosen})}")
-    for path in [*chosen, *seed_paths]:
-        shutil.copy(path, letters / path.name)
+    letters = small_corpus
     cfg = TrainConfig.model_validate({
         "seed": 0,
         "data": {"sources": [str(letters)]},

@@ -10,7 +10,6 @@ import asyncio
 import json
 import logging
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -20,6 +19,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from conftest import SMALL_CORPUS_PDFS
 from fastapi.testclient import TestClient
 
 from serving.http import create_app
@@ -27,9 +28,6 @@ from serving.http_batching import BatchingScorer, ScoringError
 from serving.http_models import ServeSettings
 from training.config import TrainConfig
 
-PDFS = ["CM16-0229336", "CM16-0230548", "CM16-0235991", "CM16-0239110", "CM16-0240259", "CM16-0242419",
-        "CM16-0246624", "CM17-0005589", "CM16-0213037", "CM16-0221706", "CM16-0224814", "CM16-0228949",
-        "CM16-0231706", "CM16-0231745", "CM16-0232182", "CM16-0232543"]
 MODEL_NAME = "imr-test-http"
 ALIAS = "testing"
 # Stands in for clinical text: it must reach the model but never a log line.
@@ -49,17 +47,11 @@ TEXT = {"content-type": "text/plain"}
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory, pdf_paths, seed_paths):
+def env(tmp_path_factory, small_corpus):
     """Train once: (TrainResult, temp root, letters folder); MLFLOW_TRACKING_URI points at a temp
     store for the whole module."""
     root = tmp_path_factory.mktemp("http")
-    letters = root / "letters"
-    letters.mkdir()
-    chosen = [p for p in pdf_paths if p.stem in PDFS]
-    if len(chosen) != len(PDFS):
-        pytest.skip("bundled letters incomplete")
-    for path in [*chosen, *seed_paths]:
-        shutil.copy(path, letters / path.name)
+    letters = small_corpus
     cfg = TrainConfig.model_validate({
         "data": {"sources": [str(letters)]},
         "model": {"family": "baseline", "text_tfidf": {"min_df": 1, "max_features": 2000}},
@@ -145,7 +137,7 @@ def test_predict_letter_multipart_and_raw(client, predictor, env, seed_paths):
     from features.parser import parse_letter
 
     letters = env[2]
-    pdf = letters / f"{PDFS[8]}.pdf"
+    pdf = letters / f"{SMALL_CORPUS_PDFS[8]}.pdf"
     cases = [
         (seed_paths[0], {"files": {"file": (seed_paths[0].name, seed_paths[0].read_bytes(), "text/plain")}}),
         (pdf, {"files": {"file": ("letter.pdf", pdf.read_bytes(), "application/pdf")}}),

@@ -14,9 +14,6 @@ import pytest
 from features.cli import main
 from training.config import TrainConfig
 
-PDFS = ["CM16-0229336", "CM16-0230548", "CM16-0235991", "CM16-0239110", "CM16-0240259", "CM16-0242419",
-        "CM16-0246624", "CM17-0005589", "CM16-0213037", "CM16-0221706", "CM16-0224814", "CM16-0228949",
-        "CM16-0231706", "CM16-0231745", "CM16-0232182", "CM16-0232543"]
 MODEL_NAME = "imr-test-predict"
 ALIAS = "testing"
 PREDICTION_KEYS = {"p_overturned", "decision", "model_name", "model_version"}
@@ -34,17 +31,11 @@ REQUESTS = [
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory, pdf_paths, seed_paths):
+def env(tmp_path_factory, small_corpus):
     """Train once: (TrainResult, letters folder, temp root); MLFLOW_TRACKING_URI points at a temp
     store for the whole module."""
     root = tmp_path_factory.mktemp("predict")
-    letters = root / "letters"
-    letters.mkdir()
-    chosen = [p for p in pdf_paths if p.stem in PDFS]
-    if len(chosen) != len(PDFS):
-        pytest.skip("bundled letters incomplete")
-    for path in [*chosen, *seed_paths]:
-        shutil.copy(path, letters / path.name)
+    letters = small_corpus
     cfg = TrainConfig.model_validate({
         "data": {"sources": [str(letters)]},
         "model": {"family": "baseline", "text_tfidf": {"min_df": 1, "max_features": 2000}},
