@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,23 @@ def small_corpus(tmp_path_factory, pdf_paths, seed_paths) -> Path:
     for path in [*chosen, *seed_paths]:
         shutil.copy(path, folder / path.name)
     return folder
+
+
+@contextmanager
+def small_baseline(root: Path, letters: Path, model_name: str, experiment: str, alias: str = "testing"):
+    """Train a small baseline on `letters` into an MLflow store under `root`; MLFLOW_TRACKING_URI
+    points at that store until the block ends. Yields the TrainResult."""
+    from training.baseline import train
+    from training.config import TrainConfig
+
+    cfg = TrainConfig.model_validate({
+        "data": {"sources": [str(letters)]},
+        "model": {"family": "baseline", "text_tfidf": {"min_df": 1, "max_features": 2000}},
+        "mlflow": {"experiment": experiment, "registered_model_name": model_name, "alias": alias},
+    })
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
+        yield train(cfg)
 
 
 @pytest.fixture(scope="session")

@@ -20,13 +20,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import SMALL_CORPUS_PDFS
+from conftest import SMALL_CORPUS_PDFS, small_baseline
 from fastapi.testclient import TestClient
 
 from serving.http import create_app
 from serving.http_batching import BatchingScorer, ScoringError
 from serving.http_models import ServeSettings
-from training.config import TrainConfig
 
 MODEL_NAME = "imr-test-http"
 ALIAS = "testing"
@@ -52,16 +51,8 @@ def env(tmp_path_factory, small_corpus):
     store for the whole module."""
     root = tmp_path_factory.mktemp("http")
     letters = small_corpus
-    cfg = TrainConfig.model_validate({
-        "data": {"sources": [str(letters)]},
-        "model": {"family": "baseline", "text_tfidf": {"min_df": 1, "max_features": 2000}},
-        "mlflow": {"experiment": "imr-tests-http", "registered_model_name": MODEL_NAME, "alias": ALIAS},
-    })
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
-        from training.baseline import train
-
-        yield train(cfg), root, letters
+    with small_baseline(root, letters, MODEL_NAME, "imr-tests-http", ALIAS) as result:
+        yield result, root, letters
 
 
 @pytest.fixture(scope="module")

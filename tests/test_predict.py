@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import small_baseline
+
 from features.cli import main
-from training.config import TrainConfig
 
 MODEL_NAME = "imr-test-predict"
 ALIAS = "testing"
@@ -36,16 +37,8 @@ def env(tmp_path_factory, small_corpus):
     store for the whole module."""
     root = tmp_path_factory.mktemp("predict")
     letters = small_corpus
-    cfg = TrainConfig.model_validate({
-        "data": {"sources": [str(letters)]},
-        "model": {"family": "baseline", "text_tfidf": {"min_df": 1, "max_features": 2000}},
-        "mlflow": {"experiment": "imr-tests", "registered_model_name": MODEL_NAME, "alias": ALIAS},
-    })
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
-        from training.baseline import train
-
-        yield train(cfg), letters, root
+    with small_baseline(root, letters, MODEL_NAME, "imr-tests", ALIAS) as result:
+        yield result, letters, root
 
 
 @pytest.fixture(scope="module")
