@@ -8,20 +8,17 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
+from training.metrics import letter_resamples
+
 
 def letter_bootstrap_ci(y, p, groups, samples: int, seed: int, prefix: str = "test_") -> dict[str, float]:
     """95% percentile intervals of AUROC and PR-AUC, resampling letters (not items: the items of a
     letter share a case and are not independent). Resamples with a single class are skipped."""
-    y, p, groups = np.asarray(y), np.asarray(p, dtype=float), np.asarray(groups)
-    letters = np.unique(groups)
-    index = {g: np.flatnonzero(groups == g) for g in letters}
-    rng = np.random.default_rng(seed)
+    y, p = np.asarray(y), np.asarray(p, dtype=float)
     aucs, aps = [], []
-    for _ in range(samples):
-        rows = np.concatenate([index[g] for g in rng.choice(letters, size=len(letters), replace=True)])
-        if len(np.unique(y[rows])) == 2:
-            aucs.append(skm.roc_auc_score(y[rows], p[rows]))
-            aps.append(skm.average_precision_score(y[rows], p[rows]))
+    for rows in letter_resamples(y, groups, samples, seed):
+        aucs.append(skm.roc_auc_score(y[rows], p[rows]))
+        aps.append(skm.average_precision_score(y[rows], p[rows]))
     out = {}
     for name, values in (("roc_auc", aucs), ("pr_auc", aps)):
         low, high = np.percentile(values, [2.5, 97.5]) if values else (math.nan, math.nan)

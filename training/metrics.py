@@ -73,19 +73,26 @@ class CategoryRate:
         return np.array([self.rates.get(c, self.overall) for c in categories])
 
 
-def paired_bootstrap_auc_diff(y, p_a, p_b, groups, samples: int, seed: int, prefix: str) -> dict[str, float]:
-    """AUROC(a) - AUROC(b) with a 95% percentile interval, resampling whole groups (letters)
-    with replacement, both models scored on the same resample. Resamples with one class are
-    skipped and counted."""
-    y, p_a, p_b, groups = map(np.asarray, (y, p_a, p_b, groups))
+def letter_resamples(y, groups, samples: int, seed: int):
+    """Row indices of `samples` bootstrap resamples of whole groups (letters: the items of one
+    letter share a case and are not independent), drawn with replacement. Resamples holding a
+    single class are skipped, since AUROC is undefined there; callers count what they get."""
+    y, groups = np.asarray(y), np.asarray(groups)
     letters = np.unique(groups)
     index = {g: np.flatnonzero(groups == g) for g in letters}
     rng = np.random.default_rng(seed)
-    diffs = []
     for _ in range(samples):
         rows = np.concatenate([index[g] for g in rng.choice(letters, size=len(letters), replace=True)])
         if len(np.unique(y[rows])) == 2:
-            diffs.append(skm.roc_auc_score(y[rows], p_a[rows]) - skm.roc_auc_score(y[rows], p_b[rows]))
+            yield rows
+
+
+def paired_bootstrap_auc_diff(y, p_a, p_b, groups, samples: int, seed: int, prefix: str) -> dict[str, float]:
+    """AUROC(a) - AUROC(b) with a 95% percentile interval, resampling letters, both models scored
+    on the same resample."""
+    y, p_a, p_b = map(np.asarray, (y, p_a, p_b))
+    diffs = [skm.roc_auc_score(y[rows], p_a[rows]) - skm.roc_auc_score(y[rows], p_b[rows])
+             for rows in letter_resamples(y, groups, samples, seed)]
     point = skm.roc_auc_score(y, p_a) - skm.roc_auc_score(y, p_b) if len(np.unique(y)) == 2 else math.nan
     low, high = (np.percentile(diffs, [2.5, 97.5]) if diffs else (math.nan, math.nan))
     return {prefix: float(point), f"{prefix}_ci_low": float(low), f"{prefix}_ci_high": float(high),
