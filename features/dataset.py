@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 from datetime import date
 from typing import Any
@@ -44,6 +45,13 @@ def item_rows(letter: Letter, letter_id: str, source: str) -> list[dict[str, Any
             "decision_date": letter.decision_date,
         })
     return rows
+
+
+def letter_unit(key: str, salt: str) -> float:
+    """A number in [0, 1) that depends only on the letter's key (its case number) and a salt:
+    assignments built on it never move an old letter when new letters are added."""
+    digest = hashlib.blake2b(f"{salt}\x00{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
 
 
 def split_letters(

@@ -1,0 +1,61 @@
+"""Cross-validation folds by letter: every item of a letter lands in the same fold.
+
+A letter's fold is a hash of its key (case number) with the seed and the repeat, taken within
+its stratum (whether it has an overturned item): stratified in expectation, and stable, so
+adding letters to the corpus never moves an old letter to another fold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from features.dataset import letter_unit
+
+
+class FoldError(ValueError):
+    """Folds on which the metrics would be undefined (too few letters, a fold with no overturn)."""
+
+
+@dataclass(frozen=True)
+class Fold:
+    repeat: int
+    index: int
+    train: np.ndarray  # item positions
+    test: np.ndarray
+
+
+def letter_fold_ids(letter_keys: Sequence[str], has_overturn: Sequence[bool], folds: int, salt: str) -> np.ndarray:
+    """The fold (0..folds-1) of each letter."""
+    strata = {True: "overturned", False: "upheld"}
+    return np.array([min(int(letter_unit(key, f"{salt}:{strata[bool(pos)]}") * folds), folds - 1)
+                     for key, pos in zip(letter_keys, has_overturn)], dtype=int)
+
+
+def item_folds(letter_keys: Sequence[str], labels: Sequence[int], folds: int, repeats: int, seed: int) -> list[Fold]:
+    """Repeated K-fold over items grouped by letter key. Raises FoldError when a fold would have
+    no letters or no overturned item, where AUROC and calibration are undefined."""
+    keys = np.asarray(letter_keys, dtype=object)
+    y = np.asarray(labels, dtype=int)
+    letters, inverse = np.unique(keys, return_inverse=True)
+    if len(letters) < folds:
+        raise FoldError(f"{len(letters)} letters cannot fill {folds} folds (evaluation.folds); "
+                        f"add letters or lower evaluation.folds")
+    positive = np.zeros(len(letters), dtype=bool)
+    np.logical_or.at(positive, inverse, y == 1)
+    out = []
+    for repeat in range(repeats):
+        letter_fold = letter_fold_ids(list(letters), list(positive), folds, f"{seed}:{repeat}")
+        item_fold = letter_fold[inverse]
+        for k in range(folds):
+            test = np.flatnonzero(item_fold == k)
+            train = np.flatnonzero(item_fold != k)
+            if len(test) == 0 or y[test].sum() == 0 or y[train].sum() == 0:
+                raise FoldError(
+                    f"fold {k} of repeat {repeat} has {len(test)} items and {int(y[test].sum())} overturned: "
+                    f"metrics would be undefined; the corpus has {int(positive.sum())} letters with an "
+                    f"overturned item for {folds} folds (evaluation.folds)")
+            out.append(Fold(repeat, k, train, test))
+    return out
