@@ -98,7 +98,7 @@ def stage_breakdown(predictor, items: list[dict], repeat: int) -> list[tuple[str
 
 def train_model(config: Path, overrides: list[str]) -> tuple[str, float, dict]:
     """Train into a temp MLflow store; (registered model URI, seconds, metrics)."""
-    from training.cli import train
+    from training.run import train
     from training.config import load_config
 
     cfg = load_config(config, overrides)

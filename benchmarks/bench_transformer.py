@@ -52,25 +52,24 @@ def time_one_epoch(max_length: int) -> dict[str, float]:
 
     from training.config import load_config
     from training.data import load_splits
-    from training.run import make_splits, seed_everything
+    from training.splits import Split
     from training.transformer import fit
 
     cfg = load_config(ROOT / "configs" / "transformer.yaml", [
         "model.epochs=1", "model.domain_adaptation.enabled=false", "model.export_onnx=false",
         f"model.max_length={max_length}"])
-    seed_everything(cfg.seed)
     dsd, _ = load_splits(cfg.data)
-    splits = make_splits(dsd, cfg.data.feature_view)
+    train = Split.of(dsd["train"], cfg.data.feature_view)
     with tempfile.TemporaryDirectory() as tmp:
         mlflow.set_tracking_uri(f"sqlite:///{tmp}/mlflow.db")
         with mlflow.start_run():
             start = time.perf_counter()
             model_dir = Path(tmp) / "model"
             model_dir.mkdir()
-            fit(cfg, splits, model_dir)
+            fit(cfg, train, None, model_dir)
             wall = time.perf_counter() - start
             runtime = mlflow.get_run(mlflow.active_run().info.run_id).data.metrics.get("train_runtime", wall)
-    return {"epoch_wall_s": wall, "epoch_train_runtime_s": runtime, "train_items": len(splits["train"]["y"])}
+    return {"epoch_wall_s": wall, "epoch_train_runtime_s": runtime, "train_items": len(train)}
 
 
 def main() -> None:

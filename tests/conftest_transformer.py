@@ -94,7 +94,9 @@ def tf_config(letters: Path, base: TinyBase, *, name: str = MODEL_NAME, **model)
         "seed": 0,
         "data": {"sources": [str(letters)]},
         "model": settings,
-        "evaluation": {"bootstrap_samples": 50},
+        # One split: these tests check the split-mode path, test metrics against test rows;
+        # tests/test_transformer.py's CV test overrides it.
+        "evaluation": {"mode": "split", "bootstrap_samples": 50},
         "mlflow": {"experiment": EXPERIMENT, "registered_model_name": name, "alias": ALIAS},
     })
 
@@ -102,7 +104,7 @@ def tf_config(letters: Path, base: TinyBase, *, name: str = MODEL_NAME, **model)
 @pytest.fixture(scope="module")
 def tf_trained(tf_env, tf_letters, tiny_base):
     """(config, TrainResult) of the E2E config: no domain adaptation, ONNX export, baseline comparison."""
-    from training.transformer import train
+    from training.run import train
 
     cfg = tf_config(tf_letters, tiny_base)
     return cfg, train(cfg)
@@ -124,7 +126,7 @@ def tf_da_trained(tf_env, tf_letters, tiny_base):
     1 fine-tuning epoch, no ONNX export and no baseline comparison; every call of adaptation_texts during training is
     recorded as (letter ids of the rows, texts returned)."""
     import training.domain_adaptation as da
-    from training.transformer import train
+    from training.run import train
 
     cfg = tf_config(tf_letters, tiny_base, name=DA_MODEL_NAME, epochs=1, export_onnx=False, compare_with_baseline=False,
                     domain_adaptation={"enabled": True, "epochs": 1, "max_length": 64, "batch_size": 8})

@@ -314,7 +314,7 @@ def test_logged_model_holds_no_pickle(tf_model_folder):
 
 def test_same_config_twice_gives_the_same_test_metrics(tf_trained, test_rows):
     from serving.predictor import load_predictor
-    from training.transformer import train
+    from training.run import train
 
     cfg, first = tf_trained
     second = train(cfg)
@@ -536,7 +536,7 @@ def test_base_sha_mismatch_fails_before_any_training(tf_env, tf_letters, tiny_ba
     from transformers import AutoModelForMaskedLM, AutoModelForSequenceClassification, Trainer
 
     from training.base_model import BaseModelError
-    from training.transformer import train
+    from training.run import train
 
     def refuse(*args, **kwargs):
         raise AssertionError("training started although the base checkpoint's hash does not match")
@@ -556,3 +556,39 @@ def test_base_sha_mismatch_fails_before_any_training(tf_env, tf_letters, tiny_ba
         assert wrong in message and tiny_base.sha256 in message
     assert MlflowClient().search_model_versions(f"name='{name}'") == []
 
+
+
+# --- 8. cross-validation (the default protocol) ----------------------------------------------
+
+
+def test_cross_validated_transformer_reports_oof_metrics_and_its_difference_to_the_baseline(
+        tf_env, tf_letters, tiny_base):
+    from mlflow import MlflowClient
+
+    from serving.model_dir import read_verified_meta
+    from serving.transformer_scorer import ONNX_FILE
+    from training.run import train
+
+    name = "imr-test-transformer-cv"
+    cfg = tf_config(tf_letters, tiny_base, name=name, epochs=1)
+    cfg = cfg.model_copy(update={"evaluation": cfg.evaluation.model_copy(update={"mode": "cv", "folds": 3,
+                                                                                  "repeats": 1})})
+    result = train(cfg)
+    m = result.metrics
+    for key in ("cv_roc_auc", "cv_pr_auc", "cv_brier_skill", "cv_ece", "cv_log_loss", "ref_base_rate_cv_brier",
+                "ref_category_cv_roc_auc", "cv_diff_vs_baseline_roc_auc", "cv_diff_vs_baseline_brier_skill"):
+        assert math.isfinite(m[key]), key
+    assert m["cv_diff_vs_baseline_roc_auc_ci_low"] <= m["cv_diff_vs_baseline_roc_auc"]
+    assert m["cv_diff_vs_baseline_roc_auc"] <= m["cv_diff_vs_baseline_roc_auc_ci_high"]
+    client = MlflowClient()
+    run = client.get_run(result.run_id)
+    children = client.search_runs([run.info.experiment_id],
+                                  filter_string=f"tags.mlflow.parentRunId = '{result.run_id}'")
+    folds = [c for c in children if c.data.tags.get("stage") == "cv_fold"]
+    # 3 folds of the transformer and 3 of the default baseline it is compared with
+    assert sorted(c.data.tags["model_family"] for c in folds) == ["baseline"] * 3 + ["transformer"] * 3
+    # the shipped model is the refit on every letter, with its ONNX export; calibrated from OOF scores
+    folder = Path(client.download_artifacts(result.run_id, "model"))
+    meta = read_verified_meta(next(folder.glob("artifacts/*/imr_model.json")).parent)
+    assert ONNX_FILE in meta.files and meta.calibration["method"] == "sigmoid"
+    assert meta.threshold == pytest.approx(result.threshold)

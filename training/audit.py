@@ -1,9 +1,6 @@
-"""Leakage audit: what the models lean on.
-
-- The same family fitted on the `with_rationale` view of the same split, beside the
-  `pre_decision` run: a large gap shows how much the verdict-bearing text would inflate a score.
-- The baseline's top-weighted terms per class, so a reader sees what drives its predictions.
-"""
+"""Leakage audit: the same family fitted on the other feature view (`with_rationale` beside
+`pre_decision`) over the same folds or split, side by side. A large gap shows how much the
+verdict-bearing text would inflate a score."""
 
 from __future__ import annotations
 
@@ -13,49 +10,54 @@ import mlflow
 import numpy as np
 import pandas as pd
 
+from training import cv_metrics
+from training.config import TrainConfig
+from training.cross_validation import out_of_fold, reference_out_of_fold
 from training.evaluation import markdown_table
+from training.families import Family
+from training.metrics import binary_metrics, choose_threshold
+from training.oof import cross_fitted_calibration
+from training.packaging import fit_packaged
+from training.splits import Split
 
-AUDIT_METRICS = ("test_roc_auc", "test_pr_auc", "test_f1", "test_brier")
+CV_AUDITED = ("roc_auc", "pr_auc", "brier_skill", "ece")
+SPLIT_AUDITED = ("test_roc_auc", "test_pr_auc", "test_f1", "test_brier")
 
 
-def leakage_audit(cfg, family: str, fit, dsd, metrics: dict[str, float], tmp: Path) -> dict[str, float]:
-    """Logs the side-by-side table and returns the other view's test metrics (audit_<view>_*)."""
-    from training.metrics import binary_metrics
-    from training.run import fit_and_score, make_splits
-
+def other_view(cfg: TrainConfig) -> tuple[str, TrainConfig]:
     other = "with_rationale" if cfg.data.feature_view == "pre_decision" else "pre_decision"
-    splits = make_splits(dsd, other)
-    model_dir = tmp / f"audit-{other}"
-    model_dir.mkdir()
-    other_cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"feature_view": other})})
-    fitted = fit_and_score(other_cfg, family, fit, splits, model_dir, other)
-    audit = binary_metrics(splits["test"]["y"], fitted.p["test"], fitted.threshold, "test_")
+    return other, cfg.model_copy(update={"data": cfg.data.model_copy(update={"feature_view": other})})
+
+
+def leakage_audit_cv(cfg: TrainConfig, family: Family, items: Split, folds, metrics: dict) -> dict[str, float]:
+    other, other_cfg = other_view(cfg)
+    other_items = Split(items.rows, Split.of(items.rows, other).frame, items.y)
+    ev = cfg.evaluation
+    raw = out_of_fold(other_cfg, family, other_items, folds, label=f"audit-{other}")
+    calibrated = np.stack([cross_fitted_calibration(raw.p[r], items.y, raw.fold[r], ev.calibration)
+                           for r in range(ev.repeats)])
+    base, _ = reference_out_of_fold(items, folds)
+    threshold = choose_threshold(np.tile(items.y, ev.repeats), calibrated.ravel())
+    audit = cv_metrics.oof_metrics(items.y, calibrated, base, items.letter_ids, threshold, ev.bootstrap_samples,
+                                   cfg.seed, "")
     table = pd.DataFrame([
-        {"feature_view": cfg.data.feature_view, **{k: metrics[k] for k in AUDIT_METRICS}},
-        {"feature_view": other, **{k: audit[k] for k in AUDIT_METRICS}},
+        {"feature_view": cfg.data.feature_view, **{k: metrics[f"{cv_metrics.MODEL}{k}"] for k in CV_AUDITED}},
+        {"feature_view": other, **{k: audit[k] for k in CV_AUDITED}},
     ])
-    audit_metrics = {f"audit_{other}_{k}": audit[k] for k in AUDIT_METRICS}
-    mlflow.log_metrics(audit_metrics)
     mlflow.log_text(markdown_table(table), "leakage_audit.md")
-    if family == "baseline":
-        log_top_terms(model_dir, f"top_terms_{other}.md")
-    return audit_metrics
+    return {f"audit_{other}_cv_{k}": audit[k] for k in CV_AUDITED}
 
 
-def top_terms(model_dir: Path, k: int = 25) -> pd.DataFrame:
-    """The k features with the largest positive (toward Overturned) and negative (toward Upheld)
-    logistic-regression weights."""
-    from serving.scorers import load_scorer
-
-    scorer = load_scorer(model_dir)
-    pipeline = getattr(scorer, "inner", scorer).pipeline  # unwrap a CalibratedScorer
-    names = pipeline.named_steps["features"].get_feature_names_out()
-    coef = pipeline.named_steps["classifier"].coef_[0]
-    order = np.argsort(coef)
-    rows = [{"toward": "Overturned", "feature": names[i], "weight": float(coef[i])} for i in order[::-1][:k]]
-    rows += [{"toward": "Upheld", "feature": names[i], "weight": float(coef[i])} for i in order[:k]]
-    return pd.DataFrame(rows)
-
-
-def log_top_terms(model_dir: Path, artifact: str = "top_terms.md") -> None:
-    mlflow.log_text(markdown_table(top_terms(model_dir)), artifact)
+def leakage_audit_split(cfg: TrainConfig, family: Family, splits: dict[str, Split], metrics: dict,
+                        tmp: Path) -> dict[str, float]:
+    other, other_cfg = other_view(cfg)
+    views = {name: Split(s.rows, Split.of(s.rows, other).frame, s.y) for name, s in splits.items()}
+    model = fit_packaged(other_cfg, family, views["train"], views["validation"], tmp / f"audit-{other}")
+    threshold = choose_threshold(views["validation"].y, model.score(views["validation"]))
+    audit = binary_metrics(views["test"].y, model.score(views["test"]), threshold, "test_")
+    table = pd.DataFrame([
+        {"feature_view": cfg.data.feature_view, **{k: metrics[k] for k in SPLIT_AUDITED}},
+        {"feature_view": other, **{k: audit[k] for k in SPLIT_AUDITED}},
+    ])
+    mlflow.log_text(markdown_table(table), "leakage_audit.md")
+    return {f"audit_{other}_{k}": audit[k] for k in SPLIT_AUDITED}

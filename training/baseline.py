@@ -1,10 +1,11 @@
-"""TF-IDF + logistic-regression baseline: the pipeline and its training run."""
+"""TF-IDF + logistic-regression baseline: the pipeline, its fit, and what it leans on."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
@@ -12,10 +13,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from training.config import BaselineModelConfig, TfidfConfig, TrainConfig
+from training.config import BaselineModelConfig, ConfigError, TfidfConfig, TrainConfig
+from training.splits import Split
 
 CATEGORICAL = ["treatment_category", "patient_sex"]
 NUMERIC = ["patient_age", "days_since_injury", "partial_approval"]
+PIPELINE_FILE = "pipeline.skops"
 
 
 def _tfidf(cfg: TfidfConfig) -> TfidfVectorizer:
@@ -41,18 +44,51 @@ def build_pipeline(cfg: BaselineModelConfig, seed: int) -> Pipeline:
     return Pipeline([("features", features), ("classifier", classifier)])
 
 
-def fit(cfg: TrainConfig, splits: dict, model_dir: Path) -> tuple[list[str], dict]:
-    """Fit on train and save the pipeline with skops (no pickle) into `model_dir`."""
+def model_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categorical columns as object, so a column of all-missing values still one-hot encodes."""
+    return frame.astype({c: "object" for c in CATEGORICAL})
+
+
+def fit_pipeline(cfg: BaselineModelConfig, train: Split, seed: int) -> Pipeline:
+    return build_pipeline(cfg, seed).fit(model_frame(train.frame), train.y)
+
+
+def fit(cfg: TrainConfig, train: Split, validation: Split | None, model_dir: Path) -> tuple[list[str], dict]:
+    """Fit on train (the baseline has no use for validation) and save the pipeline with skops,
+    never pickle."""
     import skops.io as sio
 
-    frame = splits["train"]["frame"].astype({c: "object" for c in CATEGORICAL})
-    pipeline = build_pipeline(cfg.model, cfg.seed).fit(frame, splits["train"]["y"])
-    sio.dump(pipeline, model_dir / "pipeline.skops")
-    return ["pipeline.skops"], {}
+    sio.dump(fit_pipeline(cfg.model, train, cfg.seed), model_dir / PIPELINE_FILE)
+    return [PIPELINE_FILE], {}
 
 
-def train(cfg: TrainConfig):
-    """Train, evaluate and register the baseline; returns a `training.run.TrainResult`."""
-    from training.run import run_training
+def check_data(cfg: TrainConfig, n_train_items: int) -> None:
+    """Refuse, before anything runs, a min_df no term of the smallest training set could reach."""
+    blocks = {"text_tfidf": cfg.model.text_tfidf, "treatment_tfidf": cfg.model.treatment_tfidf}
+    for key, tfidf in blocks.items():
+        if tfidf is not None and tfidf.min_df > n_train_items:
+            raise ConfigError(f"model.{key}.min_df: {tfidf.min_df} is larger than the {n_train_items} items "
+                              f"a model is trained on here; no term could be kept")
 
-    return run_training(cfg, "baseline", fit)
+
+def top_terms(model_dir: Path, k: int = 25) -> pd.DataFrame:
+    """The k features with the largest positive (toward Overturned) and negative (toward Upheld)
+    logistic-regression weights."""
+    import skops.io as sio
+
+    path = model_dir / PIPELINE_FILE
+    pipeline = sio.load(path, trusted=sio.get_untrusted_types(file=path))  # our own file, written in this run
+    names = pipeline.named_steps["features"].get_feature_names_out()
+    coef = pipeline.named_steps["classifier"].coef_[0]
+    order = np.argsort(coef)
+    rows = [{"toward": "Overturned", "feature": names[i], "weight": float(coef[i])} for i in order[::-1][:k]]
+    rows += [{"toward": "Upheld", "feature": names[i], "weight": float(coef[i])} for i in order[:k]]
+    return pd.DataFrame(rows)
+
+
+def log_top_terms(model_dir: Path, artifact: str = "top_terms.md") -> None:
+    import mlflow
+
+    from training.evaluation import markdown_table
+
+    mlflow.log_text(markdown_table(top_terms(model_dir)), artifact)

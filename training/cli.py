@@ -29,13 +29,15 @@ def add_train_command(sub) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from training.config import ConfigError, load_config
+    from training.folds import FoldError
+    from training.run import UndefinedMetricsError, train
 
     try:
         cfg = load_config(args.config, args.overrides)
-    except ConfigError as exc:
+        result = train(cfg)
+    except (ConfigError, FoldError, UndefinedMetricsError) as exc:
         print(f"imr train: {exc}", file=sys.stderr)
         return 2
-    result = train(cfg)
     if args.summary:
         args.summary.parent.mkdir(parents=True, exist_ok=True)
         args.summary.write_text(json.dumps(result.summary(), indent=2) + "\n")
@@ -68,23 +70,36 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return subprocess.call(command, env=os.environ.copy())
 
 
-def train(cfg):
-    if cfg.model.family == "baseline":
-        from training.baseline import train as train_family
-    else:
-        from training.transformer import train as train_family
-    return train_family(cfg)
-
-
 def print_result(result) -> None:
     m = result.metrics
-    if not result.model_uri:  # cross-validation: estimates only, nothing registered
-        print(f"cross-validation over {m.get('cv_folds_run', 0):.0f} folds (run {result.run_id})")
-        for name in ("test_roc_auc", "test_pr_auc", "test_f1", "test_brier", "ref_category_test_roc_auc"):
-            print(f"  {name:<28}{m[f'cv_{name}_mean']:.3f} +/- {m[f'cv_{name}_std']:.3f}")
-        print(f"  pooled out-of-fold AUROC {m['cv_oof_roc_auc_r0']:.3f} "
-              f"(95% CI {m['cv_oof_r0_roc_auc_ci_low']:.3f}-{m['cv_oof_r0_roc_auc_ci_high']:.3f})")
-        return
+    if "cv_roc_auc" in m:
+        _print_cv(m)
+    else:
+        _print_split(m)
+    print(f"threshold {result.threshold:.4f}; base rate {m['base_rate']:.3f}")
+    print(f"run {result.run_id}\nmodel {result.model_uri}")
+    print("compare runs:  .venv/bin/imr compare    MLflow UI:  .venv/bin/imr ui  (http://127.0.0.1:5000)")
+    print(f"score a request:  echo '{{\"treatment\": \"MRI of the lumbar spine\"}}' > req.jsonl && "
+          f".venv/bin/imr predict --model {result.model_uri} --input req.jsonl")
+
+
+def _print_cv(m: dict) -> None:
+    from training.cv_metrics import MODEL, REF_BASE_RATE, REF_CATEGORY
+
+    print("out-of-fold (every letter; 95% CI over letters)")
+    print(f"{'':<14}{'AUROC':>8}{'95% CI':>14}{'PR-AUC':>8}{'Brier':>8}{'skill':>8}{'ECE':>7}{'mean p':>8}{'F1':>7}")
+    for label, prefix in (("model", MODEL), ("ref_base_rate", REF_BASE_RATE), ("ref_category", REF_CATEGORY)):
+        g = lambda k: m.get(f"{prefix}{k}", float("nan"))  # noqa: E731
+        ci = f"{g('roc_auc_ci_low'):.3f}-{g('roc_auc_ci_high'):.3f}"
+        print(f"{label:<14}{g('roc_auc'):>8.3f}{ci:>14}{g('pr_auc'):>8.3f}{g('brier'):>8.4f}{g('brier_skill'):>8.3f}"
+              f"{g('ece'):>7.3f}{g('mean_p'):>8.3f}{g('f1'):>7.3f}")
+    if "cv_diff_vs_baseline_roc_auc" in m:
+        d = "cv_diff_vs_baseline_roc_auc"
+        print(f"AUROC minus the default baseline's on the same folds: {m[d]:+.3f} "
+              f"(95% CI {m[d + '_ci_low']:+.3f} to {m[d + '_ci_high']:+.3f})")
+
+
+def _print_split(m: dict) -> None:
     rows = [("model", ""), ("ref_upheld", "ref_upheld_"), ("ref_category", "ref_category_")]
     print(f"{'test':<14}{'AUROC':>8}{'PR-AUC':>8}{'prec':>7}{'recall':>7}{'F1':>7}{'acc':>7}{'Brier':>8}")
     for label, prefix in rows:
@@ -95,9 +110,5 @@ def print_result(result) -> None:
           f"PR-AUC 95% CI {m['test_pr_auc_ci_low']:.3f}-{m['test_pr_auc_ci_high']:.3f} (bootstrap over test letters)")
     if "test_roc_auc_diff_vs_baseline" in m:
         print(f"AUROC minus the baseline's on the same split: {m['test_roc_auc_diff_vs_baseline']:+.3f} "
-              f"(95% CI {m['test_roc_auc_diff_vs_baseline_ci_low']:+.3f} to {m['test_roc_auc_diff_vs_baseline_ci_high']:+.3f})")
-    print(f"threshold {result.threshold:.4f} (chosen on validation)")
-    print(f"run {result.run_id}\nmodel {result.model_uri}")
-    print("compare runs:  .venv/bin/imr compare    MLflow UI:  .venv/bin/imr ui  (http://127.0.0.1:5000)")
-    print(f"score a request:  echo '{{\"treatment\": \"MRI of the lumbar spine\"}}' > req.jsonl && "
-          f".venv/bin/imr predict --model {result.model_uri} --input req.jsonl")
+              f"(95% CI {m['test_roc_auc_diff_vs_baseline_ci_low']:+.3f} to "
+              f"{m['test_roc_auc_diff_vs_baseline_ci_high']:+.3f})")

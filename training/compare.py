@@ -10,7 +10,7 @@ import math
 import mlflow
 
 COLUMNS = ["run_id", "run_name", "family", "view", "mode", "params", "auroc", "auroc_ci", "pr_auc", "pr_auc_ci",
-           "f1", "brier", "ece", "ref_category_auroc"]
+           "f1", "brier", "brier_skill", "ece", "ref_category_auroc"]
 
 
 def _fmt(value: float | None) -> str:
@@ -22,10 +22,9 @@ def _ci(low, high) -> str:
 
 
 def _key_params(family: str, params: dict[str, str]) -> str:
-    keys = {
-        "baseline": ["model.classifier.C", "model.text_tfidf.ngram_range", "evaluation.calibration"],
-        "transformer": ["model.max_length", "model.epochs", "model.domain_adaptation.enabled", "evaluation.calibration"],
-    }.get(family, [])
+    from training.families import FAMILIES
+
+    keys = [*FAMILIES[family].key_params, "evaluation.calibration"] if family in FAMILIES else []
     return " ".join(f"{k.removeprefix('model.')}={params[k]}" for k in keys if k in params)
 
 
@@ -49,16 +48,17 @@ def run_rows(experiment: str) -> list[dict]:
             "run_id": run.info.run_id, "run_name": run.info.run_name, "family": tags["model_family"],
             "view": tags.get("feature_view", ""), "mode": tags.get("evaluation_mode", "split"),
             "params": _key_params(tags["model_family"], params),
-            "auroc": get("cv_oof_roc_auc_r0" if cv else "test_roc_auc"),
-            "auroc_ci": _ci(get("cv_oof_r0_roc_auc_ci_low" if cv else "test_roc_auc_ci_low"),
-                            get("cv_oof_r0_roc_auc_ci_high" if cv else "test_roc_auc_ci_high")),
-            "pr_auc": get("cv_oof_pr_auc_r0" if cv else "test_pr_auc"),
-            "pr_auc_ci": _ci(get("cv_oof_r0_pr_auc_ci_low" if cv else "test_pr_auc_ci_low"),
-                             get("cv_oof_r0_pr_auc_ci_high" if cv else "test_pr_auc_ci_high")),
-            "f1": get("cv_test_f1_mean" if cv else "test_f1"),
-            "brier": get("cv_test_brier_mean" if cv else "test_brier"),
-            "ece": get("cv_test_ece_mean" if cv else "test_ece"),
-            "ref_category_auroc": get("cv_ref_category_test_roc_auc_mean" if cv else "ref_category_test_roc_auc"),
+            "auroc": get("cv_roc_auc" if cv else "test_roc_auc"),
+            "auroc_ci": _ci(get("cv_roc_auc_ci_low" if cv else "test_roc_auc_ci_low"),
+                            get("cv_roc_auc_ci_high" if cv else "test_roc_auc_ci_high")),
+            "pr_auc": get("cv_pr_auc" if cv else "test_pr_auc"),
+            "pr_auc_ci": _ci(get("cv_pr_auc_ci_low" if cv else "test_pr_auc_ci_low"),
+                             get("cv_pr_auc_ci_high" if cv else "test_pr_auc_ci_high")),
+            "f1": get("cv_f1" if cv else "test_f1"),
+            "brier": get("cv_brier" if cv else "test_brier"),
+            "brier_skill": get("cv_brier_skill"),
+            "ece": get("cv_ece" if cv else "test_ece"),
+            "ref_category_auroc": get("ref_category_cv_roc_auc" if cv else "ref_category_test_roc_auc"),
         })
     rows.sort(key=lambda r: (math.isnan(r["auroc"]), -r["auroc"] if not math.isnan(r["auroc"]) else 0))
     return rows
@@ -74,11 +74,11 @@ def render(rows: list[dict], fmt: str) -> str:
         writer.writeheader()
         writer.writerows(rows)
         return out.getvalue()
-    shown = ["run_id", "family", "view", "mode", "auroc", "auroc_ci", "pr_auc", "pr_auc_ci", "f1", "brier", "ece",
-             "ref_category_auroc", "params"]
-    cells = [[r["run_id"][:8], r["family"], r["view"], r["mode"], _fmt(r["auroc"]), r["auroc_ci"], _fmt(r["pr_auc"]),
-              r["pr_auc_ci"], _fmt(r["f1"]), _fmt(r["brier"]), _fmt(r["ece"]), _fmt(r["ref_category_auroc"]),
-              r["params"]] for r in rows]
+    shown = ["run_name", "family", "mode", "auroc", "auroc_ci", "pr_auc", "pr_auc_ci", "f1", "brier", "brier_skill",
+             "ece", "ref_category_auroc", "params"]
+    cells = [[r["run_name"], r["family"], r["mode"], _fmt(r["auroc"]), r["auroc_ci"], _fmt(r["pr_auc"]),
+              r["pr_auc_ci"], _fmt(r["f1"]), _fmt(r["brier"]), _fmt(r["brier_skill"]), _fmt(r["ece"]),
+              _fmt(r["ref_category_auroc"]), r["params"]] for r in rows]
     widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(shown)]
     line = lambda values: "  ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip()  # noqa: E731
     return "\n".join([line(shown), line(["-" * w for w in widths]), *(line(c) for c in cells)]) + "\n"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import mlflow
 
+from features.dataset import letter_unit
 from training.config import TransformerModelConfig
 
 
@@ -40,6 +41,10 @@ def adapt(cfg: TransformerModelConfig, base_dir: Path, train_rows, val_rows, out
         return ds.map(lambda b: tokenizer(b["text"], truncation=True, max_length=da.max_length),
                       batched=True, remove_columns=["text"])
 
+    if val_rows is None:  # cross-validation and the final refit: hold out some train letters for the MLM loss
+        held = {lid for lid in set(train_rows["letter_id"]) if letter_unit(lid, "mlm-eval") < 0.15}
+        val_rows = train_rows.filter(lambda r: r["letter_id"] in held)
+        train_rows = train_rows.filter(lambda r: r["letter_id"] not in held)
     args = TrainingArguments(
         output_dir=str(out_dir / "checkpoints"), num_train_epochs=da.epochs, learning_rate=da.learning_rate,
         per_device_train_batch_size=da.batch_size, per_device_eval_batch_size=da.batch_size,

@@ -56,17 +56,22 @@ class AlwaysUpheld:
 
 
 class CategoryRate:
-    """The overturn rate of the item's treatment category in train (the overall rate for a
-    category train never saw)."""
+    """The overturn rate of the item's treatment category in train, smoothed toward the overall
+    rate as if each category had `prior_items` more items at that rate: a category seen twice
+    must not score 0 or 1 (an unseen one gets the overall rate)."""
 
     name = "ref_category"
+
+    def __init__(self, prior_items: float = 10.0):
+        self.prior_items = prior_items
 
     def fit(self, categories: Sequence[str], y: Sequence[int]) -> CategoryRate:
         counts: dict[str, list[int]] = defaultdict(list)
         for c, label in zip(categories, y):
             counts[c].append(int(label))
         self.overall = float(np.mean(y)) if len(y) else 0.0
-        self.rates = {c: float(np.mean(v)) for c, v in counts.items()}
+        m = self.prior_items
+        self.rates = {c: (sum(v) + m * self.overall) / (len(v) + m) for c, v in counts.items()}
         return self
 
     def predict_proba(self, categories: Sequence[str]) -> np.ndarray:

@@ -11,10 +11,46 @@ import pandas as pd
 from training.evaluation import markdown_table
 
 
-def _ci(metrics: dict, name: str) -> str:
-    value = metrics.get(f"test_{name}", math.nan)
-    low, high = metrics.get(f"test_{name}_ci_low", math.nan), metrics.get(f"test_{name}_ci_high", math.nan)
+def _ci(metrics: dict, key: str) -> str:
+    value = metrics.get(key, math.nan)
+    low, high = metrics.get(f"{key}_ci_low", math.nan), metrics.get(f"{key}_ci_high", math.nan)
     return f"{value:.3f} (95% CI {low:.3f}-{high:.3f})"
+
+
+def _cv_section(cfg, m: dict) -> str:
+    ev = cfg.evaluation
+    lines = [
+        f"## Out-of-fold metrics ({ev.folds}-fold cross-validation by letter, {ev.repeats} repeat(s), every letter)",
+        "Each item is scored by a model that never saw its letter; calibration is cross-fitted (the calibrator "
+        "applied to a fold never saw it). CIs resample whole letters.",
+        "",
+        "| predictor | AUROC (95% CI) | PR-AUC (95% CI) | Brier | Brier skill (95% CI) | log loss | ECE | mean p |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for label, prefix in (("this model", "cv_"), ("base rate", "ref_base_rate_cv_"),
+                          ("category rate (smoothed)", "ref_category_cv_")):
+        g = lambda k: m.get(f"{prefix}{k}", math.nan)  # noqa: E731
+        lines.append(f"| {label} | {_ci(m, prefix + 'roc_auc')} | {_ci(m, prefix + 'pr_auc')} | {g('brier'):.4f} | "
+                     f"{_ci(m, prefix + 'brier_skill')} | {g('log_loss'):.4f} | {g('ece'):.4f} | {g('mean_p'):.3f} |")
+    lines += ["",
+              f"- Observed overturn rate {m['base_rate']:.3f}; before calibration the mean OOF probability was "
+              f"{m.get('cv_uncalibrated_mean_p', math.nan):.3f} (ECE {m.get('cv_uncalibrated_ece', math.nan):.3f}).",
+              f"- At the threshold: precision {m['cv_precision']:.3f}, recall {m['cv_recall']:.3f}, "
+              f"F1 {m['cv_f1']:.3f}, accuracy {m['cv_accuracy']:.3f}"]
+    if "cv_diff_vs_baseline_roc_auc" in m:
+        lines.append(f"- AUROC minus the default baseline's on the same folds: {_ci(m, 'cv_diff_vs_baseline_roc_auc')}")
+    return "\n".join(lines) + "\n"
+
+
+def _split_section(m: dict) -> str:
+    return f"""## Test metrics (Overturned class, one held-out split)
+- AUROC {_ci(m, 'test_roc_auc')}; PR-AUC {_ci(m, 'test_pr_auc')} (letter-level bootstrap)
+- At the threshold: precision {m['test_precision']:.3f}, recall {m['test_recall']:.3f}, F1 {m['test_f1']:.3f}, \
+accuracy {m['test_accuracy']:.3f}
+- Calibration: Brier {m['test_brier']:.4f}, ECE (adaptive bins) {m['test_ece']:.4f}
+- References: always-Upheld AUROC {m['ref_upheld_test_roc_auc']:.3f}; category rate AUROC \
+{m['ref_category_test_roc_auc']:.3f}, PR-AUC {m['ref_category_test_pr_auc']:.3f}
+"""
 
 
 def model_card(cfg, family: str, dsd, metrics: dict, categories: pd.DataFrame, model_uri: str) -> str:
@@ -23,33 +59,28 @@ def model_card(cfg, family: str, dsd, metrics: dict, categories: pd.DataFrame, m
     overturned = sum(sum(split["label"]) for split in dsd.values())
     letters = len({lid for split in dsd.values() for lid in split["letter_id"]})
     date_range = f"{dates[0]} to {dates[-1]}" if dates else "unknown (no header dates)"
-    split_lines = "\n".join(
-        f"| {name} | {len(set(ds['letter_id']))} | {ds.num_rows} | {sum(ds['label'])} |" for name, ds in dsd.items()
-    )
     m = metrics
+    cv = cfg.evaluation.mode == "cv"
+    fitted_on = "all letters (refitted after cross-validation)" if cv else "the train split"
+    calibrated_on = "all out-of-fold scores" if cv else "validation only"
+    threshold_on = "max F1 on the calibrated out-of-fold predictions" if cv else "max F1 on validation"
+    section = _cv_section(cfg, m) if cv else _split_section(m)
+    scope = "out-of-fold, all letters" if cv else "test"
     return f"""# Model card: {model_uri}
 
 ## Model
-- Family: {family}; feature view: `{cfg.data.feature_view}`; decision threshold {m['threshold']:.4f} (max F1 on validation)
-- Post-hoc calibration: {cfg.evaluation.calibration} (fitted on validation only)
+- Family: {family}; feature view: `{cfg.data.feature_view}`; fitted on {fitted_on}
+- Post-hoc calibration: {cfg.evaluation.calibration} (fitted on {calibrated_on}); `p_overturned` is calibrated
+- Decision threshold {m['threshold']:.4f} ({threshold_on})
 - Predicts P(IMR overturns the UR denial) for one disputed item.
 
 ## Data
-- {letters} DWC IMR Final Determination Letters, {items} disputed items, {overturned} overturned ({overturned / max(items, 1):.1%}).
+- {letters} DWC IMR Final Determination Letters, {items} disputed items, {overturned} overturned \
+({overturned / max(items, 1):.1%}).
 - Decision dates: {date_range}.
-- Split by letter (seed {cfg.data.split_seed}, stratified on whether a letter has an overturned item):
 
-| split | letters | items | overturned |
-| --- | --- | --- | --- |
-{split_lines}
-
-## Test metrics (Overturned class)
-- AUROC {_ci(m, 'roc_auc')}; PR-AUC {_ci(m, 'pr_auc')} (letter-level bootstrap)
-- At the threshold: precision {m['test_precision']:.3f}, recall {m['test_recall']:.3f}, F1 {m['test_f1']:.3f}, accuracy {m['test_accuracy']:.3f}
-- Calibration: Brier {m['test_brier']:.4f}, ECE (adaptive bins) {m['test_ece']:.4f}
-- References: always-Upheld AUROC {m['ref_upheld_test_roc_auc']:.3f}, PR-AUC {m['ref_upheld_test_pr_auc']:.3f}; category rate AUROC {m['ref_category_test_roc_auc']:.3f}, PR-AUC {m['ref_category_test_pr_auc']:.3f}
-
-## Per treatment category (test)
+{section}
+## Per treatment category ({scope})
 {markdown_table(categories)}
 ## Intended use
 Triage support: flag disputed items whose denial IMR may overturn, before the request is
@@ -57,8 +88,8 @@ submitted, for a physician, attorney or claims administrator to review. Not a de
 the IMR reviewer applies MTUS/ODG guidelines to the full medical record, which this model never sees.
 
 ## Limits
-- Small corpus: a few hundred items and few dozen overturned, so the test set holds only a
-  handful of overturned items and the confidence intervals above are wide.
+- Small corpus: a few hundred items and a few dozen overturned, so the confidence intervals
+  above are wide; read the interval, not the point estimate.
 - One quarter of decisions (the letters' decision dates); guidelines, reviewers and UR practice change over time.
 - California workers' compensation IMR only; letters from MAXIMUS Federal Services in the
   2016-2017 layout. Other layouts are rejected by the parser.

@@ -1,38 +1,53 @@
-"""The training run every model family shares: data, fit, optional calibration and the threshold
-on validation, one evaluation on test beside two reference predictors (with letter-level
-bootstrap CIs, calibration error and a per-category table), and the packaged model registered
-in MLflow with a model card. `evaluation.mode: cv` hands over to training.cross_validation."""
+"""The training run every model family shares.
+
+`evaluation.mode: cv` (default): out-of-fold predictions over every letter, cross-fitted
+calibration, pooled OOF metrics with letter-level CIs beside two reference predictors on the
+same folds, then the model refitted on all letters with the calibrator and threshold fitted on
+all OOF scores, registered with a model card of the OOF metrics.
+`split`: fit on train, calibration and threshold on validation, one evaluation on test.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import mlflow
 import numpy as np
+import pandas as pd
 
-from training import tracking
-from training.config import TrainConfig, resolved_yaml
-from training.data import inputs_frame, load_splits
+from serving.calibration import fit_calibration
+from serving.pyfunc_model import log_packaged_model
+from training import cv_metrics, tracking
+from training.audit import leakage_audit_cv, leakage_audit_split
+from training.baseline import fit_pipeline, model_frame
+from training.config import BaselineModelConfig, TrainConfig, resolved_yaml
+from training.cross_validation import out_of_fold, reference_out_of_fold
+from training.cv_metrics import headline_defined, oof_metrics, paired_difference
+from training.data import load_splits
 from training.evaluation import adaptive_ece, letter_bootstrap_ci, markdown_table, per_category_table
-from training.metrics import AlwaysUpheld, CategoryRate, binary_metrics, choose_threshold
+from training.families import FAMILIES, Family, family_of
+from training.folds import item_folds
+from training.metrics import AlwaysUpheld, CategoryRate, binary_metrics, choose_threshold, paired_bootstrap_auc_diff
+from training.model_card import write_model_card
+from training.oof import cross_fitted_calibration
+from training.packaging import PackagedModel, fit_packaged
 from training.plots import evaluation_figures
+from training.splits import Split, all_items
 
-# fit(cfg, splits, model_dir) writes the family's files into model_dir and returns their names
-# plus family options for imr_model.json.
-FitFn = Callable[[TrainConfig, dict, Path], tuple[list[str], dict]]
-# compare(cfg, splits, p_test) returns extra test metrics (e.g. a paired bootstrap against the baseline).
-CompareFn = Callable[[TrainConfig, dict, np.ndarray], dict[str, float]]
+
+class UndefinedMetricsError(RuntimeError):
+    """The run's headline metrics are not numbers; nothing was registered."""
 
 
 @dataclass
 class TrainResult:
     run_id: str
-    model_uri: str  # models:/<name>/<version>; "" for a cross-validation run
+    model_uri: str  # models:/<name>/<version>
     model_version: str
     threshold: float
     metrics: dict[str, float] = field(default_factory=dict)
@@ -43,55 +58,27 @@ class TrainResult:
                 "threshold": self.threshold, "metrics": self.metrics}
 
 
-@dataclass
-class Fitted:
-    p: dict[str, np.ndarray]  # validation and test probabilities, calibrated when configured
-    threshold: float
-    calibration: dict | None
+def train(cfg: TrainConfig) -> TrainResult:
+    random.seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    tracking.setup(cfg.mlflow.experiment)
+    dsd, ingest_report = load_splits(cfg.data)
+    family = family_of(cfg)
+    if cfg.evaluation.mode == "cv":
+        return train_cv(cfg, family, dsd, ingest_report)
+    return train_split(cfg, family, dsd, ingest_report)
 
 
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
+def run_name(cfg: TrainConfig) -> str:
+    """`<family>-<mode>-<calibration>-<config hash>`: distinct per config, stable per config."""
+    if cfg.mlflow.run_name:
+        return cfg.mlflow.run_name
+    digest = hashlib.sha256(resolved_yaml(cfg).encode()).hexdigest()[:4]
+    return f"{cfg.model.family}-{cfg.evaluation.mode}-{cfg.evaluation.calibration}-{digest}"
 
 
-def make_splits(dsd, view: str) -> dict:
-    return {name: {"rows": dsd[name], "frame": inputs_frame(dsd[name], view), "y": np.asarray(dsd[name]["label"])}
-            for name in dsd}
-
-
-def fit_and_score(cfg: TrainConfig, family: str, fit: FitFn, splits: dict, model_dir: Path, view: str) -> Fitted:
-    """Fit, then score validation and test with the packaged scorer that serving will load;
-    calibration and threshold are fitted on validation only and written into the package."""
-    from serving.calibration import apply_calibration, fit_calibration
-    from serving.model_dir import write_meta
-    from serving.scorers import load_scorer
-
-    files, options = fit(cfg, splits, model_dir)
-    write_meta(model_dir, family, view, 0.5, files, options)  # provisional, so the folder verifies
-    scorer = load_scorer(model_dir)
-    raw = {name: scorer.predict_proba(list(splits[name]["rows"])) for name in ("validation", "test")}
-    calibration = fit_calibration(cfg.evaluation.calibration, raw["validation"], splits["validation"]["y"])
-    p = {name: apply_calibration(calibration, values) for name, values in raw.items()}
-    threshold = choose_threshold(splits["validation"]["y"], p["validation"])
-    write_meta(model_dir, family, view, threshold, files, options, calibration)
-    return Fitted(p, threshold, calibration)
-
-
-def test_metrics(cfg: TrainConfig, splits: dict, fitted: Fitted) -> dict[str, float]:
-    y_test, p_test = splits["test"]["y"], fitted.p["test"]
-    metrics = {"threshold": fitted.threshold}
-    metrics.update(binary_metrics(splits["validation"]["y"], fitted.p["validation"], fitted.threshold, "val_"))
-    metrics.update(binary_metrics(y_test, p_test, fitted.threshold, "test_"))
-    metrics["test_ece"] = adaptive_ece(y_test, p_test)
-    metrics.update(letter_bootstrap_ci(y_test, p_test, splits["test"]["rows"]["letter_id"],
-                                       cfg.evaluation.bootstrap_samples, cfg.seed))
-    metrics.update(reference_metrics(splits))
-    return metrics
-
-
-def log_run_inputs(cfg: TrainConfig, family: str, ingest_report: dict, dsd) -> None:
-    mlflow.set_tags({"model_family": family, "feature_view": cfg.data.feature_view,
+def log_run_inputs(cfg: TrainConfig, family: Family, ingest_report: dict, dsd) -> None:
+    mlflow.set_tags({"model_family": family.name, "feature_view": cfg.data.feature_view,
                      "evaluation_mode": cfg.evaluation.mode})
     mlflow.log_params(tracking.flat_params(cfg.model_dump(mode="json")))
     mlflow.log_text(resolved_yaml(cfg), "config.yaml")
@@ -101,58 +88,160 @@ def log_run_inputs(cfg: TrainConfig, family: str, ingest_report: dict, dsd) -> N
     tracking.log_splits(dsd, cfg.data.sources)
 
 
-def run_training(cfg: TrainConfig, family: str, fit: FitFn, compare: CompareFn | None = None) -> TrainResult:
-    from serving.pyfunc_model import log_packaged_model
-    from training.audit import leakage_audit, log_top_terms
-    from training.model_card import write_model_card
+# ---------------------------------------------------------------- cross-validation (default)
 
-    seed_everything(cfg.seed)
-    tracking.setup(cfg.mlflow.experiment)
-    dsd, ingest_report = load_splits(cfg.data)
-    if cfg.evaluation.mode == "cv":
-        from training.cross_validation import run_cross_validation
-
-        return run_cross_validation(cfg, family, fit, dsd, ingest_report)
-    view = cfg.data.feature_view
-    splits = make_splits(dsd, view)
-    with mlflow.start_run(run_name=cfg.mlflow.run_name) as run, tempfile.TemporaryDirectory() as tmp:
+def train_cv(cfg: TrainConfig, family: Family, dsd, ingest_report: dict) -> TrainResult:
+    ev = cfg.evaluation
+    items = Split.of(all_items(dsd), cfg.data.feature_view)
+    # Refused before any run starts: too few letters, a fold without an overturned item, a
+    # config the smallest training fold cannot support.
+    folds = item_folds(items.letter_keys, items.y, ev.folds, ev.repeats, cfg.seed)
+    family.check_data(cfg, min(len(f.train) for f in folds))
+    y, groups = items.y, items.letter_ids
+    with mlflow.start_run(run_name=run_name(cfg)) as run, tempfile.TemporaryDirectory() as tmp:
         log_run_inputs(cfg, family, ingest_report, dsd)
-        model_dir = Path(tmp) / "model"
-        model_dir.mkdir()
-        fitted = fit_and_score(cfg, family, fit, splits, model_dir, view)
-        metrics = test_metrics(cfg, splits, fitted)
-        if compare is not None:
-            metrics.update(compare(cfg, splits, fitted.p["test"]))
+        raw = out_of_fold(cfg, family, items, folds)
+        calibrated = np.stack([cross_fitted_calibration(raw.p[r], y, raw.fold[r], ev.calibration)
+                               for r in range(ev.repeats)])
+        threshold = choose_threshold(np.tile(y, ev.repeats), calibrated.ravel())
+        base, category = reference_out_of_fold(items, folds)
+        metrics = oof_metrics(y, calibrated, base, groups, threshold, ev.bootstrap_samples, cfg.seed,
+                              cv_metrics.MODEL)
+        metrics.update(_uncalibrated(y, raw.p, base))
+        metrics.update(oof_metrics(y, base, base, groups, 0.5, ev.bootstrap_samples, cfg.seed,
+                                   cv_metrics.REF_BASE_RATE))
+        category_threshold = choose_threshold(np.tile(y, ev.repeats), category.ravel())
+        metrics.update(oof_metrics(y, category, base, groups, category_threshold, ev.bootstrap_samples, cfg.seed,
+                                   cv_metrics.REF_CATEGORY))
+        metrics["threshold"] = threshold
+        metrics["base_rate"] = float(y.mean())
+        if family.compare_to_baseline(cfg):
+            metrics.update(_versus_default_baseline(cfg, items, folds, calibrated, base))
+        if ev.leakage_audit:
+            metrics.update(leakage_audit_cv(cfg, family, items, folds, metrics))
         mlflow.log_metrics(metrics)
-        if fitted.calibration:
-            mlflow.log_dict(fitted.calibration, "calibration.json")
-        tracking.log_figures(evaluation_figures(splits["test"]["y"], fitted.p["test"], fitted.threshold,
-                                                f"{family} test"), "plots")
-        categories = per_category_table(list(splits["test"]["frame"]["treatment_category"]),
-                                        splits["test"]["y"], fitted.p["test"])
-        mlflow.log_table(categories, "per_category_test.json")
-        mlflow.log_text(markdown_table(categories), "per_category_test.md")
-        if family == "baseline":
-            log_top_terms(model_dir)
+        _log_oof_predictions(items, raw.p, calibrated, raw.fold, Path(tmp))
+        mean_p = calibrated.mean(axis=0)
+        tracking.log_figures(evaluation_figures(y, calibrated[0], threshold, f"{family.name} out-of-fold"), "plots")
+        categories = per_category_table(list(items.frame["treatment_category"]), y, mean_p)
+        _log_category_table(categories, "per_category_oof")
+        if not headline_defined(metrics):
+            raise UndefinedMetricsError(f"run {run.info.run_id}: out-of-fold metrics are undefined "
+                                        f"({_undefined(metrics)}); no model was registered")
+
+        # The model that ships: refitted on every letter, with the calibrator fitted on all OOF
+        # scores and the threshold chosen on the calibrated OOF predictions.
+        model = fit_packaged(cfg, family, items, None, Path(tmp) / "model")
+        calibration = fit_calibration(ev.calibration, raw.p.ravel(), np.tile(y, ev.repeats))
+        model.finish(threshold, calibration)
+        return _register(cfg, family, model, metrics, dsd, categories, threshold, calibration, run.info.run_id)
+
+
+def _uncalibrated(y, p_raw, base) -> dict[str, float]:
+    """Calibration metrics before calibration, to show what it changed."""
+    values = [cv_metrics.probability_metrics(y, p, b) for p, b in zip(p_raw, base)]
+    return {f"{cv_metrics.MODEL}uncalibrated_{k}": float(np.mean([v[k] for v in values]))
+            for k in ("brier", "brier_skill", "ece", "mean_p")}
+
+
+def _versus_default_baseline(cfg, items: Split, folds, calibrated, base) -> dict[str, float]:
+    """Paired difference against the default baseline on the same folds and items."""
+    ev = cfg.evaluation
+    baseline_cfg = cfg.model_copy(update={"model": BaselineModelConfig()})
+    raw = out_of_fold(baseline_cfg, FAMILIES["baseline"], items, folds, label="reference-baseline")
+    baseline = np.stack([cross_fitted_calibration(raw.p[r], items.y, raw.fold[r], ev.calibration)
+                         for r in range(ev.repeats)])
+    return paired_difference(items.y, calibrated, baseline, base, items.letter_ids, ev.bootstrap_samples, cfg.seed,
+                             f"{cv_metrics.MODEL}diff_vs_baseline_")
+
+
+def _log_oof_predictions(items: Split, p_raw, p_calibrated, fold, tmp: Path) -> None:
+    frames = [pd.DataFrame({"letter_id": items.letter_ids, "case_number": items.rows["case_number"],
+                            "item_index": items.rows["item_index"], "label": items.y, "p_raw": p_raw[r],
+                            "p_calibrated": p_calibrated[r], "fold": fold[r], "repeat": r})
+              for r in range(len(p_raw))]
+    path = tmp / "oof_predictions.parquet"
+    pd.concat(frames, ignore_index=True).to_parquet(path, index=False)
+    mlflow.log_artifact(str(path))
+
+
+def _undefined(metrics: dict[str, float]) -> str:
+    bad = [k for k, v in metrics.items() if k.startswith(cv_metrics.MODEL) and not np.isfinite(v)]
+    return ", ".join(bad) or "missing"
+
+
+# ---------------------------------------------------------------- one split (holdout studies)
+
+def train_split(cfg: TrainConfig, family: Family, dsd, ingest_report: dict) -> TrainResult:
+    view = cfg.data.feature_view
+    splits = {name: Split.of(dsd[name], view) for name in dsd}
+    empty = [name for name, s in splits.items() if not s.y.sum()]
+    if empty:
+        raise UndefinedMetricsError(f"split {', '.join(empty)} has no overturned item: AUROC, calibration and the "
+                                    f"threshold would be undefined; use evaluation.mode: cv or other split fractions")
+    family.check_data(cfg, len(splits["train"]))
+    with mlflow.start_run(run_name=run_name(cfg)) as run, tempfile.TemporaryDirectory() as tmp:
+        log_run_inputs(cfg, family, ingest_report, dsd)
+        model = fit_packaged(cfg, family, splits["train"], splits["validation"], Path(tmp) / "model")
+        raw_val = model.score(splits["validation"])
+        calibration = fit_calibration(cfg.evaluation.calibration, raw_val, splits["validation"].y)
+        model.finish(0.5, calibration)
+        p_val = model.score(splits["validation"])
+        threshold = choose_threshold(splits["validation"].y, p_val)
+        model.finish(threshold, calibration)
+        p_test = model.score(splits["test"])
+        metrics = _split_metrics(cfg, splits, p_val, p_test, threshold)
+        if family.compare_to_baseline(cfg):
+            metrics.update(_split_versus_default_baseline(cfg, splits, p_test))
         if cfg.evaluation.leakage_audit:
-            metrics.update(leakage_audit(cfg, family, fit, dsd, metrics, Path(tmp)))
+            metrics.update(leakage_audit_split(cfg, family, splits, metrics, Path(tmp)))
+        mlflow.log_metrics(metrics)
+        tracking.log_figures(evaluation_figures(splits["test"].y, p_test, threshold, f"{family.name} test"), "plots")
+        categories = per_category_table(list(splits["test"].frame["treatment_category"]), splits["test"].y, p_test)
+        _log_category_table(categories, "per_category_test")
+        if not all(np.isfinite(metrics[k]) for k in ("test_roc_auc", "test_pr_auc", "test_brier")):
+            raise UndefinedMetricsError(f"run {run.info.run_id}: test metrics are undefined; nothing registered")
+        return _register(cfg, family, model, metrics, dsd, categories, threshold, calibration, run.info.run_id)
 
-        model_uri, version, logged_uri = log_packaged_model(model_dir, cfg.mlflow.registered_model_name,
-                                                            cfg.mlflow.alias)
-        mlflow.set_tag("registered_model", model_uri)
-        write_model_card(cfg, family, dsd, metrics, categories, model_uri, version)
-    return TrainResult(run.info.run_id, model_uri, version, fitted.threshold, metrics, logged_uri)
 
-
-def reference_metrics(splits: dict) -> dict[str, float]:
-    """Always-Upheld and the treatment category's train overturn rate, thresholds chosen on
-    validation exactly as for the model."""
-    out = {}
-    cats = {name: list(s["frame"]["treatment_category"]) for name, s in splits.items()}
+def _split_metrics(cfg, splits: dict[str, Split], p_val, p_test, threshold: float) -> dict[str, float]:
+    test = splits["test"]
+    metrics = {"threshold": threshold, "base_rate": float(splits["train"].y.mean())}
+    metrics.update(binary_metrics(splits["validation"].y, p_val, threshold, "val_"))
+    metrics.update(binary_metrics(test.y, p_test, threshold, "test_"))
+    metrics["test_ece"] = adaptive_ece(test.y, p_test)
+    metrics.update(letter_bootstrap_ci(test.y, p_test, test.letter_ids, cfg.evaluation.bootstrap_samples, cfg.seed))
+    cats = {name: list(s.frame["treatment_category"]) for name, s in splits.items()}
     for ref in (AlwaysUpheld(), CategoryRate()):
-        ref.fit(cats["train"], splits["train"]["y"])
-        threshold = 0.5 if isinstance(ref, AlwaysUpheld) else choose_threshold(
-            splits["validation"]["y"], ref.predict_proba(cats["validation"])
-        )
-        out.update(binary_metrics(splits["test"]["y"], ref.predict_proba(cats["test"]), threshold, f"{ref.name}_test_"))
-    return out
+        ref.fit(cats["train"], splits["train"].y)
+        t = 0.5 if isinstance(ref, AlwaysUpheld) else choose_threshold(splits["validation"].y,
+                                                                         ref.predict_proba(cats["validation"]))
+        metrics.update(binary_metrics(test.y, ref.predict_proba(cats["test"]), t, f"{ref.name}_test_"))
+    return metrics
+
+
+def _split_versus_default_baseline(cfg, splits: dict[str, Split], p_test) -> dict[str, float]:
+    baseline = fit_pipeline(BaselineModelConfig(), splits["train"], cfg.seed)
+    test = splits["test"]
+    p_base = baseline.predict_proba(model_frame(test.frame))[:, 1]
+    return paired_bootstrap_auc_diff(test.y, p_test, p_base, test.letter_ids, cfg.evaluation.bootstrap_samples,
+                                     cfg.seed, prefix="test_roc_auc_diff_vs_baseline")
+
+
+# ---------------------------------------------------------------- shared
+
+def _log_category_table(categories: pd.DataFrame, name: str) -> None:
+    mlflow.log_table(categories, f"{name}.json")
+    mlflow.log_text(markdown_table(categories), f"{name}.md")
+
+
+def _register(cfg: TrainConfig, family: Family, model: PackagedModel, metrics: dict, dsd, categories,
+              threshold: float, calibration: dict | None, run_id: str) -> TrainResult:
+    if calibration:
+        mlflow.log_dict(calibration, "calibration.json")
+    family.log_artifacts(model.model_dir)
+    model_uri, version, logged_uri = log_packaged_model(model.model_dir, cfg.mlflow.registered_model_name,
+                                                        cfg.mlflow.alias)
+    mlflow.set_tag("registered_model", model_uri)
+    write_model_card(cfg, family.name, dsd, metrics, categories, model_uri, version)
+    return TrainResult(run_id, model_uri, version, threshold, metrics, logged_uri)

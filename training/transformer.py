@@ -7,16 +7,21 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from scipy.special import softmax
 
 from serving.encoding import encode
 from serving.transformer_scorer import ONNX_FILE
 from training.config import TrainConfig
+from training.splits import Split
 
 LABEL2ID = {"Upheld": 0, "Overturned": 1}
 ID2LABEL = {v: k for k, v in LABEL2ID.items()}
 
 
-def fit(cfg: TrainConfig, splits: dict, model_dir: Path) -> tuple[list[str], dict]:
+def fit(cfg: TrainConfig, train: Split, validation: Split | None, model_dir: Path) -> tuple[list[str], dict]:
+    """With validation: early stopping and model selection on its PR-AUC. Without (folds of
+    cross-validation, the final refit on all letters): the configured epochs, so the model that
+    ships is trained exactly like the ones the cross-validation estimate comes from."""
     import datasets
     import mlflow
     import torch
@@ -27,6 +32,7 @@ def fit(cfg: TrainConfig, splits: dict, model_dir: Path) -> tuple[list[str], dic
     from training.base_model import resolve_base_model
     from training.domain_adaptation import adapt
 
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub: weights are local files only
     m = cfg.model
     if m.torch_threads:
         torch.set_num_threads(m.torch_threads)
@@ -34,42 +40,50 @@ def fit(cfg: TrainConfig, splits: dict, model_dir: Path) -> tuple[list[str], dic
     with tempfile.TemporaryDirectory() as tmp:
         init_dir = base_dir
         if m.domain_adaptation.enabled:
-            init_dir = adapt(m, base_dir, splits["train"]["rows"], splits["validation"]["rows"], Path(tmp), cfg.seed)
+            init_dir = adapt(m, base_dir, train.rows, validation.rows if validation else None, Path(tmp), cfg.seed)
         mlflow.log_param("domain_adapted", m.domain_adaptation.enabled)
 
         tokenizer = AutoTokenizer.from_pretrained(init_dir, local_files_only=True)
 
-        def as_dataset(split: str):
-            enc = encode(tokenizer, list(splits[split]["frame"]["text"]), m.max_length, m.head_fraction)
-            return datasets.Dataset.from_dict({**enc, "labels": splits[split]["y"].tolist()})
+        def as_dataset(split: Split):
+            enc = encode(tokenizer, list(split.frame["text"]), m.max_length, m.head_fraction)
+            return datasets.Dataset.from_dict({**enc, "labels": split.y.tolist()})
 
         set_seed(cfg.seed)  # before model init, so the classifier head starts the same every run
         model = AutoModelForSequenceClassification.from_pretrained(
             init_dir, num_labels=2, id2label=ID2LABEL, label2id=LABEL2ID, local_files_only=True, use_safetensors=True,
         )
-        weights = _class_weights(splits["train"]["y"], m.class_weight)
+        _freeze_lower_layers(model, m.freeze_layers)
+        weights = _class_weights(train.y, m.class_weight)
 
         def weighted_loss(outputs, labels, num_items_in_batch=None):
             return torch.nn.functional.cross_entropy(outputs.logits, labels, weight=weights.to(outputs.logits.device))
 
         def pr_auc(eval_pred):
             logits, labels = eval_pred
-            p = _softmax(logits)[:, 1]
+            p = softmax(logits, axis=1)[:, 1]
             return {"pr_auc": float(average_precision_score(labels, p)) if labels.sum() else 0.0}
 
+        # On a GPU: bf16 autocast and a larger batch; a GPU is never required.
+        cuda = torch.cuda.is_available()
+        batch_size = m.gpu_batch_size if cuda else m.batch_size
+        select = validation is not None
         args = TrainingArguments(
             output_dir=str(Path(tmp) / "checkpoints"), num_train_epochs=m.epochs, learning_rate=m.learning_rate,
-            per_device_train_batch_size=m.batch_size, per_device_eval_batch_size=m.batch_size * 2,
-            weight_decay=m.weight_decay, warmup_steps=m.warmup_ratio,
-            eval_strategy="epoch", save_strategy="epoch", save_total_limit=2, load_best_model_at_end=True,
-            metric_for_best_model="pr_auc", greater_is_better=True, logging_steps=5,
-            seed=cfg.seed, data_seed=cfg.seed, report_to=["mlflow"], disable_tqdm=True, dataloader_num_workers=0,
+            per_device_train_batch_size=batch_size, per_device_eval_batch_size=batch_size * 2,
+            weight_decay=m.weight_decay, warmup_steps=m.warmup_ratio, bf16=cuda,
+            eval_strategy="epoch" if select else "no", save_strategy="epoch" if select else "no",
+            save_total_limit=2, load_best_model_at_end=select,
+            metric_for_best_model="pr_auc" if select else None, greater_is_better=True if select else None,
+            logging_steps=5, seed=cfg.seed, data_seed=cfg.seed, report_to=["mlflow"], disable_tqdm=True,
+            dataloader_num_workers=0,
         )
-        callbacks = [EarlyStoppingCallback(m.early_stopping_patience)] if m.early_stopping_patience else []
+        callbacks = [EarlyStoppingCallback(m.early_stopping_patience)] if select and m.early_stopping_patience else []
         trainer = Trainer(
-            model=model, args=args, train_dataset=as_dataset("train"), eval_dataset=as_dataset("validation"),
+            model=model, args=args, train_dataset=as_dataset(train),
+            eval_dataset=as_dataset(validation) if select else None,
             processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
-            compute_loss_func=weighted_loss, compute_metrics=pr_auc, callbacks=callbacks,
+            compute_loss_func=weighted_loss, compute_metrics=pr_auc if select else None, callbacks=callbacks,
         )
         trainer.train()
         # save_pretrained, not trainer.save_model: the latter also writes training_args.bin, a pickle.
@@ -85,6 +99,17 @@ def fit(cfg: TrainConfig, splits: dict, model_dir: Path) -> tuple[list[str], dic
     return files, options
 
 
+def _freeze_lower_layers(model, layers: int) -> None:
+    """Freeze the embeddings and the lowest `layers` encoder layers (0: train everything)."""
+    if not layers:
+        return
+    encoder = model.base_model
+    if layers > len(encoder.encoder.layer):
+        raise ValueError(f"model.freeze_layers: {layers} is more than the base's {len(encoder.encoder.layer)} layers")
+    for module in [encoder.embeddings, *encoder.encoder.layer[:layers]]:
+        module.requires_grad_(False)
+
+
 def _class_weights(y: np.ndarray, mode: str | None):
     import torch
 
@@ -92,33 +117,3 @@ def _class_weights(y: np.ndarray, mode: str | None):
         return torch.ones(2)
     counts = np.bincount(y, minlength=2).astype(float)
     return torch.tensor(len(y) / (2 * np.maximum(counts, 1)), dtype=torch.float32)
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    e = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def baseline_comparison(cfg: TrainConfig, splits: dict, p_test: np.ndarray) -> dict[str, float]:
-    """Paired bootstrap (resampling test letters) of this model's AUROC minus the default
-    baseline's, the baseline fitted on the same train split in this run."""
-    from training.baseline import build_pipeline
-    from training.config import BaselineModelConfig
-    from training.metrics import paired_bootstrap_auc_diff
-
-    frame = splits["train"]["frame"].astype({"treatment_category": object, "patient_sex": object})
-    baseline = build_pipeline(BaselineModelConfig(), cfg.seed).fit(frame, splits["train"]["y"])
-    test_frame = splits["test"]["frame"].astype({"treatment_category": object, "patient_sex": object})
-    p_base = baseline.predict_proba(test_frame)[:, 1]
-    groups = np.asarray(splits["test"]["rows"]["letter_id"])
-    return paired_bootstrap_auc_diff(splits["test"]["y"], p_test, p_base, groups,
-                                     cfg.evaluation.bootstrap_samples, cfg.seed, prefix="test_roc_auc_diff_vs_baseline")
-
-
-def train(cfg: TrainConfig):
-    """Fine-tune, evaluate and register the transformer; returns a `training.run.TrainResult`."""
-    from training.run import run_training
-
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    compare = baseline_comparison if cfg.model.compare_with_baseline else None
-    return run_training(cfg, "transformer", fit, compare)

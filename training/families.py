@@ -1,0 +1,49 @@
+"""The model families: one registry entry each. A new family is its own module (a `fit`) plus
+one line in FAMILIES; the run, cross-validation, comparison and model card read it from here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from training import baseline, transformer
+from training.config import TrainConfig
+from training.splits import Split
+
+# fit(cfg, train, validation or None, model_dir) writes the family's files into model_dir and
+# returns their names plus family options for imr_model.json. Without validation it trains for
+# the configured budget (cross-validation folds and the final refit on all letters).
+FitFn = Callable[[TrainConfig, Split, Split | None, Path], tuple[list[str], dict]]
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    fit: FitFn
+    key_params: tuple[str, ...]  # resolved-config keys that tell runs of this family apart
+    check_data: Callable[[TrainConfig, int], None] = lambda cfg, n_train_items: None  # config vs corpus size
+    log_artifacts: Callable[[Path], None] = lambda model_dir: None  # family-specific run artifacts
+    compare_to_baseline: Callable[[TrainConfig], bool] = lambda cfg: False
+    # The config a cross-validation fold trains with: work only the shipped model needs is dropped.
+    fold_config: Callable[[TrainConfig], TrainConfig] = lambda cfg: cfg
+
+
+def _without_onnx(cfg: TrainConfig) -> TrainConfig:
+    return cfg.model_copy(update={"model": cfg.model.model_copy(update={"export_onnx": False})})
+
+
+FAMILIES: dict[str, Family] = {
+    "baseline": Family("baseline", baseline.fit,
+                       ("model.classifier.C", "model.text_tfidf.ngram_range", "model.text_tfidf.min_df"),
+                       check_data=baseline.check_data, log_artifacts=baseline.log_top_terms),
+    "transformer": Family("transformer", transformer.fit,
+                          ("model.max_length", "model.epochs", "model.freeze_layers", "model.learning_rate",
+                           "model.domain_adaptation.enabled"),
+                          compare_to_baseline=lambda cfg: cfg.model.compare_with_baseline,
+                          fold_config=_without_onnx),
+}
+
+
+def family_of(cfg: TrainConfig) -> Family:
+    return FAMILIES[cfg.model.family]
