@@ -1,5 +1,6 @@
-"""The baseline's training run end to end on a small corpus of real letters (the 5 seed letters
-and 16 bundled PDFs, copied into a temp folder), tracked in a temp MLflow store: metrics, params,
+"""The baseline's training run (training.run.train, default evaluation.mode cv, 3 folds) end to end
+on a small corpus of real letters (the 5 seed letters and 16 bundled PDFs, copied into a temp
+folder), tracked in a temp MLflow store: metrics, params,
 artifacts, dataset inputs, the registered model and its alias, the packaged model folder (skops +
 code, no pickle), determinism, and no clinical text in what is logged as metadata."""
 
@@ -17,11 +18,12 @@ import yaml
 
 from training.config import TrainConfig, resolved_yaml
 
-# 8 bundled letters with an overturned item and 8 without; with the 5 seed letters (one
-# overturned) the stratified split puts an overturned item in validation and test alike.
+# 8 bundled letters with an overturned item and 8 without, plus the 5 seed letters (one
+# overturned): 9 letters with an overturned item, enough for 3 hash folds (not 4 or 5).
 MODEL_NAME = "imr-test-baseline"
 ALIAS = "testing"
-METRIC_KEYS = ("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier")
+METRIC_KEYS = ("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier", "brier_skill", "log_loss",
+               "ece", "mean_p")
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".cloudpickle", ".joblib", ".pt", ".pth")
 
 
@@ -30,6 +32,7 @@ def tiny_config(letters: Path) -> TrainConfig:
         "seed": 0,
         "data": {"sources": [str(letters)]},
         "model": {"family": "baseline", "text_tfidf": {"min_df": 1, "max_features": 2000}},
+        "evaluation": {"folds": 3, "repeats": 1, "bootstrap_samples": 100},
         "mlflow": {"experiment": "imr-tests", "registered_model_name": MODEL_NAME, "alias": ALIAS},
     })
 
@@ -59,9 +62,10 @@ def trained(store, corpus):
     """(config, TrainResult, MlflowClient, alias version right after training)."""
     from mlflow import MlflowClient
 
-    from training.baseline import train
+    from training.run import train
 
     cfg = tiny_config(corpus)
+    assert cfg.evaluation.mode == "cv"  # the default
     result = train(cfg)
     client = MlflowClient()
     alias_version = client.get_model_version_by_alias(MODEL_NAME, ALIAS).version
@@ -115,17 +119,22 @@ def test_alias_from_config_points_at_the_new_version(trained):
 def test_metrics_are_complete_and_logged(trained):
     _, result, client, _ = trained
     m = result.metrics
-    for prefix in ("test_", "val_", "ref_upheld_test_", "ref_category_test_"):
+    for prefix in ("cv_", "ref_base_rate_cv_", "ref_category_cv_"):
         for key in METRIC_KEYS:
-            assert f"{prefix}{key}" in m, f"{prefix}{key} missing"
+            assert math.isfinite(m[f"{prefix}{key}"]), f"{prefix}{key}"
+        for key in ("roc_auc", "pr_auc", "brier_skill"):
+            assert m[f"{prefix}{key}_ci_low"] <= m[f"{prefix}{key}"] <= m[f"{prefix}{key}_ci_high"], prefix + key
+    assert not any(k.endswith("_repeat_std") for k in m)  # one repeat
+    assert not any(k.startswith(("test_", "val_", "ref_upheld")) for k in m)
     for key, value in m.items():
-        if key.endswith(METRIC_KEYS) or "_ci_" in key:
-            assert math.isnan(value) or 0 <= value <= 1, (key, value)
-    # the test split of this corpus holds both classes, so its AUROC is defined
-    assert not math.isnan(m["test_roc_auc"]) and not math.isnan(m["test_pr_auc"])
+        if key.endswith(("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier", "ece", "mean_p")) \
+                or "_ci_" in key and "brier_skill" not in key:
+            assert 0 <= value <= 1, (key, value)
+        assert math.isfinite(value), key
     assert m["threshold"] == result.threshold
-    # Always-Upheld finds no overturned item
-    assert m["ref_upheld_test_recall"] == 0.0 and m["ref_upheld_test_roc_auc"] == 0.5
+    # The base-rate reference predicts the training rate: no skill over itself, never reaches 0.5
+    assert m["ref_base_rate_cv_brier_skill"] == 0.0 and m["ref_base_rate_cv_recall"] == 0.0
+    assert m["base_rate"] == pytest.approx(9 / 39)
     run = client.get_run(result.run_id)
     assert same_metrics(run.data.metrics, m)
 
@@ -215,14 +224,15 @@ def test_model_folder_is_skops_and_code_not_pickle(trained, model_folder):
     assert (model_folder / "code" / "features" / "views.py").is_file()
 
     inner = model_folder / "artifacts" / "model"
-    assert sorted(p.name for p in inner.iterdir()) == ["imr_model.json", "pipeline.skops"]
+    names = sorted(p.name for p in inner.iterdir())
+    assert {"imr_model.json", "pipeline.skops"} <= set(names)
     meta = json.loads((inner / "imr_model.json").read_text())
     assert meta["family"] == "baseline"
     assert meta["feature_view"] == "pre_decision"
     assert meta["threshold"] == result.threshold
     from serving.model_dir import sha256_file
 
-    assert meta["files"] == {"pipeline.skops": sha256_file(inner / "pipeline.skops")}
+    assert meta["files"] == {name: sha256_file(inner / name) for name in names if name != "imr_model.json"}
 
 
 def test_no_clinical_text_in_logged_metadata(trained, model_folder, clinical_snippets, tmp_path):
@@ -284,7 +294,10 @@ def test_training_twice_gives_identical_metrics_and_scores(trained, tmp_path, ca
         {"treatment": "Physical therapy 2x6 for the right knee", "partial_approval": True,
          "original_request": "Physical therapy 3x6", "authorized_portion": "Physical therapy 2x3"},
     ]
-    a = load_predictor(first.model_uri).predict(requests)
-    b = load_predictor(summary["model_uri"]).predict(requests)
+    first_predictor, second_predictor = load_predictor(first.model_uri), load_predictor(summary["model_uri"])
+    a, b = first_predictor.predict(requests), second_predictor.predict(requests)
     assert [r["p_overturned"] for r in a] == [r["p_overturned"] for r in b]
-    assert pd.Series([r["p_overturned"] for r in a]).nunique() == 3  # the inputs matter
+    # before serving's out-of-distribution cap (these short requests may be capped at the base rate)
+    scores = first_predictor.scorer.predict_proba(requests)
+    assert scores.tolist() == second_predictor.scorer.predict_proba(requests).tolist()
+    assert pd.Series(scores).nunique() == 3  # the inputs matter

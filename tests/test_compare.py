@@ -1,6 +1,7 @@
 """`imr compare` (training.compare) and `imr ui` on a temp MLflow store filled by hand with runs
 named and tagged as training/run.py and training/cross_validation.py do: finished top-level runs
-only, best AUROC first, as a table, CSV or JSON."""
+only (cv fold runs are nested), best AUROC first, cv runs read through their cv_* metrics, as a
+table (by run name), CSV or JSON."""
 
 from __future__ import annotations
 
@@ -24,6 +25,15 @@ def split_metrics(auroc: float, **extra) -> dict[str, float]:
          "test_f1": 0.4, "test_brier": 0.12, "test_ece": 0.05, "ref_category_test_roc_auc": 0.6}
     m.update(extra)
     return m
+
+
+def cv_metrics(auroc: float) -> dict[str, float]:
+    """Metric names of a cv run (training.cv_metrics), plus a split-mode name that must not be read."""
+    return {"cv_roc_auc": auroc, "cv_roc_auc_ci_low": auroc - 0.15, "cv_roc_auc_ci_high": auroc + 0.1,
+            "cv_pr_auc": 0.4, "cv_pr_auc_ci_low": 0.2, "cv_pr_auc_ci_high": 0.55,
+            "cv_f1": 0.33, "cv_brier": 0.11, "cv_brier_skill": 0.08, "cv_ece": 0.07,
+            "ref_category_cv_roc_auc": 0.58, "ref_base_rate_cv_roc_auc": 0.5,
+            "test_roc_auc": 0.01, "test_f1": 0.99, "test_brier": 0.99, "test_ece": 0.99}
 
 
 def log_run(name: str, tags: dict, params: dict, metrics: dict, status: str = "FINISHED", nested: bool = False) -> str:
@@ -81,13 +91,18 @@ def store(tmp_path_factory):
         ids["running"] = running.info.run_id
 
         tracking.setup(CV_EXPERIMENT)
-        ids["cv"] = log_run("cv", {**SPLIT_TAGS, "evaluation_mode": "cv"}, {"model.classifier.C": "2.0"}, {
-            "cv_oof_roc_auc_r0": 0.75, "cv_oof_r0_roc_auc_ci_low": 0.6, "cv_oof_r0_roc_auc_ci_high": 0.85,
-            "cv_oof_pr_auc_r0": 0.4, "cv_oof_r0_pr_auc_ci_low": 0.2, "cv_oof_r0_pr_auc_ci_high": 0.55,
-            "cv_test_f1_mean": 0.33, "cv_test_brier_mean": 0.11, "cv_test_ece_mean": 0.07,
-            "cv_ref_category_test_roc_auc_mean": 0.58,
-            "test_roc_auc": 0.01,  # a split-mode name on a cv run must not be read
-        })
+        ids["cv"] = log_run("baseline-cv-sigmoid-ab12", {**SPLIT_TAGS, "evaluation_mode": "cv"},
+                            {"model.classifier.C": "2.0"}, cv_metrics(0.75))
+        # its fold runs carry better numbers under the same names and must not appear
+        mlflow.start_run(run_name="baseline-cv-sigmoid-cd34")
+        ids["cv_parent"] = mlflow.active_run().info.run_id
+        mlflow.set_tags({**SPLIT_TAGS, "evaluation_mode": "cv"})
+        mlflow.log_metrics(cv_metrics(0.65))
+        ids["cv_fold"] = log_run("baseline-repeat0-fold0", {**SPLIT_TAGS, "evaluation_mode": "cv", "cv_fold": "0",
+                                                            "cv_repeat": "0", "stage": "cv_fold"}, {},
+                                 cv_metrics(0.99), nested=True)
+        mlflow.end_run()  # the fold run
+        mlflow.end_run()  # its parent
         ids["no_auroc"] = log_run("no-auroc", {"model_family": "transformer", "feature_view": "pre_decision"},
                                   {"model.max_length": "128", "model.epochs": "1.0"},
                                   {"test_f1": 0.2})
@@ -114,30 +129,45 @@ def test_run_rows_finished_top_level_best_first(store):
 
 def test_run_rows_cv_metrics_and_missing_auroc_last(store):
     rows = run_rows(CV_EXPERIMENT)
-    assert [r["run_id"] for r in rows][:1] == [store["cv"]]
-    assert {r["run_id"] for r in rows[1:]} == {store["no_auroc"], store["single_class"]}
+    assert [r["run_id"] for r in rows][:2] == [store["cv"], store["cv_parent"]]
+    assert store["cv_fold"] not in {r["run_id"] for r in rows}  # fold runs are nested
+    assert {r["run_id"] for r in rows[2:]} == {store["no_auroc"], store["single_class"]}
     cv = rows[0]
+    assert cv["run_name"] == "baseline-cv-sigmoid-ab12"
     assert cv["mode"] == "cv"
+    # the cv_* names are read, never the split-mode test_* names a cv run might also carry
     assert cv["auroc"] == pytest.approx(0.75) and cv["auroc_ci"] == "0.600-0.850"
     assert cv["pr_auc"] == pytest.approx(0.4) and cv["pr_auc_ci"] == "0.200-0.550"
     assert cv["f1"] == pytest.approx(0.33) and cv["brier"] == pytest.approx(0.11) and cv["ece"] == pytest.approx(0.07)
+    assert cv["brier_skill"] == pytest.approx(0.08)
     assert cv["ref_category_auroc"] == pytest.approx(0.58)
-    assert all(math.isnan(r["auroc"]) for r in rows[1:])
+    assert cv["params"] == "classifier.C=2.0"
+    assert all(math.isnan(r["auroc"]) for r in rows[2:])
     transformer = next(r for r in rows if r["run_id"] == store["no_auroc"])
     assert transformer["mode"] == "split"  # runs before the evaluation_mode tag count as split
     assert transformer["params"] == "max_length=128 epochs=1.0"
     assert transformer["auroc_ci"] == "" and transformer["pr_auc_ci"] == ""
+    # split runs have no Brier skill
+    assert math.isnan(next(r for r in rows if r["run_id"] == store["single_class"])["brier_skill"])
+
+
+def test_columns():
+    assert COLUMNS[:2] == ["run_id", "run_name"]
+    assert {"family", "view", "mode", "params", "auroc", "auroc_ci", "pr_auc", "pr_auc_ci", "f1", "brier",
+            "brier_skill", "ece", "ref_category_auroc"} <= set(COLUMNS)
 
 
 def test_render_table(store):
     text = render(run_rows(EXPERIMENT), "table")
     lines = text.splitlines()
-    for header in ("run_id", "family", "view", "mode", "auroc", "auroc_ci", "pr_auc", "pr_auc_ci", "f1", "brier",
+    header = lines[0].split()
+    assert header[0] == "run_name"
+    for column in ("family", "mode", "auroc", "auroc_ci", "pr_auc", "pr_auc_ci", "f1", "brier", "brier_skill",
                    "ece", "ref_category_auroc", "params"):
-        assert header in lines[0].split(), header
+        assert column in header, column
     assert set(lines[1].replace(" ", "")) == {"-"}
     assert len(lines) == 4
-    assert lines[2].startswith(store["stronger"][:8]) and lines[3].startswith(store["weaker"][:8])
+    assert lines[2].startswith("stronger ") and lines[3].startswith("weaker ")
     assert "0.800" in lines[2] and "0.650-0.900" in lines[2] and "classifier.C=0.5" in lines[2]
     assert "0.700" in lines[3] and "nan" not in text.lower()
     # columns line up under their headers
@@ -145,9 +175,18 @@ def test_render_table(store):
     assert lines[2][start:].startswith("0.650-0.900")
 
 
+def test_render_table_of_cv_runs_shows_run_names_and_brier_skill(store):
+    lines = render(run_rows(CV_EXPERIMENT), "table").splitlines()
+    assert lines[2].startswith("baseline-cv-sigmoid-ab12 ") and lines[3].startswith("baseline-cv-sigmoid-cd34 ")
+    assert "baseline-repeat0-fold0" not in "\n".join(lines)
+    start = lines[0].index("brier_skill")
+    assert lines[2][start:].startswith("0.080")
+    assert " cv " in lines[2]
+
+
 def test_render_table_with_no_runs():
     lines = render([], "table").splitlines()
-    assert lines[0].split()[0] == "run_id" and len(lines) == 2
+    assert lines[0].split()[0] == "run_name" and len(lines) == 2
 
 
 def test_render_csv(store):
@@ -168,7 +207,8 @@ def test_render_json_turns_nan_into_null(store):
     assert data[0]["ref_category_auroc"] == pytest.approx(0.6)
     assert set(data[0]) == set(COLUMNS)
     cv = json.loads(render(run_rows(CV_EXPERIMENT), "json"))
-    assert [r["auroc"] for r in cv[1:]] == [None, None]
+    assert [r["auroc"] for r in cv[2:]] == [None, None]
+    assert cv[0]["run_name"] == "baseline-cv-sigmoid-ab12" and cv[0]["brier_skill"] == pytest.approx(0.08)
 
 
 def test_cli_compare(store, capsys):
@@ -177,7 +217,7 @@ def test_cli_compare(store, capsys):
     assert [r["run_id"] for r in data] == [store["stronger"], store["weaker"]]
     assert main(["compare", "--experiment", EXPERIMENT]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0].startswith("run_id") and store["stronger"][:8] in out
+    assert out.splitlines()[0].startswith("run_name") and out.splitlines()[2].startswith("stronger")
 
 
 def test_cli_compare_names_a_missing_experiment(store, capsys):

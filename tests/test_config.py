@@ -278,3 +278,178 @@ def test_imr_train_with_a_bad_config_exits_2_naming_file_and_key(tmp_path, capsy
     assert "bad_run.yaml" in err and "seeds" in err
     assert main(["train", "--config", str(BASELINE_YAML), "--set", "model.classifier.C"]) == 2
     assert "key=value" in capsys.readouterr().err
+
+
+# --- guards: non-finite numbers, n-gram ranges, unparsable --set values ---------------------
+
+
+@pytest.mark.parametrize("text, key", [
+    ("model:\n  family: baseline\n  classifier: {C: .inf}\n", "model.classifier.C"),
+    ("model:\n  family: baseline\n  classifier: {C: .nan}\n", "model.classifier.C"),
+    ("model:\n  family: transformer\n  learning_rate: .nan\n", "model.learning_rate"),
+    ("model:\n  family: transformer\n  head_fraction: .inf\n", "model.head_fraction"),
+    ("data:\n  split_fractions: [.nan, 0.5, 0.5]\n", "data.split_fractions"),
+], ids=["C-inf", "C-nan", "lr-nan", "head-inf", "fraction-nan"])
+def test_non_finite_numbers_are_refused_naming_the_key(tmp_path, text, key):
+    msg = config_error(write(tmp_path, text, "nonfinite.yaml"))
+    assert "nonfinite.yaml" in msg and key in msg
+
+
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan", ".NaN"])
+def test_non_finite_set_value_is_refused_naming_the_key(value):
+    msg = config_error(BASELINE_YAML, [f"model.classifier.C={value}"])
+    assert "baseline.yaml" in msg and "model.classifier.C" in msg
+
+
+@pytest.mark.parametrize("ngrams", ["[2, 1]", "[0, 1]", "[0, 0]", "[-1, 2]"])
+def test_reversed_or_zero_ngram_range_is_refused_naming_the_key(tmp_path, ngrams):
+    msg = config_error(write(tmp_path, f"model:\n  family: baseline\n  text_tfidf: {{ngram_range: {ngrams}}}\n",
+                             "ngrams.yaml"))
+    assert "ngrams.yaml" in msg and "model.text_tfidf.ngram_range" in msg
+    msg = config_error(BASELINE_YAML, [f"model.treatment_tfidf.ngram_range={ngrams}"])
+    assert "model.treatment_tfidf.ngram_range" in msg
+
+
+@pytest.mark.parametrize("ngrams", [(1, 1), (1, 3), (3, 5)])
+def test_ordered_ngram_ranges_load(ngrams):
+    cfg = load_config(BASELINE_YAML, [f"model.text_tfidf.ngram_range=[{ngrams[0]}, {ngrams[1]}]"])
+    assert cfg.model.text_tfidf.ngram_range == ngrams
+
+
+@pytest.mark.parametrize("assignment, key", [
+    ("seed=[1", "seed"),
+    ("model.classifier.C={a: ", "model.classifier.C"),
+    ("data.sources=[a, b", "data.sources"),
+    ("mlflow.alias=\"unterminated", "mlflow.alias"),
+])
+def test_set_value_that_is_not_yaml_names_the_key(assignment, key):
+    with pytest.raises(ConfigError) as info:
+        load_config(BASELINE_YAML, [assignment])
+    msg = str(info.value)
+    assert f"--set {key}:" in msg and "not valid YAML" in msg
+    assert "\n" not in msg.strip()
+
+
+# --- evaluation defaults and ranges --------------------------------------------------------
+
+
+def test_evaluation_defaults_to_repeated_cv():
+    ev = TrainConfig().evaluation
+    assert (ev.mode, ev.folds, ev.repeats, ev.calibration) == ("cv", 5, 3, "sigmoid")
+    assert ev.leakage_audit is False and ev.bootstrap_samples >= 100
+    shipped = load_config(BASELINE_YAML).evaluation
+    assert (shipped.mode, shipped.folds, shipped.repeats, shipped.calibration) == ("cv", 5, 3, "sigmoid")
+
+
+@pytest.mark.parametrize("assignment, key", [
+    ("evaluation.folds=1", "evaluation.folds"),
+    ("evaluation.repeats=0", "evaluation.repeats"),
+    ("evaluation.bootstrap_samples=5", "evaluation.bootstrap_samples"),
+    ("evaluation.mode=kfold", "evaluation.mode"),
+    ("evaluation.calibration=platt", "evaluation.calibration"),
+    ("evaluation.folds=.inf", "evaluation.folds"),
+])
+def test_evaluation_out_of_range_names_the_key(assignment, key):
+    msg = config_error(BASELINE_YAML, [assignment])
+    assert key in msg
+
+
+def test_split_mode_still_loads():
+    cfg = load_config(BASELINE_YAML, ["evaluation.mode=split", "evaluation.calibration=isotonic"])
+    assert cfg.evaluation.mode == "split" and cfg.evaluation.calibration == "isotonic"
+
+
+# --- min_df against the size of the smallest training set -----------------------------------
+
+
+def baseline_cfg(**tfidf) -> TrainConfig:
+    return TrainConfig.model_validate({"model": {"family": "baseline", **tfidf}})
+
+
+def test_check_data_refuses_a_min_df_larger_than_the_training_set():
+    from training.baseline import check_data
+
+    check_data(baseline_cfg(text_tfidf={"min_df": 26}), 26)  # equal is possible (a term in every item)
+    with pytest.raises(ConfigError) as info:
+        check_data(baseline_cfg(text_tfidf={"min_df": 27}), 26)
+    msg = str(info.value)
+    assert msg.startswith("model.text_tfidf.min_df") and "27" in msg and "26" in msg
+    with pytest.raises(ConfigError, match=r"model\.treatment_tfidf\.min_df"):
+        check_data(baseline_cfg(treatment_tfidf={"min_df": 30}), 26)
+
+
+def test_every_family_has_a_data_check_that_accepts_the_defaults():
+    from training.families import FAMILIES
+
+    assert set(FAMILIES) == {"baseline", "transformer"}
+    FAMILIES["baseline"].check_data(TrainConfig(), 1000)
+    FAMILIES["transformer"].check_data(TrainConfig.model_validate({"model": {"family": "transformer"}}), 2)
+
+
+@pytest.fixture
+def tracking_store(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
+    return tmp_path
+
+
+def experiment_runs(name: str) -> list:
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    exp = client.get_experiment_by_name(name)
+    return [] if exp is None else client.search_runs([exp.experiment_id])
+
+
+def small_corpus_config(tmp_path: Path, letters: Path, experiment: str) -> Path:
+    return write(tmp_path, f"""
+data: {{sources: [{letters}]}}
+model: {{family: baseline, text_tfidf: {{min_df: 1, max_features: 500}}}}
+evaluation: {{folds: 3, repeats: 1, bootstrap_samples: 100}}
+mlflow: {{experiment: {experiment}, registered_model_name: imr-test-config, alias: testing}}
+""", "small.yaml")
+
+
+@pytest.mark.parametrize("mode", ["cv", "split"])
+def test_min_df_too_large_is_refused_at_train_time_before_any_run(small_corpus, tracking_store, mode):
+    from training.run import train
+
+    experiment = f"imr-tests-config-min-df-{mode}"
+    cfg = load_config(small_corpus_config(tracking_store, small_corpus, experiment),
+                      ["model.text_tfidf.min_df=1000", f"evaluation.mode={mode}"])
+    with pytest.raises(ConfigError) as info:
+        train(cfg)
+    assert str(info.value).startswith("model.text_tfidf.min_df: 1000")
+    assert experiment_runs(experiment) == []
+
+
+def assert_one_line_error(err: str, *expected: str) -> str:
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.startswith("imr train:")]
+    assert len(lines) == 1, err
+    for text in expected:
+        assert text in lines[0], (text, lines[0])
+    return lines[0]
+
+
+def test_imr_train_refuses_min_df_with_exit_2_and_one_line(small_corpus, tracking_store, capsys):
+    experiment = "imr-tests-config-cli-min-df"
+    path = small_corpus_config(tracking_store, small_corpus, experiment)
+    summary = tracking_store / "summary.json"
+    assert main(["train", "--config", str(path), "--set", "model.text_tfidf.min_df=1000",
+                 "--summary", str(summary)]) == 2
+    captured = capsys.readouterr()
+    assert_one_line_error(captured.err, "model.text_tfidf.min_df")
+    assert captured.out == "" and not summary.exists()
+    assert experiment_runs(experiment) == []
+
+
+@pytest.mark.parametrize("assignment, key", [
+    ("model.classifier.C=.inf", "model.classifier.C"),
+    ("model.text_tfidf.ngram_range=[3, 1]", "model.text_tfidf.ngram_range"),
+    ("seed=[1", "seed"),
+])
+def test_imr_train_config_guards_exit_2_with_one_line(tmp_path, capsys, assignment, key):
+    assert main(["train", "--config", str(BASELINE_YAML), "--set", assignment]) == 2
+    captured = capsys.readouterr()
+    assert_one_line_error(captured.err, key)
+    assert captured.out == ""

@@ -325,7 +325,7 @@ def test_model_folder_with_calibration_loads_as_calibrated_scorer(tmp_path, spec
 
     predictions = load_predictor(str(tmp_path / "calibrated")).predict(RECORDS)
     assert [r["p_overturned"] for r in predictions] == pytest.approx(list(p), abs=1e-12)
-    assert [r["decision"] for r in predictions] == ["Overturned" if x >= 0.5 else "Upheld" for x in p]
+    assert [r["predicted_decision"] for r in predictions] == ["Overturned" if x >= 0.5 else "Upheld" for x in p]
 
 
 # --- a baseline split run with calibration and the leakage audit ----------------------------
@@ -356,8 +356,8 @@ def split_run(tmp_path_factory, small_corpus):
     import mlflow
     from mlflow import MlflowClient
 
-    from training.baseline import train
     from training.config import TrainConfig
+    from training.run import train
 
     root = tmp_path_factory.mktemp("evaluation")
     letters = small_corpus
@@ -365,7 +365,8 @@ def split_run(tmp_path_factory, small_corpus):
         "seed": 0,
         "data": {"sources": [str(letters)]},
         "model": {"family": "baseline", "text_tfidf": {"min_df": 1, "max_features": 500}},
-        "evaluation": {"calibration": "sigmoid", "leakage_audit": True, "bootstrap_samples": 100},
+        "evaluation": {"mode": "split", "calibration": "sigmoid", "leakage_audit": True,
+                       "bootstrap_samples": 100},
         "mlflow": {"experiment": "imr-tests-evaluation", "registered_model_name": MODEL_NAME, "alias": "testing"},
     })
     with pytest.MonkeyPatch.context() as mp:
@@ -389,17 +390,37 @@ def test_split_run_logs_cis_ece_and_audit_metrics(split_run):
     for key, value in m.items():
         assert key in logged, key
         assert (math.isnan(value) and math.isnan(logged[key])) or logged[key] == pytest.approx(value), key
-    # The audit's with_rationale model is logged on the run (not part of result.metrics).
+    # The audit's with_rationale model is logged on the run and returned with the metrics.
     for key in ("test_roc_auc", "test_pr_auc", "test_f1", "test_brier"):
         value = logged[f"audit_with_rationale_{key}"]
         assert math.isnan(value) or 0 <= value <= 1, key
+        assert m[f"audit_with_rationale_{key}"] == pytest.approx(value, nan_ok=True)
+    assert set(logged) == set(m)
+
+
+def test_split_run_metric_names(split_run):
+    """Split mode keeps its test_/val_ names and the split references; no cv_ names."""
+    _, result, client, _, _ = split_run
+    m = result.metrics
+    for prefix in ("test_", "val_", "ref_upheld_test_", "ref_category_test_"):
+        for key in ("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier"):
+            assert f"{prefix}{key}" in m, prefix + key
+    assert not any(k.startswith(("cv_", "ref_base_rate_cv_", "ref_category_cv_")) for k in m)
+    assert m["ref_upheld_test_recall"] == 0.0 and m["ref_upheld_test_roc_auc"] == 0.5
+    assert m["threshold"] == result.threshold
+    run = client.get_run(result.run_id)
+    assert run.data.tags["evaluation_mode"] == "split"
+    assert re.fullmatch(r"baseline-split-sigmoid-[0-9a-f]{4}", run.info.run_name)
+    assert client.search_runs([run.info.experiment_id],
+                              filter_string=f"tags.mlflow.parentRunId = '{result.run_id}'") == []
 
 
 def test_split_run_artifacts(split_run):
     _, result, client, artifacts, _ = split_run
     names = {f.path for f in client.list_artifacts(result.run_id)}
     assert {"MODEL_CARD.md", "per_category_test.md", "per_category_test.json", "top_terms.md", "leakage_audit.md",
-            "top_terms_with_rationale.md", "calibration.json", "config.yaml", "ingest_report.json"} <= names
+            "calibration.json", "config.yaml", "ingest_report.json"} <= names
+    assert "oof_predictions.parquet" not in names and "per_category_oof.md" not in names
     png = (artifacts / "plots" / "calibration.png").read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
 
@@ -465,8 +486,44 @@ def test_packaged_model_applies_calibration_at_serving(split_run):
     assert adaptive_ece(y, p) == pytest.approx(result.metrics["test_ece"], abs=1e-6)
 
     raw = predictor.scorer.inner.predict_proba(rows)
-    np.testing.assert_allclose(p, apply_calibration(predictor.scorer.meta.calibration, raw), atol=1e-12)
+    calibrated = predictor.scorer.predict_proba(rows)
+    np.testing.assert_allclose(calibrated, apply_calibration(predictor.scorer.meta.calibration, raw), atol=1e-12)
+    # serving may only cap an out-of-distribution item at the base rate, never raise a score
+    assert np.all(p <= calibrated + 1e-12)
     assert abs(skm.brier_score_loss(y, raw) - result.metrics["test_brier"]) > 1e-6  # raw scores differ
+
+
+def test_registered_split_model_carries_the_logged_threshold_and_calibration(split_run):
+    from serving.predictor import load_predictor
+
+    _, result, client, artifacts, _ = split_run
+    assert str(client.get_model_version_by_alias(MODEL_NAME, "testing").version) == result.model_version
+    meta = load_predictor(result.model_uri).scorer.meta
+    assert meta.threshold == result.threshold
+    assert meta.calibration == json.loads((artifacts / "calibration.json").read_text())
+
+
+def test_split_without_an_overturned_item_is_refused_before_any_run(seed_paths, tmp_path, monkeypatch):
+    """The 5 seed letters hold one letter with an overturned item: two of the three splits get
+    none, so the split metrics would be undefined."""
+    from mlflow import MlflowClient
+
+    from training.config import TrainConfig
+    from training.run import UndefinedMetricsError, train
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
+    cfg = TrainConfig.model_validate({
+        "data": {"sources": [str(seed_paths[0].parent)]},
+        "model": {"family": "baseline", "text_tfidf": {"min_df": 1}},
+        "evaluation": {"mode": "split", "bootstrap_samples": 100},
+        "mlflow": {"experiment": "imr-tests-evaluation-empty", "registered_model_name": "imr-test-empty"},
+    })
+    with pytest.raises(UndefinedMetricsError, match="has no overturned item"):
+        train(cfg)
+    client = MlflowClient()
+    exp = client.get_experiment_by_name("imr-tests-evaluation-empty")
+    assert exp is None or client.search_runs([exp.experiment_id]) == []
+    assert client.search_registered_models(filter_string="name='imr-test-empty'") == []
 
 
 def test_cli_summary_prints_the_cis(split_run, capsys):
@@ -477,4 +534,7 @@ def test_cli_summary_prints_the_cis(split_run, capsys):
     out = capsys.readouterr().out
     m = result.metrics
     assert f"model AUROC 95% CI {m['test_roc_auc_ci_low']:.3f}-{m['test_roc_auc_ci_high']:.3f}" in out
-    assert re.search(r"threshold 0\.\d{4} \(chosen on validation\)", out)
+    assert re.search(rf"threshold {result.threshold:.4f}; base rate {m['base_rate']:.3f}", out)
+    assert "out-of-fold" not in out
+    model_row = next(line for line in out.splitlines() if line.startswith("model "))
+    assert f"{m['test_roc_auc']:.3f}" in model_row and f"{m['test_f1']:.3f}" in model_row

@@ -106,11 +106,35 @@ def test_always_upheld_predicts_the_train_rate_and_never_overturned():
     assert AlwaysUpheld().fit([], []).predict_proba(["a"]).tolist() == [0.0]
 
 
-def test_category_rate_uses_train_rates_and_the_overall_rate_for_unseen():
+def test_category_rate_without_smoothing_uses_train_rates_and_the_overall_rate_for_unseen():
     cats = ["mri", "mri", "pt", "pt", "pt", "drug"]
     y = [1, 0, 0, 0, 1, 0]
-    ref = CategoryRate().fit(cats, y)
+    ref = CategoryRate(prior_items=0).fit(cats, y)
     assert ref.name == "ref_category"
     p = ref.predict_proba(["mri", "pt", "drug", "surgery"])
     assert p == pytest.approx([0.5, 1 / 3, 0.0, 2 / 6])
     assert len(ref.predict_proba([])) == 0
+
+
+def test_category_rate_is_smoothed_toward_the_overall_rate_by_default():
+    """(overturned + m * overall) / (items + m) with m = 10 prior items; overall = 2/6."""
+    cats = ["mri", "mri", "pt", "pt", "pt", "drug"]
+    y = [1, 0, 0, 0, 1, 0]
+    ref = CategoryRate().fit(cats, y)
+    assert ref.prior_items == 10
+    overall = 1 / 3
+    p = ref.predict_proba(["mri", "pt", "drug", "surgery"])
+    assert p == pytest.approx([(1 + 10 * overall) / 12, (1 + 10 * overall) / 13, (10 * overall) / 11, overall])
+    # a category seen a couple of times never scores 0 or 1
+    two = CategoryRate().fit(["a", "a", "b", "b", "b", "b"], [1, 1, 0, 0, 0, 0])
+    pa, pb = two.predict_proba(["a", "b"])
+    assert 0 < pb < two.overall < pa < 1
+
+
+def test_category_rate_smoothing_shrinks_with_more_items():
+    """The more items a category has, the closer its rate is to its own raw rate."""
+    small = CategoryRate().fit(["a"] * 2 + ["b"] * 8, [1, 1] + [0] * 8).predict_proba(["a"])[0]
+    large = CategoryRate().fit(["a"] * 200 + ["b"] * 800, [1] * 200 + [0] * 800).predict_proba(["a"])[0]
+    assert small < large < 1
+    assert large == pytest.approx((200 + 10 * 0.2) / 210)
+    assert CategoryRate(prior_items=1e9).fit(["a", "b"], [1, 0]).predict_proba(["a", "b"]) == pytest.approx([0.5, 0.5])

@@ -34,8 +34,8 @@ def leakage_audit_cv(cfg: TrainConfig, family: Family, items: Split, folds, metr
     other_items = Split(items.rows, Split.of(items.rows, other).frame, items.y)
     ev = cfg.evaluation
     raw = out_of_fold(other_cfg, family, other_items, folds, label=f"audit-{other}")
-    calibrated = np.stack([cross_fitted_calibration(raw.p[r], items.y, raw.fold[r], ev.calibration)
-                           for r in range(ev.repeats)])
+    calibrated = raw.served(np.stack([cross_fitted_calibration(raw.p[r], items.y, raw.fold[r], ev.calibration)
+                                      for r in range(ev.repeats)]))
     base, _ = reference_out_of_fold(items, folds)
     threshold = choose_threshold(np.tile(items.y, ev.repeats), calibrated.ravel())
     audit = cv_metrics.oof_metrics(items.y, calibrated, base, items.letter_ids, threshold, ev.bootstrap_samples,

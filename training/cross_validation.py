@@ -26,8 +26,18 @@ from training.splits import Split
 
 @dataclass
 class OutOfFold:
-    p: np.ndarray  # repeats x items
-    fold: np.ndarray  # repeats x items: the fold each item was held out in
+    """Per repeat and item (repeats x items): the raw probability, the fold the item was held
+    out in, whether the fold's model judged it in distribution, and that model's base rate."""
+
+    p: np.ndarray
+    fold: np.ndarray
+    in_distribution: np.ndarray
+    base_rate: np.ndarray
+
+    def served(self, calibrated: np.ndarray) -> np.ndarray:
+        """Calibrated OOF probabilities with serving's cap: an out-of-distribution item never
+        scores above its model's base rate (serving.prediction.score_items)."""
+        return np.where(self.in_distribution, calibrated, np.minimum(calibrated, self.base_rate))
 
 
 
@@ -42,7 +52,9 @@ def fold_ids(folds: list[Fold], items: int) -> np.ndarray:
 def out_of_fold(cfg: TrainConfig, family: Family, items: Split, folds: list[Fold], label: str = "") -> OutOfFold:
     """Raw OOF probabilities of `family` under `cfg`; one nested run per fold."""
     repeats = max(f.repeat for f in folds) + 1
-    oof = OutOfFold(np.full((repeats, len(items)), np.nan), fold_ids(folds, len(items)))
+    shape = (repeats, len(items))
+    oof = OutOfFold(np.full(shape, np.nan), fold_ids(folds, len(items)), np.ones(shape, dtype=bool),
+                    np.full(shape, np.nan))
     name = label or family.name
     cfg = family.fold_config(cfg)
     for f in tqdm(folds, desc=f"{name} cross-validation", unit="fold"):
@@ -53,6 +65,8 @@ def out_of_fold(cfg: TrainConfig, family: Family, items: Split, folds: list[Fold
             test = items.select(f.test)
             model = fit_packaged(cfg, family, items.select(f.train), None, Path(tmp) / "model")
             oof.p[f.repeat, f.test] = model.score(test)
+            oof.in_distribution[f.repeat, f.test] = model.in_distribution(test)
+            oof.base_rate[f.repeat, f.test] = model.base_rate
             mlflow.log_metrics({"fold_train_items": len(f.train), "fold_test_items": len(f.test),
                                 "fold_test_overturned": int(test.y.sum())})
     return oof

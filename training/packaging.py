@@ -1,5 +1,5 @@
 """Fitting a family into the packaged-model folder that serving loads (see serving.model_dir),
-so every score a run reports comes from the very scorer a user will run."""
+so every score a run reports comes from the very scorer, check and cap a user will run."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from serving.model_dir import write_meta
+from serving.ood import load_distribution_check, write_training_vocabulary
+from serving.prediction import score_items
 from serving.scorers import load_scorer
 from training.config import TrainConfig
 from training.families import Family
@@ -22,20 +24,36 @@ class PackagedModel:
     view: str
     files: list[str]
     options: dict
+    base_rate: float  # overturn rate of the items it was fitted on
 
     def finish(self, threshold: float = 0.5, calibration: dict | None = None) -> None:
         """(Re)write imr_model.json: hashes of every file, the threshold and the calibration."""
-        write_meta(self.model_dir, self.family, self.view, threshold, self.files, self.options, calibration)
+        write_meta(self.model_dir, self.family, self.view, threshold, self.files, self.options, calibration,
+                   self.base_rate)
 
     def score(self, items: Split) -> np.ndarray:
-        """p_overturned of each item through the packaged scorer (calibrated once finish() got one)."""
+        """The scorer's p_overturned (calibrated once finish() gave it a calibration), before the
+        out-of-distribution cap."""
         return load_scorer(self.model_dir).predict_proba(items.records()) if len(items) else np.empty(0)
+
+    def in_distribution(self, items: Split) -> np.ndarray:
+        scorer = load_scorer(self.model_dir)
+        check = load_distribution_check(self.model_dir, scorer.meta)
+        return np.array([check.reason(r) is None for r in items.records()], dtype=bool)
+
+    def served(self, items: Split) -> np.ndarray:
+        """p_overturned exactly as serving answers it: calibrated, capped when out of distribution."""
+        scorer = load_scorer(self.model_dir)
+        check = load_distribution_check(self.model_dir, scorer.meta)
+        return np.array([row["p_overturned"] for row in score_items(scorer, check, items.records())])
 
 
 def fit_packaged(cfg: TrainConfig, family: Family, train: Split, validation: Split | None,
                  model_dir: Path) -> PackagedModel:
     model_dir.mkdir(parents=True, exist_ok=True)
     files, options = family.fit(cfg, train, validation, model_dir)
-    model = PackagedModel(model_dir, family.name, cfg.data.feature_view, files, options)
+    # Serving's out-of-distribution check reads the training items' vocabulary (serving/ood.py).
+    files = [*files, write_training_vocabulary(model_dir, train.records())]
+    model = PackagedModel(model_dir, family.name, cfg.data.feature_view, files, options, float(train.y.mean()))
     model.finish()  # provisional (no calibration), so the folder verifies and scores raw
     return model

@@ -101,8 +101,8 @@ def train_cv(cfg: TrainConfig, family: Family, dsd, ingest_report: dict) -> Trai
     with mlflow.start_run(run_name=run_name(cfg)) as run, tempfile.TemporaryDirectory() as tmp:
         log_run_inputs(cfg, family, ingest_report, dsd)
         raw = out_of_fold(cfg, family, items, folds)
-        calibrated = np.stack([cross_fitted_calibration(raw.p[r], y, raw.fold[r], ev.calibration)
-                               for r in range(ev.repeats)])
+        calibrated = raw.served(np.stack([cross_fitted_calibration(raw.p[r], y, raw.fold[r], ev.calibration)
+                                          for r in range(ev.repeats)]))
         threshold = choose_threshold(np.tile(y, ev.repeats), calibrated.ravel())
         base, category = reference_out_of_fold(items, folds)
         metrics = oof_metrics(y, calibrated, base, groups, threshold, ev.bootstrap_samples, cfg.seed,
@@ -115,12 +115,13 @@ def train_cv(cfg: TrainConfig, family: Family, dsd, ingest_report: dict) -> Trai
                                    cv_metrics.REF_CATEGORY))
         metrics["threshold"] = threshold
         metrics["base_rate"] = float(y.mean())
+        metrics["cv_out_of_distribution_share"] = float(1 - raw.in_distribution.mean())
         if family.compare_to_baseline(cfg):
             metrics.update(_versus_default_baseline(cfg, items, folds, calibrated, base))
         if ev.leakage_audit:
             metrics.update(leakage_audit_cv(cfg, family, items, folds, metrics))
         mlflow.log_metrics(metrics)
-        _log_oof_predictions(items, raw.p, calibrated, raw.fold, Path(tmp))
+        _log_oof_predictions(items, raw, calibrated, Path(tmp))
         mean_p = calibrated.mean(axis=0)
         tracking.log_figures(evaluation_figures(y, calibrated[0], threshold, f"{family.name} out-of-fold"), "plots")
         categories = per_category_table(list(items.frame["treatment_category"]), y, mean_p)
@@ -149,17 +150,20 @@ def _versus_default_baseline(cfg, items: Split, folds, calibrated, base) -> dict
     ev = cfg.evaluation
     baseline_cfg = cfg.model_copy(update={"model": BaselineModelConfig()})
     raw = out_of_fold(baseline_cfg, FAMILIES["baseline"], items, folds, label="reference-baseline")
-    baseline = np.stack([cross_fitted_calibration(raw.p[r], items.y, raw.fold[r], ev.calibration)
-                         for r in range(ev.repeats)])
+    baseline = raw.served(np.stack([cross_fitted_calibration(raw.p[r], items.y, raw.fold[r], ev.calibration)
+                                    for r in range(ev.repeats)]))
     return paired_difference(items.y, calibrated, baseline, base, items.letter_ids, ev.bootstrap_samples, cfg.seed,
                              f"{cv_metrics.MODEL}diff_vs_baseline_")
 
 
-def _log_oof_predictions(items: Split, p_raw, p_calibrated, fold, tmp: Path) -> None:
+def _log_oof_predictions(items: Split, raw, p_calibrated, tmp: Path) -> None:
+    """One row per item and repeat; p_calibrated is what serving would have answered (cross-fitted
+    calibration, capped at the fold model's base rate when out of distribution)."""
     frames = [pd.DataFrame({"letter_id": items.letter_ids, "case_number": items.rows["case_number"],
-                            "item_index": items.rows["item_index"], "label": items.y, "p_raw": p_raw[r],
-                            "p_calibrated": p_calibrated[r], "fold": fold[r], "repeat": r})
-              for r in range(len(p_raw))]
+                            "item_index": items.rows["item_index"], "label": items.y, "p_raw": raw.p[r],
+                            "p_calibrated": p_calibrated[r], "fold": raw.fold[r], "repeat": r,
+                            "in_distribution": raw.in_distribution[r]})
+              for r in range(len(raw.p))]
     path = tmp / "oof_predictions.parquet"
     pd.concat(frames, ignore_index=True).to_parquet(path, index=False)
     mlflow.log_artifact(str(path))
@@ -186,10 +190,10 @@ def train_split(cfg: TrainConfig, family: Family, dsd, ingest_report: dict) -> T
         raw_val = model.score(splits["validation"])
         calibration = fit_calibration(cfg.evaluation.calibration, raw_val, splits["validation"].y)
         model.finish(0.5, calibration)
-        p_val = model.score(splits["validation"])
+        p_val = model.served(splits["validation"])
         threshold = choose_threshold(splits["validation"].y, p_val)
         model.finish(threshold, calibration)
-        p_test = model.score(splits["test"])
+        p_test = model.served(splits["test"])
         metrics = _split_metrics(cfg, splits, p_val, p_test, threshold)
         if family.compare_to_baseline(cfg):
             metrics.update(_split_versus_default_baseline(cfg, splits, p_test))
