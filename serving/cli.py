@@ -119,6 +119,7 @@ def score_requests(predictor, path: Path) -> tuple[list[dict], int]:
 def score_letters(predictor, paths: list[Path]) -> tuple[list[dict], int]:
     from features.dataset import item_rows
     from features.ingest import expand_paths, parse_file
+    from serving.prediction import letter_rows
 
     rows: list[dict] = []
     failed = 0
@@ -130,9 +131,7 @@ def score_letters(predictor, paths: list[Path]) -> tuple[list[dict], int]:
             rows.append({"source": str(path), "error": reason})
             continue
         items = item_rows(letter, letter.case_number or str(path), str(path))
-        for item, prediction in zip(items, predictor.predict(items)):
-            rows.append({"source": str(path), "case_number": letter.case_number, "item_index": item["item_index"],
-                         "treatment": item["treatment"], **prediction})
+        rows.extend({"source": str(path), **row} for row in letter_rows(items, predictor.predict(items)))
     return rows, failed
 
 

@@ -3,7 +3,7 @@
     POST /v1/predict         {"items": [{"treatment": ..., ...}]} -> {"model", "predictions"}
     POST /v1/predict-letter  a letter (multipart `file`, or raw application/pdf / text/plain)
     GET  /health             200 {"status": "ready"}; 503 while the model loads or if it failed
-    GET  /version            the model's name, version, run id, family, feature view, threshold
+    GET  /version            the model's name, version, run id, family, feature view, threshold, base rate
     GET  /docs, /openapi.json
 
 The model loads once, in a background thread started by the lifespan, so /health answers 503
@@ -31,6 +31,7 @@ from serving.http_models import (
     LETTER_BODY, ErrorBody, Health, LetterResponse, ModelInfo, PredictRequest, PredictResponse, ServeSettings,
     error_detail,
 )
+from serving.prediction import letter_rows
 
 log = logging.getLogger("imr.serve")
 
@@ -131,7 +132,8 @@ def create_app(model_uri: str | None, backend: str | None = None, settings: Serv
               responses={**ERRORS, 415: {"model": ErrorBody}})
     async def predict_letter(request: Request):
         """Parse an uploaded letter and score each disputed item with the model's own feature view
-        (pre-decision by default: the letter's decisions and rationales are not read)."""
+        (pre-decision by default: the letter's decisions and rationales are not read; each item's
+        `letter_decision` is returned beside its prediction, never scored)."""
         data = await _letter_bytes(request)
         if isinstance(data, JSONResponse):
             return data
@@ -142,9 +144,7 @@ def create_app(model_uri: str | None, backend: str | None = None, settings: Serv
         from features.dataset import item_rows
 
         items = item_rows(letter, letter.case_number or "upload", "upload")
-        rows = await score(request, items)
-        predictions = [{"case_number": letter.case_number, "item_index": item["item_index"],
-                        "treatment": item["treatment"], **row} for item, row in zip(items, rows)]
+        predictions = letter_rows(items, await score(request, items))
         return {"model": predictor.info(), "case_number": letter.case_number, "predictions": predictions}
 
     return app

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from features.views import ItemRecord
+from serving.prediction import LetterItem, ModelPrediction
 
 MB = 1024 * 1024
 
@@ -77,16 +78,17 @@ class ModelInfo(BaseModel):
     family: str
     feature_view: str
     threshold: float
+    base_rate: float | None = Field(description="overturn rate of the model's training items")
 
 
-class Prediction(BaseModel):
-    model_config = ConfigDict(protected_namespaces=())
-
+class RequestId(BaseModel):
     id: StrictStr | StrictInt | None = Field(default=None, description="the request item's id, when it had one")
-    p_overturned: float
-    decision: Literal["Overturned", "Upheld"]
-    model_name: str
-    model_version: str | None
+
+
+# The prediction fields are defined once, in serving.prediction; a mixin listed last puts its
+# fields first, so `id` and the letter's item lead each prediction.
+class Prediction(ModelPrediction, RequestId):
+    pass
 
 
 class PredictResponse(BaseModel):
@@ -94,16 +96,8 @@ class PredictResponse(BaseModel):
     predictions: list[Prediction]
 
 
-class LetterPrediction(BaseModel):
-    model_config = ConfigDict(protected_namespaces=())
-
-    case_number: str | None
-    item_index: int
-    treatment: str
-    p_overturned: float
-    decision: Literal["Overturned", "Upheld"]
-    model_name: str
-    model_version: str | None
+class LetterPrediction(ModelPrediction, LetterItem):
+    pass
 
 
 class LetterResponse(BaseModel):

@@ -3,6 +3,7 @@
     model_dir/
       imr_model.json    family, feature view, threshold, labels, sha256 of every file below
       pipeline.skops    (baseline) or config.json, model.safetensors, tokenizer files (transformer)
+      training_vocabulary.json   what the out-of-distribution check compares against (serving/ood.py)
 
 Every file's hash is checked before anything is deserialised.
 """
@@ -34,6 +35,8 @@ class ModelMeta(BaseModel):
     files: dict[str, str]  # relative path -> sha256
     options: dict = {}  # family-specific settings (e.g. the transformer's max_length)
     calibration: dict | None = None  # see serving.calibration; applied after the raw model output
+    # Overturn rate of the training items; None in models packaged before it was recorded.
+    base_rate: float | None = None
 
 
 def sha256_file(path: Path) -> str:
@@ -45,11 +48,12 @@ def sha256_file(path: Path) -> str:
 
 
 def write_meta(model_dir: Path, family: str, feature_view: str, threshold: float, files: list[str],
-               options: dict | None = None, calibration: dict | None = None) -> ModelMeta:
+               options: dict | None = None, calibration: dict | None = None,
+               base_rate: float | None = None) -> ModelMeta:
     meta = ModelMeta(
         family=family, feature_view=feature_view, threshold=threshold,
         files={name: sha256_file(model_dir / name) for name in sorted(files)}, options=options or {},
-        calibration=calibration,
+        calibration=calibration, base_rate=base_rate,
     )
     (model_dir / META_FILE).write_text(meta.model_dump_json(indent=2))
     return meta

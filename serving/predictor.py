@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from serving.model_dir import META_FILE
+from serving.ood import DistributionCheck
 
 
 class ModelNotFoundError(LookupError):
@@ -25,6 +26,7 @@ class Predictor:
     model_name: str
     model_version: str | None
     run_id: str | None = None
+    check: DistributionCheck | None = None  # None: a model packaged before the check existed
 
     @property
     def threshold(self) -> float:
@@ -37,29 +39,31 @@ class Predictor:
     def info(self) -> dict[str, Any]:
         meta = self.scorer.meta
         return {"name": self.model_name, "version": self.model_version, "run_id": self.run_id,
-                "family": meta.family, "feature_view": meta.feature_view, "threshold": meta.threshold}
+                "family": meta.family, "feature_view": meta.feature_view, "threshold": meta.threshold,
+                "base_rate": meta.base_rate}
 
     def predict(self, items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """Per item: p_overturned, the decision at the model's threshold, and the model's name/version."""
+        """Per item, the fields of serving.prediction.ModelPrediction: p_overturned,
+        predicted_decision, in_distribution, ood_reason, base_rate, model_name, model_version."""
+        from serving.prediction import score_items
+
         if not items:
             return []
-        p = self.scorer.predict_proba(items)
-        return [
-            {"p_overturned": float(x), "decision": "Overturned" if x >= self.threshold else "Upheld",
-             "model_name": self.model_name, "model_version": self.model_version}
-            for x in p
-        ]
+        model = {"model_name": self.model_name, "model_version": self.model_version}
+        return [row | model for row in score_items(self.scorer, self.check, items)]
 
 
 def load_predictor(model_uri: str, backend: str | None = None) -> Predictor:
     """backend selects the transformer runtime: "torch" (default) or "onnx" (int8)."""
+    from serving.ood import load_distribution_check
     from serving.scorers import load_scorer
 
     with tempfile.TemporaryDirectory(prefix="imr-model-") as download:
         # Scorers read their files into memory at load, so the downloaded copy can go afterwards.
         local, name, version, run_id = _resolve(model_uri, Path(download))
         model_dir = _find_model_dir(local, model_uri)
-        return Predictor(load_scorer(model_dir, backend), name, version, run_id)
+        scorer = load_scorer(model_dir, backend)
+        return Predictor(scorer, name, version, run_id, load_distribution_check(model_dir, scorer.meta))
 
 
 def _resolve(model_uri: str, download: Path) -> tuple[Path, str, str | None, str | None]:

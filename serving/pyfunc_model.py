@@ -16,15 +16,20 @@ ARTIFACT_KEY = "model_dir"
 
 class IMRPythonModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context) -> None:
+        from serving.ood import load_distribution_check
         from serving.scorers import load_scorer
 
-        self.scorer = load_scorer(context.artifacts[ARTIFACT_KEY])
+        model_dir = context.artifacts[ARTIFACT_KEY]
+        self.scorer = load_scorer(model_dir)
         self.meta = self.scorer.meta
+        self.check = load_distribution_check(model_dir, self.meta)
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        p = self.scorer.predict_proba(model_input.to_dict("records"))
-        decision = ["Overturned" if x >= self.meta.threshold else "Upheld" for x in p]
-        return pd.DataFrame({"p_overturned": p, "decision": decision})
+        """The predict API's fields without the model's name and version (MLflow knows neither)."""
+        from serving.prediction import SCORE_FIELDS, score_items
+
+        rows = score_items(self.scorer, self.check, model_input.to_dict("records"))
+        return pd.DataFrame(rows, columns=list(SCORE_FIELDS))
 
 
 def input_example() -> pd.DataFrame:
@@ -92,8 +97,26 @@ def model_signature():
                 ("patient_sex", "string"), ("days_since_injury", AnyType()), ("partial_approval", "boolean"),
                 ("original_request", "string"), ("authorized_portion", "string"), ("rationale", "string")]
     inputs = Schema([ColSpec("string", "treatment")] + [ColSpec(t, n, required=False) for n, t in optional])
-    outputs = Schema([ColSpec("double", "p_overturned"), ColSpec("string", "decision")])
-    return ModelSignature(inputs=inputs, outputs=outputs)
+    return ModelSignature(inputs=inputs, outputs=Schema(_output_columns()))
+
+
+def _output_columns():
+    """The output columns from serving.prediction.ItemScore, so the two cannot disagree; a field
+    that may be null (e.g. base_rate of an old model) is not required."""
+    import types
+    from typing import Literal, get_args, get_origin
+
+    from mlflow.types import ColSpec
+
+    from serving.prediction import ItemScore
+
+    columns = []
+    for name, field in ItemScore.model_fields.items():
+        nullable = get_origin(field.annotation) is types.UnionType and type(None) in get_args(field.annotation)
+        base = next(a for a in get_args(field.annotation) if a is not type(None)) if nullable else field.annotation
+        kind = "string" if get_origin(base) is Literal else {float: "double", bool: "boolean", str: "string"}[base]
+        columns.append(ColSpec(kind, name, required=not nullable))
+    return columns
 
 
 def _package_dir(name: str) -> str:

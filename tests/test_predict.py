@@ -17,7 +17,9 @@ from features.cli import main
 
 MODEL_NAME = "imr-test-predict"
 ALIAS = "testing"
-PREDICTION_KEYS = {"p_overturned", "decision", "model_name", "model_version"}
+PREDICTION_KEYS = {"p_overturned", "predicted_decision", "in_distribution", "ood_reason", "base_rate", "model_name",
+                   "model_version"}
+NONSENSE = "asdf qwerty"
 
 REQUESTS = [
     {"treatment": "MRI of the lumbar spine without contrast"},
@@ -63,14 +65,26 @@ def logged_folder(env) -> Path:
 
 
 @pytest.fixture(scope="module")
-def dataset_rows(env) -> list[dict]:
-    """Every item of the training letters as a dataset row (case summaries, None ages/days of
-    the header-less seed letters, and the post-decision fields included)."""
+def splits(env):
+    """The letters split as training split them (same default seed)."""
     from features.ingest import ingest
 
     _, letters, _ = env
     dsd, _ = ingest([letters])
-    return [row for split in dsd.values() for row in split]
+    return dsd
+
+
+@pytest.fixture(scope="module")
+def dataset_rows(splits) -> list[dict]:
+    """Every item of the training letters as a dataset row (case summaries, None ages/days of
+    the header-less seed letters, and the post-decision fields included)."""
+    return [row for split in splits.values() for row in split]
+
+
+@pytest.fixture(scope="module")
+def real_summary(splits) -> str:
+    """A real case summary from a training letter (read, never printed)."""
+    return max(splits["train"]["case_summary"], key=len)
 
 
 def run_cli(args: list[str], capsys) -> tuple[int, list[dict], str]:
@@ -87,26 +101,145 @@ def probabilities(rows) -> list[float]:
 # --- load_predictor ------------------------------------------------------------------------
 
 
-def test_predict_output(predictor, result):
+def test_predict_output(predictor, result, splits):
     out = predictor.predict(REQUESTS)
     assert len(out) == len(REQUESTS)
+    base_rate = sum(splits["train"]["label"]) / splits["train"].num_rows
     for row in out:
-        assert set(row) == PREDICTION_KEYS
+        assert set(row) == PREDICTION_KEYS  # `decision` is gone: it read like the letter's own decision
         assert type(row["p_overturned"]) is float and 0.0 <= row["p_overturned"] <= 1.0
-        assert row["decision"] == ("Overturned" if row["p_overturned"] >= result.threshold else "Upheld")
+        assert row["predicted_decision"] == ("Overturned" if row["p_overturned"] >= result.threshold else "Upheld")
         assert row["model_name"] == MODEL_NAME
         assert row["model_version"] == result.model_version
-    assert len(set(probabilities(out))) == len(REQUESTS)
+        assert row["base_rate"] == pytest.approx(base_rate, abs=1e-12)
+        assert isinstance(row["in_distribution"], bool)
     assert predictor.predict([]) == []
     assert predictor.threshold == result.threshold
     info = predictor.info()
     assert info["family"] == "baseline" and info["feature_view"] == "pre_decision"
     assert info["run_id"] == result.run_id and info["version"] == result.model_version
+    assert info["base_rate"] == pytest.approx(base_rate, abs=1e-12)
 
 
-def test_both_decisions_occur_on_the_training_letters(predictor, result, dataset_rows):
-    decisions = {r["decision"] for r in predictor.predict(dataset_rows)}
-    assert decisions == {"Upheld", "Overturned"}
+def test_both_decisions_occur_on_the_training_letters(predictor, result, dataset_rows, splits):
+    assert {r["predicted_decision"] for r in predictor.predict(dataset_rows)} == {"Upheld", "Overturned"}
+    # the train items themselves are in distribution (held-out ones may name a drug train never saw)
+    assert all(r["in_distribution"] for r in predictor.predict(list(splits["train"])))
+
+
+# --- out of distribution -------------------------------------------------------------------
+
+
+def raw_probability(predictor, record) -> float:
+    return float(predictor.scorer.predict_proba([record])[0])
+
+
+def test_nonsense_treatment_is_flagged_and_capped_at_the_base_rate(predictor, real_summary):
+    from serving.prediction import decide
+
+    record = {"treatment": NONSENSE, "case_summary": real_summary}
+    row = predictor.predict([record])[0]
+    assert row["in_distribution"] is False
+    assert row["ood_reason"].startswith("treatment:") and "case_summary" not in row["ood_reason"]
+    assert not any(word in row["ood_reason"] for word in NONSENSE.split())  # never echoes the request
+    assert row["p_overturned"] == min(raw_probability(predictor, record), row["base_rate"])
+    assert row["p_overturned"] <= row["base_rate"]
+    assert row["predicted_decision"] == decide(row["p_overturned"], predictor.scorer.meta)
+
+
+def test_flagged_items_the_model_scores_above_the_base_rate_are_capped(predictor, dataset_rows):
+    """Real letters with the treatment replaced by nonsense: the model still scores some of them
+    above the base rate (their summaries), and every one comes back capped and re-decided."""
+    from serving.prediction import decide
+
+    base_rate = predictor.info()["base_rate"]
+    nonsense = [{**r, "treatment": NONSENSE} for r in dataset_rows]
+    raw = [raw_probability(predictor, r) for r in nonsense]
+    assert any(p > base_rate for p in raw)  # so the cap is really exercised
+    rows = predictor.predict(nonsense)
+    assert all(r["in_distribution"] is False for r in rows)
+    assert probabilities(rows) == [min(p, base_rate) for p in raw]
+    assert [r["predicted_decision"] for r in rows] == [decide(min(p, base_rate), predictor.scorer.meta) for p in raw]
+
+
+def test_real_treatment_with_a_real_summary_is_in_distribution(predictor, real_summary, splits):
+    for treatment in ("MRI of the lumbar spine", "Physical therapy 2x6 for the right knee",
+                      splits["train"][0]["treatment"]):
+        record = {"treatment": treatment, "case_summary": real_summary}
+        row = predictor.predict([record])[0]
+        assert (row["in_distribution"], row["ood_reason"]) == (True, None), treatment
+        assert row["p_overturned"] == raw_probability(predictor, record)  # not capped
+
+
+@pytest.mark.parametrize("summary", [None, "", "Low back pain after lifting a box at work."])
+def test_empty_or_short_case_summary_is_flagged(predictor, summary):
+    record = {"treatment": "MRI of the lumbar spine"} | ({} if summary is None else {"case_summary": summary})
+    row = predictor.predict([record])[0]
+    assert row["in_distribution"] is False
+    assert row["ood_reason"] == "case_summary: empty or shorter than 20 words"
+    assert row["p_overturned"] <= row["base_rate"]
+
+
+def test_both_checks_failing_give_both_reasons(predictor):
+    row = predictor.predict([{"treatment": NONSENSE}])[0]
+    assert row["in_distribution"] is False
+    assert [r.split(":")[0] for r in row["ood_reason"].split("; ")] == ["treatment", "case_summary"]
+
+
+def test_treatment_words_ignore_stop_words_numbers_and_units():
+    from serving.ood import treatment_words
+
+    assert treatment_words("Norco 10/325mg #60") == {"norco"}
+    assert treatment_words("MRI of the lumbar spine") == {"mri", "lumbar", "spine"}
+    assert treatment_words("MRIs") == treatment_words("MRI")
+    assert treatment_words("2 times a week for 6 weeks, 500 mg, right") == set()
+    assert treatment_words(NONSENSE) == {"asdf", "qwerty"}
+
+
+def test_the_vocabulary_is_packaged_and_hash_checked(logged_folder, splits, tmp_path):
+    import json
+
+    from serving.model_dir import ModelIntegrityError, read_verified_meta
+    from serving.ood import VOCAB_FILE
+    from serving.predictor import load_predictor
+
+    folder = logged_folder / "artifacts" / "model"
+    meta = read_verified_meta(folder)
+    assert VOCAB_FILE in meta.files
+    assert meta.base_rate == pytest.approx(sum(splits["train"]["label"]) / splits["train"].num_rows, abs=1e-12)
+    vocabulary = json.loads((folder / VOCAB_FILE).read_text())
+    assert vocabulary["n_items"] == splits["train"].num_rows
+    assert vocabulary["min_summary_words"] == 20  # the train summaries are all far longer
+
+    copy = tmp_path / "tampered-vocabulary"
+    shutil.copytree(folder, copy)
+    with open(copy / VOCAB_FILE, "a") as fh:
+        fh.write(" ")
+    with pytest.raises(ModelIntegrityError, match=VOCAB_FILE):
+        load_predictor(str(copy))
+
+
+def test_a_model_packaged_before_the_check_still_predicts(logged_folder, predictor, tmp_path):
+    """No vocabulary and no base rate in imr_model.json (as written before): scored unchecked."""
+    import json
+
+    from serving.model_dir import META_FILE
+    from serving.ood import VOCAB_FILE
+    from serving.predictor import load_predictor
+
+    old = tmp_path / "old-model"
+    shutil.copytree(logged_folder / "artifacts" / "model", old)
+    meta = json.loads((old / META_FILE).read_text())
+    del meta["files"][VOCAB_FILE], meta["base_rate"]
+    (old / META_FILE).write_text(json.dumps(meta))
+    (old / VOCAB_FILE).unlink()
+
+    loaded = load_predictor(str(old))
+    assert loaded.info()["base_rate"] is None
+    records = [{"treatment": NONSENSE}, *REQUESTS]
+    rows = loaded.predict(records)
+    assert all((r["in_distribution"], r["ood_reason"], r["base_rate"]) == (None, None, None) for r in rows)
+    assert probabilities(rows) == [raw_probability(predictor, r) for r in records]  # nothing capped
 
 
 def test_every_uri_form_loads_the_same_model(env, predictor, logged_folder):
@@ -139,8 +272,8 @@ def test_pre_decision_scores_ignore_post_decision_fields(predictor, dataset_rows
 
 
 def test_case_summary_changes_the_score(predictor):
-    bare = predictor.predict([{"treatment": "Norco 10/325mg #60"}])[0]["p_overturned"]
-    full = predictor.predict([REQUESTS[1] | {"treatment": "Norco 10/325mg #60"}])[0]["p_overturned"]
+    bare = raw_probability(predictor, {"treatment": "Norco 10/325mg #60"})
+    full = raw_probability(predictor, REQUESTS[1] | {"treatment": "Norco 10/325mg #60"})
     assert bare != full
 
 
@@ -154,10 +287,13 @@ def test_pyfunc_gives_the_predictor_probabilities(result, predictor):
     model = mlflow.pyfunc.load_model(result.model_uri)
     complete = REQUESTS[1:]  # every field given in every row
     out = model.predict(pd.DataFrame(complete))
-    assert list(out.columns) == ["p_overturned", "decision"]
+    assert list(out.columns) == ["p_overturned", "predicted_decision", "in_distribution", "ood_reason", "base_rate"]
     expected = predictor.predict(complete)
     assert out["p_overturned"].tolist() == pytest.approx(probabilities(expected), abs=1e-12)
-    assert out["decision"].tolist() == [r["decision"] for r in expected]
+    for column in ("predicted_decision", "in_distribution", "ood_reason", "base_rate"):
+        assert out[column].tolist() == [r[column] for r in expected], column
+    signature = model.metadata.get_output_schema()
+    assert signature.input_names() == list(out.columns)
     # only `treatment` is required
     only = model.predict(pd.DataFrame({"treatment": [r["treatment"] for r in REQUESTS]}))
     assert only["p_overturned"].tolist() == pytest.approx(
@@ -206,7 +342,8 @@ def test_cli_jsonl_scores_valid_lines_and_reports_bad_ones(result, predictor, tm
         if row["line"] in good:
             assert "error" not in row
             assert row["p_overturned"] == expected[row["line"]]["p_overturned"]
-            assert row["decision"] == expected[row["line"]]["decision"]
+            assert row["predicted_decision"] == expected[row["line"]]["predicted_decision"]
+            assert row["base_rate"] == expected[row["line"]]["base_rate"] and "decision" not in row
             assert (row["model_name"], row["model_version"]) == (MODEL_NAME, result.model_version)
         else:
             assert "p_overturned" not in row and row["error"]
@@ -305,8 +442,12 @@ def test_cli_letters(result, predictor, seed_paths, tmp_path, capsys):
             assert row["item_index"] == index
             assert row["treatment"] == item["treatment"]
             assert row["p_overturned"] == pred["p_overturned"]
-            assert row["decision"] == pred["decision"]
+            assert row["predicted_decision"] == pred["predicted_decision"] and "decision" not in row
+            assert row["letter_decision"] == letter.items[index].decision  # the letter's own, beside it
+            assert (row["in_distribution"], row["ood_reason"]) == (pred["in_distribution"], pred["ood_reason"])
+            assert row["base_rate"] == pred["base_rate"] == predictor.info()["base_rate"]
             assert (row["model_name"], row["model_version"]) == (MODEL_NAME, result.model_version)
+    assert {r["letter_decision"] for r in rows} == {"Upheld", "Overturned"}
 
 
 def test_cli_letter_scores_do_not_depend_on_its_decisions(result, seed_paths, tmp_path, capsys):
@@ -326,7 +467,11 @@ def test_cli_letter_scores_do_not_depend_on_its_decisions(result, seed_paths, tm
     _, rows_a, _ = run_cli(["--model", result.model_uri, "--letters", str(original)], capsys)
     _, rows_b, _ = run_cli(["--model", result.model_uri, "--letters", str(flipped)], capsys)
     assert len(rows_a) == 3
-    strip = lambda rows: [{k: v for k, v in r.items() if k != "source"} for r in rows]  # noqa: E731
+    # each row shows its letter's decision; everything the model says is the same
+    assert [r["letter_decision"] for r in rows_a] == ["Upheld"] * 3
+    assert [r["letter_decision"] for r in rows_b] == ["Overturned"] * 3
+    strip = lambda rows: [{k: v for k, v in r.items() if k not in ("source", "letter_decision")}  # noqa: E731
+                          for r in rows]
     assert strip(rows_a) == strip(rows_b)
 
 

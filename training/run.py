@@ -65,16 +65,20 @@ def fit_and_score(cfg: TrainConfig, family: str, fit: FitFn, splits: dict, model
     calibration and threshold are fitted on validation only and written into the package."""
     from serving.calibration import apply_calibration, fit_calibration
     from serving.model_dir import write_meta
+    from serving.ood import write_training_vocabulary
     from serving.scorers import load_scorer
 
     files, options = fit(cfg, splits, model_dir)
-    write_meta(model_dir, family, view, 0.5, files, options)  # provisional, so the folder verifies
+    # Serving's out-of-distribution check and its cap at the train overturn rate (serving/ood.py).
+    files = [*files, write_training_vocabulary(model_dir, splits["train"]["rows"])]
+    base_rate = float(np.mean(splits["train"]["y"]))
+    write_meta(model_dir, family, view, 0.5, files, options, base_rate=base_rate)  # provisional, so it verifies
     scorer = load_scorer(model_dir)
     raw = {name: scorer.predict_proba(list(splits[name]["rows"])) for name in ("validation", "test")}
     calibration = fit_calibration(cfg.evaluation.calibration, raw["validation"], splits["validation"]["y"])
     p = {name: apply_calibration(calibration, values) for name, values in raw.items()}
     threshold = choose_threshold(splits["validation"]["y"], p["validation"])
-    write_meta(model_dir, family, view, threshold, files, options, calibration)
+    write_meta(model_dir, family, view, threshold, files, options, calibration, base_rate)
     return Fitted(p, threshold, calibration)
 
 

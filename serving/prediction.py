@@ -1,0 +1,78 @@
+"""What one prediction says, built in one place for the predict API, `imr predict`, `imr serve`
+and the MLflow pyfunc wrapper, so their answers cannot drift apart.
+
+`predicted_decision` (not `decision`) so a scored letter's prediction is never mistaken for the
+letter's own decision, which `letter_rows` puts beside it as `letter_decision`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from serving.model_dir import ModelMeta
+from serving.ood import DistributionCheck
+
+Decision = Literal["Overturned", "Upheld"]
+
+
+class ItemScore(BaseModel):
+    """The fields every prediction carries (the pyfunc wrapper's output columns)."""
+
+    p_overturned: float = Field(description="P(IMR overturns the denial); capped at base_rate when out of "
+                                            "distribution")
+    predicted_decision: Decision = Field(description="p_overturned at the model's threshold")
+    in_distribution: bool | None = Field(description="false: unlike the training items (see ood_reason); "
+                                                     "null: model packaged without the check")
+    ood_reason: str | None = Field(description="which check failed; never quotes the request")
+    base_rate: float | None = Field(description="overturn rate of the model's training items")
+
+
+class ModelPrediction(ItemScore):
+    """What `Predictor.predict` returns per item."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    model_name: str
+    model_version: str | None
+
+
+class LetterItem(BaseModel):
+    """A letter's item beside its prediction; `letter_decision` is what IMR decided (never a model input)."""
+
+    case_number: str | None
+    item_index: int
+    treatment: str
+    letter_decision: Decision | None = Field(description="the letter's own decision for this item")
+
+
+SCORE_FIELDS = tuple(ItemScore.model_fields)
+
+
+def decide(p: float, meta: ModelMeta) -> str:
+    """The one probability-to-decision step: Overturned at or above the model's threshold."""
+    return meta.id2label[1] if p >= meta.threshold else meta.id2label[0]
+
+
+def score_items(scorer, check: DistributionCheck | None, records: Sequence[Mapping[str, Any]]) -> list[dict]:
+    """ItemScore fields per record. An out-of-distribution item never scores above the base rate:
+    its score would be an extrapolation, and the base rate is what the model knows without it."""
+    meta: ModelMeta = scorer.meta
+    rows = []
+    for p, record in zip(scorer.predict_proba(records), records):
+        p = float(p)
+        reason = check.reason(record) if check is not None else None
+        if reason is not None and meta.base_rate is not None:
+            p = min(p, meta.base_rate)
+        rows.append({"p_overturned": p, "predicted_decision": decide(p, meta),
+                     "in_distribution": None if check is None else reason is None, "ood_reason": reason,
+                     "base_rate": meta.base_rate})
+    return rows
+
+
+def letter_rows(items: Sequence[Mapping[str, Any]], predictions: Sequence[Mapping[str, Any]]) -> list[dict]:
+    """LetterItem fields (from `features.dataset.item_rows`) followed by each item's prediction."""
+    return [{"case_number": item["case_number"], "item_index": item["item_index"], "treatment": item["treatment"],
+             "letter_decision": item.get("decision"), **prediction} for item, prediction in zip(items, predictions)]
