@@ -325,7 +325,9 @@ def test_model_folder_with_calibration_loads_as_calibrated_scorer(tmp_path, spec
 
     predictions = load_predictor(str(tmp_path / "calibrated")).predict(RECORDS)
     assert [r["p_overturned"] for r in predictions] == pytest.approx(list(p), abs=1e-12)
-    assert [r["decision"] for r in predictions] == ["Overturned" if x >= 0.5 else "Upheld" for x in p]
+    assert [r["predicted_decision"] for r in predictions] == ["Overturned" if x >= 0.5 else "Upheld" for x in p]
+    # a folder written without a training vocabulary or base rate (as before the check) is scored unchecked
+    assert all((r["in_distribution"], r["base_rate"]) == (None, None) for r in predictions)
 
 
 # --- a baseline split run with calibration and the leakage audit ----------------------------
@@ -460,7 +462,12 @@ def test_packaged_model_applies_calibration_at_serving(split_run):
     predictor = load_predictor(result.model_uri)
     assert isinstance(predictor.scorer, CalibratedScorer)
     assert predictor.scorer.meta.calibration == json.loads((artifacts / "calibration.json").read_text())
-    p = np.array([r["p_overturned"] for r in predictor.predict(rows)])
+    # the test metrics are the model's own scores; serving then caps out-of-distribution items
+    p = predictor.scorer.predict_proba(rows)
+    served = predictor.predict(rows)
+    base_rate = predictor.info()["base_rate"]
+    assert [r["p_overturned"] for r in served] == [x if r["in_distribution"] else min(x, base_rate)
+                                                   for x, r in zip(p, served)]
     assert skm.brier_score_loss(y, p) == pytest.approx(result.metrics["test_brier"], abs=1e-6)
     assert adaptive_ece(y, p) == pytest.approx(result.metrics["test_ece"], abs=1e-6)
 

@@ -94,8 +94,11 @@ def test_health_version_and_docs(client, env):
     assert client.get("/health").json() == {"status": "ready"}
     version = client.get("/version")
     assert version.status_code == 200
+    base_rate = version.json()["base_rate"]
+    assert isinstance(base_rate, float) and 0 < base_rate < 1
     assert version.json() == {"name": MODEL_NAME, "version": result.model_version, "run_id": result.run_id,
-                              "family": "baseline", "feature_view": "pre_decision", "threshold": result.threshold}
+                              "family": "baseline", "feature_view": "pre_decision", "threshold": result.threshold,
+                              "base_rate": base_rate}
     schema = client.get("/openapi.json")
     assert schema.status_code == 200
     assert {"/v1/predict", "/v1/predict-letter", "/health", "/version"} <= set(schema.json()["paths"])
@@ -113,7 +116,10 @@ def test_predict_in_request_order_with_ids(client, predictor, env):
     assert len(body["predictions"]) == len(ITEMS)
     for item, got, want in zip(ITEMS, body["predictions"], expected):
         assert got["p_overturned"] == pytest.approx(want["p_overturned"], abs=1e-12)
-        assert got["decision"] == want["decision"]
+        assert got["predicted_decision"] == want["predicted_decision"] and "decision" not in got
+        for field in ("in_distribution", "ood_reason", "base_rate"):
+            assert got[field] == want[field], field
+        assert got["base_rate"] == body["model"]["base_rate"]
         assert (got["model_name"], got["model_version"]) == (MODEL_NAME, env[0].model_version)
         if "id" in item:
             assert got["id"] == item["id"]
@@ -148,7 +154,28 @@ def test_predict_letter_multipart_and_raw(client, predictor, env, seed_paths):
         assert [p["p_overturned"] for p in body["predictions"]] == pytest.approx(
             [e["p_overturned"] for e in expected], abs=1e-12)
         assert all(p["case_number"] == letter.case_number for p in body["predictions"])
+        assert [p["predicted_decision"] for p in body["predictions"]] == [e["predicted_decision"] for e in expected]
+        assert [p["letter_decision"] for p in body["predictions"]] == [i.decision for i in letter.items]
+        assert all(p["base_rate"] == body["model"]["base_rate"] is not None for p in body["predictions"])
+        assert all("decision" not in p and isinstance(p["in_distribution"], bool) for p in body["predictions"])
     assert cases[1][0].stem == client.post("/v1/predict-letter", **cases[1][1]).json()["case_number"]
+
+
+def test_out_of_distribution_items_are_flagged_capped_and_not_echoed(client, env):
+    letters = env[2]
+    summary = max(letters.glob("0*.txt")).read_text()  # a seed letter's text stands in for a long summary
+    items = [{"id": "nonsense", "treatment": f"asdf qwerty {SECRET}", "case_summary": summary},
+             {"id": "short", "treatment": "MRI of the lumbar spine", "case_summary": f"{SECRET} back pain."},
+             {"id": "real", "treatment": "MRI of the lumbar spine", "case_summary": summary}]
+    r = client.post("/v1/predict", json={"items": items})
+    assert r.status_code == 200
+    nonsense, short, real = r.json()["predictions"]
+    base_rate = r.json()["model"]["base_rate"]
+    assert nonsense["in_distribution"] is False and nonsense["ood_reason"].startswith("treatment:")
+    assert short["in_distribution"] is False and short["ood_reason"].startswith("case_summary:")
+    assert nonsense["p_overturned"] <= base_rate and short["p_overturned"] <= base_rate
+    assert (real["in_distribution"], real["ood_reason"]) == (True, None)
+    assert SECRET not in r.text and "asdf" not in r.text and "qwerty" not in r.text
 
 
 # --- 422: bad input, the field named, nothing echoed ----------------------------------------
@@ -344,7 +371,7 @@ def test_logs_have_method_path_status_items_latency_and_no_clinical_text(client,
 class Broken:
     def info(self):
         return {"name": "broken", "version": "1", "run_id": None, "family": "baseline",
-                "feature_view": "pre_decision", "threshold": 0.5}
+                "feature_view": "pre_decision", "threshold": 0.5, "base_rate": 0.1}
 
     def predict(self, items):
         raise ValueError(f"cannot score {items[0]['treatment']}")
@@ -352,7 +379,7 @@ class Broken:
 
 class Malformed(Broken):
     def predict(self, items):  # output the response model refuses, quoting the input
-        return [{"p_overturned": item["treatment"], "decision": "?"} for item in items]
+        return [{"p_overturned": item["treatment"], "predicted_decision": "?"} for item in items]
 
 
 def test_a_model_failure_is_500_and_logs_no_message(caplog):
@@ -461,6 +488,7 @@ def test_imr_serve_scores_over_a_socket(env, predictor, tmp_path):
         assert r.json()["predictions"][0]["p_overturned"] == pytest.approx(
             predictor.predict([{k: v for k, v in ITEMS[1].items()}])[0]["p_overturned"], abs=1e-12)
         assert r.json()["model"]["family"] == "baseline"
+        assert r.json()["predictions"][0]["base_rate"] == r.json()["model"]["base_rate"] == predictor.info()["base_rate"]
     finally:
         proc.terminate()
         try:

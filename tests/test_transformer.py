@@ -412,7 +412,7 @@ def test_torch_and_onnx_agree(tf_trained, torch_predictor, test_rows):
         assert len(out) == len(test_rows)
         for row in out:
             assert 0.0 <= row["p_overturned"] <= 1.0
-            assert row["decision"] == ("Overturned" if row["p_overturned"] >= result.threshold else "Upheld")
+            assert row["predicted_decision"] == ("Overturned" if row["p_overturned"] >= result.threshold else "Upheld")
             assert (row["model_name"], row["model_version"]) == (MODEL_NAME, result.model_version)
     p_torch, p_onnx = probabilities(torch_out), probabilities(onnx_out)
     diffs = [abs(a - b) for a, b in zip(p_torch, p_onnx)]
@@ -427,7 +427,7 @@ def test_torch_scores_reproduce_the_test_metrics(tf_trained, torch_predictor, te
 
     _, result = tf_trained
     y = [r["label"] for r in test_rows]
-    p = probabilities(torch_predictor.predict(test_rows))
+    p = torch_predictor.scorer.predict_proba(test_rows)  # the model's own scores (serving caps out-of-distribution ones)
     m = binary_metrics(y, p, result.threshold, "test_")
     for key, value in m.items():
         assert value == pytest.approx(result.metrics[key], nan_ok=True), key
@@ -488,10 +488,11 @@ def test_pyfunc_predicts_as_the_torch_predictor(tf_trained, torch_predictor, tes
     assert len(rows) >= 3
     model = mlflow.pyfunc.load_model(result.model_uri)
     out = model.predict(pd.DataFrame(rows)[REQUEST_COLUMNS])
-    assert list(out.columns) == ["p_overturned", "decision"]
+    assert list(out.columns) == ["p_overturned", "predicted_decision", "in_distribution", "ood_reason", "base_rate"]
     expected = torch_predictor.predict(rows)
     assert out["p_overturned"].tolist() == pytest.approx(probabilities(expected), abs=1e-6)
-    assert out["decision"].tolist() == [r["decision"] for r in expected]
+    assert out["predicted_decision"].tolist() == [r["predicted_decision"] for r in expected]
+    assert out["in_distribution"].tolist() == [r["in_distribution"] for r in expected]
     only = model.predict(pd.DataFrame({"treatment": [r["treatment"] for r in rows]}))
     assert only["p_overturned"].tolist() == pytest.approx(
         probabilities(torch_predictor.predict([{"treatment": r["treatment"]} for r in rows])), abs=1e-6)
