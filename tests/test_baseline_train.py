@@ -215,14 +215,15 @@ def test_model_folder_is_skops_and_code_not_pickle(trained, model_folder):
     assert (model_folder / "code" / "features" / "views.py").is_file()
 
     inner = model_folder / "artifacts" / "model"
-    assert sorted(p.name for p in inner.iterdir()) == ["imr_model.json", "pipeline.skops"]
+    assert sorted(p.name for p in inner.iterdir()) == ["imr_model.json", "pipeline.skops", "training_vocabulary.json"]
     meta = json.loads((inner / "imr_model.json").read_text())
     assert meta["family"] == "baseline"
     assert meta["feature_view"] == "pre_decision"
     assert meta["threshold"] == result.threshold
     from serving.model_dir import sha256_file
 
-    assert meta["files"] == {"pipeline.skops": sha256_file(inner / "pipeline.skops")}
+    assert meta["files"] == {name: sha256_file(inner / name) for name in ("pipeline.skops", "training_vocabulary.json")}
+    assert 0 < meta["base_rate"] < 1
 
 
 def test_no_clinical_text_in_logged_metadata(trained, model_folder, clinical_snippets, tmp_path):
