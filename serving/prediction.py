@@ -8,14 +8,13 @@ letter's own decision, which `letter_rows` puts beside it as `letter_decision`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from features.letter import Decision
 from serving.model_dir import ModelMeta
 from serving.ood import DistributionCheck
-
-Decision = Literal["Overturned", "Upheld"]
 
 
 class ItemScore(BaseModel):

@@ -104,7 +104,7 @@ def _output_columns():
     """The output columns from serving.prediction.ItemScore, so the two cannot disagree; a field
     that may be null (e.g. base_rate of an old model) is not required."""
     import types
-    from typing import Literal, get_args, get_origin
+    from typing import Literal, Union, get_args, get_origin
 
     from mlflow.types import ColSpec
 
@@ -112,7 +112,8 @@ def _output_columns():
 
     columns = []
     for name, field in ItemScore.model_fields.items():
-        nullable = get_origin(field.annotation) is types.UnionType and type(None) in get_args(field.annotation)
+        union = get_origin(field.annotation) in (types.UnionType, Union)
+        nullable = union and type(None) in get_args(field.annotation)
         base = next(a for a in get_args(field.annotation) if a is not type(None)) if nullable else field.annotation
         kind = "string" if get_origin(base) is Literal else {float: "double", bool: "boolean", str: "string"}[base]
         columns.append(ColSpec(kind, name, required=not nullable))
