@@ -76,7 +76,7 @@ def _resolve(model_uri: str, download: Path) -> tuple[Path, str, str | None, str
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    from training.tracking import tracking_uri
+    from serving.store import tracking_uri
 
     mlflow.set_tracking_uri(tracking_uri())
     mlflow.set_registry_uri(tracking_uri())

@@ -58,15 +58,23 @@ def load_scorer(model_dir: str | Path, backend: str | None = None):
     """backend: None/"torch"/"onnx" for transformers (see serving.transformer_scorer); ignored by the baseline."""
     model_dir = Path(model_dir)
     meta = read_verified_meta(model_dir)
-    if meta.family == "baseline":
-        scorer = BaselineScorer(model_dir, meta)
-    elif meta.family == "transformer":
-        from serving.transformer_scorer import TransformerScorer
-
-        scorer = TransformerScorer(model_dir, meta, backend)
-    else:
+    if meta.family not in SCORERS:
         raise ModelIntegrityError(f"{model_dir}: unknown model family {meta.family!r}")
+    scorer = SCORERS[meta.family](model_dir, meta, backend)
     return CalibratedScorer(scorer) if meta.calibration else scorer
+
+
+def _transformer_scorer(model_dir: Path, meta: ModelMeta, backend: str | None):
+    from serving.transformer_scorer import TransformerScorer  # torch and transformers load only when needed
+
+    return TransformerScorer(model_dir, meta, backend)
+
+
+# One entry per model family: how serving opens that family's packaged folder.
+SCORERS = {
+    "baseline": lambda model_dir, meta, backend: BaselineScorer(model_dir, meta),
+    "transformer": _transformer_scorer,
+}
 
 
 class CalibratedScorer:

@@ -13,9 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from features.views import View
-
-# Paths in configs are relative to the project root, so configs work from any working directory.
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from serving.store import PROJECT_ROOT  # config paths are relative to it, so configs work from any folder
 
 
 class Strict(BaseModel):
@@ -100,6 +98,9 @@ class TransformerModelConfig(Strict):
     batch_size: int = Field(default=16, ge=1)
     gpu_batch_size: int = Field(default=64, ge=1)  # used instead of batch_size when CUDA is available
     learning_rate: float = Field(default=5e-5, gt=0)
+    # The randomly initialised head (and the pooler) learns at this rate while the pretrained
+    # layers keep the low learning_rate: in a few dozen steps the head would otherwise not move.
+    head_learning_rate: float | None = Field(default=None, gt=0)
     weight_decay: float = Field(default=0.01, ge=0)
     warmup_ratio: float = Field(default=0.1, ge=0, lt=1)  # share of steps warming up the learning rate
     class_weight: Literal["balanced"] | None = "balanced"

@@ -116,6 +116,7 @@ def train_cv(cfg: TrainConfig, family: Family, dsd, ingest_report: dict) -> Trai
         metrics["threshold"] = threshold
         metrics["base_rate"] = float(y.mean())
         metrics["cv_out_of_distribution_share"] = float(1 - raw.in_distribution.mean())
+        metrics["cv_within_fold_roc_auc"] = cv_metrics.within_fold_roc_auc(y, calibrated, raw.fold)
         if family.compare_to_baseline(cfg):
             metrics.update(_versus_default_baseline(cfg, items, folds, calibrated, base))
         if ev.leakage_audit:

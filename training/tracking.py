@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import mlflow
 
-from training.config import PROJECT_ROOT
-
-
-def tracking_uri() -> str:
-    """MLFLOW_TRACKING_URI when set, else a SQLite store in the project root (current MLflow
-    refuses the old ./mlruns file store by default)."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{PROJECT_ROOT / 'mlflow.db'}"
+from serving.store import tracking_uri
 
 
 def setup(experiment: str) -> str:

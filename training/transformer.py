@@ -80,7 +80,7 @@ def fit(cfg: TrainConfig, train: Split, validation: Split | None, model_dir: Pat
         )
         callbacks = [EarlyStoppingCallback(m.early_stopping_patience)] if select and m.early_stopping_patience else []
         trainer = Trainer(
-            model=model, args=args, train_dataset=as_dataset(train),
+            model=model, args=args, optimizer_cls_and_kwargs=_optimizer(model, m), train_dataset=as_dataset(train),
             eval_dataset=as_dataset(validation) if select else None,
             processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
             compute_loss_func=weighted_loss, compute_metrics=pr_auc if select else None, callbacks=callbacks,
@@ -108,6 +108,20 @@ def _freeze_lower_layers(model, layers: int) -> None:
         raise ValueError(f"model.freeze_layers: {layers} is more than the base's {len(encoder.encoder.layer)} layers")
     for module in [encoder.embeddings, *encoder.encoder.layer[:layers]]:
         module.requires_grad_(False)
+
+
+def _optimizer(model, m):
+    """AdamW with the head (classifier and pooler) at head_learning_rate; None: the Trainer's default."""
+    import torch
+
+    if m.head_learning_rate is None:
+        return None
+    prefixes = ("classifier.", f"{model.base_model_prefix}.pooler.")
+    head = [p for n, p in model.named_parameters() if p.requires_grad and n.startswith(prefixes)]
+    head_ids = {id(p) for p in head}
+    body = [p for p in model.parameters() if p.requires_grad and id(p) not in head_ids]
+    groups = [{"params": body, "lr": m.learning_rate}, {"params": head, "lr": m.head_learning_rate}]
+    return torch.optim.AdamW, {"params": groups, "weight_decay": m.weight_decay}
 
 
 def _class_weights(y: np.ndarray, mode: str | None):
