@@ -30,7 +30,12 @@ def fit_calibration(method: str, p: np.ndarray, y: np.ndarray) -> dict[str, Any]
         from sklearn.linear_model import LogisticRegression
 
         lr = LogisticRegression(C=1e6).fit(_logit(p).reshape(-1, 1), y)
-        return {"method": "sigmoid", "a": float(lr.coef_[0, 0]), "b": float(lr.intercept_[0])}
+        a, b = float(lr.coef_[0, 0]), float(lr.intercept_[0])
+        if a <= 0:
+            # Scores that go down as the overturn rate goes up: a calibrator must never reverse the
+            # model's ranking, so say the only thing the data supports, the observed rate.
+            a, b = 0.0, float(_logit(np.array([np.mean(y)]))[0])
+        return {"method": "sigmoid", "a": a, "b": b}
     raise ValueError(f"unknown calibration method {method!r}; expected none, isotonic or sigmoid")
 
 
@@ -39,4 +44,6 @@ def apply_calibration(spec: dict[str, Any] | None, p: np.ndarray) -> np.ndarray:
         return p
     if spec["method"] == "isotonic":
         return np.interp(p, spec["x"], spec["y"])
-    return 1.0 / (1.0 + np.exp(-(spec["a"] * _logit(p) + spec["b"])))
+    if spec["method"] == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-(spec["a"] * _logit(p) + spec["b"])))
+    raise ValueError(f"unknown calibration method {spec['method']!r} in the model; expected isotonic or sigmoid")

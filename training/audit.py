@@ -12,11 +12,10 @@ import pandas as pd
 
 from training import cv_metrics
 from training.config import TrainConfig
-from training.cross_validation import out_of_fold, reference_out_of_fold
+from training.cross_validation import out_of_fold
 from training.evaluation import markdown_table
 from training.families import Family
 from training.metrics import binary_metrics, choose_threshold
-from training.oof import cross_fitted_calibration
 from training.packaging import fit_packaged
 from training.splits import Split
 
@@ -34,12 +33,9 @@ def leakage_audit_cv(cfg: TrainConfig, family: Family, items: Split, folds, metr
     other_items = Split(items.rows, Split.of(items.rows, other).frame, items.y)
     ev = cfg.evaluation
     raw = out_of_fold(other_cfg, family, other_items, folds, label=f"audit-{other}")
-    calibrated = raw.served(np.stack([cross_fitted_calibration(raw.p[r], items.y, raw.fold[r], ev.calibration)
-                                      for r in range(ev.repeats)]))
-    base, _ = reference_out_of_fold(items, folds)
-    threshold = choose_threshold(np.tile(items.y, ev.repeats), calibrated.ravel())
-    audit = cv_metrics.oof_metrics(items.y, calibrated, base, items.letter_ids, threshold, ev.bootstrap_samples,
-                                   cfg.seed, "")
+    scores = raw.scores(ev.calibration)
+    threshold = choose_threshold(np.tile(items.y, ev.repeats), scores.prob.ravel())
+    audit = cv_metrics.oof_metrics(items.y, scores, items.letter_ids, threshold, ev.bootstrap_samples, cfg.seed, "")
     table = pd.DataFrame([
         {"feature_view": cfg.data.feature_view, **{k: metrics[f"{cv_metrics.MODEL}{k}"] for k in CV_AUDITED}},
         {"feature_view": other, **{k: audit[k] for k in CV_AUDITED}},

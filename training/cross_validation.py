@@ -17,9 +17,11 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from training.config import TrainConfig
+from training.cv_metrics import OOFScores
 from training.families import Family
 from training.folds import Fold
 from training.metrics import CategoryRate
+from training.oof import cross_fitted_calibration
 from training.packaging import fit_packaged
 from training.splits import Split
 
@@ -33,11 +35,16 @@ class OutOfFold:
     fold: np.ndarray
     in_distribution: np.ndarray
     base_rate: np.ndarray
+    labels: np.ndarray
 
-    def served(self, calibrated: np.ndarray) -> np.ndarray:
-        """Calibrated OOF probabilities with serving's cap: an out-of-distribution item never
-        scores above its model's base rate (serving.prediction.score_items)."""
-        return np.where(self.in_distribution, calibrated, np.minimum(calibrated, self.base_rate))
+    def scores(self, calibration: str) -> OOFScores:
+        """The raw scores for ranking, and the probabilities serving would have answered: calibrated
+        by a calibrator fitted on the other folds only, and capped at the fold model's base rate
+        when out of distribution (serving.prediction.score_items)."""
+        calibrated = np.stack([cross_fitted_calibration(p, y, fold, calibration)
+                               for p, fold, y in zip(self.p, self.fold, self.labels)])
+        served = np.where(self.in_distribution, calibrated, np.minimum(calibrated, self.base_rate))
+        return OOFScores.of(self.p, served, self.base_rate)
 
 
 
@@ -54,7 +61,7 @@ def out_of_fold(cfg: TrainConfig, family: Family, items: Split, folds: list[Fold
     repeats = max(f.repeat for f in folds) + 1
     shape = (repeats, len(items))
     oof = OutOfFold(np.full(shape, np.nan), fold_ids(folds, len(items)), np.ones(shape, dtype=bool),
-                    np.full(shape, np.nan))
+                    np.full(shape, np.nan), np.tile(items.y, (repeats, 1)))
     name = label or family.name
     cfg = family.fold_config(cfg)
     for f in tqdm(folds, desc=f"{name} cross-validation", unit="fold"):

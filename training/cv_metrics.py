@@ -1,9 +1,16 @@
 """Metrics of pooled out-of-fold (OOF) predictions, with letter-level bootstrap CIs.
 
-`P` holds one row of OOF probabilities per repeat (repeats x items). A probability metric is
-computed per repeat on all items and averaged over repeats; its `_repeat_std` is the spread
-across repeats; its CI resamples whole letters (the items of a letter share a case) and averages
-the repeats on each resample. Threshold metrics pool every repeat's predictions.
+Each metric is computed per repeat on all items and averaged over repeats; `_repeat_std` is the
+spread across repeats; a CI resamples whole letters (the items of a letter share a case) and
+averages the repeats on each resample. Threshold metrics pool every repeat's predictions.
+
+Two scores per item (`OOFScores`): ranking metrics (AUROC, PR-AUC) read `rank`, the model's
+scores before calibration, because the shipped model's calibrator is one increasing map that
+cannot change its ranking, whereas each fold's cross-fitted calibrator is a different map and
+mixing them would scramble the pooled ranking; their AUROC is still reported, as
+`calibrated_roc_auc`. Probability metrics (Brier, Brier skill, log loss, ECE, mean p) and the
+threshold metrics read `prob`, the cross-fitted calibrated, capped probability serving would
+have answered.
 
 Names: every key is `<prefix><metric>[<suffix>]`, built here only. The prefixes are the model's
 `cv_` and the references' `ref_base_rate_cv_` and `ref_category_cv_`.
@@ -12,6 +19,7 @@ Names: every key is `<prefix><metric>[<suffix>]`, built here only. The prefixes 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn import metrics as skm
@@ -22,24 +30,42 @@ from training.metrics import letter_resamples
 MODEL = "cv_"
 REF_BASE_RATE = "ref_base_rate_cv_"
 REF_CATEGORY = "ref_category_cv_"
-PROBABILITY_METRICS = ("roc_auc", "pr_auc", "brier", "brier_skill", "log_loss", "ece", "mean_p")
+PER_REPEAT = ("roc_auc", "pr_auc", "calibrated_roc_auc", "brier", "brier_skill", "log_loss", "ece", "mean_p")
 WITH_CI = ("roc_auc", "pr_auc", "brier_skill")
 THRESHOLD_METRICS = ("precision", "recall", "f1", "accuracy")
 
 
-def probability_metrics(y: np.ndarray, p: np.ndarray, p_base: np.ndarray) -> dict[str, float]:
-    """`p_base` is the constant training base rate of each item's fold: Brier skill is relative to it."""
+@dataclass
+class OOFScores:
+    """repeats x items each."""
+
+    rank: np.ndarray  # before calibration: what ranking metrics read
+    prob: np.ndarray  # calibrated (cross-fitted) and capped: what probability metrics read
+    base: np.ndarray  # the constant training base rate of each item's fold: Brier skill is relative to it
+
+    @classmethod
+    def of(cls, rank, prob, base) -> OOFScores:
+        return cls(np.atleast_2d(rank), np.atleast_2d(prob), np.atleast_2d(base))
+
+    @classmethod
+    def constant_ranked(cls, p, base) -> OOFScores:
+        """A reference predictor: its probabilities are its ranking scores."""
+        return cls.of(p, p, base)
+
+
+def probability_metrics(y: np.ndarray, rank: np.ndarray, prob: np.ndarray, base: np.ndarray) -> dict[str, float]:
     both = len(np.unique(y)) == 2
-    brier = skm.brier_score_loss(y, p)
-    brier_base = skm.brier_score_loss(y, p_base)
+    brier = skm.brier_score_loss(y, prob)
+    brier_base = skm.brier_score_loss(y, base)
     return {
-        "roc_auc": skm.roc_auc_score(y, p) if both else math.nan,
-        "pr_auc": skm.average_precision_score(y, p) if y.sum() else math.nan,
+        "roc_auc": skm.roc_auc_score(y, rank) if both else math.nan,
+        "pr_auc": skm.average_precision_score(y, rank) if y.sum() else math.nan,
+        "calibrated_roc_auc": skm.roc_auc_score(y, prob) if both else math.nan,
         "brier": brier,
         "brier_skill": 1 - brier / brier_base if brier_base > 0 else math.nan,
-        "log_loss": skm.log_loss(y, np.clip(p, 1e-6, 1 - 1e-6), labels=[0, 1]),
-        "ece": adaptive_ece(y, p),
-        "mean_p": float(np.mean(p)),
+        "log_loss": skm.log_loss(y, np.clip(prob, 1e-6, 1 - 1e-6), labels=[0, 1]),
+        "ece": adaptive_ece(y, prob),
+        "mean_p": float(np.mean(prob)),
     }
 
 
@@ -50,49 +76,50 @@ def threshold_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[st
             "f1": skm.f1_score(y, pred, zero_division=0), "accuracy": skm.accuracy_score(y, pred)}
 
 
-def _per_repeat(y, P, P_base, rows=None) -> dict[str, np.ndarray]:
+def _per_repeat(y, scores: OOFScores, rows=None) -> dict[str, np.ndarray]:
     rows = slice(None) if rows is None else rows
-    values = [probability_metrics(y[rows], p[rows], b[rows]) for p, b in zip(P, P_base)]
-    return {name: np.array([v[name] for v in values], dtype=float) for name in PROBABILITY_METRICS}
+    values = [probability_metrics(y[rows], r[rows], p[rows], b[rows])
+              for r, p, b in zip(scores.rank, scores.prob, scores.base)]
+    return {name: np.array([v[name] for v in values], dtype=float) for name in PER_REPEAT}
 
 
-def oof_metrics(y, P, P_base, groups, threshold: float, samples: int, seed: int, prefix: str) -> dict[str, float]:
-    y, P, P_base = np.asarray(y, dtype=int), np.atleast_2d(P), np.atleast_2d(P_base)
-    per_repeat = _per_repeat(y, P, P_base)
+def _interval(values) -> tuple[float, float]:
+    return tuple(float(v) for v in np.percentile(values, [2.5, 97.5])) if values else (math.nan, math.nan)
+
+
+def oof_metrics(y, scores: OOFScores, groups, threshold: float, samples: int, seed: int,
+                prefix: str) -> dict[str, float]:
+    y = np.asarray(y, dtype=int)
+    per_repeat = _per_repeat(y, scores)
     out = {f"{prefix}{name}": float(np.mean(v)) for name, v in per_repeat.items()}
-    if len(P) > 1:
-        out.update({f"{prefix}{name}_repeat_std": float(np.std(v)) for name, v in per_repeat.items()
-                    if name in WITH_CI})
-    pooled = threshold_metrics(np.tile(y, len(P)), P.ravel(), threshold)
+    if len(scores.prob) > 1:
+        out.update({f"{prefix}{name}_repeat_std": float(np.std(per_repeat[name])) for name in WITH_CI})
+    pooled = threshold_metrics(np.tile(y, len(scores.prob)), scores.prob.ravel(), threshold)
     out.update({f"{prefix}{name}": float(v) for name, v in pooled.items()})
     draws = {name: [] for name in WITH_CI}
     for rows in letter_resamples(y, groups, samples, seed):
-        resampled = _per_repeat(y, P, P_base, rows)
+        resampled = _per_repeat(y, scores, rows)
         for name in WITH_CI:
             draws[name].append(np.mean(resampled[name]))
     for name, values in draws.items():
-        low, high = np.percentile(values, [2.5, 97.5]) if values else (math.nan, math.nan)
-        out[f"{prefix}{name}_ci_low"], out[f"{prefix}{name}_ci_high"] = float(low), float(high)
+        out[f"{prefix}{name}_ci_low"], out[f"{prefix}{name}_ci_high"] = _interval(values)
     out[f"{prefix}bootstrap_resamples_used"] = float(len(draws["roc_auc"]))
     return out
 
 
-def paired_difference(y, P_a, P_b, P_base, groups, samples: int, seed: int, prefix: str) -> dict[str, float]:
+def paired_difference(y, a: OOFScores, b: OOFScores, groups, samples: int, seed: int, prefix: str) -> dict[str, float]:
     """Model a minus model b on the same items and folds: AUROC and Brier skill, each with a 95%
     interval from the same letter resamples for both models."""
     y = np.asarray(y, dtype=int)
-    P_a, P_b, P_base = np.atleast_2d(P_a), np.atleast_2d(P_b), np.atleast_2d(P_base)
 
     def diff(rows=None) -> dict[str, float]:
-        a, b = _per_repeat(y, P_a, P_base, rows), _per_repeat(y, P_b, P_base, rows)
-        return {name: float(np.mean(a[name]) - np.mean(b[name])) for name in ("roc_auc", "brier_skill")}
+        ma, mb = _per_repeat(y, a, rows), _per_repeat(y, b, rows)
+        return {name: float(np.mean(ma[name]) - np.mean(mb[name])) for name in ("roc_auc", "brier_skill")}
 
     out = {f"{prefix}{name}": v for name, v in diff().items()}
     draws = [diff(rows) for rows in letter_resamples(y, groups, samples, seed)]
     for name in ("roc_auc", "brier_skill"):
-        values = [d[name] for d in draws]
-        low, high = np.percentile(values, [2.5, 97.5]) if values else (math.nan, math.nan)
-        out[f"{prefix}{name}_ci_low"], out[f"{prefix}{name}_ci_high"] = float(low), float(high)
+        out[f"{prefix}{name}_ci_low"], out[f"{prefix}{name}_ci_high"] = _interval([d[name] for d in draws])
     return out
 
 

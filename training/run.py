@@ -27,14 +27,13 @@ from training.audit import leakage_audit_cv, leakage_audit_split
 from training.baseline import fit_pipeline, model_frame
 from training.config import BaselineModelConfig, TrainConfig, resolved_yaml
 from training.cross_validation import out_of_fold, reference_out_of_fold
-from training.cv_metrics import headline_defined, oof_metrics, paired_difference
+from training.cv_metrics import OOFScores, headline_defined, oof_metrics, paired_difference
 from training.data import load_splits
 from training.evaluation import adaptive_ece, letter_bootstrap_ci, markdown_table, per_category_table
 from training.families import FAMILIES, Family, family_of
 from training.folds import item_folds
 from training.metrics import AlwaysUpheld, CategoryRate, binary_metrics, choose_threshold, paired_bootstrap_auc_diff
 from training.model_card import write_model_card
-from training.oof import cross_fitted_calibration
 from training.packaging import PackagedModel, fit_packaged
 from training.plots import evaluation_figures
 from training.splits import Split, all_items
@@ -101,24 +100,23 @@ def train_cv(cfg: TrainConfig, family: Family, dsd, ingest_report: dict) -> Trai
     with mlflow.start_run(run_name=run_name(cfg)) as run, tempfile.TemporaryDirectory() as tmp:
         log_run_inputs(cfg, family, ingest_report, dsd)
         raw = out_of_fold(cfg, family, items, folds)
-        calibrated = raw.served(np.stack([cross_fitted_calibration(raw.p[r], y, raw.fold[r], ev.calibration)
-                                          for r in range(ev.repeats)]))
+        scores = raw.scores(ev.calibration)
+        calibrated = scores.prob
         threshold = choose_threshold(np.tile(y, ev.repeats), calibrated.ravel())
         base, category = reference_out_of_fold(items, folds)
-        metrics = oof_metrics(y, calibrated, base, groups, threshold, ev.bootstrap_samples, cfg.seed,
-                              cv_metrics.MODEL)
+        metrics = oof_metrics(y, scores, groups, threshold, ev.bootstrap_samples, cfg.seed, cv_metrics.MODEL)
         metrics.update(_uncalibrated(y, raw.p, base))
-        metrics.update(oof_metrics(y, base, base, groups, 0.5, ev.bootstrap_samples, cfg.seed,
-                                   cv_metrics.REF_BASE_RATE))
+        metrics.update(oof_metrics(y, OOFScores.constant_ranked(base, base), groups, 0.5, ev.bootstrap_samples,
+                                   cfg.seed, cv_metrics.REF_BASE_RATE))
         category_threshold = choose_threshold(np.tile(y, ev.repeats), category.ravel())
-        metrics.update(oof_metrics(y, category, base, groups, category_threshold, ev.bootstrap_samples, cfg.seed,
-                                   cv_metrics.REF_CATEGORY))
+        metrics.update(oof_metrics(y, OOFScores.constant_ranked(category, base), groups, category_threshold,
+                                   ev.bootstrap_samples, cfg.seed, cv_metrics.REF_CATEGORY))
         metrics["threshold"] = threshold
         metrics["base_rate"] = float(y.mean())
         metrics["cv_out_of_distribution_share"] = float(1 - raw.in_distribution.mean())
-        metrics["cv_within_fold_roc_auc"] = cv_metrics.within_fold_roc_auc(y, calibrated, raw.fold)
+        metrics["cv_within_fold_roc_auc"] = cv_metrics.within_fold_roc_auc(y, raw.p, raw.fold)
         if family.compare_to_baseline(cfg):
-            metrics.update(_versus_default_baseline(cfg, items, folds, calibrated, base))
+            metrics.update(_versus_default_baseline(cfg, items, folds, scores))
         if ev.leakage_audit:
             metrics.update(leakage_audit_cv(cfg, family, items, folds, metrics))
         mlflow.log_metrics(metrics)
@@ -141,20 +139,18 @@ def train_cv(cfg: TrainConfig, family: Family, dsd, ingest_report: dict) -> Trai
 
 def _uncalibrated(y, p_raw, base) -> dict[str, float]:
     """Calibration metrics before calibration, to show what it changed."""
-    values = [cv_metrics.probability_metrics(y, p, b) for p, b in zip(p_raw, base)]
+    values = [cv_metrics.probability_metrics(y, p, p, b) for p, b in zip(p_raw, base)]
     return {f"{cv_metrics.MODEL}uncalibrated_{k}": float(np.mean([v[k] for v in values]))
             for k in ("brier", "brier_skill", "ece", "mean_p")}
 
 
-def _versus_default_baseline(cfg, items: Split, folds, calibrated, base) -> dict[str, float]:
+def _versus_default_baseline(cfg, items: Split, folds, scores: OOFScores) -> dict[str, float]:
     """Paired difference against the default baseline on the same folds and items."""
     ev = cfg.evaluation
     baseline_cfg = cfg.model_copy(update={"model": BaselineModelConfig()})
     raw = out_of_fold(baseline_cfg, FAMILIES["baseline"], items, folds, label="reference-baseline")
-    baseline = raw.served(np.stack([cross_fitted_calibration(raw.p[r], items.y, raw.fold[r], ev.calibration)
-                                    for r in range(ev.repeats)]))
-    return paired_difference(items.y, calibrated, baseline, base, items.letter_ids, ev.bootstrap_samples, cfg.seed,
-                             f"{cv_metrics.MODEL}diff_vs_baseline_")
+    return paired_difference(items.y, scores, raw.scores(ev.calibration), items.letter_ids, ev.bootstrap_samples,
+                             cfg.seed, f"{cv_metrics.MODEL}diff_vs_baseline_")
 
 
 def _log_oof_predictions(items: Split, raw, p_calibrated, tmp: Path) -> None:
