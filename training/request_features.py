@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -86,22 +87,22 @@ _WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven
           "ten": 10, "eleven": 11, "twelve": 12, "sixteen": 16, "eighteen": 18, "twenty": 20, "twenty-four": 24}
 _NUM = r"(\d+|" + "|".join(sorted(_WORDS, key=len, reverse=True)) + r")"
 _FLAGS = {
-    "retrospective": re.compile(r"\bretro(?:spective)?\b|\bdos\b|date of service", re.I),
-    "associated_surgical": re.compile(r"associated surgical service", re.I),
-    "perioperative": re.compile(r"\b(?:pre|post)[- ]?op(?:erative)?\b", re.I),
-    "initial": re.compile(r"\binitial\b|\btrial\b|\bevaluat", re.I),
-    "additional": re.compile(r"\badditional\b|\bcontinu|\bfurther\b|\bmore\b|\brefills?\b", re.I),
-    "unknown_quantity": re.compile(r"unknown quantity|unspecified|\bunknown\b", re.I),
-    "compound_or_topical": re.compile(r"\bcompound|\bcream\b|\bgel\b|\bpatch|\bointment|\btopical|%", re.I),
-    "rental_or_purchase": re.compile(r"\brental\b|\bpurchase\b|\bunit\b", re.I),
-    "bilateral": re.compile(r"\bbilateral\b|\bboth\b", re.I),
+    "retrospective": re.compile(r"\bretro(?:spective)?\b|\bdos\b|date of service", re.IGNORECASE),
+    "associated_surgical": re.compile(r"associated surgical service", re.IGNORECASE),
+    "perioperative": re.compile(r"\b(?:pre|post)[- ]?op(?:erative)?\b", re.IGNORECASE),
+    "initial": re.compile(r"\binitial\b|\btrial\b|\bevaluat", re.IGNORECASE),
+    "additional": re.compile(r"\badditional\b|\bcontinu|\bfurther\b|\bmore\b|\brefills?\b", re.IGNORECASE),
+    "unknown_quantity": re.compile(r"unknown quantity|unspecified|\bunknown\b", re.IGNORECASE),
+    "compound_or_topical": re.compile(r"\bcompound|\bcream\b|\bgel\b|\bpatch|\bointment|\btopical|%", re.IGNORECASE),
+    "rental_or_purchase": re.compile(r"\brental\b|\bpurchase\b|\bunit\b", re.IGNORECASE),
+    "bilateral": re.compile(r"\bbilateral\b|\bboth\b", re.IGNORECASE),
 }
-_QUANTITY = re.compile(r"#\s*(\d+)|\bqty:?\s*(\d+)|\bquantity:?\s*(\d+)", re.I)
+_QUANTITY = re.compile(r"#\s*(\d+)|\bqty:?\s*(\d+)|\bquantity:?\s*(\d+)", re.IGNORECASE)
 _FREQUENCY = re.compile(rf"{_NUM}(?:\s*to\s*{_NUM})?\s*(?:x|times?)\s*(?:a|per)?\s*(?:week|weekly|wk)\w*"
-                        rf"(?:\s*(?:for|x|times)\s*{_NUM}\s*weeks?)?", re.I)
-_COMPACT = re.compile(r"\b(\d+)\s*x\s*(\d+)\b", re.I)
+                        rf"(?:\s*(?:for|x|times)\s*{_NUM}\s*weeks?)?", re.IGNORECASE)
+_COMPACT = re.compile(r"\b(\d+)\s*x\s*(\d+)\b", re.IGNORECASE)
 _SESSIONS = re.compile(rf"{_NUM}\s*(?:\(\d+\)\s*)?(?:\w+\s+){{0,3}}?(?:sessions?|visits?|treatments?)\b|"
-                       rf"(?:sessions?|visits?),?\s*(?:times\s*|#)?{_NUM}\b|\btimes\s+{_NUM}\b", re.I)
+                       rf"(?:sessions?|visits?),?\s*(?:times\s*|#)?{_NUM}\b|\btimes\s+{_NUM}\b", re.IGNORECASE)
 
 
 def _number(token: str | None) -> float | None:
@@ -147,14 +148,14 @@ def request_flags(treatment: str) -> dict[str, float]:
 class RequestFeatures(_FrameTransformer):
     """Flags and counts read from the treatment text, plus whether UR already approved part of it."""
 
-    names_ = [*_FLAGS, "log_sessions", "log_quantity", "many_sessions", "partial_approval"]
+    names_: ClassVar[list[str]] = [*_FLAGS, "log_sessions", "log_quantity", "many_sessions", "partial_approval"]
 
     def transform(self, X):
         frame = pd.DataFrame(X)
         rows = []
         for treatment, partial in zip(frame["treatment"].fillna("").astype(str), frame["partial_approval"]):
             flags = request_flags(treatment)
-            rows.append([*flags.values(), float(bool(partial) and partial == partial)])
+            rows.append([*flags.values(), float(bool(pd.notna(partial) and partial))])
         return np.asarray(rows, dtype=float).reshape(-1, len(self.names_))
 
 
@@ -167,12 +168,13 @@ _CHAPTERS = {
     "hand_wrist": r"forearm, wrist|wrist, and hand", "opioid": r"opioid", "postsurgical": r"postsurgical",
     "general": r"general approaches|independent medical|clinical topics",
 }
-_CHAPTER_RX = {name: re.compile(r"mtus[^.]*?(?:" + rx + ")", re.I) for name, rx in _CHAPTERS.items()}
+_CHAPTER_RX = {name: re.compile(r"(?<!non-)mtus[^.]*?(?:" + rx + ")", re.IGNORECASE) for name, rx in _CHAPTERS.items()}
 _GUIDE_FLAGS = {
-    "did_not_cite": re.compile(r"did not cite", re.I),
-    "outside_mtus": re.compile(r"outside of the mtus", re.I),
-    "odg": re.compile(r"\bodg\b|official disability guidelines", re.I),
-    "mtus_acoem_2004": re.compile(r"mtus[^.]*2004", re.I),  # the old ACOEM chapters vs the 2016+ updates
+    "did_not_cite": re.compile(r"did not cite", re.IGNORECASE),
+    "outside_mtus": re.compile(r"outside of the mtus", re.IGNORECASE),
+    "odg": re.compile(r"\bodg\b|official disability guidelines", re.IGNORECASE),
+    # the old ACOEM chapters vs the 2016+ updates
+    "mtus_acoem_2004": re.compile(r"(?<!non-)mtus[^.]*2004", re.IGNORECASE),
 }
 # Acute (<= 30 days), subacute (31-90) and chronic (> 90) by the usual pain-guideline cut-offs.
 _DAY_BINS = (("days_le_30", 0, 30), ("days_31_90", 31, 90), ("days_gt_90", 91, math.inf))
@@ -182,7 +184,8 @@ class GuidelineTimingFeatures(_FrameTransformer):
     """What the claims administrator cited (no citation, MTUS chapter, ODG, outside MTUS) and how long
     after the injury UR denied (acute/subacute/chronic bins, missing flagged)."""
 
-    names_ = [*_GUIDE_FLAGS, *(f"mtus_{c}" for c in _CHAPTERS), *(b[0] for b in _DAY_BINS), "days_missing"]
+    names_: ClassVar[list[str]] = [
+        *_GUIDE_FLAGS, *(f"mtus_{c}" for c in _CHAPTERS), *(b[0] for b in _DAY_BINS), "days_missing"]
 
     def transform(self, X):
         frame = pd.DataFrame(X)
@@ -200,7 +203,7 @@ class GuidelineTimingFeatures(_FrameTransformer):
 # --- the other items of the same letter -------------------------------------------------------------
 
 _PROCEDURE = re.compile(r"arthroscop|repair|fusion|decompression|release|replacement|ectomy|otomy|plasty|"
-                        r"surgery|surgical procedure|reconstruction|\bORIF\b", re.I)
+                        r"surgery|surgical procedure|reconstruction|\bORIF\b", re.IGNORECASE)
 LETTER_COLUMNS = ("letter_items", "letter_has_procedure")
 
 
@@ -222,7 +225,7 @@ class LetterContextFeatures(_FrameTransformer):
     """log(items in the letter), a surgery in the letter, and that crossed with the item being an
     associated/peri-operative one. Missing context columns mean a one-item request."""
 
-    names_ = ["log_letter_items", "letter_has_procedure", "periop_with_procedure"]
+    names_: ClassVar[list[str]] = ["log_letter_items", "letter_has_procedure", "periop_with_procedure"]
 
     def transform(self, X):
         frame = pd.DataFrame(X)
