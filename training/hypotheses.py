@@ -26,7 +26,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
 
 from training.evaluation import adaptive_ece, markdown_table
 from training.folds import item_folds
-from training.hypothesis_models import VARIANTS, Variant, combination
+from training.hypothesis_models import VARIANTS, Variant, WriterTemplate, combination
 from training.metrics import letter_resamples
 from training.oof import cross_fitted_calibration
 
@@ -95,9 +95,22 @@ def brier_skill(y, p, base) -> float:
     return 1.0 - skm.brier_score_loss(y, p) / float(np.mean((y - base) ** 2))
 
 
-def summary_metrics(res: Result, y) -> dict[str, float]:
+def within_writer_auc(y, p, writer) -> float:
+    """AUROC within each summary-writer template (items-weighted mean over templates with both classes):
+    the ranking a model keeps when it cannot use who wrote the letter, i.e. under a change of writers."""
+    aucs, sizes = [], []
+    for w in np.unique(writer):
+        rows = writer == w
+        if len(np.unique(y[rows])) == 2:
+            aucs.append(skm.roc_auc_score(y[rows], p[rows]))
+            sizes.append(rows.sum())
+    return float(np.average(aucs, weights=sizes))
+
+
+def summary_metrics(res: Result, y, writer) -> dict[str, float]:
     per = [{"cv_roc_auc": skm.roc_auc_score(y, p), "cv_brier_skill": brier_skill(y, p, b),
-            "cv_log_loss": skm.log_loss(y, np.clip(p, 1e-6, 1 - 1e-6)), "cv_ece": adaptive_ece(y, p)}
+            "cv_log_loss": skm.log_loss(y, np.clip(p, 1e-6, 1 - 1e-6)), "cv_ece": adaptive_ece(y, p),
+            "cv_roc_auc_within_writer": within_writer_auc(y, p, writer)}
            for p, b in zip(res.p_cal, res.base)]
     return {k: float(np.mean([m[k] for m in per])) for k in per[0]}
 
@@ -141,7 +154,8 @@ def table(rows: list[dict]) -> str:
             "" if r["name"] == "ref_default"
             else f"{r[name]:+.3f} [{r[name + '_ci_low']:+.3f}, {r[name + '_ci_high']:+.3f}]" for r in rows]
     cols = {"name": "variant", "hypothesis": "hyp", "cv_roc_auc": "AUROC", "cv_brier_skill": "Brier skill",
-            "cv_log_loss": "log loss", "cv_ece": "ECE", "Δ roc_auc": "Δ AUROC [95% CI]",
+            "cv_log_loss": "log loss", "cv_ece": "ECE", "cv_roc_auc_within_writer": "AUROC within writer",
+            "Δ roc_auc": "Δ AUROC [95% CI]",
             "Δ brier_skill": "Δ Brier skill [95% CI]", "most_chosen": "most chosen (inner CV)"}
     return markdown_table(frame[list(cols)].rename(columns=cols))
 
@@ -162,6 +176,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     frame, y, keys = load_frame()
+    writer = WriterTemplate().transform(frame).argmax(1)
     folds = item_folds(list(keys), list(y), folds=5, repeats=args.repeats, seed=0)
     print(f"{len(np.unique(keys))} letters, {len(y)} items, {int(y.sum())} overturned; "
           f"{len(folds)} outer folds", flush=True)
@@ -176,7 +191,8 @@ def main(argv: list[str] | None = None) -> None:
     def evaluate(variant: Variant) -> dict:
         res = run_variant(variant, frame, y, keys, folds, args.repeats)
         results[variant.name] = res
-        metrics = summary_metrics(res, y) | paired_differences(res, results["ref_default"], y, keys, args.bootstrap)
+        metrics = summary_metrics(res, y, writer)
+        metrics |= paired_differences(res, results["ref_default"], y, keys, args.bootstrap)
         row = {"name": variant.name, "hypothesis": variant.hypothesis, **metrics,
                "most_chosen": res.chosen.most_common(1)[0][0] if res.chosen else ""}
         rows.append(row)

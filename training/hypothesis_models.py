@@ -147,6 +147,29 @@ class WriterTemplate(TextComposer):
         return np.column_stack([flags, flags.sum(1) == 0]).astype(float)
 
 
+class WriterAdjusted(WriterTemplate):
+    """The writer template as its own block while fitting, so the TF-IDF needs to encode less of it,
+    and the training average at prediction (the writer marginalised out): a model of the content
+    that should survive a change of who writes the summaries."""
+
+    def fit(self, X, y=None):
+        self.mean_ = super().transform(X).mean(0)
+        return self
+
+    def fit_transform(self, X, y=None):
+        self.fit(X)
+        return super().transform(X)
+
+    def transform(self, X):
+        return np.tile(self.mean_, (len(X), 1))
+
+
+def _writer_adjusted():
+    blocks = [text_block(), ("writer", WriterAdjusted(), ["case_summary"])]
+    grid = [{"text": 1.0, "writer": w} for w in (1.0, 3.0)]
+    return pipeline(blocks), {"features__transformer_weights": grid}
+
+
 def _text_only(kind: str, C_grid: bool = False) -> Callable[[], tuple]:
     return lambda: (pipeline([text_block(kind)]), {"classifier__C": [0.1, 0.3, 1.0]} if C_grid else {})
 
@@ -166,6 +189,8 @@ VARIANTS: list[Variant] = [
     Variant("h1_style_no_numbers", "1", "as h1_style_normalised and every number dropped too",
             build=lambda: (pipeline([("text", make_pipeline(TextComposer(["text"], drop_numbers=True), tfidf()),
                                       ["text"])]), {}), combinable=True, text_kind="style_no_numbers"),
+    Variant("h1_writer_adjusted", "1", "reference + the writer template as a block while fitting, marginalised "
+            "(training mean) at prediction", build=_writer_adjusted),
     Variant("diag_writer_template", "diag", "diagnostic: one-hot of the case-summary writer's template only",
             build=lambda: (pipeline([("template", WriterTemplate(), ["case_summary"])]), {})),
     Variant("h1_no_summary", "1", "TF-IDF of treatment + category + guideline only: the case summary dropped",
