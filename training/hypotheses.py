@@ -70,6 +70,7 @@ def fit_predict(variant: Variant, X_tr, y_tr, g_tr, X_te, seed: int) -> tuple[np
 class Result:
     name: str
     p_cal: np.ndarray  # (repeats, items) calibrated OOF probabilities
+    fold_of: np.ndarray  # (repeats, items) outer fold index
     base: np.ndarray  # (repeats, items) the outer training base rate each item's fold would predict
     chosen: Counter = field(default_factory=Counter)
     seconds: float = 0.0
@@ -88,30 +89,35 @@ def run_variant(variant: Variant, frame, y, keys, folds, repeats: int) -> Result
         fold_of[f.repeat, f.test] = f.index
         chosen[str(best)] += 1
     p_cal = np.stack([cross_fitted_calibration(p_raw[r], y, fold_of[r], "sigmoid") for r in range(repeats)])
-    return Result(variant.name, p_cal, base, chosen, time.time() - start)
+    return Result(variant.name, p_cal, fold_of, base, chosen, time.time() - start)
 
 
 def brier_skill(y, p, base) -> float:
     return 1.0 - skm.brier_score_loss(y, p) / float(np.mean((y - base) ** 2))
 
 
-def within_writer_auc(y, p, writer) -> float:
-    """AUROC within each summary-writer template (items-weighted mean over templates with both classes):
-    the ranking a model keeps when it cannot use who wrote the letter, i.e. under a change of writers."""
-    aucs, sizes = [], []
-    for w in np.unique(writer):
-        rows = writer == w
-        if len(np.unique(y[rows])) == 2:
+def stratified_auc(y, p, strata) -> float:
+    """AUROC counting only (overturned, upheld) pairs in the same stratum: the pair-weighted mean of the
+    per-stratum AUROCs. Strata = outer folds removes the between-fold shifts of pooled OOF scores (a
+    model with no signal scores below 0.5 pooled, as each fold's training base rate moves against its
+    test fold's); strata = fold x summary-writer template also removes who wrote the letter, i.e. the
+    ranking a model keeps under a change of writers."""
+    aucs, pairs = [], []
+    for s in np.unique(strata):
+        rows = strata == s
+        pos = int(y[rows].sum())
+        if 0 < pos < rows.sum():
             aucs.append(skm.roc_auc_score(y[rows], p[rows]))
-            sizes.append(rows.sum())
-    return float(np.average(aucs, weights=sizes))
+            pairs.append(pos * (rows.sum() - pos))
+    return float(np.average(aucs, weights=pairs))
 
 
 def summary_metrics(res: Result, y, writer) -> dict[str, float]:
     per = [{"cv_roc_auc": skm.roc_auc_score(y, p), "cv_brier_skill": brier_skill(y, p, b),
             "cv_log_loss": skm.log_loss(y, np.clip(p, 1e-6, 1 - 1e-6)), "cv_ece": adaptive_ece(y, p),
-            "cv_roc_auc_within_writer": within_writer_auc(y, p, writer)}
-           for p, b in zip(res.p_cal, res.base)]
+            "cv_roc_auc_within_fold": stratified_auc(y, p, fold),
+            "cv_roc_auc_within_writer": stratified_auc(y, p, fold * 10 + writer)}
+           for p, b, fold in zip(res.p_cal, res.base, res.fold_of)]
     return {k: float(np.mean([m[k] for m in per])) for k in per[0]}
 
 
@@ -154,7 +160,8 @@ def table(rows: list[dict]) -> str:
             "" if r["name"] == "ref_default"
             else f"{r[name]:+.3f} [{r[name + '_ci_low']:+.3f}, {r[name + '_ci_high']:+.3f}]" for r in rows]
     cols = {"name": "variant", "hypothesis": "hyp", "cv_roc_auc": "AUROC", "cv_brier_skill": "Brier skill",
-            "cv_log_loss": "log loss", "cv_ece": "ECE", "cv_roc_auc_within_writer": "AUROC within writer",
+            "cv_log_loss": "log loss", "cv_ece": "ECE", "cv_roc_auc_within_fold": "AUROC within fold",
+            "cv_roc_auc_within_writer": "AUROC within writer",
             "Δ roc_auc": "Δ AUROC [95% CI]",
             "Δ brier_skill": "Δ Brier skill [95% CI]", "most_chosen": "most chosen (inner CV)"}
     return markdown_table(frame[list(cols)].rename(columns=cols))
@@ -197,7 +204,8 @@ def main(argv: list[str] | None = None) -> None:
                "most_chosen": res.chosen.most_common(1)[0][0] if res.chosen else ""}
         rows.append(row)
         print(f"{variant.name:28s} AUROC {metrics['cv_roc_auc']:.3f} BSS {metrics['cv_brier_skill']:+.3f} "
-              f"ECE {metrics['cv_ece']:.3f} dAUC {metrics['diff_roc_auc']:+.3f} "
+              f"ECE {metrics['cv_ece']:.3f} fold {metrics['cv_roc_auc_within_fold']:.3f} "
+              f"writer {metrics['cv_roc_auc_within_writer']:.3f} dAUC {metrics['diff_roc_auc']:+.3f} "
               f"[{metrics['diff_roc_auc_ci_low']:+.3f},{metrics['diff_roc_auc_ci_high']:+.3f}] "
               f"dBSS {metrics['diff_brier_skill']:+.3f} ({res.seconds:.0f}s) {row['most_chosen']}", flush=True)
         if not args.no_mlflow:

@@ -174,8 +174,15 @@ def _text_only(kind: str, C_grid: bool = False) -> Callable[[], tuple]:
     return lambda: (pipeline([text_block(kind)]), {"classifier__C": [0.1, 0.3, 1.0]} if C_grid else {})
 
 
-def _regularised():
-    grid = {"classifier__C": [0.05, 0.2, 1.0], "features__text__min_df": [2, 5],
+C_GRID = [0.1, 0.3, 1.0]
+
+
+def _regularised_C():
+    return build_pipeline(BaselineModelConfig(), 0), {"classifier__C": C_GRID}
+
+
+def _regularised_vocab():
+    grid = {"classifier__C": C_GRID, "features__text__min_df": [2, 5],
             "features__text__max_features": [1000, 50_000]}
     return build_pipeline(BaselineModelConfig(), 0), grid
 
@@ -210,11 +217,22 @@ VARIANTS: list[Variant] = [
             build=_embedding_alone),
     Variant("h5_embedding_added", "5", "reference + the MiniLM embedding blocks", build=_added(("embedding",)),
             combinable=True, extra=("embedding",)),
-    Variant("h6_regularised", "6", "reference pipeline with C, min_df, max_features chosen in inner CV",
-            build=_regularised, combinable=True, regularise=True),
+    Variant("h6_regularised_C", "6", "reference pipeline with C chosen in inner CV from 0.1/0.3/1",
+            build=_regularised_C, combinable=True),
+    Variant("h6_regularised_vocab", "6", "reference pipeline with C, min_df (2/5) and max_features (1000/50000) "
+            "chosen in inner CV", build=_regularised_vocab, combinable=True, regularise=True),
     Variant("h7_stack_tfidf_embedding", "7", "logistic stack of the reference TF-IDF model and the embedding model",
             custom=_stack),
 ]
+def _blocks_tuned_C():
+    blocks = [b for name in ("request", "guideline_timing", "letter_context") for b in _blocks(name)]
+    return pipeline([text_block(), *blocks]), {"classifier__C": C_GRID,
+                                               "features__transformer_weights": weight_grid(blocks)}
+
+
+# Sensitivity check: were the structured blocks judged unfairly at the reference's C=1?
+VARIANTS.append(Variant("sens_blocks_tuned_C", "2+3+4", "reference + request, guideline/timing and letter "
+                        "blocks, with C and the blocks' weight chosen in inner CV", build=_blocks_tuned_C))
 BY_NAME = {v.name: v for v in VARIANTS}
 
 
@@ -228,7 +246,7 @@ def combination(names: list[str]) -> Variant:
 
     def build():
         blocks = [b for name in extra for b in _blocks(name)]
-        grid = {"classifier__C": [0.1, 0.3, 1.0]}
+        grid = {"classifier__C": C_GRID}  # more blocks, so C is always chosen again
         if blocks:
             grid["features__transformer_weights"] = weight_grid(blocks)
         if any(v.regularise for v in chosen) and kind == "plain":

@@ -6,6 +6,15 @@ itself, the guideline the claims administrator cited, the timing, and (optionall
 the same letter, each as a scikit-learn transformer over the model-input frame of
 `features.views.model_inputs`, so the baseline pipeline can add them as ColumnTransformer blocks.
 `RequestFeaturesConfig` holds the switches; `feature_blocks` turns it into those blocks.
+
+Wiring (training/baseline.py, not edited here): add `request_features: RequestFeaturesConfig =
+RequestFeaturesConfig()` to `BaselineModelConfig`; in `build_pipeline` wrap the text TF-IDF as
+`make_pipeline(TextComposer(["text"], drop_numbers=...), tfidf)` on `["text"]` when `normalise_style`,
+append `feature_blocks(cfg)[0]` to the ColumnTransformer blocks and pass
+`transformer_weights={"text": 1.0, **weights}`. Serving loads the pipeline with skops and trusts only
+sklearn/numpy/scipy types, so it must also trust `training.request_features.` and ship that module.
+Nested CV over the bundled letters (training.hypotheses) supported none of these blocks, so all
+switches default to off; see the issue-9 report before turning one on.
 """
 
 from __future__ import annotations
