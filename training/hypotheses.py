@@ -223,7 +223,8 @@ def main(argv: list[str] | None = None) -> None:
     header = (f"Nested CV over letters: {len(np.unique(keys))} letters, {len(y)} items, {int(y.sum())} overturned; "
               f"5 outer folds x {args.repeats} repeats (item_folds seed 0), inner StratifiedGroupKFold({INNER_FOLDS}) "
               f"AUROC; sigmoid cross-fitted calibration; Δ = variant - ref_default, 95% CI from {args.bootstrap} "
-              f"letter-bootstrap resamples. Combination of supported hypotheses: {', '.join(wins) or 'none'}.\n\n")
+              f"letter-bootstrap resamples. Combination of supported hypotheses: "
+              f"{'not run (--only)' if args.only else ', '.join(wins) or 'none'}.\n\n")
     args.out.write_text(header + table(rows))
     print(f"wrote {args.out}")
 

@@ -230,6 +230,10 @@ def _blocks_tuned_C():
                                                "features__transformer_weights": weight_grid(blocks)}
 
 
+# Check of the deployable setting, not a selection: h6_regularised_C picks C per fold (0.1 most often);
+# does a fixed C=0.1 keep its gain, or did the gain come from C varying across folds?
+VARIANTS.append(Variant("check_fixed_C0.1", "6", "reference pipeline with C fixed at 0.1 (no inner CV)",
+                        build=lambda: (pipeline([text_block()], C=0.1), {})))
 # Sensitivity check: were the structured blocks judged unfairly at the reference's C=1?
 VARIANTS.append(Variant("sens_blocks_tuned_C", "2+3+4", "reference + request, guideline/timing and letter "
                         "blocks, with C and the blocks' weight chosen in inner CV", build=_blocks_tuned_C))
