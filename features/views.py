@@ -78,6 +78,12 @@ def model_inputs(record: Mapping[str, Any], view: View = "pre_decision") -> dict
         "patient_sex": r.patient_sex,
         "days_since_injury": r.days_since_injury,
         "partial_approval": r.partial_approval,
+        # The parts of `text` as separate columns, for blocks that treat them differently
+        # (training.request_features: the guideline's citation flags, a TF-IDF without the summary).
+        "case_summary": r.case_summary,
+        "claims_administrator_guideline": r.claims_administrator_guideline,
+        "original_request": r.original_request,
+        "authorized_portion": r.authorized_portion,
     }
 
 
