@@ -269,12 +269,12 @@ def test_only_the_parent_run_is_top_level(cv_run):
 
 
 def test_metrics_are_complete_and_logged(cv_run):
-    from training.cv_metrics import PROBABILITY_METRICS, THRESHOLD_METRICS, WITH_CI
+    from training.cv_metrics import PER_REPEAT, THRESHOLD_METRICS, WITH_CI
 
     _, result, client, _, _ = cv_run
     m = result.metrics
     for prefix in ("cv_", "ref_base_rate_cv_", "ref_category_cv_"):
-        for name in (*PROBABILITY_METRICS, *THRESHOLD_METRICS):
+        for name in (*PER_REPEAT, *THRESHOLD_METRICS):
             assert math.isfinite(m[f"{prefix}{name}"]), prefix + name
         for name in WITH_CI:
             for suffix in ("_ci_low", "_ci_high", "_repeat_std"):
@@ -369,11 +369,13 @@ def test_model_metrics_equal_sklearn_on_the_logged_oof(cv_run):
         assert m[f"{prefix}brier_skill"] == pytest.approx(np.mean(skills), abs=1e-12)
         assert m[f"{prefix}ece"] == pytest.approx(np.mean([adaptive_ece(t, p) for t, p in zip(y, P)]), abs=1e-12)
         assert m[f"{prefix}mean_p"] == pytest.approx(oof[column].mean(), abs=1e-12)
-    P = by_repeat(oof, "p_calibrated")
-    aucs = [skm.roc_auc_score(t, p) for t, p in zip(y, P)]
+    # ranking metrics read the raw OOF scores; the calibrated ones' AUROC is reported beside them
+    R, P = by_repeat(oof, "p_raw"), by_repeat(oof, "p_calibrated")
+    aucs = [skm.roc_auc_score(t, p) for t, p in zip(y, R)]
     assert m["cv_roc_auc"] == pytest.approx(np.mean(aucs), abs=1e-12)
     assert m["cv_roc_auc_repeat_std"] == pytest.approx(np.std(aucs), abs=1e-12)
-    assert m["cv_pr_auc"] == pytest.approx(np.mean([skm.average_precision_score(t, p) for t, p in zip(y, P)]), abs=1e-12)
+    assert m["cv_pr_auc"] == pytest.approx(np.mean([skm.average_precision_score(t, p) for t, p in zip(y, R)]), abs=1e-12)
+    assert m["cv_calibrated_roc_auc"] == pytest.approx(np.mean([skm.roc_auc_score(t, p) for t, p in zip(y, P)]), abs=1e-12)
     assert m["cv_log_loss"] == pytest.approx(np.mean([skm.log_loss(t, p) for t, p in zip(y, P)]), abs=1e-9)
     pred = oof["p_calibrated"] >= result.threshold
     assert m["cv_f1"] == pytest.approx(skm.f1_score(oof["label"], pred), abs=1e-12)

@@ -15,11 +15,12 @@ from serving.calibration import apply_calibration, fit_calibration
 from training import cv_metrics
 from training.cv_metrics import (
     MODEL,
-    PROBABILITY_METRICS,
+    PER_REPEAT,
     REF_BASE_RATE,
     REF_CATEGORY,
     THRESHOLD_METRICS,
     WITH_CI,
+    OOFScores,
     headline_defined,
     oof_metrics,
     paired_difference,
@@ -46,6 +47,11 @@ def oof_example(letters: int = 60, items_per_letter: int = 2, folds: int = 3, re
         F.append(fold)
     P, F = np.array(P), np.array(F)
     return y, P, F, groups, fold_base_rates(y, F)
+
+
+def S(P, B) -> OOFScores:
+    """Scores whose probabilities are also their ranking scores."""
+    return OOFScores.constant_ranked(P, B)
 
 
 def fold_base_rates(y, F):
@@ -123,8 +129,8 @@ def test_no_calibration_is_identity_and_order_does_not_matter():
 
 def test_probability_metrics_equal_sklearn():
     y, P, F, _, B = oof_example()
-    m = probability_metrics(y, P[0], B[0])
-    assert set(m) == set(PROBABILITY_METRICS)
+    m = probability_metrics(y, P[0], P[0], B[0])
+    assert set(m) == set(PER_REPEAT)
     brier = skm.brier_score_loss(y, P[0])
     assert m["roc_auc"] == pytest.approx(skm.roc_auc_score(y, P[0]))
     assert m["pr_auc"] == pytest.approx(skm.average_precision_score(y, P[0]))
@@ -144,13 +150,13 @@ def test_brier_skill_is_relative_to_each_folds_training_base_rate():
     p = np.array([0.6, 0.2, 0.1, 0.3])
     brier = (0.16 + 0.04 + 0.01 + 0.09) / 4
     brier_base = (1 + 0 + 0.25 + 0.25) / 4
-    assert probability_metrics(y, p, base)["brier_skill"] == pytest.approx(1 - brier / brier_base)
-    assert probability_metrics(y, base, base)["brier_skill"] == 0.0
-    assert probability_metrics(y, y.astype(float), base)["brier_skill"] == 1.0
+    assert probability_metrics(y, p, p, base)["brier_skill"] == pytest.approx(1 - brier / brier_base)
+    assert probability_metrics(y, base, base, base)["brier_skill"] == 0.0
+    assert probability_metrics(y, y.astype(float), y.astype(float), base)["brier_skill"] == 1.0
 
 
 def test_single_class_gives_nan_auc_not_an_error():
-    m = probability_metrics(np.zeros(4, dtype=int), np.array([0.1, 0.2, 0.3, 0.4]), np.full(4, 0.25))
+    m = probability_metrics(np.zeros(4, dtype=int), p := np.array([0.1, 0.2, 0.3, 0.4]), p, np.full(4, 0.25))
     assert math.isnan(m["roc_auc"]) and math.isnan(m["pr_auc"])
     assert math.isfinite(m["brier"]) and math.isfinite(m["log_loss"])
 
@@ -171,7 +177,7 @@ def test_threshold_metrics_equal_sklearn():
 
 
 def expected_keys(prefix: str, repeats: int) -> set[str]:
-    keys = {f"{prefix}{n}" for n in (*PROBABILITY_METRICS, *THRESHOLD_METRICS)}
+    keys = {f"{prefix}{n}" for n in (*PER_REPEAT, *THRESHOLD_METRICS)}
     keys |= {f"{prefix}{n}_ci_{side}" for n in WITH_CI for side in ("low", "high")}
     keys.add(f"{prefix}bootstrap_resamples_used")
     if repeats > 1:
@@ -183,7 +189,7 @@ def expected_keys(prefix: str, repeats: int) -> set[str]:
 def test_oof_metrics_keys(repeats):
     y, P, _, groups, B = oof_example(repeats=repeats)
     for prefix in (MODEL, REF_BASE_RATE, REF_CATEGORY):
-        m = oof_metrics(y, P, B, groups, 0.5, 50, 0, prefix)
+        m = oof_metrics(y, S(P, B), groups, 0.5, 50, 0, prefix)
         assert set(m) == expected_keys(prefix, repeats)
         assert all(isinstance(v, float) for v in m.values())
     assert (MODEL, REF_BASE_RATE, REF_CATEGORY) == ("cv_", "ref_base_rate_cv_", "ref_category_cv_")
@@ -191,7 +197,7 @@ def test_oof_metrics_keys(repeats):
 
 def test_oof_metrics_average_repeats_and_pool_threshold_metrics():
     y, P, F, groups, B = oof_example(repeats=3)
-    m = oof_metrics(y, P, B, groups, 0.6, 50, 0, MODEL)
+    m = oof_metrics(y, S(P, B), groups, 0.6, 50, 0, MODEL)
     aucs = [skm.roc_auc_score(y, p) for p in P]
     assert m["cv_roc_auc"] == pytest.approx(np.mean(aucs))
     assert m["cv_roc_auc_repeat_std"] == pytest.approx(np.std(aucs))
@@ -210,18 +216,18 @@ def test_oof_metrics_average_repeats_and_pool_threshold_metrics():
 
 def test_one_repeat_as_a_vector_or_a_matrix():
     y, P, _, groups, B = oof_example(repeats=1)
-    assert oof_metrics(y, P[0], B[0], groups, 0.5, 30, 0, MODEL) == oof_metrics(y, P, B, groups, 0.5, 30, 0, MODEL)
+    assert oof_metrics(y, S(P[0], B[0]), groups, 0.5, 30, 0, MODEL) == oof_metrics(y, S(P, B), groups, 0.5, 30, 0, MODEL)
 
 
 def test_cis_bracket_the_point_estimate_and_are_deterministic():
     y, P, _, groups, B = oof_example(repeats=2)
-    m = oof_metrics(y, P, B, groups, 0.5, 200, 3, MODEL)
+    m = oof_metrics(y, S(P, B), groups, 0.5, 200, 3, MODEL)
     assert m["cv_bootstrap_resamples_used"] == 200.0
     for name in WITH_CI:
         low, point, high = m[f"cv_{name}_ci_low"], m[f"cv_{name}"], m[f"cv_{name}_ci_high"]
         assert low < point < high, name
-    assert oof_metrics(y, P, B, groups, 0.5, 200, 3, MODEL) == m
-    assert oof_metrics(y, P, B, groups, 0.5, 200, 4, MODEL) != m
+    assert oof_metrics(y, S(P, B), groups, 0.5, 200, 3, MODEL) == m
+    assert oof_metrics(y, S(P, B), groups, 0.5, 200, 4, MODEL) != m
 
 
 def test_cis_resample_letters_not_items():
@@ -229,8 +235,8 @@ def test_cis_resample_letters_not_items():
     drawn, AUROC / AP / Brier invariant to uniform duplication)."""
     y1, P1, F1, g1, _ = oof_example(letters=50, items_per_letter=1, repeats=2)
     y3, P3, F3, g3 = np.repeat(y1, 3), np.repeat(P1, 3, axis=1), np.repeat(F1, 3, axis=1), np.repeat(g1, 3)
-    one = oof_metrics(y1, P1, fold_base_rates(y1, F1), g1, 0.5, 100, 0, MODEL)
-    three = oof_metrics(y3, P3, fold_base_rates(y3, F3), g3, 0.5, 100, 0, MODEL)
+    one = oof_metrics(y1, S(P1, fold_base_rates(y1, F1)), g1, 0.5, 100, 0, MODEL)
+    three = oof_metrics(y3, S(P3, fold_base_rates(y3, F3)), g3, 0.5, 100, 0, MODEL)
     for name in WITH_CI:
         for suffix in ("", "_ci_low", "_ci_high"):
             assert three[f"cv_{name}{suffix}"] == pytest.approx(one[f"cv_{name}{suffix}"], abs=1e-12), name + suffix
@@ -238,7 +244,7 @@ def test_cis_resample_letters_not_items():
 
 def test_base_rate_reference_has_zero_brier_skill():
     y, _, _, groups, B = oof_example(repeats=3)
-    m = oof_metrics(y, B, B, groups, 0.5, 50, 0, REF_BASE_RATE)
+    m = oof_metrics(y, S(B, B), groups, 0.5, 50, 0, REF_BASE_RATE)
     assert m["ref_base_rate_cv_brier_skill"] == 0.0
     assert m["ref_base_rate_cv_brier_skill_ci_low"] == m["ref_base_rate_cv_brier_skill_ci_high"] == 0.0
     assert m["ref_base_rate_cv_brier_skill_repeat_std"] == 0.0
@@ -249,9 +255,9 @@ def test_single_class_resamples_are_skipped_and_no_resample_gives_nan():
     y = np.array([1, 0, 0, 0, 0, 0])
     p = np.array([[0.8, 0.3, 0.2, 0.4, 0.1, 0.5]])
     groups = np.array(["a", "a", "b", "c", "d", "e"])
-    m = oof_metrics(y, p, np.full((1, 6), 1 / 6), groups, 0.5, 150, 0, MODEL)
+    m = oof_metrics(y, S(p, np.full((1, 6), 1 / 6)), groups, 0.5, 150, 0, MODEL)
     assert 50 < m["cv_bootstrap_resamples_used"] < 150
-    m = oof_metrics(np.zeros(6, dtype=int), p, np.full((1, 6), 0.1), groups, 0.5, 50, 0, MODEL)
+    m = oof_metrics(np.zeros(6, dtype=int), S(p, np.full((1, 6), 0.1)), groups, 0.5, 50, 0, MODEL)
     assert m["cv_bootstrap_resamples_used"] == 0.0
     assert all(math.isnan(m[f"cv_{n}_ci_{s}"]) for n in WITH_CI for s in ("low", "high"))
     assert not headline_defined(m)
@@ -262,7 +268,7 @@ def test_single_class_resamples_are_skipped_and_no_resample_gives_nan():
 
 def test_paired_difference_of_a_model_with_itself_is_zero():
     y, P, _, groups, B = oof_example()
-    d = paired_difference(y, P, P, B, groups, 50, 0, "cv_diff_vs_baseline_")
+    d = paired_difference(y, S(P, B), S(P, B), groups, 50, 0, "cv_diff_vs_baseline_")
     assert set(d) == {f"cv_diff_vs_baseline_{n}{s}" for n in ("roc_auc", "brier_skill")
                       for s in ("", "_ci_low", "_ci_high")}
     assert all(v == 0.0 for v in d.values())
@@ -271,8 +277,8 @@ def test_paired_difference_of_a_model_with_itself_is_zero():
 def test_paired_difference_is_the_difference_of_the_metrics():
     y, P, F, groups, B = oof_example()
     Q = np.array([cross_fitted_calibration(P[r], y, F[r], "sigmoid") for r in range(len(P))])
-    d = paired_difference(y, Q, P, B, groups, 100, 0, "d_")
-    a, b = (oof_metrics(y, X, B, groups, 0.5, 10, 0, "") for X in (Q, P))
+    d = paired_difference(y, S(Q, B), S(P, B), groups, 100, 0, "d_")
+    a, b = (oof_metrics(y, S(X, B), groups, 0.5, 10, 0, "") for X in (Q, P))
     assert d["d_roc_auc"] == pytest.approx(a["roc_auc"] - b["roc_auc"])
     assert d["d_brier_skill"] == pytest.approx(a["brier_skill"] - b["brier_skill"])
     assert d["d_brier_skill"] > 0  # calibration improves the miscalibrated raw scores
@@ -281,7 +287,7 @@ def test_paired_difference_is_the_difference_of_the_metrics():
 
 def test_headline_defined():
     y, P, _, groups, B = oof_example()
-    m = oof_metrics(y, P, B, groups, 0.5, 20, 0, MODEL)
+    m = oof_metrics(y, S(P, B), groups, 0.5, 20, 0, MODEL)
     assert headline_defined(m)
     for key in ("cv_roc_auc", "cv_pr_auc", "cv_brier_skill", "cv_ece"):
         assert not headline_defined({**m, key: math.nan}), key
@@ -289,5 +295,23 @@ def test_headline_defined():
         assert not headline_defined({k: v for k, v in m.items() if k != key}), key
     # the references' numbers are not the headline
     assert headline_defined({**m, "ref_category_cv_roc_auc": math.nan})
-    assert not headline_defined(oof_metrics(y, P, B, groups, 0.5, 20, 0, REF_CATEGORY))
+    assert not headline_defined(oof_metrics(y, S(P, B), groups, 0.5, 20, 0, REF_CATEGORY))
     assert cv_metrics.MODEL == "cv_"
+
+
+def test_ranking_metrics_read_raw_scores_and_probability_metrics_the_calibrated_ones():
+    """Per-fold calibrators are different monotone maps: pooled, they can reorder items across
+    folds. AUROC / PR-AUC must come from the raw scores, Brier / ECE / mean p from the calibrated."""
+    y, P, F, groups, B = oof_example(repeats=1)
+    Q = np.array([cross_fitted_calibration(P[0], y, F[0], "isotonic")])
+    m = probability_metrics(y, P[0], Q[0], B[0])
+    assert m["roc_auc"] == pytest.approx(skm.roc_auc_score(y, P[0]))
+    assert m["pr_auc"] == pytest.approx(skm.average_precision_score(y, P[0]))
+    assert m["calibrated_roc_auc"] == pytest.approx(skm.roc_auc_score(y, Q[0]))
+    assert m["calibrated_roc_auc"] != pytest.approx(m["roc_auc"])
+    assert m["brier"] == pytest.approx(skm.brier_score_loss(y, Q[0]))
+    assert m["mean_p"] == pytest.approx(Q[0].mean())
+    split = oof_metrics(y, OOFScores.of(P, Q, B), groups, 0.5, 30, 0, MODEL)
+    assert split["cv_roc_auc"] == pytest.approx(m["roc_auc"])
+    assert split["cv_brier_skill"] == pytest.approx(m["brier_skill"])
+    assert split["cv_recall"] == pytest.approx(skm.recall_score(y, Q[0] >= 0.5))

@@ -240,6 +240,15 @@ def test_sigmoid_recovers_the_distortion():
     assert spec["b"] == pytest.approx(1 / 3, abs=0.1)
 
 
+def test_sigmoid_never_reverses_the_ranking():
+    """Scores that fall as the overturn rate rises would get a negative slope; the calibrator
+    answers the observed rate instead, for every score."""
+    raw, y = miscalibrated(500, seed=3)
+    spec = fit_calibration("sigmoid", 1 - raw, y)
+    assert spec["a"] == 0.0
+    np.testing.assert_allclose(apply_calibration(spec, np.array([0.01, 0.5, 0.99])), y.mean())
+
+
 def test_isotonic_spec_is_monotone_and_clips_out_of_range():
     raw, y = miscalibrated(500, seed=4)
     spec = fit_calibration("isotonic", raw, y)

@@ -5,7 +5,9 @@
 Outer folds: `training.folds.item_folds` by letter (5 folds x N repeats). Every hyperparameter
 (C, block weights, min_df, the stacker's weights) is chosen by grouped inner CV inside each outer
 training set only. Each item's outer out-of-fold probability is calibrated with cross-fitted Platt
-scaling per repeat; metrics are computed on the pooled OOF of a repeat and averaged over repeats.
+scaling per repeat; metrics are those of every training run (training.cv_metrics: AUROC and
+PR-AUC on the raw OOF scores, Brier skill, log loss and ECE on the calibrated ones), computed on
+the pooled OOF of a repeat and averaged over repeats.
 Each hypothesis is compared with the reference (the current default baseline) on the same folds:
 the paired difference in AUROC and Brier skill with a 95% letter-bootstrap interval (the same
 resampled letters for both models, the difference averaged over repeats inside each resample).
@@ -24,10 +26,11 @@ import pandas as pd
 from sklearn import metrics as skm
 from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
 
-from training.evaluation import adaptive_ece, markdown_table
+from training.cv_metrics import OOFScores, oof_metrics, paired_difference
+from training.evaluation import markdown_table
 from training.folds import item_folds
 from training.hypothesis_models import VARIANTS, Variant, WriterTemplate, combination
-from training.metrics import letter_resamples
+from training.metrics import choose_threshold
 from training.oof import cross_fitted_calibration
 
 INNER_FOLDS = 4
@@ -69,9 +72,8 @@ def fit_predict(variant: Variant, X_tr, y_tr, g_tr, X_te, seed: int) -> tuple[np
 @dataclass
 class Result:
     name: str
-    p_cal: np.ndarray  # (repeats, items) calibrated OOF probabilities
+    scores: OOFScores  # raw OOF scores (ranking), cross-fitted calibrated ones, fold base rates
     fold_of: np.ndarray  # (repeats, items) outer fold index
-    base: np.ndarray  # (repeats, items) the outer training base rate each item's fold would predict
     chosen: Counter = field(default_factory=Counter)
     seconds: float = 0.0
 
@@ -89,11 +91,7 @@ def run_variant(variant: Variant, frame, y, keys, folds, repeats: int) -> Result
         fold_of[f.repeat, f.test] = f.index
         chosen[str(best)] += 1
     p_cal = np.stack([cross_fitted_calibration(p_raw[r], y, fold_of[r], "sigmoid") for r in range(repeats)])
-    return Result(variant.name, p_cal, fold_of, base, chosen, time.time() - start)
-
-
-def brier_skill(y, p, base) -> float:
-    return 1.0 - skm.brier_score_loss(y, p) / float(np.mean((y - base) ** 2))
+    return Result(variant.name, OOFScores.of(p_raw, p_cal, base), fold_of, chosen, time.time() - start)
 
 
 def stratified_auc(y, p, strata) -> float:
@@ -112,32 +110,21 @@ def stratified_auc(y, p, strata) -> float:
     return float(np.average(aucs, weights=pairs))
 
 
-def summary_metrics(res: Result, y, writer) -> dict[str, float]:
-    per = [{"cv_roc_auc": skm.roc_auc_score(y, p), "cv_brier_skill": brier_skill(y, p, b),
-            "cv_log_loss": skm.log_loss(y, np.clip(p, 1e-6, 1 - 1e-6)), "cv_ece": adaptive_ece(y, p),
-            "cv_roc_auc_within_fold": stratified_auc(y, p, fold),
-            "cv_roc_auc_within_writer": stratified_auc(y, p, fold * 10 + writer)}
-           for p, b, fold in zip(res.p_cal, res.base, res.fold_of)]
-    return {k: float(np.mean([m[k] for m in per])) for k in per[0]}
+def summary_metrics(res: Result, y, keys, writer, samples: int) -> dict[str, float]:
+    """The run's own OOF metrics (training.cv_metrics: AUROC on raw scores, probability metrics on
+    the cross-fitted calibrated ones), plus AUROC within fold and within fold x writer template."""
+    s = res.scores
+    threshold = choose_threshold(np.tile(y, len(s.prob)), s.prob.ravel())
+    out = oof_metrics(y, s, keys, threshold, samples, 0, "cv_")
+    out["cv_roc_auc_within_fold"] = float(np.mean([stratified_auc(y, p, f) for p, f in zip(s.rank, res.fold_of)]))
+    out["cv_roc_auc_within_writer"] = float(np.mean([stratified_auc(y, p, f * 10 + writer)
+                                                     for p, f in zip(s.rank, res.fold_of)]))
+    return out
 
 
 def paired_differences(res: Result, ref: Result, y, keys, samples: int, seed: int = 0) -> dict[str, float]:
     """Variant minus reference, AUROC and Brier skill, averaged over repeats; 95% letter-bootstrap CIs."""
-    def diffs(rows):
-        yy = y[rows]
-        auc = np.mean([skm.roc_auc_score(yy, a[rows]) - skm.roc_auc_score(yy, b[rows])
-                       for a, b in zip(res.p_cal, ref.p_cal)])
-        bss = np.mean([brier_skill(yy, a[rows], base[rows]) - brier_skill(yy, b[rows], base[rows])
-                       for a, b, base in zip(res.p_cal, ref.p_cal, res.base)])
-        return auc, bss
-
-    point = diffs(np.arange(len(y)))
-    boot = np.array([diffs(rows) for rows in letter_resamples(y, keys, samples, seed)])
-    out = {}
-    for j, name in enumerate(("diff_roc_auc", "diff_brier_skill")):
-        low, high = np.percentile(boot[:, j], [2.5, 97.5])
-        out |= {name: float(point[j]), f"{name}_ci_low": float(low), f"{name}_ci_high": float(high)}
-    return out
+    return paired_difference(y, res.scores, ref.scores, keys, samples, seed, "diff_")
 
 
 def log_mlflow(variant: Variant, res: Result, metrics: dict, args, n_letters: int) -> None:
@@ -198,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
     def evaluate(variant: Variant) -> dict:
         res = run_variant(variant, frame, y, keys, folds, args.repeats)
         results[variant.name] = res
-        metrics = summary_metrics(res, y, writer)
+        metrics = summary_metrics(res, y, keys, writer, args.bootstrap)
         metrics |= paired_differences(res, results["ref_default"], y, keys, args.bootstrap)
         row = {"name": variant.name, "hypothesis": variant.hypothesis, **metrics,
                "most_chosen": res.chosen.most_common(1)[0][0] if res.chosen else ""}
