@@ -6,8 +6,8 @@ models:/m-<id>) or a local folder holding a logged model or an imr_model.json mo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,8 +76,9 @@ def _resolve(model_uri: str, download: Path) -> tuple[Path, str, str | None, str
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    from serving.store import tracking_uri
+    from serving.store import quiet_local_artifact_bars, tracking_uri
 
+    quiet_local_artifact_bars()
     mlflow.set_tracking_uri(tracking_uri())
     mlflow.set_registry_uri(tracking_uri())
     name, version, run_id = model_uri, None, None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,21 @@ from serving.model_dir import ModelMeta
 
 ONNX_FILE = "onnx/model.int8.onnx"
 BATCH_SIZE = 32
+
+
+@contextmanager
+def _no_loading_bar():
+    """transformers draws a "Loading weights" bar for every checkpoint it loads: noise for a model that
+    loads in a fraction of a second. Switched off for the load only, then restored."""
+    from transformers.utils import logging as hf_logging
+
+    was_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_on:
+            hf_logging.enable_progress_bar()
 
 
 class TransformerScorer:
@@ -41,9 +57,10 @@ class TransformerScorer:
         elif backend == "torch":
             from transformers import AutoModelForSequenceClassification
 
-            self.model = AutoModelForSequenceClassification.from_pretrained(
-                model_dir, local_files_only=True, use_safetensors=True
-            ).eval()
+            with _no_loading_bar():
+                self.model = AutoModelForSequenceClassification.from_pretrained(
+                    model_dir, local_files_only=True, use_safetensors=True
+                ).eval()
         else:
             raise ValueError(f"unknown backend {backend!r}; expected 'torch' or 'onnx'")
 

@@ -236,15 +236,32 @@ def test_metrics_are_complete(tf_trained):
     assert m["threshold"] == result.threshold
 
 
+def nested_runs(client, run) -> dict:
+    children = client.search_runs([run.info.experiment_id],
+                                  filter_string=f"tags.mlflow.parentRunId = '{run.info.run_id}'")
+    return {c.info.run_name: c for c in children}
+
+
 def test_run_has_trainer_metrics_params_and_tags(tf_trained):
     from mlflow import MlflowClient
+    from transformers import TrainingArguments
 
     _, result = tf_trained
     client = MlflowClient()
     run = client.get_run(result.run_id)
-    # report_to=mlflow: the Trainer logged its own metrics into this run, one evaluation per epoch
-    assert {"eval_loss", "eval_pr_auc", "train_loss"} <= set(run.data.metrics)
-    assert len(client.get_metric_history(result.run_id, "eval_pr_auc")) == 2
+    # report_to=mlflow: the Trainer logged its own metrics, one evaluation per epoch, and every
+    # TrainingArguments field as a param, into the nested fine-tuning run, not this one
+    tuning = nested_runs(client, run)["fine-tuning"]
+    assert tuning.data.tags["stage"] == "fine_tuning"
+    assert {"eval_loss", "eval_pr_auc", "train_loss"} <= set(tuning.data.metrics)
+    assert len(client.get_metric_history(tuning.info.run_id, "eval_pr_auc")) == 2
+    assert tuning.data.params["per_device_train_batch_size"] == "8"
+    assert not {"eval_loss", "eval_pr_auc", "train_loss", "epoch", "loss"} & set(run.data.metrics)
+    # the top level holds the project's resolved config (`seed` is one of its keys too) and little else
+    trainer_fields = set(TrainingArguments("x").to_dict()) - {"seed"}
+    assert not trainer_fields & set(run.data.params), trainer_fields & set(run.data.params)
+    assert {"output_dir", "_name_or_path", "hidden_size"}.isdisjoint(run.data.params)
+    assert len(run.data.params) <= 80
     assert run.data.tags["model_family"] == "transformer"
     assert run.data.tags["feature_view"] == "pre_decision"
     assert run.data.tags["registered_model"] == result.model_uri
@@ -336,11 +353,9 @@ def test_domain_adaptation_is_a_nested_run(tf_da_trained):
     _, result, _ = tf_da_trained
     client = MlflowClient()
     parent = client.get_run(result.run_id)
-    children = client.search_runs([parent.info.experiment_id],
-                                  filter_string=f"tags.mlflow.parentRunId = '{result.run_id}'")
-    assert len(children) == 1
-    child = children[0]
-    assert child.info.run_name == "domain-adaptation"
+    children = nested_runs(client, parent)
+    assert set(children) == {"domain-adaptation", "fine-tuning"}
+    child = children["domain-adaptation"]
     assert parent.data.params["domain_adaptation_run_id"] == child.info.run_id
     assert parent.data.params["domain_adapted"] == "True"
     metrics = child.data.metrics

@@ -19,11 +19,17 @@ def add_train_command(sub) -> None:
     p = sub.add_parser("compare", help="tracked runs side by side, best test AUROC first")
     p.add_argument("--experiment", default="imr-outcome")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument("--plot", type=Path, metavar="FILE",
+                   help="also write the runs' out-of-fold ROC, precision-recall and reliability curves, with the "
+                        "reference predictors, to FILE (.png, .pdf or .svg)")
+    p.add_argument("--runs", nargs="+", default=[], metavar="RUN",
+                   help="run names or ids to plot, in legend order (default: every listed cross-validation run)")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("ui", help="start the MLflow UI on the project's tracking store (loopback)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5000)
+    p.add_argument("--experiment", default="imr-outcome", help="the experiment whose runs page to link to")
     p.set_defaults(func=cmd_ui)
 
 
@@ -54,20 +60,32 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"imr compare: {exc}", file=sys.stderr)
         return 2
     sys.stdout.write(render(rows, args.format))
+    if args.plot:
+        from training.compare_plot import PlotError, write_plot
+
+        try:
+            plotted, skipped = write_plot(rows, args.runs, args.plot)
+        except PlotError as exc:
+            print(f"imr compare: {exc}", file=sys.stderr)
+            return 2
+        if skipped:
+            print(f"not plotted (no out-of-fold predictions): {', '.join(skipped)}", file=sys.stderr)
+        print(f"plot of {', '.join(plotted)}: {args.plot}", file=sys.stderr)
     return 0
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    import os
-    import subprocess
-
     from training.tracking import tracking_uri
+    from training.ui_process import run_until_signalled, ui_links
 
     uri = tracking_uri()
-    print(f"MLflow UI for {uri} at http://{args.host}:{args.port}", file=sys.stderr)
+    base = f"http://{args.host}:{args.port}"
+    print(f"MLflow UI for {uri} at {base}", file=sys.stderr)
+    for line in ui_links(base, args.experiment):
+        print(line, file=sys.stderr)
     mlflow_bin = Path(sys.executable).with_name("mlflow")
     command = [str(mlflow_bin), "ui", "--backend-store-uri", uri, "--host", args.host, "--port", str(args.port)]
-    return subprocess.call(command, env=os.environ.copy())
+    return run_until_signalled(command)
 
 
 def print_result(result) -> None:
@@ -89,7 +107,7 @@ def _print_cv(m: dict) -> None:
     print("out-of-fold (every letter; 95% CI over letters)")
     print(f"{'':<14}{'AUROC':>8}{'95% CI':>14}{'PR-AUC':>8}{'Brier':>8}{'skill':>8}{'ECE':>7}{'mean p':>8}{'F1':>7}")
     for label, prefix in (("model", MODEL), ("ref_base_rate", REF_BASE_RATE), ("ref_category", REF_CATEGORY)):
-        g = lambda k: m.get(f"{prefix}{k}", float("nan"))  # noqa: E731
+        g = lambda k, prefix=prefix: m.get(f"{prefix}{k}", float("nan"))
         ci = f"{g('roc_auc_ci_low'):.3f}-{g('roc_auc_ci_high'):.3f}"
         print(f"{label:<14}{g('roc_auc'):>8.3f}{ci:>14}{g('pr_auc'):>8.3f}{g('brier'):>8.4f}{g('brier_skill'):>8.3f}"
               f"{g('ece'):>7.3f}{g('mean_p'):>8.3f}{g('f1'):>7.3f}")
@@ -103,7 +121,7 @@ def _print_split(m: dict) -> None:
     rows = [("model", ""), ("ref_upheld", "ref_upheld_"), ("ref_category", "ref_category_")]
     print(f"{'test':<14}{'AUROC':>8}{'PR-AUC':>8}{'prec':>7}{'recall':>7}{'F1':>7}{'acc':>7}{'Brier':>8}")
     for label, prefix in rows:
-        g = lambda k: m.get(f"{prefix}test_{k}", float("nan"))  # noqa: E731
+        g = lambda k, prefix=prefix: m.get(f"{prefix}test_{k}", float("nan"))
         print(f"{label:<14}{g('roc_auc'):>8.3f}{g('pr_auc'):>8.3f}{g('precision'):>7.3f}{g('recall'):>7.3f}"
               f"{g('f1'):>7.3f}{g('accuracy'):>7.3f}{g('brier'):>8.3f}")
     print(f"model AUROC 95% CI {m['test_roc_auc_ci_low']:.3f}-{m['test_roc_auc_ci_high']:.3f}, "

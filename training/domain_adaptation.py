@@ -26,15 +26,29 @@ def adaptation_texts(rows) -> list[str]:
 
 def adapt(cfg: TransformerModelConfig, base_dir: Path, train_rows, val_rows, out_dir: Path, seed: int) -> Path:
     """Returns the adapted checkpoint folder (safetensors), used as the fine-tuning base."""
-    import datasets
     import math
-    from transformers import (AutoModelForMaskedLM, AutoTokenizer, DataCollatorForLanguageModeling, Trainer,
-                              TrainingArguments, set_seed)
+
+    import datasets
+    import torch
+    from transformers import (
+        AutoModelForMaskedLM,
+        AutoTokenizer,
+        DataCollatorForLanguageModeling,
+        Trainer,
+        TrainingArguments,
+        set_seed,
+    )
+
+    from training.checkpoint_loading import load_with_new_head
+    from training.trainer_progress import use_progress
 
     da = cfg.domain_adaptation
     set_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
-    model = AutoModelForMaskedLM.from_pretrained(base_dir, local_files_only=True, use_safetensors=True)
+    # An encoder checkpoint has no masked-LM head (`cls.predictions.*` starts fresh) and its pooler
+    # has no place in a masked-LM model; the pooler is put back on saving (_save_encoder_with_pooler).
+    model = load_with_new_head(AutoModelForMaskedLM, base_dir, new=("cls.predictions.",), dropped=("pooler.",),
+                               local_files_only=True, use_safetensors=True)
 
     def tokenized(rows):
         ds = datasets.Dataset.from_dict({"text": adaptation_texts(rows)})
@@ -49,13 +63,14 @@ def adapt(cfg: TransformerModelConfig, base_dir: Path, train_rows, val_rows, out
         output_dir=str(out_dir / "checkpoints"), num_train_epochs=da.epochs, learning_rate=da.learning_rate,
         per_device_train_batch_size=da.batch_size, per_device_eval_batch_size=da.batch_size,
         eval_strategy="epoch", save_strategy="no", logging_steps=5, seed=seed, data_seed=seed,
-        report_to=["mlflow"], disable_tqdm=True,
+        report_to=["mlflow"], disable_tqdm=True, dataloader_pin_memory=torch.cuda.is_available(),
     )
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=da.mlm_probability, seed=seed)
     with mlflow.start_run(run_name="domain-adaptation", nested=True) as run:
         mlflow.set_tags({"stage": "domain_adaptation", "base_model": cfg.base_model})
         trainer = Trainer(model=model, args=args, train_dataset=tokenized(train_rows), eval_dataset=tokenized(val_rows),
                           processing_class=tokenizer, data_collator=collator)
+        use_progress(trainer, "domain adaptation")
         before = trainer.evaluate()["eval_loss"]
         trainer.train()
         after = trainer.evaluate()["eval_loss"]
@@ -74,7 +89,9 @@ def _save_encoder_with_pooler(mlm_model, base_dir: Path, out: Path) -> None:
     own architecture instead, keeping the base pooler."""
     from transformers import AutoModel
 
-    encoder = AutoModel.from_pretrained(base_dir, local_files_only=True, use_safetensors=True)
+    from training.checkpoint_loading import load_with_new_head
+
+    encoder = load_with_new_head(AutoModel, base_dir, local_files_only=True, use_safetensors=True)
     missing, unexpected = encoder.load_state_dict(mlm_model.base_model.state_dict(), strict=False)
     if unexpected or any(not k.startswith("pooler.") for k in missing):
         raise RuntimeError(f"adapted encoder does not match the base: missing {missing}, unexpected {unexpected}")

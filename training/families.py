@@ -7,8 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from training import baseline, transformer
+from training import baseline, family_docs, transformer
 from training.config import TrainConfig
+from training.family_docs import RunFacts
 from training.splits import Split
 
 # fit(cfg, train, validation or None, model_dir) writes the family's files into model_dir and
@@ -21,7 +22,11 @@ FitFn = Callable[[TrainConfig, Split, Split | None, Path], tuple[list[str], dict
 class Family:
     name: str
     fit: FitFn
-    key_params: tuple[str, ...]  # resolved-config keys that tell runs of this family apart
+    # Resolved-config keys that tell runs of this family apart, in order, each with its short label
+    # in run names (training.run_naming): {"model.classifier.C": "C"} names a run `...-C0.5-...`.
+    key_params: dict[str, str]
+    describe: Callable[[TrainConfig], str]  # one sentence for the run description (no data, no metrics)
+    card_section: Callable[[TrainConfig, RunFacts], str]  # the family's section of MODEL_CARD.md
     check_data: Callable[[TrainConfig, int], None] = lambda cfg, n_train_items: None  # config vs corpus size
     log_artifacts: Callable[[Path], None] = lambda model_dir: None  # family-specific run artifacts
     compare_to_baseline: Callable[[TrainConfig], bool] = lambda cfg: False
@@ -35,11 +40,15 @@ def _without_onnx(cfg: TrainConfig) -> TrainConfig:
 
 FAMILIES: dict[str, Family] = {
     "baseline": Family("baseline", baseline.fit,
-                       ("model.classifier.C", "model.text_tfidf.ngram_range", "model.text_tfidf.min_df"),
+                       {"model.classifier.C": "C", "model.text_tfidf.ngram_range": "tfidf",
+                        "model.text_tfidf.min_df": "mindf"},
+                       family_docs.baseline_describe, family_docs.baseline_card,
                        check_data=baseline.check_data, log_artifacts=baseline.log_top_terms),
     "transformer": Family("transformer", transformer.fit,
-                          ("model.max_length", "model.epochs", "model.freeze_layers", "model.learning_rate",
-                           "model.domain_adaptation.enabled"),
+                          {"model.base_model": "", "model.max_length": "len", "model.epochs": "ep",
+                           "model.freeze_layers": "frz", "model.learning_rate": "lr",
+                           "model.domain_adaptation.enabled": "da"},
+                          family_docs.transformer_describe, family_docs.transformer_card,
                           compare_to_baseline=lambda cfg: cfg.model.compare_with_baseline,
                           fold_config=_without_onnx),
 }

@@ -9,6 +9,8 @@ import mlflow
 import pandas as pd
 
 from training.evaluation import markdown_table
+from training.family_docs import RunFacts
+from training.run_info import corpus_facts
 
 
 def _ci(metrics: dict, key: str) -> str:
@@ -21,24 +23,22 @@ def _cv_section(cfg, m: dict) -> str:
     ev = cfg.evaluation
     lines = [
         f"## Out-of-fold metrics ({ev.folds}-fold cross-validation by letter, {ev.repeats} repeat(s), every letter)",
-        "Each item is scored by a model that never saw its letter; calibration is cross-fitted (the calibrator "
-        "applied to a fold never saw it). CIs resample whole letters.",
+        ("Each item is scored by a model that never saw its letter; calibration is cross-fitted (the calibrator "
+         "applied to a fold never saw it). CIs resample whole letters."),
         "",
         "| predictor | AUROC (95% CI) | PR-AUC (95% CI) | Brier | Brier skill (95% CI) | log loss | ECE | mean p |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for label, prefix in (("this model", "cv_"), ("base rate", "ref_base_rate_cv_"),
                           ("category rate (smoothed)", "ref_category_cv_")):
-        g = lambda k: m.get(f"{prefix}{k}", math.nan)  # noqa: E731
+        g = lambda k, prefix=prefix: m.get(f"{prefix}{k}", math.nan)
         lines.append(f"| {label} | {_ci(m, prefix + 'roc_auc')} | {_ci(m, prefix + 'pr_auc')} | {g('brier'):.4f} | "
                      f"{_ci(m, prefix + 'brier_skill')} | {g('log_loss'):.4f} | {g('ece'):.4f} | {g('mean_p'):.3f} |")
     lines += ["",
-              f"- Observed overturn rate {m['base_rate']:.3f}; before calibration the mean OOF probability was "
-              f"{m.get('cv_uncalibrated_mean_p', math.nan):.3f} (ECE {m.get('cv_uncalibrated_ece', math.nan):.3f}).",
-              f"- At the threshold: precision {m['cv_precision']:.3f}, recall {m['cv_recall']:.3f}, "
-              f"F1 {m['cv_f1']:.3f}, accuracy {m['cv_accuracy']:.3f}"]
-    if "cv_diff_vs_baseline_roc_auc" in m:
-        lines.append(f"- AUROC minus the default baseline's on the same folds: {_ci(m, 'cv_diff_vs_baseline_roc_auc')}")
+              (f"- Observed overturn rate {m['base_rate']:.3f}; before calibration the mean OOF probability was "
+               f"{m.get('cv_uncalibrated_mean_p', math.nan):.3f} (ECE {m.get('cv_uncalibrated_ece', math.nan):.3f})."),
+              (f"- At the threshold: precision {m['cv_precision']:.3f}, recall {m['cv_recall']:.3f}, "
+               f"F1 {m['cv_f1']:.3f}, accuracy {m['cv_accuracy']:.3f}")]
     return "\n".join(lines) + "\n"
 
 
@@ -53,12 +53,26 @@ accuracy {m['test_accuracy']:.3f}
 """
 
 
-def model_card(cfg, family: str, dsd, metrics: dict, categories: pd.DataFrame, model_uri: str) -> str:
-    dates = sorted(d for split in dsd.values() for d in split["decision_date"] if d)
-    items = sum(split.num_rows for split in dsd.values())
-    overturned = sum(sum(split["label"]) for split in dsd.values())
-    letters = len({lid for split in dsd.values() for lid in split["letter_id"]})
-    date_range = f"{dates[0]} to {dates[-1]}" if dates else "unknown (no header dates)"
+def run_facts(metrics: dict) -> RunFacts:
+    """The active run's params, tags and logged metrics (the family's own, e.g. onnx_*, beside
+    `metrics`), and the metrics of the nested runs its `*_run_id` params name."""
+    run = mlflow.active_run()
+    if run is None:
+        return RunFacts(metrics=dict(metrics))
+    client = mlflow.MlflowClient()
+    data = client.get_run(run.info.run_id).data
+    linked = {key.removesuffix("_run_id"): client.get_run(value).data.metrics
+              for key, value in data.params.items() if key.endswith("_run_id")}
+    return RunFacts({**data.metrics, **metrics}, dict(data.params), dict(data.tags), linked)
+
+
+def model_card(cfg, family: str, dsd, metrics: dict, categories: pd.DataFrame, model_uri: str,
+               facts: RunFacts | None = None) -> str:
+    from training.families import FAMILIES
+
+    corpus = corpus_facts(dsd)
+    letters, items, overturned, date_range = corpus["letters"], corpus["items"], corpus["overturned"], corpus["dates"]
+    family_section = FAMILIES[family].card_section(cfg, facts or RunFacts(metrics=dict(metrics)))
     m = metrics
     cv = cfg.evaluation.mode == "cv"
     fitted_on = "all letters (refitted after cross-validation)" if cv else "the train split"
@@ -80,6 +94,7 @@ def model_card(cfg, family: str, dsd, metrics: dict, categories: pd.DataFrame, m
 - Decision dates: {date_range}.
 
 {section}
+{family_section}
 ## Per treatment category ({scope})
 {markdown_table(categories)}
 ## Intended use
@@ -99,7 +114,7 @@ the IMR reviewer applies MTUS/ODG guidelines to the full medical record, which t
 
 
 def write_model_card(cfg, family, dsd, metrics, categories, model_uri: str, version: str) -> str:
-    card = model_card(cfg, family, dsd, metrics, categories, model_uri)
+    card = model_card(cfg, family, dsd, metrics, categories, model_uri, run_facts(metrics))
     mlflow.log_text(card, "MODEL_CARD.md")
     mlflow.MlflowClient().update_model_version(cfg.mlflow.registered_model_name, version, description=card)
     return card

@@ -9,7 +9,6 @@ all OOF scores, registered with a model card of the OOF metrics.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import tempfile
@@ -22,20 +21,38 @@ import pandas as pd
 
 from serving.calibration import fit_calibration
 from serving.pyfunc_model import log_packaged_model
-from training import cv_metrics, tracking
+from training import console, cv_metrics, run_info, tracking
 from training.audit import leakage_audit_cv, leakage_audit_split
 from training.baseline import fit_pipeline, model_frame
 from training.config import BaselineModelConfig, TrainConfig, resolved_yaml
 from training.cross_validation import out_of_fold, reference_out_of_fold
-from training.cv_metrics import OOFScores, headline_defined, oof_metrics, paired_difference
+from training.cv_metrics import (
+    OOFScores,
+    headline_defined,
+    oof_metrics,
+    paired_difference,
+)
 from training.data import load_splits
-from training.evaluation import adaptive_ece, letter_bootstrap_ci, markdown_table, per_category_table
+from training.evaluation import (
+    adaptive_ece,
+    letter_bootstrap_ci,
+    markdown_table,
+    per_category_table,
+)
 from training.families import FAMILIES, Family, family_of
 from training.folds import item_folds
-from training.metrics import AlwaysUpheld, CategoryRate, binary_metrics, choose_threshold, paired_bootstrap_auc_diff
+from training.metrics import (
+    AlwaysUpheld,
+    CategoryRate,
+    binary_metrics,
+    choose_threshold,
+    paired_bootstrap_auc_diff,
+)
 from training.model_card import write_model_card
 from training.packaging import PackagedModel, fit_packaged
 from training.plots import evaluation_figures
+from training.registry import describe_version
+from training.run_naming import run_name
 from training.splits import Split, all_items
 
 
@@ -60,6 +77,7 @@ class TrainResult:
 def train(cfg: TrainConfig) -> TrainResult:
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
+    console.quiet_training_output()
     tracking.setup(cfg.mlflow.experiment)
     dsd, ingest_report = load_splits(cfg.data)
     family = family_of(cfg)
@@ -68,17 +86,10 @@ def train(cfg: TrainConfig) -> TrainResult:
     return train_split(cfg, family, dsd, ingest_report)
 
 
-def run_name(cfg: TrainConfig) -> str:
-    """`<family>-<mode>-<calibration>-<config hash>`: distinct per config, stable per config."""
-    if cfg.mlflow.run_name:
-        return cfg.mlflow.run_name
-    digest = hashlib.sha256(resolved_yaml(cfg).encode()).hexdigest()[:4]
-    return f"{cfg.model.family}-{cfg.evaluation.mode}-{cfg.evaluation.calibration}-{digest}"
-
-
 def log_run_inputs(cfg: TrainConfig, family: Family, ingest_report: dict, dsd) -> None:
     mlflow.set_tags({"model_family": family.name, "feature_view": cfg.data.feature_view,
                      "evaluation_mode": cfg.evaluation.mode})
+    run_info.start(cfg, family, ingest_report, dsd)  # provenance tags and the run's description
     mlflow.log_params(tracking.flat_params(cfg.model_dump(mode="json")))
     mlflow.log_text(resolved_yaml(cfg), "config.yaml")
     # The report holds paths, statuses and counts only; no letter text.
@@ -120,7 +131,8 @@ def train_cv(cfg: TrainConfig, family: Family, dsd, ingest_report: dict) -> Trai
         if ev.leakage_audit:
             metrics.update(leakage_audit_cv(cfg, family, items, folds, metrics))
         mlflow.log_metrics(metrics)
-        _log_oof_predictions(items, raw, calibrated, Path(tmp))
+        run_info.log_headline(cfg, metrics)
+        _log_oof_predictions(items, raw, calibrated, (base, category), Path(tmp))
         mean_p = calibrated.mean(axis=0)
         tracking.log_figures(evaluation_figures(y, calibrated[0], threshold, f"{family.name} out-of-fold"), "plots")
         categories = per_category_table(list(items.frame["treatment_category"]), y, mean_p)
@@ -153,13 +165,16 @@ def _versus_default_baseline(cfg, items: Split, folds, scores: OOFScores) -> dic
                              cfg.seed, f"{cv_metrics.MODEL}diff_vs_baseline_")
 
 
-def _log_oof_predictions(items: Split, raw, p_calibrated, tmp: Path) -> None:
+def _log_oof_predictions(items: Split, raw, p_calibrated, references, tmp: Path) -> None:
     """One row per item and repeat; p_calibrated is what serving would have answered (cross-fitted
-    calibration, capped at the fold model's base rate when out of distribution)."""
+    calibration, capped at the fold model's base rate when out of distribution); the two reference
+    predictors' OOF probabilities on the same folds ride along for `imr compare --plot`."""
+    base, category = references
     frames = [pd.DataFrame({"letter_id": items.letter_ids, "case_number": items.rows["case_number"],
                             "item_index": items.rows["item_index"], "label": items.y, "p_raw": raw.p[r],
                             "p_calibrated": p_calibrated[r], "fold": raw.fold[r], "repeat": r,
-                            "in_distribution": raw.in_distribution[r]})
+                            "in_distribution": raw.in_distribution[r], "p_ref_base_rate": base[r],
+                            "p_ref_category": category[r]})
               for r in range(len(raw.p))]
     path = tmp / "oof_predictions.parquet"
     pd.concat(frames, ignore_index=True).to_parquet(path, index=False)
@@ -197,6 +212,7 @@ def train_split(cfg: TrainConfig, family: Family, dsd, ingest_report: dict) -> T
         if cfg.evaluation.leakage_audit:
             metrics.update(leakage_audit_split(cfg, family, splits, metrics, Path(tmp)))
         mlflow.log_metrics(metrics)
+        run_info.log_headline(cfg, metrics)
         tracking.log_figures(evaluation_figures(splits["test"].y, p_test, threshold, f"{family.name} test"), "plots")
         categories = per_category_table(list(splits["test"].frame["treatment_category"]), splits["test"].y, p_test)
         _log_category_table(categories, "per_category_test")
@@ -245,4 +261,5 @@ def _register(cfg: TrainConfig, family: Family, model: PackagedModel, metrics: d
                                                         cfg.mlflow.alias)
     mlflow.set_tag("registered_model", model_uri)
     write_model_card(cfg, family.name, dsd, metrics, categories, model_uri, version)
+    describe_version(cfg, family, metrics, version, model_uri)
     return TrainResult(run_id, model_uri, version, threshold, metrics, logged_uri)

@@ -8,13 +8,36 @@ import mlflow
 
 from serving.store import tracking_uri
 
+# A model-development experiment (MLflow's value for "Machine learning"), not a GenAI one.
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+EXPERIMENT_NOTE = """Forecasts of IMR outcomes (P(Overturned)) from Final Determination Letters.
+
+- One top-level run per trained config, named `<family>-<key choices>-<mode>-<calibration>-<config hash>`;
+  its description says what was trained, on which letters, and its headline result.
+- `Headline/*` metrics hold the run's headline numbers (out-of-fold AUROC, PR-AUC, Brier skill with 95% CIs,
+  ECE, the category reference, the paired difference against the baseline) and sort first.
+- Nested runs: cross-validation folds, domain adaptation and fine-tuning (Trainer arguments and losses).
+- The saved view `imr-headline` shows the top-level runs with the headline columns, best AUROC first.
+"""
+
 
 def setup(experiment: str) -> str:
+    from training.ui_views import VIEW_TAG, headline_view_state
+
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    if mlflow.get_experiment_by_name(experiment) is None:
-        mlflow.create_experiment(experiment, artifact_location=_artifact_location(uri))
+    tags = {**EXPERIMENT_KIND, VIEW_TAG: headline_view_state(), "mlflow.note.content": EXPERIMENT_NOTE}
+    existing = mlflow.get_experiment_by_name(experiment)
+    if existing is None:
+        mlflow.create_experiment(experiment, artifact_location=_artifact_location(uri), tags=tags)
+    else:  # experiments made before these tags existed get them too; a user's own note is kept
+        client = mlflow.MlflowClient()
+        for key, value in tags.items():
+            if key == "mlflow.note.content" and key in existing.tags:
+                continue
+            if existing.tags.get(key) != value:
+                client.set_experiment_tag(existing.experiment_id, key, value)
     mlflow.set_experiment(experiment)
     return uri
 
@@ -45,12 +68,14 @@ def log_splits(dsd, sources: list[str]) -> None:
     import mlflow.data
 
     for split, ds in dsd.items():
-        with warnings.catch_warnings():  # schema hints about nullable ints and ambiguous local sources
+        # Schema hints about nullable ints and ambiguous local sources; log_input infers the schema
+        # again, so it sits inside too. The splits are never used as a model's input example.
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             dataset = mlflow.data.from_pandas(
                 ds.to_pandas(), source=",".join(sources), targets="label", name=f"imr-letters-{split}"
             )
-        mlflow.log_input(dataset, context=split)
+            mlflow.log_input(dataset, context=split)
 
 
 def log_figures(figs: dict, folder: str) -> None:

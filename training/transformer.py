@@ -10,6 +10,7 @@ import numpy as np
 from scipy.special import softmax
 
 from serving.encoding import encode
+from serving.model_dir import sha256_file
 from serving.transformer_scorer import ONNX_FILE
 from training.config import TrainConfig
 from training.splits import Split
@@ -21,22 +22,36 @@ ID2LABEL = {v: k for k, v in LABEL2ID.items()}
 def fit(cfg: TrainConfig, train: Split, validation: Split | None, model_dir: Path) -> tuple[list[str], dict]:
     """With validation: early stopping and model selection on its PR-AUC. Without (folds of
     cross-validation, the final refit on all letters): the configured epochs, so the model that
-    ships is trained exactly like the ones the cross-validation estimate comes from."""
+    ships is trained exactly like the ones the cross-validation estimate comes from.
+
+    The Trainer runs in a nested MLflow run, `fine-tuning`: its MLflow callback logs every
+    TrainingArguments field and the model config as params, and its losses as metrics, into the
+    active run, and those belong under the run of the project's own config, not in it."""
     import datasets
     import mlflow
     import torch
     from sklearn.metrics import average_precision_score
-    from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding,
-                              EarlyStoppingCallback, Trainer, TrainingArguments, set_seed)
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        DataCollatorWithPadding,
+        EarlyStoppingCallback,
+        Trainer,
+        TrainingArguments,
+        set_seed,
+    )
 
-    from training.base_model import resolve_base_model
+    from training.base_model import WEIGHTS, resolve_base_model
+    from training.checkpoint_loading import load_with_new_head
     from training.domain_adaptation import adapt
+    from training.trainer_progress import use_progress
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub: weights are local files only
     m = cfg.model
     if m.torch_threads:
         torch.set_num_threads(m.torch_threads)
     base_dir = resolve_base_model(m.base_model, m.base_sha256)
+    mlflow.set_tag("base_model_sha256", m.base_sha256 or sha256_file(base_dir / WEIGHTS))
     with tempfile.TemporaryDirectory() as tmp:
         init_dir = base_dir
         if m.domain_adaptation.enabled:
@@ -50,8 +65,9 @@ def fit(cfg: TrainConfig, train: Split, validation: Split | None, model_dir: Pat
             return datasets.Dataset.from_dict({**enc, "labels": split.y.tolist()})
 
         set_seed(cfg.seed)  # before model init, so the classifier head starts the same every run
-        model = AutoModelForSequenceClassification.from_pretrained(
-            init_dir, num_labels=2, id2label=ID2LABEL, label2id=LABEL2ID, local_files_only=True, use_safetensors=True,
+        model = load_with_new_head(  # the classifier head is new: expected missing from an encoder checkpoint
+            AutoModelForSequenceClassification, init_dir, new=("classifier.",), num_labels=2, id2label=ID2LABEL,
+            label2id=LABEL2ID, local_files_only=True, use_safetensors=True,
         )
         _freeze_lower_layers(model, m.freeze_layers)
         weights = _class_weights(train.y, m.class_weight)
@@ -76,7 +92,7 @@ def fit(cfg: TrainConfig, train: Split, validation: Split | None, model_dir: Pat
             save_total_limit=2, load_best_model_at_end=select,
             metric_for_best_model="pr_auc" if select else None, greater_is_better=True if select else None,
             logging_steps=5, seed=cfg.seed, data_seed=cfg.seed, report_to=["mlflow"], disable_tqdm=True,
-            dataloader_num_workers=0,
+            dataloader_num_workers=0, dataloader_pin_memory=cuda,  # pinned memory only helps copies to a GPU
         )
         callbacks = [EarlyStoppingCallback(m.early_stopping_patience)] if select and m.early_stopping_patience else []
         trainer = Trainer(
@@ -85,7 +101,10 @@ def fit(cfg: TrainConfig, train: Split, validation: Split | None, model_dir: Pat
             processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
             compute_loss_func=weighted_loss, compute_metrics=pr_auc if select else None, callbacks=callbacks,
         )
-        trainer.train()
+        use_progress(trainer, "fine-tuning")
+        with mlflow.start_run(run_name="fine-tuning", nested=True):
+            mlflow.set_tags({"stage": "fine_tuning", "model_family": "transformer"})
+            trainer.train()
         # save_pretrained, not trainer.save_model: the latter also writes training_args.bin, a pickle.
         trainer.model.save_pretrained(str(model_dir))  # safetensors + config.json with id2label/label2id
         tokenizer.save_pretrained(str(model_dir))
@@ -96,6 +115,10 @@ def fit(cfg: TrainConfig, train: Split, validation: Split | None, model_dir: Pat
     files = sorted(str(p.relative_to(model_dir)) for p in model_dir.rglob("*") if p.is_file())
     options = {"max_length": m.max_length, "head_fraction": m.head_fraction, "base_model": m.base_model,
                "domain_adapted": m.domain_adaptation.enabled}
+    if m.export_onnx:
+        from training.onnx_check import onnx_agreement
+
+        mlflow.log_metrics(onnx_agreement(model_dir, train.records(), cfg.data.feature_view, options))
     return files, options
 
 

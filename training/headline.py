@@ -1,0 +1,45 @@
+"""The headline metrics of a run: what a reader compares first.
+
+The metric names themselves are built where they are defined (training.cv_metrics for cross-
+validation, training.metrics and training.evaluation for one split). MLflow's UI lists a run's
+metrics in plain string order, where `cv_roc_auc` comes after two dozen secondary metrics, so a
+top-level run also logs its headline metrics under the `Headline/` group: an upper-case letter
+sorts before every lower-case name, and MLflow's charts give the group its own section. The value
+under `Headline/<name>` is always the value of `<name>`.
+"""
+
+from __future__ import annotations
+
+import math
+
+from training import cv_metrics
+
+GROUP = "Headline/"
+
+
+def _with_ci(prefix: str, name: str) -> list[str]:
+    return [f"{prefix}{name}", f"{prefix}{name}_ci_low", f"{prefix}{name}_ci_high"]
+
+
+def headline_keys(mode: str) -> list[str]:
+    """In reading order: discrimination, then calibration, then the references and the paired
+    difference against the baseline (when the run has one)."""
+    if mode == "cv":
+        m, diff = cv_metrics.MODEL, f"{cv_metrics.MODEL}diff_vs_baseline_"
+        return [*_with_ci(m, "roc_auc"), *_with_ci(m, "pr_auc"), *_with_ci(m, "brier_skill"), f"{m}ece",
+                f"{cv_metrics.REF_CATEGORY}roc_auc",
+                *_with_ci(diff, "roc_auc"), *_with_ci(diff, "brier_skill")]
+    return [*_with_ci("test_", "roc_auc"), *_with_ci("test_", "pr_auc"), "test_brier", "test_ece",
+            "ref_category_test_roc_auc", "test_roc_auc_diff_vs_baseline", "test_roc_auc_diff_vs_baseline_ci_low",
+            "test_roc_auc_diff_vs_baseline_ci_high"]
+
+
+def headline_metrics(metrics: dict[str, float], mode: str) -> dict[str, float]:
+    """`Headline/<name>` for each headline metric the run has (NaN ones too: they must show as such)."""
+    return {f"{GROUP}{k}": metrics[k] for k in headline_keys(mode) if k in metrics}
+
+
+def point_estimates(metrics: dict[str, float], mode: str) -> dict[str, float]:
+    """The headline values without their interval ends (for registry tags)."""
+    return {k: metrics[k] for k in headline_keys(mode)
+            if k in metrics and not k.endswith(("_ci_low", "_ci_high")) and math.isfinite(metrics[k])}

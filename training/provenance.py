@@ -1,0 +1,51 @@
+"""Where a run came from: the project's git commit and a digest of the letters it was trained on."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+from serving.store import PROJECT_ROOT
+
+GIT_COMMIT_TAG = "mlflow.source.git.commit"  # the tag MLflow's UI shows as the run's source version
+
+
+def git_commit(root: Path = PROJECT_ROOT) -> str | None:
+    """HEAD's commit, or None outside a git checkout (an unpacked release, a wheel) or without git.
+    MLflow would set the tag itself only with GitPython installed and the entry script in the repo."""
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "--verify", "HEAD"], capture_output=True,
+                             text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = out.stdout.strip()
+    return commit if out.returncode == 0 and len(commit) == 40 else None
+
+
+def git_dirty(root: Path = PROJECT_ROOT) -> bool | None:
+    """Whether tracked files differ from HEAD (the commit alone then does not reproduce the run)."""
+    try:
+        out = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                             capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return bool(out.stdout.strip()) if out.returncode == 0 else None
+
+
+def data_digest(ingest_report: dict) -> str:
+    """12 hex digits over the sha256 of every letter that was ingested (order-free): the same letters
+    give the same digest wherever they lie, and one changed byte changes it."""
+    hashes = sorted(f["sha256"] for f in ingest_report.get("files", []) if f.get("status") == "parsed")
+    return hashlib.sha256("\n".join(hashes).encode()).hexdigest()[:12]
+
+
+def source_tags(ingest_report: dict) -> dict[str, str]:
+    tags = {"data_digest": data_digest(ingest_report)}
+    commit = git_commit()
+    if commit:
+        tags[GIT_COMMIT_TAG] = commit
+        dirty = git_dirty()
+        if dirty is not None:
+            tags["git_dirty"] = str(dirty).lower()
+    return tags
