@@ -231,20 +231,36 @@ def test_cli_compare_names_a_missing_experiment(store, capsys):
 
 def test_cli_ui_starts_mlflow_on_the_tracking_store(store, monkeypatch, capsys):
     import os
-    import subprocess
+
+    import training.ui_process as ui_process
 
     calls = []
 
-    def fake_call(command, env=None):
-        calls.append((command, env))
+    def fake_run(command):
+        calls.append(command)
         return 0
 
-    monkeypatch.setattr(subprocess, "call", fake_call)
-    assert main(["ui", "--port", "5055"]) == 0
-    (command, env), = calls
+    monkeypatch.setattr(ui_process, "run_until_signalled", fake_run)
+    assert main(["ui", "--port", "5055", "--experiment", CV_EXPERIMENT]) == 0
+    (command,) = calls
     uri = os.environ["MLFLOW_TRACKING_URI"]
     assert command[0].endswith("mlflow") and command[1] == "ui"
     assert command[command.index("--backend-store-uri") + 1] == uri
     assert command[command.index("--host") + 1] == "127.0.0.1"
     assert command[command.index("--port") + 1] == "5055"
-    assert uri in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert uri in err
+    # the link to the experiment's training runs with the headline columns (training.ui_views)
+    import mlflow
+
+    experiment_id = mlflow.get_experiment_by_name(CV_EXPERIMENT).experiment_id
+    assert (f"http://127.0.0.1:5055/#/experiments/{experiment_id}/runs?viewStateShareKey=imr-headline"
+            "&workflowType=machine_learning") in err
+
+
+def test_cli_ui_names_a_missing_experiment(store, monkeypatch, capsys):
+    import training.ui_process as ui_process
+
+    monkeypatch.setattr(ui_process, "run_until_signalled", lambda command: 0)
+    assert main(["ui", "--experiment", "nope"]) == 0
+    assert "no experiment 'nope' yet" in capsys.readouterr().err

@@ -20,7 +20,7 @@ from training.headline import GROUP, headline_keys
 VIEW_KEY = "imr-headline"
 VIEW_TAG = f"mlflow.sharedViewState.{VIEW_KEY}"
 WORKFLOW = "workflowType=machine_learning"
-RUN_NAME_COLUMN = "tags.`mlflow.runName`"
+RUN_NAME_COLUMN = "attributes.`Run Name`"
 
 
 def metric_column(name: str) -> str:
@@ -35,11 +35,13 @@ def headline_view_state(mode: str = "cv") -> str:
     """Top-level runs only (fold and stage runs are nested), best AUROC first, the headline
     columns in reading order, and a run-name column wide enough for descriptive names."""
     columns = headline_columns(mode)
+    # The UI applies widths only to the columns listed in columnOrder, the run name's included.
+    widths = {RUN_NAME_COLUMN: 430, **{c: 12 + 7 * len(c.removeprefix("metrics.`")) for c in columns}}
     state = {
         "searchFilter": "tags.`mlflow.parentRunId` IS NULL",
         "orderByKey": columns[0], "orderByAsc": False,
-        "selectedColumns": columns, "columnOrder": columns,
-        "columnWidths": {RUN_NAME_COLUMN: 420},
+        "selectedColumns": columns, "columnOrder": [RUN_NAME_COLUMN, *columns],
+        "columnWidths": widths,
     }
     return json.dumps(state, separators=(",", ":"))
 
