@@ -232,7 +232,7 @@ def test_cli_compare_names_a_missing_experiment(store, capsys):
 def test_cli_ui_starts_mlflow_on_the_tracking_store(store, monkeypatch, capsys):
     import os
 
-    import training.ui_process as ui_process
+    from training import ui_process
 
     calls = []
 
@@ -259,7 +259,7 @@ def test_cli_ui_starts_mlflow_on_the_tracking_store(store, monkeypatch, capsys):
 
 
 def test_cli_ui_names_a_missing_experiment(store, monkeypatch, capsys):
-    import training.ui_process as ui_process
+    from training import ui_process
 
     monkeypatch.setattr(ui_process, "run_until_signalled", lambda command: 0)
     assert main(["ui", "--experiment", "nope"]) == 0

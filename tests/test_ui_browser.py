@@ -25,8 +25,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
-from conftest_transformer import TinyBase, tf_config, tf_env, tf_letters, tf_splits, tiny_base  # noqa: F401
+from conftest_transformer import (  # noqa: F401
+    tf_config,
+    tf_env,
+    tf_letters,
+    tf_splits,
+    tiny_base,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -62,7 +67,7 @@ def render(browser: str, url: str, profile: Path, size: str, *, screenshot: Path
                "--hide-scrollbars", f"--user-data-dir={profile}", f"--window-size={size}",
                "--virtual-time-budget=20000"]
     command += [f"--screenshot={screenshot}"] if screenshot else ["--dump-dom"]
-    out = subprocess.run([*command, url], capture_output=True, text=True, timeout=180)
+    out = subprocess.run([*command, url], capture_output=True, text=True, timeout=180, check=False)
     if screenshot:
         assert screenshot.is_file() and screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", out.stderr[-2000:]
         return ""
