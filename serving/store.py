@@ -20,8 +20,11 @@ def tracking_uri() -> str:
 
 def is_local_store(uri: str | None = None) -> bool:
     """A SQLite or file store on this machine: its artifacts are local files, copied in milliseconds."""
-    scheme = urlparse(uri or tracking_uri()).scheme
-    return scheme in ("", "file", "sqlite") or len(scheme) == 1  # one letter: a Windows drive
+    uri = uri or tracking_uri()
+    if uri in ("databricks", "databricks-uc", "uc"):  # MLflow's names for hosted stores, with no scheme
+        return False
+    scheme = urlparse(uri).scheme
+    return scheme in ("", "file", "sqlite") or len(scheme) == 1  # no scheme: a path; one letter: a Windows drive
 
 
 def quiet_local_artifact_bars() -> None:

@@ -15,6 +15,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest_transformer import (  # noqa: F401  (fixtures are found by name in this module)
@@ -274,6 +275,44 @@ def test_run_has_trainer_metrics_params_and_tags(tf_trained):
         assert run.data.metrics[key] == pytest.approx(value, nan_ok=True), key
 
 
+def test_model_card_has_the_transformer_section(tf_trained, tiny_base):
+    from mlflow import MlflowClient
+
+    _, result = tf_trained
+    client = MlflowClient()
+    run = client.get_run(result.run_id)
+    card = client.get_model_version(MODEL_NAME, result.model_version).description
+    m = {**run.data.metrics, **result.metrics}
+    assert "## Model family: fine-tuned transformer" in card and "TF-IDF" not in card.split("## Per treatment")[0]
+    assert f"- Base model: `{tiny_base.path}`; sha256 `{tiny_base.sha256}` of model.safetensors" in card
+    assert run.data.tags["base_model_sha256"] == tiny_base.sha256
+    assert "- Domain adaptation: off" in card
+    diff = "test_roc_auc_diff_vs_baseline"
+    assert (f"on the same test split: AUROC {m[diff]:+.3f} (95% CI {m[diff + '_ci_low']:+.3f} to "
+            f"{m[diff + '_ci_high']:+.3f})") in card
+    # the ONNX export's agreement with PyTorch and its speed, measured on training items at training
+    for key in ("onnx_max_abs_diff", "onnx_mean_abs_diff", "onnx_items_per_s", "torch_items_per_s"):
+        assert key in run.data.metrics, key
+    assert 0 <= m["onnx_mean_abs_diff"] <= m["onnx_max_abs_diff"] < 0.1
+    assert m["onnx_items"] > 0 and m["onnx_items_per_s"] > 0
+    assert f"differ from PyTorch's by {m['onnx_max_abs_diff']:.4f} at most" in card
+
+
+def test_run_description_and_version_tags_of_a_transformer(tf_trained, tiny_base):
+    from mlflow import MlflowClient
+
+    _, result = tf_trained
+    client = MlflowClient()
+    run = client.get_run(result.run_id)
+    note = run.data.tags["mlflow.note.content"]
+    assert note.startswith(f"**transformer**: fine-tuned {tiny_base.path}: 64 tokens, 2 epoch(s)")
+    assert "one train/validation/test split by letter" in note and "**Headline (test split)**: AUROC" in note
+    assert run.info.run_name.startswith("transformer-base-len64-ep2-frz0-lr0.001-split-sigmoid-")
+    tags = client.get_model_version(MODEL_NAME, result.model_version).tags
+    assert tags["family"] == "transformer" and tags["evaluation_mode"] == "split"
+    assert tags["test_roc_auc"] == f"{result.metrics['test_roc_auc']:.4f}"
+
+
 def test_logged_model_folder(tf_trained, tf_model_folder):
     import onnx
     import yaml
@@ -367,6 +406,20 @@ def test_domain_adaptation_is_a_nested_run(tf_da_trained):
     assert "val_mlm_loss_before" not in parent.data.metrics
 
 
+def test_model_card_of_a_domain_adapted_model_reports_the_mlm_loss(tf_da_trained):
+    from mlflow import MlflowClient
+
+    _, result, _ = tf_da_trained
+    client = MlflowClient()
+    card = client.get_model_version(DA_MODEL_NAME, result.model_version).description
+    da = nested_runs(client, client.get_run(result.run_id))["domain-adaptation"].data.metrics
+    assert "- Domain adaptation: 1 epoch(s) of masked-LM pretraining on the train letters'" in card
+    assert (f"Held-out MLM loss {da['val_mlm_loss_before']:.3f} before, {da['val_mlm_loss_after']:.3f} after"
+            in card)
+    assert "- ONNX: not exported (model.export_onnx: false)." in card
+    assert "- Not compared with the baseline in this run" in card
+
+
 def test_domain_adapted_model_records_it(tf_da_trained):
     from serving.predictor import load_predictor
 
@@ -430,12 +483,16 @@ def test_torch_and_onnx_agree(tf_trained, torch_predictor, test_rows):
             assert 0.0 <= row["p_overturned"] <= 1.0
             assert row["predicted_decision"] == ("Overturned" if row["p_overturned"] >= result.threshold else "Upheld")
             assert (row["model_name"], row["model_version"]) == (MODEL_NAME, result.model_version)
-    p_torch, p_onnx = probabilities(torch_out), probabilities(onnx_out)
-    diffs = [abs(a - b) for a, b in zip(p_torch, p_onnx)]
-    assert max(diffs) < 0.02, diffs
+    # int8 error is a property of the network, so bound it on the raw scores: a steep calibrator
+    # would magnify it in the served probabilities
+    raw = lambda predictor: getattr(predictor.scorer, "inner", predictor.scorer).predict_proba(test_rows)  # noqa: E731
+    r_torch, r_onnx = raw(torch_predictor), raw(onnx_predictor)
+    diffs = np.abs(r_torch - r_onnx)
+    assert diffs.max() < 0.02, diffs
     # ...which means something only if the scores differ between items by more than that
-    assert max(p_torch) - min(p_torch) > 0.02
-    assert spearmanr(p_torch, p_onnx)[0] > 0.8  # int8 keeps the ranking
+    assert r_torch.max() - r_torch.min() > 0.02
+    p_torch, p_onnx = probabilities(torch_out), probabilities(onnx_out)
+    assert spearmanr(p_torch, p_onnx)[0] > 0.8  # int8 keeps the ranking of what is served
 
 
 def test_torch_scores_reproduce_the_test_metrics(tf_trained, torch_predictor, test_rows):
@@ -609,3 +666,11 @@ def test_cross_validated_transformer_reports_oof_metrics_and_its_difference_to_t
     meta = read_verified_meta(next(folder.glob("artifacts/*/imr_model.json")).parent)
     assert ONNX_FILE in meta.files and meta.calibration["method"] == "sigmoid"
     assert meta.threshold == pytest.approx(result.threshold)
+    # the shipped model's fine-tuning is its own nested run; the folds' are nested in their fold runs
+    tuning = [c for c in children if c.data.tags.get("stage") == "fine_tuning"]
+    assert [c.info.run_name for c in tuning] == ["fine-tuning"]
+    assert "learning_rate" in tuning[0].data.params and "learning_rate" not in run.data.params
+    assert len(run.data.params) <= 80
+    card = client.get_model_version(name, result.model_version).description
+    assert "Paired difference against the default baseline on the same folds and letter resamples" in card
+    assert f"AUROC {m['cv_diff_vs_baseline_roc_auc']:+.3f} (95% CI" in card

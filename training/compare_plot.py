@@ -153,11 +153,9 @@ def select_rows(rows: list[dict], wanted: list[str]) -> list[dict]:
     return chosen
 
 
-def write_plot(rows: list[dict], wanted: list[str], out: Path) -> tuple[list[str], list[str]]:
-    """Writes the figure (format from the file suffix); returns (run names plotted, run names skipped
-    because they have no out-of-fold predictions: split-mode runs)."""
-    import matplotlib.pyplot as plt
-
+def build_figure(rows: list[dict], wanted: list[str]):
+    """(figure, run names plotted, run names skipped because they have no out-of-fold predictions:
+    split-mode runs; only when no run was named, else that is an error)."""
     runs, skipped = [], []
     for row in select_rows(rows, wanted):
         oof = _load_oof(row["run_id"])
@@ -171,8 +169,15 @@ def write_plot(rows: list[dict], wanted: list[str], out: Path) -> tuple[list[str
         runs.append(Curves(row["run_name"], oof, f"AUROC {row['auroc']:.3f}{ci}", f"PR-AUC {row['pr_auc']:.3f}{pr_ci}"))
     if not runs:
         raise PlotError("no run with out-of-fold predictions to plot")
-    fig = comparison_figure(runs, reference_curves(runs[0].oof))
+    return comparison_figure(runs, reference_curves(runs[0].oof)), [r.label for r in runs], skipped
+
+
+def write_plot(rows: list[dict], wanted: list[str], out: Path) -> tuple[list[str], list[str]]:
+    """Writes the figure (format from the file suffix); returns (plotted, skipped) as build_figure."""
+    import matplotlib.pyplot as plt
+
+    fig, plotted, skipped = build_figure(rows, wanted)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
     plt.close(fig)
-    return [r.label for r in runs], skipped
+    return plotted, skipped
