@@ -72,7 +72,11 @@ def transformer_describe(cfg: TrainConfig) -> str:
     m = cfg.model
     adapted = ", domain-adapted on the train letters (masked LM)" if m.domain_adaptation.enabled else ""
     return (f"fine-tuned {m.base_model}{adapted}: {m.max_length} tokens, {m.epochs:g} epoch(s), "
-            f"lower {m.freeze_layers} layer(s) frozen, learning rate {m.learning_rate:g}")
+            f"{_frozen(m.freeze_layers)}, learning rate {m.learning_rate:g}")
+
+
+def _frozen(layers: int) -> str:
+    return f"embeddings and lower {layers} layer(s) frozen" if layers else "every layer trained"
 
 
 def _base_model_lines(cfg: TrainConfig, facts: RunFacts) -> list[str]:
@@ -87,8 +91,8 @@ def _base_model_lines(cfg: TrainConfig, facts: RunFacts) -> list[str]:
             (f"- Input: {m.max_length} tokens, the first {m.head_fraction:.0%} from the start of the text (treatment "
              f"first), the rest from the end of the case summary."),
             (f"- Fine-tuning: {m.epochs:g} epoch(s), batch {m.batch_size}, learning rate {m.learning_rate:g}{head_rate}, "
-             f"weight decay {m.weight_decay:g}, class weights {m.class_weight}, embeddings and lower "
-             f"{m.freeze_layers} layer(s) frozen. Trainer arguments are in the nested `fine-tuning` run.")]
+             f"weight decay {m.weight_decay:g}, class weights {m.class_weight}, {_frozen(m.freeze_layers)}. "
+             f"Trainer arguments are in the nested `fine-tuning` run.")]
 
 
 def _domain_adaptation_lines(cfg: TrainConfig, facts: RunFacts) -> list[str]:
