@@ -19,7 +19,7 @@ def model_description(name: str, family, cfg: TrainConfig) -> str:
 California workers' compensation Independent Medical Review, from the request's pre-decision text.
 
 - Family: **{family.name}** ({family.describe(cfg)}).
-- Each version's description is its model card; its tags give the family, headline cross-validated metrics, \
+- Each version's description is its model card; its tags give the family, headline metrics (out-of-fold, or test split), \
 data digest, git commit and training run.
 - Aliases: `{cfg.mlflow.alias}` is the newest trained version; `champion` is the one promoted by hand \
 (`MlflowClient().set_registered_model_alias("{name}", "champion", <version>)`).

@@ -12,7 +12,7 @@ from transformers import PrinterCallback, ProgressCallback, TrainerCallback
 
 # Per-step bookkeeping the Trainer logs that says nothing about the model.
 _SKIPPED = {"total_flos", "train_runtime", "train_samples_per_second", "train_steps_per_second", "eval_runtime",
-            "eval_samples_per_second", "eval_steps_per_second"}
+            "eval_samples_per_second", "eval_steps_per_second", "eval_model_preparation_time"}
 
 
 def format_log(logs: dict) -> str:
