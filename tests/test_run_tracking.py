@@ -41,7 +41,8 @@ def test_run_names_carry_the_key_choices_and_a_config_hash(tmp_path):
     assert run_name(TrainConfig()) == default  # stable
     other_c = run_name(TrainConfig.model_validate({"model": {"family": "baseline", "classifier": {"C": 0.5}}}))
     assert other_c.startswith("baseline-C0.5-tfidf12-mindf2-cv-sigmoid-") and other_c != default
-    trigram = run_name(TrainConfig.model_validate({"model": {"family": "baseline", "text_tfidf": {"ngram_range": [1, 3]}}}))
+    trigram = run_name(TrainConfig.model_validate({"model": {"family": "baseline",
+                                                             "text_tfidf": {"ngram_range": [1, 3]}}}))
     assert "-tfidf13-" in trigram
     # a choice outside the key params still gets its own name, through the hash
     seeded = run_name(TrainConfig.model_validate({"seed": 7}))

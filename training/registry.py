@@ -19,8 +19,8 @@ def model_description(name: str, family, cfg: TrainConfig) -> str:
 California workers' compensation Independent Medical Review, from the request's pre-decision text.
 
 - Family: **{family.name}** ({family.describe(cfg)}).
-- Each version's description is its model card; its tags give the family, headline metrics (out-of-fold, or test split), \
-data digest, git commit and training run.
+- Each version's description is its model card; its tags give the family, headline metrics (out-of-fold, \
+or on the test split), data digest, git commit and training run.
 - Aliases: `{cfg.mlflow.alias}` is the newest trained version; `champion` is the one promoted by hand \
 (`MlflowClient().set_registered_model_alias("{name}", "champion", <version>)`).
 - Score: `imr predict --model models:/{name}@{cfg.mlflow.alias} --input requests.jsonl`, or \
