@@ -61,7 +61,8 @@ def small_corpus(tmp_path_factory, pdf_paths, seed_paths) -> Path:
 
 
 @contextmanager
-def small_baseline(root: Path, letters: Path, model_name: str, experiment: str, alias: str = "testing"):
+def small_baseline(root: Path, letters: Path, model_name: str, experiment: str, alias: str = "testing",
+                   calibration: str = "sigmoid"):
     """Train a small baseline on `letters` into an MLflow store under `root`; MLFLOW_TRACKING_URI
     points at that store until the block ends. Yields the TrainResult."""
     from training.config import TrainConfig
@@ -71,7 +72,7 @@ def small_baseline(root: Path, letters: Path, model_name: str, experiment: str, 
         "data": {"sources": [str(letters)]},
         "model": {"family": "baseline", "text_tfidf": {"min_df": 1, "max_features": 2000}},
         # 3 folds: the small corpus has 9 letters with an overturned item (see training.folds)
-        "evaluation": {"folds": 3, "repeats": 1, "bootstrap_samples": 100},
+        "evaluation": {"folds": 3, "repeats": 1, "bootstrap_samples": 100, "calibration": calibration},
         "mlflow": {"experiment": experiment, "registered_model_name": model_name, "alias": alias},
     })
     with pytest.MonkeyPatch.context() as mp:
