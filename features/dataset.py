@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import random
 from datetime import date
 from typing import Any
 
@@ -54,24 +53,22 @@ def letter_unit(key: str, salt: str) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
+def split_of(key: str, has_overturn: bool, seed: int,
+             fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)) -> str:
+    """A letter's split: a hash of its key (case number) with the seed, taken within its stratum
+    (whether it has an overturned item), as training/folds.py does for folds. Stratified in
+    expectation, and stable: adding letters never moves an old one to another split."""
+    u = letter_unit(key, f"holdout:{seed}:{'overturned' if has_overturn else 'upheld'}")
+    return "train" if u < fractions[0] else "validation" if u < fractions[0] + fractions[1] else "test"
+
+
 def split_letters(
     letters: dict[str, bool], seed: int, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
 ) -> dict[str, str]:
-    """Assign each letter id to a split, stratified on whether the letter has an overturned item.
-    Ids are sorted before a seeded shuffle, so the same letters and seed give the same split
-    whatever order the files were read in."""
+    """Assign each letter id (its case number where it has one) to a split; see split_of."""
     if abs(sum(fractions) - 1) > 1e-9 or min(fractions) < 0:
         raise ValueError(f"split fractions must be >= 0 and sum to 1, got {fractions}")
-    rng = random.Random(seed)
-    assignment: dict[str, str] = {}
-    for stratum in (True, False):
-        ids = sorted(i for i, has_overturn in letters.items() if has_overturn == stratum)
-        rng.shuffle(ids)
-        n_train = round(len(ids) * fractions[0])
-        n_val = round(len(ids) * fractions[1])
-        for k, letter_id in enumerate(ids):
-            assignment[letter_id] = "train" if k < n_train else "validation" if k < n_train + n_val else "test"
-    return assignment
+    return {letter_id: split_of(letter_id, has_overturn, seed, fractions) for letter_id, has_overturn in letters.items()}
 
 
 def build_dataset_dict(rows: list[dict[str, Any]], seed: int, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)):
@@ -82,7 +79,7 @@ def build_dataset_dict(rows: list[dict[str, Any]], seed: int, fractions: tuple[f
     for row in rows:
         has_overturn[row["letter_id"]] = has_overturn.get(row["letter_id"], False) or bool(row["label"])
     assignment = split_letters(has_overturn, seed, fractions)
-    features = _features(datasets)
+    features = features_of(datasets)
     by_split: dict[str, dict[str, list]] = {split: {name: [] for name in features} for split in SPLITS}
     for row in rows:  # column-wise, so an empty split still has every column
         for name in features:
@@ -92,7 +89,8 @@ def build_dataset_dict(rows: list[dict[str, Any]], seed: int, fractions: tuple[f
     })
 
 
-def _features(datasets):
+def features_of(datasets):
+    """The dataset's columns and types (`datasets` passed in: imported only where needed)."""
     v = datasets.Value
     return datasets.Features({
         "letter_id": v("string"), "source": v("string"), "case_number": v("string"), "item_index": v("int32"),

@@ -1,0 +1,197 @@
+"""`imr ingest`: a corpus of letters to `DIR/` (dataset, Parquet shards, report), streaming, in
+parallel, incrementally, and atomically.
+
+Files are read and hashed here and parsed in contained workers (features.contain); results stream
+into the parse store (features.store) and from there, batch by batch, into the split shards
+(features.shards). Everything is written to a temporary sibling of DIR that replaces DIR only
+when complete, so a failed run leaves the previous output as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from features.dedup import mark_duplicates
+from features.errors import InputError
+from features.extract import MAX_LETTER_BYTES
+from features.ingest import (
+    FileResult,
+    nothing_to_ingest,
+    read_entry,
+    report,
+    result_from,
+    split_counts_of,
+    write_report,
+)
+from features.sources import walk
+from features.work import PLACEMENT_COLUMNS
+
+BATCH_ROWS = 4096
+
+
+def ingest_to_dir(paths: Sequence[str | Path], out: Path, *, seed: int = 0,
+                  fractions: tuple[float, float, float] = (0.7, 0.15, 0.15), workers: int | None = None,
+                  rebuild: bool = False, progress: bool = False, max_bytes: int = MAX_LETTER_BYTES,
+                  timeout_s: float | None = None, memory_mib: int | None = None) -> dict[str, Any]:
+    """Ingest into `out` and return the report. Raises InputError when there is nothing to
+    ingest or `out` is not an ingest output; `out` is then untouched."""
+    from features.contain import MEMORY_MIB, TIMEOUT_S, ContainedPool, default_workers
+
+    started = time.perf_counter()
+    out = Path(out)
+    _check_out(out)
+    entries = list(walk(paths))
+    if not entries:
+        raise nothing_to_ingest(list(paths), [])
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        schema, info = _schema()
+        from features.store import ParseStore
+
+        store = ParseStore(tmp / "store", _row_schema(schema), previous=None if rebuild else out / "store")
+        reused = len(store.outcomes)
+        contained: dict[str, dict] = {}
+        placed: list[tuple[str, str | None, str | None, str]] = []
+        workers = workers or default_workers()
+        with ContainedPool(workers, timeout_s or TIMEOUT_S, memory_mib or MEMORY_MIB) as pool, \
+                _progress_bar(len(entries), progress) as bar:
+            for (path, sha, reason, status), outcome in pool.imap(_jobs(entries, store.outcomes, max_bytes)):
+                if outcome is not None and outcome.get("contained"):
+                    contained[sha] = outcome
+                elif outcome is not None:
+                    store.add(sha, outcome)
+                placed.append((path, sha, reason, status))
+                bar.update()
+        store.close()
+        results = [result_from(path, sha, store.outcomes.get(sha) or contained[sha]) if sha
+                   else FileResult(path, status, reason) for path, sha, reason, status in placed]
+        results.sort(key=lambda r: r.path)
+        mark_duplicates(results)
+        kept = [r for r in results if r.status == "parsed"]
+        if not kept:
+            raise nothing_to_ingest(list(paths), results)
+        splits = _write_splits(tmp, store, kept, schema, info, seed, fractions)
+        data = report(results, split_counts_of((splits[r.letter_id], r.items, r.overturned) for r in kept))
+        data["run"] = {"workers": workers, "rebuild": rebuild, "reused_outcomes": reused,
+                       "parsed_now": len(store.outcomes) - reused + len(contained),
+                       "seconds": round(time.perf_counter() - started, 2)}
+        write_report(tmp / "report.json", data)
+        _swap_in(tmp, out)
+        return data
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _jobs(entries, known: dict[str, dict], max_bytes: int) -> Iterator[tuple[tuple, tuple | None]]:
+    """((path, sha, reason, status), worker args or None): a file whose content was already parsed
+    (in an earlier run, or earlier in this one) is not parsed again."""
+    submitted: set[str] = set()
+    for entry in entries:
+        if entry.reason:
+            yield (str(entry.path), None, entry.reason, entry.status), None
+            continue
+        data, sha, reason = read_entry(entry, max_bytes)
+        new = data is not None and sha not in known and sha not in submitted
+        if new:
+            submitted.add(sha)
+        yield (str(entry.path), sha, reason, "rejected"), ((data, True) if new else None)
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / "report.json").exists():
+        raise InputError(f"--out {out}: a non-empty folder that is not an imr ingest output (no report.json); "
+                         f"refusing to replace it: choose another --out")
+
+
+def _swap_in(tmp: Path, out: Path) -> None:
+    """Replace `out` by `tmp` with two renames; the old output is deleted only afterwards."""
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        shutil.rmtree(old, ignore_errors=True)
+        out.rename(old)
+        tmp.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        tmp.rename(out)
+
+
+def _schema():
+    import datasets
+
+    from features.dataset import features_of
+
+    features = features_of(datasets)
+    info = {"citation": "", "description": "", "features": features.to_dict(), "homepage": "", "license": ""}
+    return features.arrow_schema, info
+
+
+def _row_schema(schema):
+    import pyarrow as pa
+
+    fields = [f for f in schema if f.name not in PLACEMENT_COLUMNS]
+    return pa.schema([*fields, pa.field("sha256", pa.string())])
+
+
+def _write_splits(tmp: Path, store, kept: list[FileResult], schema, info, seed: int,
+                  fractions: tuple[float, float, float]) -> dict[str, str]:
+    """Stream the kept letters' rows from the store into the per-split Parquet and Arrow shards;
+    returns {letter_id: split}."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from features.dataset import SPLITS, split_of
+    from features.shards import ArrowSplit, ParquetShards, write_dataset_dict_json
+
+    splits = {r.letter_id: split_of(r.letter_id, r.overturned > 0, seed, fractions) for r in kept}
+    place = {r.sha256: (r.letter_id, r.path, splits[r.letter_id]) for r in kept}
+    parquet = {s: ParquetShards(tmp / "parquet" / f"{s}.parquet", schema) for s in SPLITS}
+    arrow = {s: ArrowSplit(tmp / "dataset" / s, schema, info) for s in SPLITS}
+    for path in store.row_files():
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS):
+            where = [place.get(sha) for sha in batch.column("sha256").to_pylist()]
+            for split in SPLITS:
+                index = [i for i, p in enumerate(where) if p is not None and p[2] == split]
+                if not index:
+                    continue
+                part = batch.take(pa.array(index))
+                columns = {"letter_id": pa.array([where[i][0] for i in index], pa.string()),
+                           "source": pa.array([where[i][1] for i in index], pa.string())}
+                table = pa.Table.from_arrays(
+                    [columns[f.name] if f.name in columns else part.column(f.name) for f in schema], schema=schema)
+                parquet[split].write(table)
+                arrow[split].write(table)
+    for split in SPLITS:
+        parquet[split].close()
+        arrow[split].close()
+    write_dataset_dict_json(tmp / "dataset", list(SPLITS))
+    return splits
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+def _progress_bar(total: int, enabled: bool):
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="letter", file=sys.stderr, smoothing=0.05, mininterval=0.5, dynamic_ncols=True)
