@@ -76,7 +76,8 @@ class ContainedPool:
             reason = f"the parser failed unexpectedly ({type(exc).__name__})"
         return {"ok": False, "reason": reason, "contained": True}
 
-    def imap(self, jobs: Iterable[tuple[T, tuple | None]], window: int | None = None) -> Iterator[tuple[T, dict | None]]:
+    def imap(self, jobs: Iterable[tuple[T, tuple | None]],
+             window: int | None = None) -> Iterator[tuple[T, dict | None]]:
         """(tag, outcome) in the order of `jobs`, with at most `window` files in flight (memory
         stays flat however many files there are). A job whose args are None is not run: its
         outcome is None, yielded in its place in the order."""

@@ -68,10 +68,11 @@ def split_letters(
     """Assign each letter id (its case number where it has one) to a split; see split_of."""
     if abs(sum(fractions) - 1) > 1e-9 or min(fractions) < 0:
         raise ValueError(f"split fractions must be >= 0 and sum to 1, got {fractions}")
-    return {letter_id: split_of(letter_id, has_overturn, seed, fractions) for letter_id, has_overturn in letters.items()}
+    return {key: split_of(key, has_overturn, seed, fractions) for key, has_overturn in letters.items()}
 
 
-def build_dataset_dict(rows: list[dict[str, Any]], seed: int, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)):
+def build_dataset_dict(rows: list[dict[str, Any]], seed: int,
+                       fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)):
     """`datasets.DatasetDict` with the three splits; no letter's items cross a split."""
     import datasets
 
