@@ -26,7 +26,8 @@ from features.work import parse_bytes
 
 TIMEOUT_S = 30.0  # the bundled letters take ~10 ms each; a PDF that needs 30 s is hostile or broken
 MEMORY_MIB = 1024  # address space per worker; the bundled letters need < 200 MiB
-MAX_TASKS = 500  # restart a worker after this many files, so a slow leak in PDFium cannot build up
+CHUNK = 16  # files per task: ~50 ms of work, so messaging costs little
+MAX_TASKS = 2_000  # tasks (chunks) before a worker is replaced, so a slow leak cannot build up
 
 T = TypeVar("T")
 
@@ -76,21 +77,37 @@ class ContainedPool:
             reason = f"the parser failed unexpectedly ({type(exc).__name__})"
         return {"ok": False, "reason": reason, "contained": True}
 
-    def imap(self, jobs: Iterable[tuple[T, tuple | None]],
-             window: int | None = None) -> Iterator[tuple[T, dict | None]]:
+    def imap(self, jobs: Iterable[tuple[T, tuple | None]], window: int | None = None,
+             chunk: int = CHUNK) -> Iterator[tuple[T, dict | None]]:
         """(tag, outcome) in the order of `jobs`, with at most `window` files in flight (memory
         stays flat however many files there are). A job whose args are None is not run: its
-        outcome is None, yielded in its place in the order."""
-        window = window or self.workers * 32
-        pending: deque[tuple[T, Future | None]] = deque()
+        outcome is None, yielded in its place in the order.
+
+        Files go to the workers `chunk` at a time: one message per file would cost as much as
+        parsing it. A chunk that hangs, dies or runs out of memory is run again file by file,
+        so each file still gets its own time and memory limit and only the culprit is rejected."""
+        window = window or self.workers * chunk * 4
+        pending: deque[_Slot] = deque()
+        batch: list[_Slot] = []
         for tag, args in jobs:
-            pending.append((tag, None if args is None else self.submit(*args)))
-            while len(pending) > window or (pending and (pending[0][1] is None or pending[0][1].done())):
-                head, future = pending.popleft()
-                yield head, None if future is None else self.outcome(future)
+            slot = _Slot(tag, args)
+            pending.append(slot)
+            if args is not None:
+                batch.append(slot)
+                if len(batch) >= chunk:
+                    _Chunk(self, batch)
+                    batch = []
+            while pending and (pending[0].ready() or len(pending) > window):
+                if pending[0].chunk is None and pending[0].args is not None:
+                    _Chunk(self, batch)
+                    batch = []
+                head = pending.popleft()
+                yield head.tag, head.outcome()
+        if batch:
+            _Chunk(self, batch)
         while pending:
-            head, future = pending.popleft()
-            yield head, None if future is None else self.outcome(future)
+            head = pending.popleft()
+            yield head.tag, head.outcome()
 
     def close(self) -> None:
         self._pool.stop()
@@ -101,6 +118,55 @@ class ContainedPool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _run_chunk(task: Callable[..., dict], chunk: list[tuple]) -> list[dict]:
+    """Runs in a worker: each file's outcome; a Python exception rejects its file only."""
+    out = []
+    for args in chunk:
+        try:
+            out.append(task(*args))
+        except MemoryError:
+            out.append({"ok": False, "reason": "over the memory limit while reading it (decompression bomb?)",
+                        "contained": True})
+        except Exception as exc:  # noqa: BLE001  (the message may quote the letter: only the type)
+            out.append({"ok": False, "reason": f"the parser failed unexpectedly ({type(exc).__name__})",
+                        "contained": True})
+    return out
+
+
+class _Chunk:
+    """Files sent to a worker as one task; their outcomes once it is done."""
+
+    def __init__(self, pool: ContainedPool, slots: list[_Slot]):
+        self.pool, self.args = pool, [slot.args for slot in slots]
+        self.future = pool._pool.schedule(_run_chunk, args=(pool.task, self.args), timeout=pool.timeout_s)
+        self.outcomes: list[dict] | None = None
+        for index, slot in enumerate(slots):
+            slot.chunk, slot.index = self, index
+
+    def outcome(self, index: int) -> dict:
+        if self.outcomes is None:
+            result = self.pool.outcome(self.future)
+            if isinstance(result, list):
+                self.outcomes = result
+            else:  # the chunk hung or its worker died: find the culprit, one file per task
+                self.outcomes = [self.pool.outcome(self.pool.submit(*args)) for args in self.args]
+            self.args = []
+        return self.outcomes[index]
+
+
+class _Slot:
+    __slots__ = ("tag", "args", "chunk", "index")
+
+    def __init__(self, tag, args: tuple | None):
+        self.tag, self.args, self.chunk, self.index = tag, args, None, 0
+
+    def ready(self) -> bool:
+        return self.args is None or (self.chunk is not None and self.chunk.future.done())
+
+    def outcome(self) -> dict | None:
+        return None if self.args is None else self.chunk.outcome(self.index)
 
 
 _shared: ContainedPool | None = None

@@ -32,7 +32,7 @@ from features.ingest import (
 from features.sources import walk
 from features.work import PLACEMENT_COLUMNS
 
-BATCH_ROWS = 4096
+BATCH_ROWS = 16_384
 
 
 def ingest_to_dir(paths: Sequence[str | Path], out: Path, *, seed: int = 0,
@@ -52,17 +52,17 @@ def ingest_to_dir(paths: Sequence[str | Path], out: Path, *, seed: int = 0,
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    try:
-        schema, info = _schema()
-        from features.store import ParseStore
-
-        store = ParseStore(tmp / "store", _row_schema(schema), previous=None if rebuild else out / "store")
-        reused = len(store.outcomes)
-        contained: dict[str, dict] = {}
-        placed: list[tuple[str, str | None, str | None, str]] = []
-        workers = workers or default_workers()
+    workers = workers or default_workers()
+    try:  # the pool first: its workers start up while this process imports datasets
         with ContainedPool(workers, timeout_s or TIMEOUT_S, memory_mib or MEMORY_MIB) as pool, \
                 _progress_bar(len(entries), progress) as bar:
+            schema, info = _schema()
+            from features.store import ParseStore
+
+            store = ParseStore(tmp / "store", _row_schema(schema), previous=None if rebuild else out / "store")
+            reused = len(store.outcomes)
+            contained: dict[str, dict] = {}
+            placed: list[tuple[str, str | None, str | None, str]] = []
             for (path, sha, reason, status), outcome in pool.imap(_jobs(entries, store.outcomes, max_bytes)):
                 if outcome is not None and outcome.get("contained"):
                     contained[sha] = outcome
@@ -148,25 +148,31 @@ def _write_splits(tmp: Path, store, kept: list[FileResult], schema, info, seed: 
     """Stream the kept letters' rows from the store into the per-split Parquet and Arrow shards;
     returns {letter_id: split}."""
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     from features.dataset import SPLITS, split_of
     from features.shards import ArrowSplit, ParquetShards, write_dataset_dict_json
 
     splits = {r.letter_id: split_of(r.letter_id, r.overturned > 0, seed, fractions) for r in kept}
-    place = {r.sha256: (r.letter_id, r.path, splits[r.letter_id]) for r in kept}
+    # The kept letters as columns, looked up per batch in C++ (pyarrow.compute), not per row in Python.
+    kept_sha = pa.array([r.sha256 for r in kept], pa.string())
+    kept_id = pa.array([r.letter_id for r in kept], pa.string())
+    kept_path = pa.array([r.path for r in kept], pa.string())
+    kept_split = pa.array([SPLITS.index(splits[r.letter_id]) for r in kept], pa.int8())
     parquet = {s: ParquetShards(tmp / "parquet" / f"{s}.parquet", schema) for s in SPLITS}
     arrow = {s: ArrowSplit(tmp / "dataset" / s, schema, info) for s in SPLITS}
     for path in store.row_files():
         for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS):
-            where = [place.get(sha) for sha in batch.column("sha256").to_pylist()]
-            for split in SPLITS:
-                index = [i for i, p in enumerate(where) if p is not None and p[2] == split]
-                if not index:
+            where = pc.index_in(batch.column("sha256"), value_set=kept_sha)
+            split_code = pc.take(kept_split, where)
+            for code, split in enumerate(SPLITS):
+                mask = pc.fill_null(pc.equal(split_code, code), False)
+                if not pc.any(mask).as_py():
                     continue
-                part = batch.take(pa.array(index))
-                columns = {"letter_id": pa.array([where[i][0] for i in index], pa.string()),
-                           "source": pa.array([where[i][1] for i in index], pa.string())}
+                at = pc.filter(where, mask)
+                columns = {"letter_id": pc.take(kept_id, at), "source": pc.take(kept_path, at)}
+                part = batch.filter(mask)
                 table = pa.Table.from_arrays(
                     [columns[f.name] if f.name in columns else part.column(f.name) for f in schema], schema=schema)
                 parquet[split].write(table)
