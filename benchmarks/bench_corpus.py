@@ -37,8 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from letters import pdf_bytes  # noqa: E402
 from hostile import bomb_pdf  # noqa: E402
+from letters import pdf_bytes  # noqa: E402
 
 from features.extract import letter_text_from_bytes  # noqa: E402
 
@@ -156,7 +156,7 @@ def ingest(paths: list[Path], out: Path, workers: int | None) -> dict:
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     top = psutil.Process(proc.pid)
-    peak = 0
+    peak = parent_peak = 0
     cpu: dict[int, float] = {}  # last CPU seconds seen per process (workers come and go)
     while proc.poll() is None:
         total = 0
@@ -168,13 +168,18 @@ def ingest(paths: list[Path], out: Path, workers: int | None) -> dict:
         except psutil.Error:
             pass
         peak = max(peak, total)
+        try:
+            parent_peak = max(parent_peak, top.memory_info().rss)
+        except psutil.Error:
+            pass
         time.sleep(0.05)
     wall = time.perf_counter() - t0
     stdout = proc.stdout.read()
     if proc.returncode != 0:
         raise SystemExit(f"imr ingest failed ({proc.returncode}): {stdout[-2000:]}")
     report = json.loads((out / "report.json").read_text())
-    return {"wall_s": wall, "peak_rss_mb": peak / 2**20, "cpu_s": sum(cpu.values()),
+    return {"wall_s": wall, "peak_rss_mb": peak / 2**20, "parent_peak_rss_mb": parent_peak / 2**20,
+            "cpu_s": sum(cpu.values()),
             "load_avg_1m": os.getloadavg()[0], "files": report["total_files"],
             "files_per_s": report["total_files"] / wall, "parsed": report["parsed"],
             "rejected": report["rejected"], "duplicate": report["duplicate"], "run": report["run"],
@@ -217,12 +222,14 @@ def main() -> int:
             r = ingest([small], tmp / f"out-small-{workers}", workers)
             fig[f"small_w{workers}"] = {k: v for k, v in r.items() if k != "report"}
             print(f"{args.small:>6} letters, {workers:>2} workers: {r['files_per_s']:7.1f} files/s  "
-                  f"{r['wall_s']:6.1f} s  peak RSS {r['peak_rss_mb']:6.0f} MB  CPU {r['cpu_s']:6.1f} s  "
+                  f"{r['wall_s']:6.1f} s  peak RSS {r['peak_rss_mb']:6.0f} MB (parent {r['parent_peak_rss_mb']:4.0f})  "
+                  f"CPU {r['cpu_s']:6.1f} s  "
                   f"load {r['load_avg_1m']:.1f}", flush=True)
         r = ingest([full], tmp / "out-full", None)
         fig["full"] = {k: v for k, v in r.items() if k != "report"}
         print(f"{args.letters:>6} letters, {cores:>2} workers: {r['files_per_s']:7.1f} files/s  "
-              f"{r['wall_s']:6.1f} s  peak RSS {r['peak_rss_mb']:6.0f} MB  CPU {r['cpu_s']:6.1f} s  "
+              f"{r['wall_s']:6.1f} s  peak RSS {r['peak_rss_mb']:6.0f} MB (parent {r['parent_peak_rss_mb']:4.0f})  "
+                  f"CPU {r['cpu_s']:6.1f} s  "
               f"load {r['load_avg_1m']:.1f}", flush=True)
         total, found = accounted(r["report"], [full])
         fig["accounted"] = {"paths": total, "in_report": found, "report_files": r["files"]}
@@ -237,6 +244,9 @@ def main() -> int:
         w1, w2 = fig["small_w1"]["files_per_s"], fig["small_w2"]["files_per_s"]
         targets = {
             "2 workers >= 1.7x one worker": (w2 / w1, w2 / w1 >= 1.7),
+            "parent peak RSS at full <= 1.2x at small": (
+                fig["full"]["parent_peak_rss_mb"] / fig[f"small_w{cores}"]["parent_peak_rss_mb"],
+                fig["full"]["parent_peak_rss_mb"] <= 1.2 * fig[f"small_w{cores}"]["parent_peak_rss_mb"]),
             "peak RSS at full <= 1.2x at small (all workers)": (
                 fig["full"]["peak_rss_mb"] / fig[f"small_w{cores}"]["peak_rss_mb"],
                 fig["full"]["peak_rss_mb"] <= 1.2 * fig[f"small_w{cores}"]["peak_rss_mb"]),

@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from features.extract import pdf_text  # noqa: E402
 from features.corpus import ingest_to_dir  # noqa: E402
+from features.extract import pdf_text  # noqa: E402
 from features.ingest import expand_paths  # noqa: E402
 from features.parser import LetterRejected, parse_letter  # noqa: E402
 
@@ -104,6 +104,7 @@ def main() -> int:
     blobs = [p.read_bytes() for p in files]  # pre-read: disk is not timed
 
     import datasets  # warm the heavy imports so in-process ingest times work, not imports
+
     import features.dataset  # noqa: F401
     datasets.disable_progress_bars()
     extract_all(blobs[:1])

@@ -66,6 +66,7 @@ class ContainedPool:
             return future.result()
         except FutureTimeout:
             reason = f"took longer than {self.timeout_s:g} s to extract and parse (hostile or broken file?)"
+            return {"ok": False, "reason": reason, "contained": True, "timed_out": True}
         except ProcessExpired as exc:
             how = f"signal {signal.Signals(-exc.exitcode).name}" if exc.exitcode and exc.exitcode < 0 \
                 else f"exit status {exc.exitcode}"

@@ -53,7 +53,7 @@ def ingest_to_dir(paths: Sequence[str | Path], out: Path, *, seed: int = 0,
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     workers = workers or default_workers()
-    try:  # the pool first: its workers start up while this process imports datasets
+    try:  # the pool first: its workers start up while this process carries on
         with ContainedPool(workers, timeout_s or TIMEOUT_S, memory_mib or MEMORY_MIB) as pool, \
                 _progress_bar(len(entries), progress) as bar:
             schema, info = _schema()
@@ -61,17 +61,21 @@ def ingest_to_dir(paths: Sequence[str | Path], out: Path, *, seed: int = 0,
 
             store = ParseStore(tmp / "store", _row_schema(schema), previous=None if rebuild else out / "store")
             reused = len(store.outcomes)
-            contained: dict[str, dict] = {}
+            timed_out: dict[str, dict] = {}  # not kept in the store: tried again next run
+            parsed_now = 0
             placed: list[tuple[str, str | None, str | None, str]] = []
-            for (path, sha, reason, status), outcome in pool.imap(_jobs(entries, store.outcomes, max_bytes)):
-                if outcome is not None and outcome.get("contained"):
-                    contained[sha] = outcome
-                elif outcome is not None:
+            jobs = _jobs(entries, store.outcomes, store.known_paths, max_bytes)
+            for (path, sha, reason, status), outcome in pool.imap(jobs):
+                if outcome is not None:
+                    parsed_now += 1
+                    if outcome.get("timed_out"):
+                        timed_out[sha] = outcome
                     store.add(sha, outcome)
                 placed.append((path, sha, reason, status))
                 bar.update()
+        store.save_paths()
         store.close()
-        results = [result_from(path, sha, store.outcomes.get(sha) or contained[sha]) if sha
+        results = [result_from(path, sha, store.outcomes.get(sha) or timed_out[sha]) if sha
                    else FileResult(path, status, reason) for path, sha, reason, status in placed]
         results.sort(key=lambda r: r.path)
         mark_duplicates(results)
@@ -81,7 +85,7 @@ def ingest_to_dir(paths: Sequence[str | Path], out: Path, *, seed: int = 0,
         splits = _write_splits(tmp, store, kept, schema, info, seed, fractions)
         data = report(results, split_counts_of((splits[r.letter_id], r.items, r.overturned) for r in kept))
         data["run"] = {"workers": workers, "rebuild": rebuild, "reused_outcomes": reused,
-                       "parsed_now": len(store.outcomes) - reused + len(contained),
+                       "parsed_now": parsed_now,
                        "seconds": round(time.perf_counter() - started, 2)}
         write_report(tmp / "report.json", data)
         _swap_in(tmp, out)
@@ -91,15 +95,22 @@ def ingest_to_dir(paths: Sequence[str | Path], out: Path, *, seed: int = 0,
         raise
 
 
-def _jobs(entries, known: dict[str, dict], max_bytes: int) -> Iterator[tuple[tuple, tuple | None]]:
+def _jobs(entries, known: dict[str, dict], known_paths, max_bytes: int) -> Iterator[tuple[tuple, tuple | None]]:
     """((path, sha, reason, status), worker args or None): a file whose content was already parsed
-    (in an earlier run, or earlier in this one) is not parsed again."""
+    (in an earlier run, or earlier in this one) is not parsed again, and a file whose size,
+    modification time and inode are those of the last run is not even read."""
     submitted: set[str] = set()
     for entry in entries:
         if entry.reason:
             yield (str(entry.path), None, entry.reason, entry.status), None
             continue
+        sha = known_paths.unchanged(entry.path)
+        if sha is not None and sha in known:
+            yield (str(entry.path), sha, None, "rejected"), None
+            continue
         data, sha, reason = read_entry(entry, max_bytes)
+        if sha is not None:
+            known_paths.record(entry.path, sha)
         new = data is not None and sha not in known and sha not in submitted
         if new:
             submitted.add(sha)
@@ -127,13 +138,10 @@ def _swap_in(tmp: Path, out: Path) -> None:
 
 
 def _schema():
-    import datasets
+    from features.dataset import arrow_schema, features_dict
 
-    from features.dataset import features_of
-
-    features = features_of(datasets)
-    info = {"citation": "", "description": "", "features": features.to_dict(), "homepage": "", "license": ""}
-    return features.arrow_schema, info
+    info = {"citation": "", "description": "", "features": features_dict(), "homepage": "", "license": ""}
+    return arrow_schema(), info
 
 
 def _row_schema(schema):

@@ -90,15 +90,38 @@ def build_dataset_dict(rows: list[dict[str, Any]], seed: int,
     })
 
 
+# The dataset's columns: name -> type ("label" is the Upheld/Overturned ClassLabel).
+COLUMNS = {
+    "letter_id": "string", "source": "string", "case_number": "string", "item_index": "int32", "label": "label",
+    "decision": "string", "treatment": "string", "treatment_category": "string", "case_summary": "string",
+    "claims_administrator_guideline": "string", "patient_age": "int32", "patient_sex": "string",
+    "days_since_injury": "int32", "partial_approval": "bool", "original_request": "string",
+    "authorized_portion": "string", "maximus_guideline": "string", "rationale": "string", "decision_date": "string",
+}
+LABEL_NAMES = ["Upheld", "Overturned"]
+
+
 def features_of(datasets):
     """The dataset's columns and types (`datasets` passed in: imported only where needed)."""
-    v = datasets.Value
     return datasets.Features({
-        "letter_id": v("string"), "source": v("string"), "case_number": v("string"), "item_index": v("int32"),
-        "label": datasets.ClassLabel(names=["Upheld", "Overturned"]), "decision": v("string"),
-        "treatment": v("string"), "treatment_category": v("string"), "case_summary": v("string"),
-        "claims_administrator_guideline": v("string"), "patient_age": v("int32"), "patient_sex": v("string"),
-        "days_since_injury": v("int32"), "partial_approval": v("bool"), "original_request": v("string"),
-        "authorized_portion": v("string"), "maximus_guideline": v("string"), "rationale": v("string"),
-        "decision_date": v("string"),
+        name: datasets.ClassLabel(names=LABEL_NAMES) if kind == "label" else datasets.Value(kind)
+        for name, kind in COLUMNS.items()
     })
+
+
+def features_dict() -> dict:
+    """`features_of(datasets).to_dict()`, without importing datasets (a second of start-up)."""
+    return {name: {"names": LABEL_NAMES, "_type": "ClassLabel"} if kind == "label"
+            else {"dtype": kind, "_type": "Value"} for name, kind in COLUMNS.items()}
+
+
+def arrow_schema():
+    """`features_of(datasets).arrow_schema` (with the metadata `datasets` reads back), without
+    importing datasets."""
+    import json
+
+    import pyarrow as pa
+
+    types = {"string": pa.string(), "int32": pa.int32(), "bool": pa.bool_(), "label": pa.int64()}
+    metadata = {"huggingface": json.dumps({"info": {"features": features_dict()}})}
+    return pa.schema([(name, types[kind]) for name, kind in COLUMNS.items()], metadata=metadata)

@@ -177,6 +177,14 @@ def ingest(paths: Iterable[str | Path], seed: int = 0, fractions: tuple[float, f
 
 
 def write_report(path: Path, data: dict[str, Any]) -> None:
-    with path.open("w") as f:  # json.dump streams: a million-file report is never one string
-        json.dump(data, f, indent=1)
-        f.write("\n")
+    """One line per file (greppable, and fast: the C encoder per line), streamed to disk so a
+    million-file report is never one string; totals and splits indented after the files."""
+    with path.open("w") as f:
+        f.write('{"files": [')
+        for k, entry in enumerate(data["files"]):
+            f.write(("\n  " if k == 0 else ",\n  ") + json.dumps(entry))
+        f.write("\n]")
+        for key, value in data.items():
+            if key != "files":
+                f.write(f",\n{json.dumps(key)}: " + json.dumps(value, indent=1))
+        f.write("\n}\n")

@@ -5,9 +5,13 @@ in `DIR/store/` so a re-run parses only files it has not seen.
   warnings; one row per distinct file content parsed in that run.
 - `rows-<run>-<k>.parquet`: the parsed letters' dataset rows (no placement columns), with sha256.
 
-A run's files are only ever added, never rewritten: a new output folder hard-links the previous
-run's files (a copy where links are not possible) and adds its own. Outcomes of a worker that hung
-or died are not stored (they depend on the machine's limits), so those files are tried again.
+- `paths.parquet`: path, size, mtime_ns, inode and sha256 of every file read, so a re-run does not
+  read (and hash) a file that has not changed.
+
+A run's files are only ever added, never rewritten (but paths.parquet): a new output folder
+hard-links the previous run's files (a copy where links are not possible) and adds its own.
+Outcomes of files that ran out of time are not stored (they depend on how busy the machine was),
+so those files are tried again; a worker that died (a bomb, a crash) gives the same outcome again.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ OUTCOME_SCHEMA = pa.schema([
 ])
 ROWS_PER_FILE = 200_000
 BUFFER_ROWS = 2_000  # rows held before they are written out as one row group
+PATHS = "paths.parquet"
 
 
 def run_stamp() -> str:
@@ -38,9 +43,11 @@ class ParseStore:
     def __init__(self, folder: Path, row_schema: pa.Schema, previous: Path | None = None):
         self.folder, self.row_schema = folder, row_schema
         folder.mkdir(parents=True, exist_ok=True)
+        self.known_paths = PathIndex()
         if previous is not None and previous.is_dir():
-            for src in sorted(previous.glob("*.parquet")):
+            for src in sorted(previous.glob("*-*.parquet")):
                 _link_or_copy(src, folder / src.name)
+            self.known_paths = PathIndex.load(previous / PATHS)
         self.outcomes: dict[str, dict] = {}
         for path in sorted(folder.glob("outcomes-*.parquet")):
             for row in pq.read_table(path).to_pylist():
@@ -54,7 +61,7 @@ class ParseStore:
 
     def add(self, sha: str, outcome: dict) -> None:
         """Record a new outcome (a worker's, features.work.parse_bytes with rows=True)."""
-        if outcome.get("contained"):
+        if outcome.get("timed_out"):
             return
         record = {k: outcome.get(k) for k in OUTCOME_SCHEMA.names if k != "sha256"}
         record["warnings"] = record["warnings"] or []
@@ -87,8 +94,58 @@ class ParseStore:
             table = pa.Table.from_pylist(self._new_outcomes, schema=OUTCOME_SCHEMA)
             pq.write_table(table, self.folder / f"outcomes-{self.stamp}.parquet")
 
+    def save_paths(self) -> None:
+        self.known_paths.save(self.folder / PATHS)
+
     def row_files(self) -> list[Path]:
         return sorted(self.folder.glob("rows-*.parquet"))
+
+
+class PathIndex:
+    """path -> (size, mtime_ns, inode, sha256) of the files read by the last run and this one."""
+
+    def __init__(self, old: dict[str, tuple] | None = None):
+        self.old = old or {}
+        self.new: dict[str, tuple] = {}
+
+    @classmethod
+    def load(cls, path: Path) -> PathIndex:
+        if not path.exists():
+            return cls()
+        t = pq.read_table(path).to_pydict()
+        return cls({p: (s, m, i, h) for p, s, m, i, h in zip(t["path"], t["size"], t["mtime_ns"], t["inode"],
+                                                              t["sha256"], strict=True)})
+
+    def unchanged(self, path: Path) -> str | None:
+        """The file's sha256 when it is as the last run saw it, else None."""
+        before = self.old.get(str(path))
+        if before is None:
+            return None
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        if (st.st_size, st.st_mtime_ns, st.st_ino) != before[:3]:
+            return None
+        self.new[str(path)] = before
+        return before[3]
+
+    def record(self, path: Path, sha: str) -> None:
+        try:
+            st = path.stat()
+        except OSError:
+            return
+        self.new[str(path)] = (st.st_size, st.st_mtime_ns, st.st_ino, sha)
+
+    def save(self, path: Path) -> None:
+        rows = sorted(self.new.items())
+        pq.write_table(pa.table({
+            "path": pa.array([p for p, _ in rows], pa.string()),
+            "size": pa.array([v[0] for _, v in rows], pa.int64()),
+            "mtime_ns": pa.array([v[1] for _, v in rows], pa.int64()),
+            "inode": pa.array([v[2] for _, v in rows], pa.uint64()),
+            "sha256": pa.array([v[3] for _, v in rows], pa.string()),
+        }), path)
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:

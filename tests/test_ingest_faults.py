@@ -156,7 +156,8 @@ def test_links_are_followed_once_and_bad_ones_reported(tmp_path):
     (corpus / "self.txt").symlink_to(corpus / "self.txt")
     out = tmp_path / "out"
     assert main(["ingest", str(corpus), "--out", str(out)]) == 0
-    files = {str(Path(f["path"]).relative_to(corpus)): f for f in json.loads((out / "report.json").read_text())["files"]}
+    report = json.loads((out / "report.json").read_text())
+    files = {str(Path(f["path"]).relative_to(corpus)): f for f in report["files"]}
     assert files["CM16-0000002.txt"]["status"] == files["linked/CM16-0000001.txt"]["status"] == "parsed"
     assert files["loop"]["status"] == "rejected" and files["loop"]["reason"].startswith("link loop")
     assert files["gone.pdf"]["status"] == "rejected" and files["gone.pdf"]["reason"].startswith("dangling link")
