@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import random
 from datetime import date
 from typing import Any
 
@@ -62,13 +63,33 @@ def split_of(key: str, has_overturn: bool, seed: int,
     return "train" if u < fractions[0] else "validation" if u < fractions[0] + fractions[1] else "test"
 
 
-def split_letters(
+def holdout_splits(
     letters: dict[str, bool], seed: int, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
 ) -> dict[str, str]:
-    """Assign each letter id (its case number where it has one) to a split; see split_of."""
+    """The split of each letter id (its case number where it has one); see split_of."""
     if abs(sum(fractions) - 1) > 1e-9 or min(fractions) < 0:
         raise ValueError(f"split fractions must be >= 0 and sum to 1, got {fractions}")
     return {key: split_of(key, has_overturn, seed, fractions) for key, has_overturn in letters.items()}
+
+
+def split_letters(
+    letters: dict[str, bool], seed: int, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
+) -> dict[str, str]:
+    """Exact-count split (a seeded shuffle of the sorted ids per stratum), for small sets that must
+    fill every split, such as cross-validation's train/validation split of a fold's rest. The
+    dataset's holdout split is `holdout_splits`, which is stable as the corpus grows."""
+    if abs(sum(fractions) - 1) > 1e-9 or min(fractions) < 0:
+        raise ValueError(f"split fractions must be >= 0 and sum to 1, got {fractions}")
+    rng = random.Random(seed)
+    assignment: dict[str, str] = {}
+    for stratum in (True, False):
+        ids = sorted(i for i, has_overturn in letters.items() if has_overturn == stratum)
+        rng.shuffle(ids)
+        n_train = round(len(ids) * fractions[0])
+        n_val = round(len(ids) * fractions[1])
+        for k, letter_id in enumerate(ids):
+            assignment[letter_id] = "train" if k < n_train else "validation" if k < n_train + n_val else "test"
+    return assignment
 
 
 def build_dataset_dict(rows: list[dict[str, Any]], seed: int,
@@ -79,7 +100,7 @@ def build_dataset_dict(rows: list[dict[str, Any]], seed: int,
     has_overturn: dict[str, bool] = {}
     for row in rows:
         has_overturn[row["letter_id"]] = has_overturn.get(row["letter_id"], False) or bool(row["label"])
-    assignment = split_letters(has_overturn, seed, fractions)
+    assignment = holdout_splits(has_overturn, seed, fractions)
     features = features_of(datasets)
     by_split: dict[str, dict[str, list]] = {split: {name: [] for name in features} for split in SPLITS}
     for row in rows:  # column-wise, so an empty split still has every column

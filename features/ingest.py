@@ -162,7 +162,7 @@ def ingest(paths: Iterable[str | Path], seed: int = 0, fractions: tuple[float, f
            max_bytes: int = MAX_LETTER_BYTES, workers: int | None = None):
     """Parse letters and split their items by letter: (DatasetDict, report dict). Raises
     InputError when no letter parses."""
-    from features.dataset import build_dataset_dict, item_rows, split_letters
+    from features.dataset import build_dataset_dict, holdout_splits, item_rows
 
     paths = list(paths)
     results = ingest_files(paths, max_bytes, workers)
@@ -171,7 +171,7 @@ def ingest(paths: Iterable[str | Path], seed: int = 0, fractions: tuple[float, f
         raise nothing_to_ingest(paths, results)
     rows = [row for r in kept for row in item_rows(r.letter, r.letter_id, r.path)]
     dsd = build_dataset_dict(rows, seed, fractions)
-    assignment = split_letters({r.letter_id: r.overturned > 0 for r in kept}, seed, fractions)
+    assignment = holdout_splits({r.letter_id: r.overturned > 0 for r in kept}, seed, fractions)
     counts = split_counts_of((assignment[r.letter_id], r.items, r.overturned) for r in kept)
     return dsd, report(results, counts)
 

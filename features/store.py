@@ -50,7 +50,7 @@ class ParseStore:
             self.known_paths = PathIndex.load(previous / PATHS)
         self.outcomes: dict[str, dict] = {}
         for path in sorted(folder.glob("outcomes-*.parquet")):
-            for row in pq.read_table(path).to_pylist():
+            for row in pq.ParquetFile(path).read().to_pylist():
                 self.outcomes[row.pop("sha256")] = row
         self.stamp = run_stamp()
         self._new_outcomes: list[dict] = []
@@ -112,7 +112,7 @@ class PathIndex:
     def load(cls, path: Path) -> PathIndex:
         if not path.exists():
             return cls()
-        t = pq.read_table(path).to_pydict()
+        t = pq.ParquetFile(path).read().to_pydict()
         return cls({p: (s, m, i, h) for p, s, m, i, h in zip(t["path"], t["size"], t["mtime_ns"], t["inode"],
                                                               t["sha256"], strict=True)})
 
