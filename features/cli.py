@@ -61,16 +61,16 @@ def cmd_parse(args: argparse.Namespace) -> int:
     """Contained like ingest: each file is read in a worker with a time and memory limit."""
     from features.contain import ContainedPool, default_workers
     from features.ingest import read_entry
-    from features.sources import Entry
+    from features.sources import Entry, walk
 
     def jobs():
         for path in args.files:
-            if path.is_dir():
-                yield (path, "not a regular file"), None
+            if not path.exists() and not path.is_symlink():
+                yield (path, "no such file"), None
                 continue
-            data, _, reason = read_entry(Entry(path), max_bytes=MAX_LETTER_BYTES)
-            if data is None and not path.exists() and not path.is_symlink():
-                reason = "no such file"
+            # a named file is read whatever its suffix; walk() reports a dangling or looping link
+            entry = Entry(path, "not a regular file") if path.is_dir() else next(iter(walk([path])))
+            data, _, reason = read_entry(entry, max_bytes=MAX_LETTER_BYTES)
             yield (path, reason), None if data is None else (data,)
 
     failed = 0

@@ -32,7 +32,7 @@ from features.ingest import (
 from features.sources import walk
 from features.work import PLACEMENT_COLUMNS
 
-BATCH_ROWS = 16_384
+BATCH_ROWS = 2_048  # rows read back from the store at a time (~12 MB of text): memory stays flat
 
 
 def ingest_to_dir(paths: Sequence[str | Path], out: Path, *, seed: int = 0,
@@ -43,6 +43,11 @@ def ingest_to_dir(paths: Sequence[str | Path], out: Path, *, seed: int = 0,
     ingest or `out` is not an ingest output; `out` is then untouched."""
     from features.contain import MEMORY_MIB, TIMEOUT_S, ContainedPool, default_workers
 
+    import pyarrow as pa
+
+    # pyarrow's default allocator (mimalloc) keeps freed batches mapped, so this process's RSS would
+    # grow with the corpus; the system allocator returns them.
+    pa.set_memory_pool(_returning_pool(pa))
     started = time.perf_counter()
     out = Path(out)
     _check_out(out)
@@ -75,15 +80,18 @@ def ingest_to_dir(paths: Sequence[str | Path], out: Path, *, seed: int = 0,
                 bar.update()
         store.save_paths()
         store.close()
+        del entries  # per-file structures that are no longer needed: memory is a record per file
         results = [result_from(path, sha, store.outcomes.get(sha) or timed_out[sha]) if sha
                    else FileResult(path, status, reason) for path, sha, reason, status in placed]
+        del placed
+        store.outcomes.clear()
         results.sort(key=lambda r: r.path)
         mark_duplicates(results)
         kept = [r for r in results if r.status == "parsed"]
         if not kept:
             raise nothing_to_ingest(list(paths), results)
         splits = _write_splits(tmp, store, kept, schema, info, seed, fractions)
-        data = report(results, split_counts_of((splits[r.letter_id], r.items, r.overturned) for r in kept))
+        data = report(results, split_counts_of((splits[r.letter_id], r.items, r.overturned) for r in kept), lazy=True)
         data["run"] = {"workers": workers, "rebuild": rebuild, "reused_outcomes": reused,
                        "parsed_now": parsed_now,
                        "seconds": round(time.perf_counter() - started, 2)}
@@ -171,7 +179,8 @@ def _write_splits(tmp: Path, store, kept: list[FileResult], schema, info, seed: 
     parquet = {s: ParquetShards(tmp / "parquet" / f"{s}.parquet", schema) for s in SPLITS}
     arrow = {s: ArrowSplit(tmp / "dataset" / s, schema, info) for s in SPLITS}
     for path in store.row_files():
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS):
+        # pre_buffer=False: do not read the whole file ahead (its text would sit in memory)
+        for batch in pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=BATCH_ROWS):
             where = pc.index_in(batch.column("sha256"), value_set=kept_sha)
             split_code = pc.take(kept_split, where)
             for code, split in enumerate(SPLITS):
@@ -209,3 +218,13 @@ def _progress_bar(total: int, enabled: bool):
     from tqdm import tqdm
 
     return tqdm(total=total, unit="letter", file=sys.stderr, smoothing=0.05, mininterval=0.5, dynamic_ncols=True)
+
+
+def _returning_pool(pa):
+    """jemalloc told to return freed memory at once, else the system allocator."""
+    try:
+        pool = pa.jemalloc_memory_pool()
+        pa.jemalloc_set_decay_ms(0)
+        return pool
+    except (NotImplementedError, pa.ArrowNotImplementedError):
+        return pa.system_memory_pool()

@@ -19,7 +19,7 @@ from features.sources import LETTER_SUFFIXES, Entry, walk
 __all__ = ["LETTER_SUFFIXES", "FileResult", "expand_paths", "parse_file", "ingest_files", "ingest", "report"]
 
 
-@dataclass
+@dataclass(slots=True)  # slots: one per file of a million-file corpus
 class FileResult:
     path: str
     status: str  # parsed | rejected | duplicate
@@ -117,9 +117,25 @@ def ingest_files(paths: Iterable[str | Path], max_bytes: int = MAX_LETTER_BYTES,
     return results
 
 
-def report(results: Sequence[FileResult], split_counts: dict[str, dict[str, int]] | None = None) -> dict[str, Any]:
-    files = [{"path": r.path, "status": r.status, "reason": r.reason, "items": r.items, "sha256": r.sha256,
-              "overturned": r.overturned, "warnings": r.warnings} for r in results]
+class FileRows:
+    """The report's "files": one dict per result, made afresh on each pass (never all at once)."""
+
+    def __init__(self, results: Sequence[FileResult]):
+        self.results = results
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for r in self.results:
+            yield {"path": r.path, "status": r.status, "reason": r.reason, "items": r.items, "sha256": r.sha256,
+                   "overturned": r.overturned, "warnings": r.warnings}
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+
+def report(results: Sequence[FileResult], split_counts: dict[str, dict[str, int]] | None = None,
+           lazy: bool = False) -> dict[str, Any]:
+    """The report; with lazy=True its "files" is a FileRows (for write_report), else a list."""
+    files = FileRows(results) if lazy else list(FileRows(results))
     totals = {
         "total_files": len(results),
         "parsed": sum(r.status == "parsed" for r in results),

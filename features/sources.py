@@ -16,7 +16,7 @@ from pathlib import Path
 LETTER_SUFFIXES = (".pdf", ".txt")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: one per file of a million-file corpus
 class Entry:
     path: Path
     reason: str | None = None  # set: not readable as a file; reported with this reason

@@ -96,6 +96,7 @@ class ParseStore:
 
     def save_paths(self) -> None:
         self.known_paths.save(self.folder / PATHS)
+        self.known_paths = PathIndex()
 
     def row_files(self) -> list[Path]:
         return sorted(self.folder.glob("rows-*.parquet"))
