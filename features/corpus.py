@@ -41,9 +41,9 @@ def ingest_to_dir(paths: Sequence[str | Path], out: Path, *, seed: int = 0,
                   timeout_s: float | None = None, memory_mib: int | None = None) -> dict[str, Any]:
     """Ingest into `out` and return the report. Raises InputError when there is nothing to
     ingest or `out` is not an ingest output; `out` is then untouched."""
-    from features.contain import MEMORY_MIB, TIMEOUT_S, ContainedPool, default_workers
-
     import pyarrow as pa
+
+    from features.contain import MEMORY_MIB, TIMEOUT_S, ContainedPool, default_workers
 
     # pyarrow's default allocator (mimalloc) keeps freed batches mapped, so this process's RSS would
     # grow with the corpus; the system allocator returns them.
