@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,7 @@ def ingest_to_dir(paths: Sequence[str | Path], out: Path, *, seed: int = 0,
     started = time.perf_counter()
     out = Path(out)
     _check_out(out)
-    entries = list(walk(paths))
+    entries = deque(walk(paths))  # consumed as files are read, so it shrinks as `placed` grows
     if not entries:
         raise nothing_to_ingest(list(paths), [])
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
@@ -68,7 +69,7 @@ def ingest_to_dir(paths: Sequence[str | Path], out: Path, *, seed: int = 0,
             reused = len(store.outcomes)
             timed_out: dict[str, dict] = {}  # not kept in the store: tried again next run
             parsed_now = 0
-            placed: list[tuple[str, str | None, str | None, str]] = []
+            placed: deque[tuple[str, str | None, str | None, str]] = deque()
             jobs = _jobs(entries, store.outcomes, store.known_paths, max_bytes)
             for (path, sha, reason, status), outcome in pool.imap(jobs):
                 if outcome is not None:
@@ -80,10 +81,11 @@ def ingest_to_dir(paths: Sequence[str | Path], out: Path, *, seed: int = 0,
                 bar.update()
         store.save_paths()
         store.close()
-        del entries  # per-file structures that are no longer needed: memory is a record per file
-        results = [result_from(path, sha, store.outcomes.get(sha) or timed_out[sha]) if sha
-                   else FileResult(path, status, reason) for path, sha, reason, status in placed]
-        del placed
+        results = []
+        while placed:  # popped as they are turned into results: the two never both hold every file
+            path, sha, reason, status = placed.popleft()
+            results.append(result_from(path, sha, store.get(sha) or timed_out[sha]) if sha
+                           else FileResult(path, status, reason))
         store.outcomes.clear()
         results.sort(key=lambda r: r.path)
         mark_duplicates(results)
@@ -108,7 +110,8 @@ def _jobs(entries, known: dict[str, dict], known_paths, max_bytes: int) -> Itera
     (in an earlier run, or earlier in this one) is not parsed again, and a file whose size,
     modification time and inode are those of the last run is not even read."""
     submitted: set[str] = set()
-    for entry in entries:
+    while entries:
+        entry = entries.popleft()
         if entry.reason:
             yield (str(entry.path), None, entry.reason, entry.status), None
             continue

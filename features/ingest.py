@@ -80,7 +80,7 @@ def result_from(path: str, sha: str | None, outcome: dict) -> FileResult:
     letter = Letter.model_validate(outcome["letter"]) if "letter" in outcome else None
     case = outcome["case_number"]
     return FileResult(path, "parsed", None, outcome["items"], sha, letter, case or f"sha256:{sha[:16]}",
-                      outcome["overturned"], case, outcome["decision_date"], outcome["warnings"])
+                      outcome["overturned"], case, outcome["decision_date"], list(outcome["warnings"]))
 
 
 def ingest_files(paths: Iterable[str | Path], max_bytes: int = MAX_LETTER_BYTES,
