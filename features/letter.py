@@ -51,3 +51,5 @@ class Letter(BaseModel):
     patient_sex: Literal["male", "female"] | None = None
     case_summary: str
     items: list[Item]
+    # Oddities the parser corrected rather than rejected (e.g. an impossible age set to null).
+    warnings: list[str] = []

@@ -167,14 +167,11 @@ async def _letter_bytes(request: Request) -> bytes | JSONResponse:
 
 
 def _parse_letter(data: bytes):
-    """(letter, None) or (None, reason): the same extraction and parser as `imr parse`."""
-    from features.extract import ExtractionError, letter_text_from_bytes
-    from features.parser import LetterRejected, parse_letter
+    """(letter, None) or (None, reason): the same contained extraction and parser as `imr parse`
+    (a worker process with time and memory limits, so a hostile PDF cannot take the server down)."""
+    from features.contain import parse_contained
 
-    try:
-        return parse_letter(letter_text_from_bytes(data)), None
-    except (ExtractionError, LetterRejected) as exc:
-        return None, str(exc)
+    return parse_contained(data)
 
 
 def _client_error(loc: tuple, msg: str, type_: str, status: int = 422) -> JSONResponse:

@@ -45,6 +45,8 @@ def log_splits(dsd, sources: list[str]) -> None:
     import mlflow.data
 
     for split, ds in dsd.items():
+        if ds.num_rows == 0:  # mlflow.data cannot describe an empty table; the ingest report counts it
+            continue
         with warnings.catch_warnings():  # schema hints about nullable ints and ambiguous local sources
             warnings.simplefilter("ignore", UserWarning)
             dataset = mlflow.data.from_pandas(
