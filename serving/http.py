@@ -87,8 +87,6 @@ def create_app(model_uri: str | None, backend: str | None = None, settings: Serv
     app = FastAPI(title="imr-outcome", version=_package_version(), lifespan=lifespan, telemetry={"logs": False},
                   description="P(IMR overturns a UR denial) for disputed items of California workers' comp "
                               "Final Determination Letters.")
-    app.state.model = state
-    app.state.settings = settings
     app.add_middleware(RequestLimitsAndLog, max_body_bytes=settings.max_body_bytes)
     app.add_exception_handler(RequestValidationError, _validation_error)
 
