@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from features.categories import treatment_category
-from features.letter import Letter
+from features.letter import LABEL2ID, LABEL_NAMES, Letter
 
 SPLITS = ("train", "validation", "test")
 
@@ -28,7 +28,7 @@ def item_rows(letter: Letter, letter_id: str, source: str) -> list[dict[str, Any
             "source": source,
             "case_number": letter.case_number,
             "item_index": index,
-            "label": int(item.decision == "Overturned"),
+            "label": LABEL2ID[item.decision],
             "decision": item.decision,
             "treatment": item.treatment,
             "treatment_category": treatment_category(item.treatment),
@@ -119,20 +119,19 @@ COLUMNS = {
     "days_since_injury": "int32", "partial_approval": "bool", "original_request": "string",
     "authorized_portion": "string", "maximus_guideline": "string", "rationale": "string", "decision_date": "string",
 }
-LABEL_NAMES = ["Upheld", "Overturned"]
 
 
 def features_of(datasets):
     """The dataset's columns and types (`datasets` passed in: imported only where needed)."""
     return datasets.Features({
-        name: datasets.ClassLabel(names=LABEL_NAMES) if kind == "label" else datasets.Value(kind)
+        name: datasets.ClassLabel(names=list(LABEL_NAMES)) if kind == "label" else datasets.Value(kind)
         for name, kind in COLUMNS.items()
     })
 
 
 def features_dict() -> dict:
     """`features_of(datasets).to_dict()`, without importing datasets (a second of start-up)."""
-    return {name: {"names": LABEL_NAMES, "_type": "ClassLabel"} if kind == "label"
+    return {name: {"names": list(LABEL_NAMES), "_type": "ClassLabel"} if kind == "label"
             else {"dtype": kind, "_type": "Value"} for name, kind in COLUMNS.items()}
 
 

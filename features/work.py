@@ -7,6 +7,7 @@ from typing import Any
 
 from features.dataset import item_rows
 from features.extract import ExtractionError, letter_text_from_bytes
+from features.letter import OVERTURNED
 from features.parser import LetterRejected, parse_letter
 
 # Row columns that depend on where a file was found, not on its bytes; the ingest adds them.
@@ -25,7 +26,7 @@ def parse_bytes(data: bytes, rows: bool = False) -> dict[str, Any]:
         "case_number": letter.case_number,
         "decision_date": letter.decision_date,
         "items": len(letter.items),
-        "overturned": sum(i.decision == "Overturned" for i in letter.items),
+        "overturned": sum(i.decision == OVERTURNED for i in letter.items),
         "warnings": list(letter.warnings),
     }
     if rows:

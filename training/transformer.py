@@ -9,13 +9,11 @@ from pathlib import Path
 import numpy as np
 from scipy.special import softmax
 
+from features.letter import ID2LABEL, LABEL2ID
 from serving.encoding import encode
 from serving.transformer_scorer import ONNX_FILE
 from training.config import TrainConfig
 from training.splits import Split
-
-LABEL2ID = {"Upheld": 0, "Overturned": 1}
-ID2LABEL = {v: k for k, v in LABEL2ID.items()}
 
 
 def fit(cfg: TrainConfig, train: Split, validation: Split | None, model_dir: Path) -> tuple[list[str], dict]:
@@ -26,8 +24,15 @@ def fit(cfg: TrainConfig, train: Split, validation: Split | None, model_dir: Pat
     import mlflow
     import torch
     from sklearn.metrics import average_precision_score
-    from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding,
-                              EarlyStoppingCallback, Trainer, TrainingArguments, set_seed)
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        DataCollatorWithPadding,
+        EarlyStoppingCallback,
+        Trainer,
+        TrainingArguments,
+        set_seed,
+    )
 
     from training.base_model import resolve_base_model
     from training.domain_adaptation import adapt
