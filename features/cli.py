@@ -1,4 +1,4 @@
-"""`imr` command line. Each subcommand imports its own heavy dependencies, so `imr parse`
+"""`imr parse` and `imr ingest`. Each subcommand imports its own heavy dependencies, so `imr parse`
 never loads torch, datasets or mlflow."""
 
 from __future__ import annotations
@@ -11,10 +11,8 @@ from pathlib import Path
 from features.extract import MAX_LETTER_BYTES
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="imr", description="Forecast IMR outcomes from Final Determination Letters.")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def add_feature_commands(sub) -> None:
+    """`imr parse` and `imr ingest` (the dispatcher is training.imr: it alone sees every package)."""
     p = sub.add_parser("parse", help="parse letters (PDF or text) to JSON Lines on stdout")
     p.add_argument("files", nargs="+", type=Path)
     p.add_argument("--strict", action="store_true", help="exit 1 if any file is rejected")
@@ -33,21 +31,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--progress", choices=["auto", "on", "off"], default="auto",
                    help="progress bar on stderr (auto: when stderr is a terminal)")
     p.set_defaults(func=cmd_ingest)
-
-    from serving.cli import add_serving_commands
-    from training.cli import add_train_command
-
-    add_train_command(sub)
-    add_serving_commands(sub)
-
-    args = parser.parse_args(argv)
-    from features.errors import InputError
-
-    try:
-        return args.func(args)
-    except InputError as exc:  # bad input is a one-line message, never a traceback
-        print(f"imr {args.command}: {exc}", file=sys.stderr)
-        return 2
 
 
 def _positive_int(text: str) -> int:
@@ -115,6 +98,3 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     print(f"dataset: {args.out / 'dataset'}  parquet: {args.out / 'parquet'}  report: {args.out / 'report.json'}")
     return 1 if args.strict and data["rejected"] else 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

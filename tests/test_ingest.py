@@ -13,7 +13,7 @@ import pytest
 from conftest import PDF_DIR, SEED_DIR
 from letters import CASE_NUMBER, item, letter_lines, render, simple_letter, simple_letter_lines, write_pdf
 
-from features.cli import main
+from training.imr import main
 from features.errors import InputError
 from features.ingest import ingest, ingest_files
 
@@ -206,7 +206,7 @@ def test_imr_parse_does_not_import_torch_or_datasets(tmp_path):
     letter = tmp_path / "letter.txt"
     letter.write_text(render(letter_lines(item("MRI of the knee"))))
     code = (
-        "import sys; from features.cli import main; "
+        "import sys; from training.imr import main; "
         f"rc = main(['parse', {str(letter)!r}]); "
         "assert rc == 0; "
         "heavy = [m for m in ('torch', 'datasets', 'transformers', 'mlflow') if m in sys.modules]; "

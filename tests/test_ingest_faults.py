@@ -13,7 +13,7 @@ import pytest
 from hostile import bomb_pdf, misbehave
 from letters import header_lines, item, letter_lines, render, simple_letter, simple_letter_lines, write_pdf
 
-from features.cli import main
+from training.imr import main
 from features.errors import InputError
 from features.ingest import ingest_files
 
@@ -105,7 +105,7 @@ def bomb(tmp_path_factory) -> Path:
 def test_decompression_bomb_is_rejected_within_the_memory_limit(bomb, tmp_path):
     good = tmp_path / "good.txt"
     good.write_text(simple_letter("CM16-0000001", "U"))
-    code = ("import resource, sys; from features.cli import main; rc = main(['parse', *sys.argv[1:]]); "
+    code = ("import resource, sys; from training.imr import main; rc = main(['parse', *sys.argv[1:]]); "
             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
             "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(rc)")
     proc = subprocess.run([sys.executable, "-c", code, str(bomb), str(good)], capture_output=True, text=True,

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import small_baseline
 
-from features.cli import main
+from training.imr import main
 
 MODEL_NAME = "imr-test-predict"
 ALIAS = "testing"
