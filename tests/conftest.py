@@ -1,8 +1,11 @@
 """Shared fixtures. The real letters live outside the repository, in its sibling folder
-../shared/data; tests that need them skip (with the path in the reason) when it is absent."""
+../shared/data; tests that need them skip (with the path in the reason) when it is absent, and
+fail instead when IMR_REQUIRE_REAL_LETTERS=1 (.ci/run sets it whenever ../shared/data exists, so
+a broken path can never turn the real-letter tests into a green run of skips)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,16 +16,24 @@ from features.extract import read_letter_text
 from features.letter import Letter
 from features.parser import parse_letter
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+ROOT_DIR = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT_DIR.parent / "shared" / "data"
 PDF_DIR = SHARED_DATA / "dwc-imr-letters"
 SEED_DIR = SHARED_DATA / "seed-letters"
 TESTS_DATA = Path(__file__).resolve().parent / "data"
 
 
+def missing_real_letters(reason: str) -> None:
+    """Skip a test that needs the real letters, or fail it where they are required."""
+    if os.environ.get("IMR_REQUIRE_REAL_LETTERS") == "1":
+        pytest.fail(f"IMR_REQUIRE_REAL_LETTERS=1 but {reason}")
+    pytest.skip(reason)
+
+
 def _require(folder: Path, pattern: str) -> list[Path]:
     files = sorted(folder.glob(pattern))
     if not files:
-        pytest.skip(f"real letters not found: no {pattern} in {folder}")
+        missing_real_letters(f"real letters not found: no {pattern} in {folder}")
     return files
 
 
@@ -54,7 +65,7 @@ def small_corpus(tmp_path_factory, pdf_paths, seed_paths) -> Path:
     folder.mkdir()
     chosen = [p for p in pdf_paths if p.stem in SMALL_CORPUS_PDFS]
     if len(chosen) != len(SMALL_CORPUS_PDFS):
-        pytest.skip(f"bundled letters incomplete: missing {sorted(set(SMALL_CORPUS_PDFS) - {p.stem for p in chosen})}")
+        missing_real_letters(f"bundled letters incomplete: missing {sorted(set(SMALL_CORPUS_PDFS) - {p.stem for p in chosen})}")
     for path in [*chosen, *seed_paths]:
         shutil.copy(path, folder / path.name)
     return folder

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PDF_DIR, SEED_DIR
+from conftest import PDF_DIR, SEED_DIR, missing_real_letters
 from letters import CASE_NUMBER, item, letter_lines, render, simple_letter, simple_letter_lines, write_pdf
 
 from training.imr import main
@@ -173,7 +173,7 @@ def test_ingest_with_nothing_parsed_names_the_files(tmp_path):
 
 def test_real_letters_ingest_counts():
     if not list(PDF_DIR.glob("*.pdf")) or not list(SEED_DIR.glob("*.txt")):
-        pytest.skip(f"real letters not found in {PDF_DIR.parent}")
+        missing_real_letters(f"real letters not found in {PDF_DIR.parent}")
     results = ingest_files([PDF_DIR, SEED_DIR])
     assert [r.status for r in results].count("parsed") == len(results) == 152
     assert sum(r.items for r in results) == 336
