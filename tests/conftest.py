@@ -101,3 +101,14 @@ def real_letters(pdf_paths) -> dict[str, Letter]:
 def seed_letters(seed_paths) -> dict[str, Letter]:
     """Seed letters parsed once, keyed by their 3-digit prefix ("000" ... "004")."""
     return {p.name[:3]: parse_letter(read_letter_text(p)) for p in seed_paths}
+
+
+# Fixtures that train a model (each is built once per module or session, but the first test to
+# ask for one pays for it): a test that uses one, or drives a browser, is `slow`.
+TRAINING_FIXTURES = {"trained", "cv_run", "split_run", "tf_env", "env"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if TRAINING_FIXTURES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.slow)
