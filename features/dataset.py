@@ -9,6 +9,7 @@ from typing import Any
 
 from features.categories import treatment_category
 from features.letter import LABEL2ID, LABEL_NAMES, Letter
+from features.views import item_field_types
 
 SPLITS = ("train", "validation", "test")
 
@@ -111,13 +112,14 @@ def build_dataset_dict(rows: list[dict[str, Any]], seed: int,
     })
 
 
-# The dataset's columns: name -> type ("label" is the Upheld/Overturned ClassLabel).
+# The dataset's columns: name -> type ("label" is the Upheld/Overturned ClassLabel). The item
+# fields a model reads take their types from features.views.ItemRecord, the one item schema.
+_ITEM = {name: {"int": "int32"}.get(kind, kind) for name, kind in item_field_types().items()}
 COLUMNS = {
     "letter_id": "string", "source": "string", "case_number": "string", "item_index": "int32", "label": "label",
-    "decision": "string", "treatment": "string", "treatment_category": "string", "case_summary": "string",
-    "claims_administrator_guideline": "string", "patient_age": "int32", "patient_sex": "string",
-    "days_since_injury": "int32", "partial_approval": "bool", "original_request": "string",
-    "authorized_portion": "string", "maximus_guideline": "string", "rationale": "string", "decision_date": "string",
+    "decision": "string", "treatment": _ITEM["treatment"], "treatment_category": "string",
+    **{name: kind for name, kind in _ITEM.items() if name not in ("treatment", "rationale")},
+    "maximus_guideline": "string", "rationale": _ITEM["rationale"], "decision_date": "string",
 }
 
 
