@@ -16,6 +16,9 @@ from features.extract import read_letter_text
 from features.letter import Letter
 from features.parser import parse_letter
 
+# The tiny transformer's fixtures, shared like this file's (found by name, never imported).
+pytest_plugins = ["conftest_transformer"]
+
 ROOT_DIR = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT_DIR.parent / "shared" / "data"
 PDF_DIR = SHARED_DATA / "dwc-imr-letters"

@@ -18,10 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest_transformer import (  # noqa: F401  (fixtures are found by name in this module)
-    DA_MODEL_NAME, MODEL_NAME, TinyBase, tf_config, tf_da_trained, tf_env, tf_letters, tf_model_folder, tf_splits,
-    tf_trained, tiny_base,
-)
+from conftest_transformer import DA_MODEL_NAME, MODEL_NAME, TinyBase, tf_config
 from features.views import model_inputs
 from serving.encoding import encode, pad_batch
 
