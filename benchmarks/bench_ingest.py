@@ -23,8 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from features.corpus import ingest_to_dir  # noqa: E402
 from features.extract import pdf_text  # noqa: E402
-from features.ingest import expand_paths, ingest, save_ingest  # noqa: E402
+from features.ingest import expand_paths  # noqa: E402
 from features.parser import LetterRejected, parse_letter  # noqa: E402
 
 DEFAULT_LETTERS = ROOT.parent / "shared" / "data" / "dwc-imr-letters"
@@ -67,8 +68,7 @@ def parse_texts(texts: list[str]) -> None:
 
 def ingest_into_tmp(letters: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        dsd, data = ingest([letters])
-        save_ingest(dsd, data, Path(tmp) / "out")
+        ingest_to_dir([letters], Path(tmp) / "out", rebuild=True)
 
 
 def run_cli(args: list[str], stdout) -> tuple[float, float]:
@@ -104,6 +104,7 @@ def main() -> int:
     blobs = [p.read_bytes() for p in files]  # pre-read: disk is not timed
 
     import datasets  # warm the heavy imports so in-process ingest times work, not imports
+
     import features.dataset  # noqa: F401
     datasets.disable_progress_bars()
     extract_all(blobs[:1])

@@ -8,7 +8,8 @@ from datetime import date
 from typing import Any
 
 from features.categories import treatment_category
-from features.letter import Letter
+from features.letter import LABEL2ID, LABEL_NAMES, Letter
+from features.views import item_field_types
 
 SPLITS = ("train", "validation", "test")
 
@@ -28,7 +29,7 @@ def item_rows(letter: Letter, letter_id: str, source: str) -> list[dict[str, Any
             "source": source,
             "case_number": letter.case_number,
             "item_index": index,
-            "label": int(item.decision == "Overturned"),
+            "label": LABEL2ID[item.decision],
             "decision": item.decision,
             "treatment": item.treatment,
             "treatment_category": treatment_category(item.treatment),
@@ -54,12 +55,30 @@ def letter_unit(key: str, salt: str) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
+def split_of(key: str, has_overturn: bool, seed: int,
+             fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)) -> str:
+    """A letter's split: a hash of its key (case number) with the seed, taken within its stratum
+    (whether it has an overturned item), as training/folds.py does for folds. Stratified in
+    expectation, and stable: adding letters never moves an old one to another split."""
+    u = letter_unit(key, f"holdout:{seed}:{'overturned' if has_overturn else 'upheld'}")
+    return "train" if u < fractions[0] else "validation" if u < fractions[0] + fractions[1] else "test"
+
+
+def holdout_splits(
+    letters: dict[str, bool], seed: int, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
+) -> dict[str, str]:
+    """The split of each letter id (its case number where it has one); see split_of."""
+    if abs(sum(fractions) - 1) > 1e-9 or min(fractions) < 0:
+        raise ValueError(f"split fractions must be >= 0 and sum to 1, got {fractions}")
+    return {key: split_of(key, has_overturn, seed, fractions) for key, has_overturn in letters.items()}
+
+
 def split_letters(
     letters: dict[str, bool], seed: int, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
 ) -> dict[str, str]:
-    """Assign each letter id to a split, stratified on whether the letter has an overturned item.
-    Ids are sorted before a seeded shuffle, so the same letters and seed give the same split
-    whatever order the files were read in."""
+    """Exact-count split (a seeded shuffle of the sorted ids per stratum), for small sets that must
+    fill every split, such as cross-validation's train/validation split of a fold's rest. The
+    dataset's holdout split is `holdout_splits`, which is stable as the corpus grows."""
     if abs(sum(fractions) - 1) > 1e-9 or min(fractions) < 0:
         raise ValueError(f"split fractions must be >= 0 and sum to 1, got {fractions}")
     rng = random.Random(seed)
@@ -74,15 +93,16 @@ def split_letters(
     return assignment
 
 
-def build_dataset_dict(rows: list[dict[str, Any]], seed: int, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)):
+def build_dataset_dict(rows: list[dict[str, Any]], seed: int,
+                       fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)):
     """`datasets.DatasetDict` with the three splits; no letter's items cross a split."""
     import datasets
 
     has_overturn: dict[str, bool] = {}
     for row in rows:
         has_overturn[row["letter_id"]] = has_overturn.get(row["letter_id"], False) or bool(row["label"])
-    assignment = split_letters(has_overturn, seed, fractions)
-    features = _features(datasets)
+    assignment = holdout_splits(has_overturn, seed, fractions)
+    features = features_of(datasets)
     by_split: dict[str, dict[str, list]] = {split: {name: [] for name in features} for split in SPLITS}
     for row in rows:  # column-wise, so an empty split still has every column
         for name in features:
@@ -92,14 +112,38 @@ def build_dataset_dict(rows: list[dict[str, Any]], seed: int, fractions: tuple[f
     })
 
 
-def _features(datasets):
-    v = datasets.Value
+# The dataset's columns: name -> type ("label" is the Upheld/Overturned ClassLabel). The item
+# fields a model reads take their types from features.views.ItemRecord, the one item schema.
+_ITEM = {name: {"int": "int32"}.get(kind, kind) for name, kind in item_field_types().items()}
+COLUMNS = {
+    "letter_id": "string", "source": "string", "case_number": "string", "item_index": "int32", "label": "label",
+    "decision": "string", "treatment": _ITEM["treatment"], "treatment_category": "string",
+    **{name: kind for name, kind in _ITEM.items() if name not in ("treatment", "rationale")},
+    "maximus_guideline": "string", "rationale": _ITEM["rationale"], "decision_date": "string",
+}
+
+
+def features_of(datasets):
+    """The dataset's columns and types (`datasets` passed in: imported only where needed)."""
     return datasets.Features({
-        "letter_id": v("string"), "source": v("string"), "case_number": v("string"), "item_index": v("int32"),
-        "label": datasets.ClassLabel(names=["Upheld", "Overturned"]), "decision": v("string"),
-        "treatment": v("string"), "treatment_category": v("string"), "case_summary": v("string"),
-        "claims_administrator_guideline": v("string"), "patient_age": v("int32"), "patient_sex": v("string"),
-        "days_since_injury": v("int32"), "partial_approval": v("bool"), "original_request": v("string"),
-        "authorized_portion": v("string"), "maximus_guideline": v("string"), "rationale": v("string"),
-        "decision_date": v("string"),
+        name: datasets.ClassLabel(names=list(LABEL_NAMES)) if kind == "label" else datasets.Value(kind)
+        for name, kind in COLUMNS.items()
     })
+
+
+def features_dict() -> dict:
+    """`features_of(datasets).to_dict()`, without importing datasets (a second of start-up)."""
+    return {name: {"names": list(LABEL_NAMES), "_type": "ClassLabel"} if kind == "label"
+            else {"dtype": kind, "_type": "Value"} for name, kind in COLUMNS.items()}
+
+
+def arrow_schema():
+    """`features_of(datasets).arrow_schema` (with the metadata `datasets` reads back), without
+    importing datasets."""
+    import json
+
+    import pyarrow as pa
+
+    types = {"string": pa.string(), "int32": pa.int32(), "bool": pa.bool_(), "label": pa.int64()}
+    metadata = {"huggingface": json.dumps({"info": {"features": features_dict()}})}
+    return pa.schema([(name, types[kind]) for name, kind in COLUMNS.items()], metadata=metadata)

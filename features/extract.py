@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 
 # The bundled letters are 20-50 KB; anything this large is not a single letter.
-MAX_LETTER_BYTES = 5 * 1024 * 1024
+MIB = 1024 * 1024
+MAX_LETTER_BYTES = 5 * MIB
 PAGE_BREAK = "\f"
 # PDFium reports a hyphen that ends a line as U+FFFE (a Unicode noncharacter) and joins the two
 # lines ("Pre\ufffeoperative"); the letters' line-end hyphens are printed ones ("x-rays").
@@ -23,10 +25,13 @@ def read_letter_text(path: str | Path, max_bytes: int = MAX_LETTER_BYTES) -> str
     except OSError as exc:
         raise ExtractionError(f"cannot read file: {exc.strerror}") from exc
     if size > max_bytes:
-        raise ExtractionError(
-            f"file is {size / 1e6:.1f} MB, larger than any letter (limit {max_bytes / 1e6:.1f} MB)"
-        )
+        raise ExtractionError(too_large(size, max_bytes))
     return letter_text_from_bytes(path.read_bytes())
+
+
+def too_large(size: int, max_bytes: int) -> str:
+    """One unit (MiB, as the limit is defined) for the size and the limit, so they compare at a glance."""
+    return f"file is {size / MIB:.1f} MiB, larger than any letter (limit {max_bytes / MIB:.1f} MiB)"
 
 
 def letter_text_from_bytes(data: bytes) -> str:
@@ -63,6 +68,14 @@ def pdf_text(data: bytes) -> str:
 
 
 def decode_text(data: bytes) -> str:
+    """UTF-8 (with or without a BOM), or UTF-16 with a BOM (what Windows tools save as "Unicode").
+    UTF-16 must be recognised before the NUL check: half its bytes are NUL for English text."""
+    if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        try:
+            return data.decode("utf-16").replace("\r\n", "\n").replace("\r", "\n")
+        except UnicodeDecodeError as exc:
+            raise ExtractionError(f"not UTF-16 text despite its byte-order mark: invalid data at byte offset "
+                                  f"{exc.start}") from exc
     if b"\x00" in data[:8192]:
         raise ExtractionError("binary data: neither a PDF nor text")
     try:

@@ -1,22 +1,25 @@
-"""Files and folders of letters to parsed letters, with every input accounted for."""
+"""Files and folders of letters to parsed letters, with every input accounted for (in memory:
+for training straight from `data.sources` and for tests; `features.corpus` streams to disk)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from features.extract import MAX_LETTER_BYTES, ExtractionError, letter_text_from_bytes
+from features.dedup import mark_duplicates
+from features.errors import InputError
+from features.extract import MAX_LETTER_BYTES, too_large
 from features.letter import Letter
-from features.parser import LetterRejected, parse_letter
+from features.sources import LETTER_SUFFIXES, Entry, walk
 
-LETTER_SUFFIXES = (".pdf", ".txt")
+__all__ = ["LETTER_SUFFIXES", "FileResult", "expand_paths", "parse_file", "ingest_files", "ingest", "report"]
 
 
-@dataclass
+@dataclass(slots=True)  # slots: one per file of a million-file corpus
 class FileResult:
     path: str
     status: str  # parsed | rejected | duplicate
@@ -25,79 +28,122 @@ class FileResult:
     sha256: str | None = None
     letter: Letter | None = field(default=None, repr=False)
     letter_id: str | None = None
+    overturned: int = 0
+    case_number: str | None = None
+    decision_date: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 def expand_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
-    """Named files as given; folders recursively, their .pdf/.txt files in sorted order.
-    Other files inside a folder are not letters and are skipped silently (a folder's README)."""
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in LETTER_SUFFIXES)
-        else:
-            yield path
+    """Every path `walk` finds, readable or not (callers report the unreadable ones)."""
+    for entry in walk(paths):
+        yield entry.path
 
 
-def parse_file(path: Path, max_bytes: int = MAX_LETTER_BYTES) -> tuple[Letter | None, str | None, str | None]:
-    """(letter, sha256 of the bytes, None) or (None, sha256 or None, reason)."""
-    if not path.exists():
-        return None, None, "no such file"
-    if not path.is_file():
-        return None, None, "not a regular file"
-    size = path.stat().st_size
-    if size > max_bytes:
-        return None, None, f"file is {size / 1e6:.1f} MB, larger than any letter (limit {max_bytes / 1e6:.1f} MB)"
+def read_entry(entry: Entry, max_bytes: int = MAX_LETTER_BYTES) -> tuple[bytes | None, str | None, str | None]:
+    """(bytes, sha256, None) or (None, None, reason); the size is checked before reading."""
+    if entry.reason:
+        return None, None, entry.reason
+    path = entry.path
     try:
+        if not path.is_file():
+            return None, None, "not a regular file"
+        size = path.stat().st_size
+        if size > max_bytes:
+            return None, None, too_large(size, max_bytes)
         data = path.read_bytes()
     except OSError as exc:
         return None, None, f"cannot read file: {exc.strerror}"
-    sha = hashlib.sha256(data).hexdigest()
-    try:
-        return parse_letter(letter_text_from_bytes(data)), sha, None
-    except (ExtractionError, LetterRejected) as exc:
-        return None, sha, str(exc)
+    return data, hashlib.sha256(data).hexdigest(), None
 
 
-def ingest_files(paths: Iterable[str | Path], max_bytes: int = MAX_LETTER_BYTES) -> list[FileResult]:
-    """Parse each file once; a repeat of an earlier file's bytes or case number is a duplicate."""
+def parse_file(path: Path, max_bytes: int = MAX_LETTER_BYTES) -> tuple[Letter | None, str | None, str | None]:
+    """(letter, sha256 of the bytes, None) or (None, sha256 or None, reason); contained (see
+    features.contain), so a hostile file costs a worker, never the caller."""
+    from features.contain import parse_contained
+
+    path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        return None, None, "no such file"
+    [entry] = list(walk([path])) if not path.is_dir() else [Entry(path, "not a regular file")]
+    data, sha, reason = read_entry(entry, max_bytes)
+    if data is None:
+        return None, sha, reason
+    letter, reason = parse_contained(data)
+    return letter, sha, reason
+
+
+def result_from(path: str, sha: str | None, outcome: dict) -> FileResult:
+    """A FileResult from a worker's outcome (features.work.parse_bytes)."""
+    if not outcome["ok"]:
+        return FileResult(path, "rejected", outcome["reason"], sha256=sha)
+    letter = Letter.model_validate(outcome["letter"]) if "letter" in outcome else None
+    case = outcome["case_number"]
+    return FileResult(path, "parsed", None, outcome["items"], sha, letter, case or f"sha256:{sha[:16]}",
+                      outcome["overturned"], case, outcome["decision_date"], list(outcome["warnings"]))
+
+
+def ingest_files(paths: Iterable[str | Path], max_bytes: int = MAX_LETTER_BYTES,
+                 workers: int | None = None) -> list[FileResult]:
+    """Parse each distinct file once, in contained worker processes; a repeat of another file's
+    bytes or case number is a duplicate (see features.dedup for which copy is kept)."""
+    from features.contain import ContainedPool, default_workers
+
     results: list[FileResult] = []
-    seen_hash: dict[str, str] = {}
-    seen_case: dict[str, str] = {}
-    for path in expand_paths(paths):
-        source = str(path)
-        letter, sha, reason = parse_file(path, max_bytes)
-        if sha and sha in seen_hash:
-            results.append(FileResult(source, "duplicate", f"same content as {seen_hash[sha]}", sha256=sha))
+    jobs: list[tuple[tuple[str, str | None, str | None], tuple | None]] = []
+    first_of_sha: set[str] = set()
+    for entry in walk(paths):
+        if entry.reason:
+            results.append(FileResult(str(entry.path), entry.status, entry.reason))
             continue
+        data, sha, reason = read_entry(entry, max_bytes)
+        run = data is not None and sha not in first_of_sha
         if sha:
-            seen_hash[sha] = source
-        if letter is None:
-            results.append(FileResult(source, "rejected", reason, sha256=sha))
-            continue
-        if letter.case_number and letter.case_number in seen_case:
-            results.append(FileResult(
-                source, "duplicate", f"same case number {letter.case_number} as {seen_case[letter.case_number]}", sha256=sha
-            ))
-            continue
-        if letter.case_number:
-            seen_case[letter.case_number] = source
-        letter_id = letter.case_number or f"sha256:{sha[:16]}"
-        results.append(FileResult(source, "parsed", None, len(letter.items), sha, letter, letter_id))
+            first_of_sha.add(sha)
+        jobs.append(((str(entry.path), sha, reason), (data,) if run else None))
+    if jobs:
+        by_sha: dict[str, dict] = {}
+        pending: list[tuple[str, str | None, str | None]] = []
+        with ContainedPool(workers=min(workers or default_workers(), len(jobs))) as pool:
+            for (path, sha, reason), outcome in pool.imap(jobs):
+                if outcome is not None:
+                    by_sha[sha] = outcome
+                pending.append((path, sha, reason))
+        for path, sha, reason in pending:
+            outcome = by_sha[sha] if sha else {"ok": False, "reason": reason}
+            results.append(result_from(path, sha, outcome))
+    results.sort(key=lambda r: r.path)  # the report's order, whatever order the paths were given in
+    mark_duplicates(results)
     return results
 
 
-def report(results: list[FileResult], split_counts: dict[str, dict[str, int]] | None = None) -> dict[str, Any]:
-    files = [{k: v for k, v in asdict(r).items() if k not in ("letter",)} for r in results]
-    for f, r in zip(files, results):
-        f.pop("letter_id")
-        f["overturned"] = sum(i.decision == "Overturned" for i in r.letter.items) if r.letter else 0
+class FileRows:
+    """The report's "files": one dict per result, made afresh on each pass (never all at once)."""
+
+    def __init__(self, results: Sequence[FileResult]):
+        self.results = results
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for r in self.results:
+            yield {"path": r.path, "status": r.status, "reason": r.reason, "items": r.items, "sha256": r.sha256,
+                   "overturned": r.overturned, "warnings": r.warnings}
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+
+def report(results: Sequence[FileResult], split_counts: dict[str, dict[str, int]] | None = None,
+           lazy: bool = False) -> dict[str, Any]:
+    """The report; with lazy=True its "files" is a FileRows (for write_report), else a list."""
+    files = FileRows(results) if lazy else list(FileRows(results))
     totals = {
         "total_files": len(results),
         "parsed": sum(r.status == "parsed" for r in results),
         "rejected": sum(r.status == "rejected" for r in results),
         "duplicate": sum(r.status == "duplicate" for r in results),
         "items": sum(r.items for r in results),
-        "overturned": sum(f["overturned"] for f in files),
+        "overturned": sum(r.overturned for r in results),
+        "warnings": sum(len(r.warnings) for r in results),
     }
     out: dict[str, Any] = {"files": files, **totals}
     if split_counts is not None:
@@ -105,39 +151,56 @@ def report(results: list[FileResult], split_counts: dict[str, dict[str, int]] | 
     return out
 
 
-def write_report(path: Path, data: dict[str, Any]) -> None:
-    path.write_text(json.dumps(data, indent=2) + "\n")
+def nothing_to_ingest(paths: Sequence[str | Path], results: Sequence[FileResult]) -> InputError:
+    """One line naming the path(s) and what was found there."""
+    named = ", ".join(str(p) for p in paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+    if not results:
+        return InputError(f"nothing to ingest: {named}: no .pdf or .txt files found (empty folder?)")
+    counts = {s: sum(r.status == s for r in results) for s in ("rejected", "duplicate")}
+    first = next(r for r in results if r.status != "parsed")
+    return InputError(f"nothing to ingest: {named}: no letter parsed from {len(results)} file(s) "
+                      f"({counts['rejected']} rejected, {counts['duplicate']} duplicate); "
+                      f"first: {first.path}: {first.reason}")
+
+
+def split_counts_of(letters: Iterable[tuple[str, int, int]]) -> dict[str, dict[str, int]]:
+    """{split: {letters, items, overturned}} from (split, items, overturned) per kept letter."""
+    from features.dataset import SPLITS
+
+    counts = {split: {"letters": 0, "items": 0, "overturned": 0} for split in SPLITS}
+    for split, items, overturned in letters:
+        c = counts[split]
+        c["letters"], c["items"], c["overturned"] = c["letters"] + 1, c["items"] + items, c["overturned"] + overturned
+    return counts
 
 
 def ingest(paths: Iterable[str | Path], seed: int = 0, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
-           max_bytes: int = MAX_LETTER_BYTES):
-    """Parse letters and split their items by letter: (DatasetDict, report dict)."""
-    from features.dataset import SPLITS, build_dataset_dict, item_rows
+           max_bytes: int = MAX_LETTER_BYTES, workers: int | None = None):
+    """Parse letters and split their items by letter: (DatasetDict, report dict). Raises
+    InputError when no letter parses."""
+    from features.dataset import build_dataset_dict, holdout_splits, item_rows
 
-    results = ingest_files(paths, max_bytes)
-    rows = [row for r in results if r.letter for row in item_rows(r.letter, r.letter_id, r.path)]
-    if not rows:
-        raise ValueError("no letters parsed: " + "; ".join(f"{r.path}: {r.reason}" for r in results[:5]))
+    paths = list(paths)
+    results = ingest_files(paths, max_bytes, workers)
+    kept = [r for r in results if r.status == "parsed" and r.letter]
+    if not kept:
+        raise nothing_to_ingest(paths, results)
+    rows = [row for r in kept for row in item_rows(r.letter, r.letter_id, r.path)]
     dsd = build_dataset_dict(rows, seed, fractions)
-    split_counts = {
-        split: {
-            "letters": len(set(dsd[split]["letter_id"])),
-            "items": dsd[split].num_rows,
-            "overturned": int(sum(dsd[split]["label"])),
-        }
-        for split in SPLITS
-    }
-    return dsd, report(results, split_counts)
+    assignment = holdout_splits({r.letter_id: r.overturned > 0 for r in kept}, seed, fractions)
+    counts = split_counts_of((assignment[r.letter_id], r.items, r.overturned) for r in kept)
+    return dsd, report(results, counts)
 
 
-def save_ingest(dsd, data: dict[str, Any], out: Path) -> None:
-    """`out/dataset` (save_to_disk), `out/parquet/<split>.parquet` and `out/report.json`."""
-    import datasets
-
-    datasets.disable_progress_bars()
-    out.mkdir(parents=True, exist_ok=True)
-    dsd.save_to_disk(str(out / "dataset"))
-    (out / "parquet").mkdir(exist_ok=True)
-    for split, ds in dsd.items():
-        ds.to_parquet(str(out / "parquet" / f"{split}.parquet"))
-    write_report(out / "report.json", data)
+def write_report(path: Path, data: dict[str, Any]) -> None:
+    """One line per file (greppable, and fast: the C encoder per line), streamed to disk so a
+    million-file report is never one string; totals and splits indented after the files."""
+    with path.open("w") as f:
+        f.write('{"files": [')
+        for k, entry in enumerate(data["files"]):
+            f.write(("\n  " if k == 0 else ",\n  ") + json.dumps(entry))
+        f.write("\n]")
+        for key, value in data.items():
+            if key != "files":
+                f.write(f",\n{json.dumps(key)}: " + json.dumps(value, indent=1))
+        f.write("\n}\n")

@@ -7,6 +7,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 Decision = Literal["Upheld", "Overturned"]
+# The labels, by class id: 0 = Upheld (the denial stands), 1 = Overturned (the treatment is
+# approved, the class every model scores). Every label, id2label and decision step reads these.
+UPHELD, OVERTURNED = "Upheld", "Overturned"
+LABEL_NAMES = (UPHELD, OVERTURNED)
+ID2LABEL = dict(enumerate(LABEL_NAMES))
+LABEL2ID = {name: i for i, name in ID2LABEL.items()}
 
 
 class PartialApproval(BaseModel):
@@ -51,3 +57,5 @@ class Letter(BaseModel):
     patient_sex: Literal["male", "female"] | None = None
     case_summary: str
     items: list[Item]
+    # Oddities the parser corrected rather than rejected (e.g. an impossible age set to null).
+    warnings: list[str] = []

@@ -36,6 +36,7 @@ SUMMARY_PREAMBLE = re.compile(
 )
 ISSUES_PREAMBLE = re.compile(r"^The Final Determination was based on decisions for the disputed items/services set forth below:\s*")
 DATE = r"(\d{1,2}/\d{1,2}/\d{4})"
+MIN_AGE, MAX_AGE = 0, 120  # the range the predict API accepts for patient_age
 
 
 class LetterRejected(ValueError):
@@ -56,6 +57,7 @@ def parse_letter(text: str) -> Letter:
     if OLD_LAYOUT.lower() in body.lower() and ISSUES not in body:
         raise LetterRejected(f"unsupported layout: 2013 '{OLD_LAYOUT}' letters are not parsed")
     how, summary, issues = (_find_heading(lines, h) for h in (HOW_MADE, SUMMARY, ISSUES))
+    _reject_repeated_sections(lines)
     if not how < summary < issues:
         raise LetterRejected(f"sections out of order: '{HOW_MADE}', '{SUMMARY}', '{ISSUES}'")
 
@@ -66,6 +68,11 @@ def parse_letter(text: str) -> Letter:
         raise LetterRejected(f"empty '{SUMMARY}' section")
     items = parse_items(lines[issues + 1 :])
     age, sex = patient_age_sex(case_summary)
+    warnings = []
+    if age is not None and not MIN_AGE <= age <= MAX_AGE:
+        # A typo or an OCR slip in the summary; the letter's items are still good data.
+        warnings.append(f"patient age {age} outside {MIN_AGE}-{MAX_AGE}: set to null")
+        age = None
     return Letter(
         **header,
         reviewer_licensure=_licensure(reviewer),
@@ -74,7 +81,17 @@ def parse_letter(text: str) -> Letter:
         patient_sex=sex,
         case_summary=case_summary,
         items=items,
+        warnings=warnings,
     )
+
+
+def _reject_repeated_sections(lines: list[Line]) -> None:
+    """Two PDFs joined into one file (a common download artefact) repeat every section heading;
+    parsing on would invent an item from the second copy's headings and swallow it in a rationale."""
+    for heading in (HOW_MADE, SUMMARY, ISSUES):
+        count = sum(line.text == heading for line in lines)
+        if count > 1:
+            raise LetterRejected(f"more than one letter in the file: '{heading}' appears {count} times")
 
 
 def clean_lines(text: str) -> list[Line]:
@@ -115,8 +132,14 @@ def _find_heading(lines: list[Line], heading: str) -> int:
     raise LetterRejected(f"not an IMR Final Determination Letter: no '{heading}' section")
 
 
-def _iso(date: str | None) -> str | None:
-    return datetime.strptime(date, "%m/%d/%Y").date().isoformat() if date else None
+def _iso(date: str | None, field: str) -> str | None:
+    """ISO date, or a rejection naming the header field (never its value: the letter's data)."""
+    if not date:
+        return None
+    try:
+        return datetime.strptime(date, "%m/%d/%Y").date().isoformat()
+    except ValueError:
+        raise LetterRejected(f"invalid date in header field '{field}': not a real MM/DD/YYYY date") from None
 
 
 def _header_fields(header: str) -> dict:
@@ -126,11 +149,11 @@ def _header_fields(header: str) -> dict:
 
     return {
         "case_number": grab(r"Case Number:\s*(CM\d{2}-\d{7})"),
-        "date_assigned": _iso(grab(r"Date Assigned:\s*" + DATE)),
-        "date_of_injury": _iso(grab(r"Date of Injury:\s*" + DATE)),
-        "decision_date": _iso(grab(r"Decision Date:\s*" + DATE)),
-        "ur_denial_date": _iso(grab(r"UR Denial Date:\s*" + DATE)),
-        "application_received": _iso(grab(r"Application\s+Received:\s*" + DATE)),
+        "date_assigned": _iso(grab(r"Date Assigned:\s*" + DATE), "Date Assigned"),
+        "date_of_injury": _iso(grab(r"Date of Injury:\s*" + DATE), "Date of Injury"),
+        "decision_date": _iso(grab(r"Decision Date:\s*" + DATE), "Decision Date"),
+        "ur_denial_date": _iso(grab(r"UR Denial Date:\s*" + DATE), "UR Denial Date"),
+        "application_received": _iso(grab(r"Application\s+Received:\s*" + DATE), "Application Received"),
         "priority": grab(r"Priority:\s*(\w+)"),
     }
 

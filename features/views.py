@@ -23,9 +23,6 @@ View = Literal["pre_decision", "with_rationale"]
 VIEWS: tuple[str, ...] = ("pre_decision", "with_rationale")
 MASK = "[VERDICT]"
 
-# Written by the reviewer after (or as) IMR decides; never in the pre_decision view.
-POST_DECISION_FIELDS = ("decision", "label", "rationale", "maximus_guideline", "decision_date")
-
 
 class ItemRecord(BaseModel):
     """What the models may see about one disputed item. Only `treatment` is required."""
@@ -42,6 +39,21 @@ class ItemRecord(BaseModel):
     original_request: str = ""
     authorized_portion: str = ""
     rationale: str = ""  # with_rationale view only
+
+
+def item_field_types() -> dict[str, str]:
+    """ItemRecord's fields as plain type names (string, int, bool), in declaration order: the one
+    item schema from which the dataset's item columns and the MLflow signature are built."""
+    import types
+    from typing import Union, get_args, get_origin
+
+    out = {}
+    for name, field in ItemRecord.model_fields.items():
+        annotation = field.annotation
+        if get_origin(annotation) in (types.UnionType, Union):
+            annotation = next(a for a in get_args(annotation) if a is not type(None))
+        out[name] = "string" if get_origin(annotation) is Literal else {str: "string", int: "int", bool: "bool"}[annotation]
+    return out
 
 
 def model_inputs(record: Mapping[str, Any], view: View = "pre_decision") -> dict[str, Any]:

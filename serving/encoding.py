@@ -25,14 +25,9 @@ def encode(tokenizer, texts: Sequence[str], max_length: int, head_fraction: floa
 
 
 def pad_batch(tokenizer, encoded: dict[str, list[list[int]]]):
-    """Right-pad a batch to its longest member; NumPy int64 arrays for torch and ONNX alike."""
+    """Right-pad a batch to its longest member (the tokenizer's own `pad`); int64 arrays, which
+    torch and the exported ONNX graph both take."""
     import numpy as np
 
-    width = max(len(ids) for ids in encoded["input_ids"])
-    pad = tokenizer.pad_token_id
-    ids = np.full((len(encoded["input_ids"]), width), pad, dtype=np.int64)
-    mask = np.zeros_like(ids)
-    for row, seq in enumerate(encoded["input_ids"]):
-        ids[row, : len(seq)] = seq
-        mask[row, : len(seq)] = 1
-    return {"input_ids": ids, "attention_mask": mask}
+    batch = tokenizer.pad(encoded, padding="longest", return_tensors="np")
+    return {k: np.asarray(batch[k], dtype=np.int64) for k in ("input_ids", "attention_mask")}

@@ -87,8 +87,6 @@ def create_app(model_uri: str | None, backend: str | None = None, settings: Serv
     app = FastAPI(title="imr-outcome", version=_package_version(), lifespan=lifespan, telemetry={"logs": False},
                   description="P(IMR overturns a UR denial) for disputed items of California workers' comp "
                               "Final Determination Letters.")
-    app.state.model = state
-    app.state.settings = settings
     app.add_middleware(RequestLimitsAndLog, max_body_bytes=settings.max_body_bytes)
     app.add_exception_handler(RequestValidationError, _validation_error)
 
@@ -167,14 +165,11 @@ async def _letter_bytes(request: Request) -> bytes | JSONResponse:
 
 
 def _parse_letter(data: bytes):
-    """(letter, None) or (None, reason): the same extraction and parser as `imr parse`."""
-    from features.extract import ExtractionError, letter_text_from_bytes
-    from features.parser import LetterRejected, parse_letter
+    """(letter, None) or (None, reason): the same contained extraction and parser as `imr parse`
+    (a worker process with time and memory limits, so a hostile PDF cannot take the server down)."""
+    from features.contain import parse_contained
 
-    try:
-        return parse_letter(letter_text_from_bytes(data)), None
-    except (ExtractionError, LetterRejected) as exc:
-        return None, str(exc)
+    return parse_contained(data)
 
 
 def _client_error(loc: tuple, msg: str, type_: str, status: int = 422) -> JSONResponse:

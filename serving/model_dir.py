@@ -16,6 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from features.letter import ID2LABEL
 from features.views import View
 
 META_FILE = "imr_model.json"
@@ -31,7 +32,7 @@ class ModelMeta(BaseModel):
     family: Literal["baseline", "transformer"]
     feature_view: View
     threshold: float
-    id2label: dict[int, str] = {0: "Upheld", 1: "Overturned"}
+    id2label: dict[int, str] = ID2LABEL
     files: dict[str, str]  # relative path -> sha256
     options: dict = {}  # family-specific settings (e.g. the transformer's max_length)
     calibration: dict | None = None  # see serving.calibration; applied after the raw model output
@@ -40,11 +41,8 @@ class ModelMeta(BaseModel):
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def write_meta(model_dir: Path, family: str, feature_view: str, threshold: float, files: list[str],

@@ -32,10 +32,6 @@ class Predictor:
     def threshold(self) -> float:
         return self.scorer.meta.threshold
 
-    @property
-    def feature_view(self) -> str:
-        return self.scorer.meta.feature_view
-
     def info(self) -> dict[str, Any]:
         meta = self.scorer.meta
         return {"name": self.model_name, "version": self.model_version, "run_id": self.run_id,

@@ -93,10 +93,11 @@ def model_signature():
     from mlflow.types import ColSpec, Schema
     from mlflow.types.schema import AnyType
 
-    optional = [("case_summary", "string"), ("claims_administrator_guideline", "string"), ("patient_age", AnyType()),
-                ("patient_sex", "string"), ("days_since_injury", AnyType()), ("partial_approval", "boolean"),
-                ("original_request", "string"), ("authorized_portion", "string"), ("rationale", "string")]
-    inputs = Schema([ColSpec("string", "treatment")] + [ColSpec(t, n, required=False) for n, t in optional])
+    from features.views import ItemRecord, item_field_types
+
+    mlflow_type = {"string": "string", "bool": "boolean", "int": AnyType()}
+    inputs = Schema([ColSpec(mlflow_type[kind], name, required=ItemRecord.model_fields[name].is_required())
+                     for name, kind in item_field_types().items()])
     return ModelSignature(inputs=inputs, outputs=Schema(_output_columns()))
 
 

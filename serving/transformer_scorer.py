@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.special import softmax
 
 from serving.encoding import encode, pad_batch
 from serving.model_dir import ModelMeta
@@ -74,8 +75,7 @@ class TransformerScorer:
                                                      self.max_length, self.head_fraction))
             out.append(self._logits(batch))
         logits = np.concatenate(out) if out else np.zeros((0, 2))
-        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return shifted[:, 1] / shifted.sum(axis=1)
+        return softmax(logits, axis=1)[:, 1]
 
     def _logits(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         if self.backend == "onnx":

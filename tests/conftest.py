@@ -1,8 +1,11 @@
 """Shared fixtures. The real letters live outside the repository, in its sibling folder
-../shared/data; tests that need them skip (with the path in the reason) when it is absent."""
+../shared/data; tests that need them skip (with the path in the reason) when it is absent, and
+fail instead when IMR_REQUIRE_REAL_LETTERS=1 (.ci/run sets it whenever ../shared/data exists, so
+a broken path can never turn the real-letter tests into a green run of skips)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,16 +16,27 @@ from features.extract import read_letter_text
 from features.letter import Letter
 from features.parser import parse_letter
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# The tiny transformer's fixtures, shared like this file's (found by name, never imported).
+pytest_plugins = ["conftest_transformer"]
+
+ROOT_DIR = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT_DIR.parent / "shared" / "data"
 PDF_DIR = SHARED_DATA / "dwc-imr-letters"
 SEED_DIR = SHARED_DATA / "seed-letters"
 TESTS_DATA = Path(__file__).resolve().parent / "data"
 
 
+def missing_real_letters(reason: str) -> None:
+    """Skip a test that needs the real letters, or fail it where they are required."""
+    if os.environ.get("IMR_REQUIRE_REAL_LETTERS") == "1":
+        pytest.fail(f"IMR_REQUIRE_REAL_LETTERS=1 but {reason}")
+    pytest.skip(reason)
+
+
 def _require(folder: Path, pattern: str) -> list[Path]:
     files = sorted(folder.glob(pattern))
     if not files:
-        pytest.skip(f"real letters not found: no {pattern} in {folder}")
+        missing_real_letters(f"real letters not found: no {pattern} in {folder}")
     return files
 
 
@@ -54,14 +68,15 @@ def small_corpus(tmp_path_factory, pdf_paths, seed_paths) -> Path:
     folder.mkdir()
     chosen = [p for p in pdf_paths if p.stem in SMALL_CORPUS_PDFS]
     if len(chosen) != len(SMALL_CORPUS_PDFS):
-        pytest.skip(f"bundled letters incomplete: missing {sorted(set(SMALL_CORPUS_PDFS) - {p.stem for p in chosen})}")
+        missing_real_letters(f"bundled letters incomplete: missing {sorted(set(SMALL_CORPUS_PDFS) - {p.stem for p in chosen})}")
     for path in [*chosen, *seed_paths]:
         shutil.copy(path, folder / path.name)
     return folder
 
 
 @contextmanager
-def small_baseline(root: Path, letters: Path, model_name: str, experiment: str, alias: str = "testing"):
+def small_baseline(root: Path, letters: Path, model_name: str, experiment: str, alias: str = "testing",
+                   calibration: str = "sigmoid"):
     """Train a small baseline on `letters` into an MLflow store under `root`; MLFLOW_TRACKING_URI
     points at that store until the block ends. Yields the TrainResult."""
     from training.config import TrainConfig
@@ -71,7 +86,7 @@ def small_baseline(root: Path, letters: Path, model_name: str, experiment: str, 
         "data": {"sources": [str(letters)]},
         "model": {"family": "baseline", "text_tfidf": {"min_df": 1, "max_features": 2000}},
         # 3 folds: the small corpus has 9 letters with an overturned item (see training.folds)
-        "evaluation": {"folds": 3, "repeats": 1, "bootstrap_samples": 100},
+        "evaluation": {"folds": 3, "repeats": 1, "bootstrap_samples": 100, "calibration": calibration},
         "mlflow": {"experiment": experiment, "registered_model_name": model_name, "alias": alias},
     })
     with pytest.MonkeyPatch.context() as mp:
@@ -89,3 +104,14 @@ def real_letters(pdf_paths) -> dict[str, Letter]:
 def seed_letters(seed_paths) -> dict[str, Letter]:
     """Seed letters parsed once, keyed by their 3-digit prefix ("000" ... "004")."""
     return {p.name[:3]: parse_letter(read_letter_text(p)) for p in seed_paths}
+
+
+# Fixtures that train a model (each is built once per module or session, but the first test to
+# ask for one pays for it): a test that uses one, or drives a browser, is `slow`.
+TRAINING_FIXTURES = {"trained", "cv_run", "split_run", "tf_env", "env"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if TRAINING_FIXTURES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.slow)

@@ -271,7 +271,7 @@ def test_training_twice_gives_identical_metrics_and_scores(trained, tmp_path, ca
     the same probabilities, and the alias moves to the new version."""
     import pandas as pd
 
-    from features.cli import main
+    from training.imr import main
     from serving.predictor import load_predictor
 
     cfg, first, client, _ = trained

@@ -12,7 +12,7 @@ import math
 
 import pytest
 
-from features.cli import main
+from training.imr import main
 from training.compare import COLUMNS, render, run_rows
 
 EXPERIMENT = "imr-tests-compare"

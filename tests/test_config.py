@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from features.cli import main
+from training.imr import main
 from training.config import (
     PROJECT_ROOT,
     BaselineModelConfig,

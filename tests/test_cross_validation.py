@@ -208,7 +208,7 @@ def test_fold_error_is_raised_before_any_run(store, small_corpus):
 
 
 def test_imr_train_fold_error_exits_2_with_one_line(store, small_corpus, tmp_path, capsys):
-    from features.cli import main
+    from training.imr import main
     from training.config import resolved_yaml
 
     path = tmp_path / "cv.yaml"
@@ -570,7 +570,7 @@ def test_undefined_metrics_register_nothing(cv_run, small_corpus, nan_headline):
 
 
 def test_imr_train_undefined_metrics_exits_2(cv_run, small_corpus, nan_headline, tmp_path, capsys):
-    from features.cli import main
+    from training.imr import main
     from training.config import resolved_yaml
 
     _, _, client, _, _ = cv_run

@@ -512,22 +512,31 @@ def test_registered_split_model_carries_the_logged_threshold_and_calibration(spl
     assert meta.calibration == json.loads((artifacts / "calibration.json").read_text())
 
 
-def test_split_without_an_overturned_item_is_refused_before_any_run(seed_paths, tmp_path, monkeypatch):
-    """The 5 seed letters hold one letter with an overturned item: two of the three splits get
-    none, so the split metrics would be undefined."""
+@pytest.mark.parametrize("fractions, error, message", [
+    # the default 70/15/15 hash split of 5 letters leaves validation empty
+    ((0.7, 0.15, 0.15), "InputError", "the validation split\\(s\\) have no letters"),
+    # every split gets letters, but only one letter has an overturned item
+    ((0.4, 0.3, 0.3), "UndefinedMetricsError", "has no overturned item"),
+])
+def test_split_with_undefined_metrics_is_refused_before_any_run(seed_paths, tmp_path, monkeypatch, fractions,
+                                                                 error, message):
+    """The 5 seed letters hold one letter with an overturned item: split metrics would be undefined."""
     from mlflow import MlflowClient
 
+    import training.run
+    from features.errors import InputError
     from training.config import TrainConfig
-    from training.run import UndefinedMetricsError, train
+    from training.run import train
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
     cfg = TrainConfig.model_validate({
-        "data": {"sources": [str(seed_paths[0].parent)]},
+        "data": {"sources": [str(seed_paths[0].parent)], "split_fractions": list(fractions)},
         "model": {"family": "baseline", "text_tfidf": {"min_df": 1}},
         "evaluation": {"mode": "split", "bootstrap_samples": 100},
         "mlflow": {"experiment": "imr-tests-evaluation-empty", "registered_model_name": "imr-test-empty"},
     })
-    with pytest.raises(UndefinedMetricsError, match="has no overturned item"):
+    expected = {"InputError": InputError, "UndefinedMetricsError": training.run.UndefinedMetricsError}[error]
+    with pytest.raises(expected, match=message):
         train(cfg)
     client = MlflowClient()
     exp = client.get_experiment_by_name("imr-tests-evaluation-empty")

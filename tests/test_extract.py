@@ -115,7 +115,7 @@ def test_non_utf8_text_names_the_line():
 def test_file_larger_than_limit(tmp_path):
     path = tmp_path / "big.txt"
     path.write_text("x" * 300_000)
-    with pytest.raises(ExtractionError, match=r"file is 0\.3 MB, larger than any letter \(limit 0\.2 MB\)"):
+    with pytest.raises(ExtractionError, match=r"file is 0\.3 MiB, larger than any letter \(limit 0\.2 MiB\)"):
         read_letter_text(path, max_bytes=200_000)
     letter, sha, why = parse_file(path, max_bytes=200_000)
     assert (letter, sha) == (None, None)

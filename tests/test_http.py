@@ -456,7 +456,7 @@ def free_port() -> int:
 
 
 def imr_command() -> list[str]:
-    return [str(IMR)] if IMR.exists() else [sys.executable, "-m", "features.cli"]
+    return [str(IMR)] if IMR.exists() else [sys.executable, "-m", "training.imr"]
 
 
 def test_imr_serve_scores_over_a_socket(env, predictor, tmp_path):

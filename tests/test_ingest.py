@@ -10,10 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PDF_DIR, SEED_DIR
+from conftest import PDF_DIR, SEED_DIR, missing_real_letters
 from letters import CASE_NUMBER, item, letter_lines, render, simple_letter, simple_letter_lines, write_pdf
 
-from features.cli import main
+from training.imr import main
+from features.errors import InputError
 from features.ingest import ingest, ingest_files
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,7 +46,9 @@ def mixed_folder(tmp_path) -> Path:
     (folder / "minutes.txt").write_text("Minutes of the March meeting.\n")
     # duplicates: the same bytes under another name; the same case number with other bytes
     (folder / "copy_of_0000001.txt").write_bytes((folder / "CM16-0000001.txt").read_bytes())
-    (folder / "resent_0000002.txt").write_text(simple_letter("CM16-0000002", "O"))
+    # an earlier decision date: the later letter (CM16-0000002.txt) is the one kept
+    resent = simple_letter("CM16-0000002", "O").replace("Decision Date: 02/01/2017", "Decision Date: 01/20/2017")
+    (folder / "resent_0000002.txt").write_text(resent)
     return folder
 
 
@@ -157,19 +160,20 @@ def test_ingest_of_a_single_letter(tmp_path):
     path.write_text(simple_letter("CM16-0000001", "UO"))
     dsd, report = ingest([path])
     assert report["parsed"] == 1
-    assert [dsd[s].num_rows for s in ("train", "validation", "test")] == [2, 0, 0]
-    assert dsd["validation"].column_names == dsd["train"].column_names
+    # the letter's split is a hash of its case number: it is in one split, the others are empty
+    assert sorted(dsd[s].num_rows for s in ("train", "validation", "test")) == [0, 0, 2]
+    assert dsd["validation"].column_names == dsd["train"].column_names == dsd["test"].column_names
 
 
 def test_ingest_with_nothing_parsed_names_the_files(tmp_path):
     (tmp_path / "empty.txt").write_bytes(b"")
-    with pytest.raises(ValueError, match=r"no letters parsed: .*empty\.txt: empty file"):
+    with pytest.raises(InputError, match=r"nothing to ingest: .*no letter parsed from 1 file.*empty\.txt: empty file"):
         ingest([tmp_path])
 
 
 def test_real_letters_ingest_counts():
     if not list(PDF_DIR.glob("*.pdf")) or not list(SEED_DIR.glob("*.txt")):
-        pytest.skip(f"real letters not found in {PDF_DIR.parent}")
+        missing_real_letters(f"real letters not found in {PDF_DIR.parent}")
     results = ingest_files([PDF_DIR, SEED_DIR])
     assert [r.status for r in results].count("parsed") == len(results) == 152
     assert sum(r.items for r in results) == 336
@@ -202,7 +206,7 @@ def test_imr_parse_does_not_import_torch_or_datasets(tmp_path):
     letter = tmp_path / "letter.txt"
     letter.write_text(render(letter_lines(item("MRI of the knee"))))
     code = (
-        "import sys; from features.cli import main; "
+        "import sys; from training.imr import main; "
         f"rc = main(['parse', {str(letter)!r}]); "
         "assert rc == 0; "
         "heavy = [m for m in ('torch', 'datasets', 'transformers', 'mlflow') if m in sys.modules]; "

@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from features.cli import main
+from training.imr import main
 from training.config import TrainConfig
 
 EXPERIMENT = "imr-tests-tracking"

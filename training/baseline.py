@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from features.letter import OVERTURNED, UPHELD
 from training.config import BaselineModelConfig, ConfigError, TfidfConfig, TrainConfig
 from training.splits import Split
 
@@ -81,8 +82,8 @@ def top_terms(model_dir: Path, k: int = 25) -> pd.DataFrame:
     names = pipeline.named_steps["features"].get_feature_names_out()
     coef = pipeline.named_steps["classifier"].coef_[0]
     order = np.argsort(coef)
-    rows = [{"toward": "Overturned", "feature": names[i], "weight": float(coef[i])} for i in order[::-1][:k]]
-    rows += [{"toward": "Upheld", "feature": names[i], "weight": float(coef[i])} for i in order[:k]]
+    rows = [{"toward": OVERTURNED, "feature": names[i], "weight": float(coef[i])} for i in order[::-1][:k]]
+    rows += [{"toward": UPHELD, "feature": names[i], "weight": float(coef[i])} for i in order[:k]]
     return pd.DataFrame(rows)
 
 

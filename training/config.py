@@ -23,12 +23,17 @@ class Strict(BaseModel):
 
 class DataConfig(Strict):
     sources: list[str] = ["../shared/data/dwc-imr-letters", "../shared/data/seed-letters"]
+    # An `imr ingest --out` folder: train from its dataset (its splits) instead of parsing `sources`.
+    dataset: str | None = None
     split_seed: int = 0
     split_fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
     feature_view: View = "pre_decision"
 
     def source_paths(self) -> list[Path]:
         return [p if (p := Path(s)).is_absolute() else PROJECT_ROOT / p for s in self.sources]
+
+    def dataset_path(self) -> Path | None:
+        return None if self.dataset is None else (p if (p := Path(self.dataset)).is_absolute() else PROJECT_ROOT / p)
 
 
 class TfidfConfig(Strict):

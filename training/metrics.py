@@ -16,12 +16,13 @@ def choose_threshold(y_true: Sequence[int], p: Sequence[float]) -> float:
     y, p = np.asarray(y_true), np.asarray(p, dtype=float)
     if y.sum() == 0:
         return 0.5
-    best_f1, best_t = -1.0, 0.5
-    for t in np.unique(p)[::-1]:
-        f1 = skm.f1_score(y, p >= t, zero_division=0)
-        if f1 > best_f1:
-            best_f1, best_t = f1, float(t)
-    return best_t
+    precision, recall, thresholds = skm.precision_recall_curve(y, p)
+    precision, recall = precision[:-1], recall[:-1]  # the last point has no threshold
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    # thresholds ascend: the last tie (to rounding) is the highest threshold, with fewer false alarms
+    best = np.flatnonzero(f1 >= f1.max() - 1e-12)[-1]
+    return float(thresholds[best])
 
 
 def binary_metrics(y_true: Sequence[int], p: Sequence[float], threshold: float, prefix: str = "test_") -> dict[str, float]:

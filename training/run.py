@@ -26,19 +26,9 @@ from training.audit import leakage_audit_cv, leakage_audit_split
 from training.baseline import fit_pipeline, model_frame
 from training.config import BaselineModelConfig, TrainConfig, resolved_yaml
 from training.cross_validation import out_of_fold, reference_out_of_fold
-from training.cv_metrics import (
-    OOFScores,
-    headline_defined,
-    oof_metrics,
-    paired_difference,
-)
-from training.data import load_splits
-from training.evaluation import (
-    adaptive_ece,
-    letter_bootstrap_ci,
-    markdown_table,
-    per_category_table,
-)
+from training.cv_metrics import OOFScores, headline_defined, oof_metrics, paired_difference
+from training.data import load_splits, require_every_split
+from training.evaluation import adaptive_ece, letter_bootstrap_ci, markdown_table, per_category_table
 from training.families import FAMILIES, Family, family_of
 from training.folds import item_folds
 from training.metrics import (
@@ -189,6 +179,7 @@ def _undefined(metrics: dict[str, float]) -> str:
 # ---------------------------------------------------------------- one split (holdout studies)
 
 def train_split(cfg: TrainConfig, family: Family, dsd, ingest_report: dict) -> TrainResult:
+    require_every_split(dsd, cfg.data)
     view = cfg.data.feature_view
     splits = {name: Split.of(dsd[name], view) for name in dsd}
     empty = [name for name, s in splits.items() if not s.y.sum()]

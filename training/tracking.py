@@ -68,6 +68,8 @@ def log_splits(dsd, sources: list[str]) -> None:
     import mlflow.data
 
     for split, ds in dsd.items():
+        if ds.num_rows == 0:  # mlflow.data cannot describe an empty table; the ingest report counts it
+            continue
         # Schema hints about nullable ints and ambiguous local sources; log_input infers the schema
         # again, so it sits inside too. The splits are never used as a model's input example.
         with warnings.catch_warnings():

@@ -9,14 +9,12 @@ from pathlib import Path
 import numpy as np
 from scipy.special import softmax
 
+from features.letter import ID2LABEL, LABEL2ID
 from serving.encoding import encode
 from serving.model_dir import sha256_file
 from serving.transformer_scorer import ONNX_FILE
 from training.config import TrainConfig
 from training.splits import Split
-
-LABEL2ID = {"Upheld": 0, "Overturned": 1}
-ID2LABEL = {v: k for k, v in LABEL2ID.items()}
 
 
 def fit(cfg: TrainConfig, train: Split, validation: Split | None, model_dir: Path) -> tuple[list[str], dict]:
