@@ -453,3 +453,39 @@ def test_imr_train_config_guards_exit_2_with_one_line(tmp_path, capsys, assignme
     captured = capsys.readouterr()
     assert_one_line_error(captured.err, key)
     assert captured.out == ""
+
+
+TRANSFORMER_YAML = PROJECT_ROOT / "configs" / "transformer.yaml"
+
+
+def test_trainer_section_passes_through_to_training_arguments(tmp_path):
+    from transformers import TrainingArguments
+
+    from training.transformer import training_arguments
+
+    cfg = load_config(TRANSFORMER_YAML, ["model.trainer={lr_scheduler_type: cosine, gradient_accumulation_steps: 2}"])
+    kwargs = training_arguments(cfg, tmp_path / "ckpt", select=False, cuda=False)
+    assert kwargs["lr_scheduler_type"] == "cosine" and kwargs["gradient_accumulation_steps"] == 2
+    assert kwargs["learning_rate"] == cfg.model.learning_rate  # the typed keys still set their fields
+    args = TrainingArguments(**kwargs)
+    assert args.gradient_accumulation_steps == 2 and args.lr_scheduler_type.value == "cosine"
+
+
+@pytest.mark.parametrize("trainer, named", [
+    ("{gradient_acumulation_steps: 2}", "trainer.gradient_acumulation_steps is not a transformers.TrainingArguments"),
+    ("{learning_rate: 0.1}", "trainer.learning_rate: set model.learning_rate instead"),
+    ("{per_device_eval_batch_size: 4}", "set model.batch_size instead"),
+    ("{output_dir: /tmp/x}", "trainer.output_dir is set by the run itself"),
+    ("{optim: sgd}", "trainer.optim has no effect with model.head_learning_rate set"),
+])
+def test_trainer_section_refuses_what_it_cannot_set(trainer, named):
+    with pytest.raises(ConfigError) as exc:
+        load_config(TRANSFORMER_YAML, [f"model.trainer={trainer}"])
+    assert "transformer.yaml" in str(exc.value) and named in str(exc.value)
+    assert "Value error" not in str(exc.value)  # pydantic's wording, not the user's problem
+
+
+def test_optimizer_settings_pass_without_a_head_learning_rate():
+    cfg = load_config(TRANSFORMER_YAML,
+                      ["model.head_learning_rate=null", "model.trainer={optim: adamw_torch, adam_beta2: 0.99}"])
+    assert cfg.model.trainer == {"optim": "adamw_torch", "adam_beta2": 0.99}

@@ -7,7 +7,7 @@ overrides are applied to the YAML before validation, values parsed as YAML scala
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -85,6 +85,19 @@ class DomainAdaptationConfig(Strict):
     batch_size: int = Field(default=16, ge=1)
 
 
+# TrainingArguments fields that a typed key of TransformerModelConfig sets (one definition each).
+SET_BY_MODEL_KEYS = {"num_train_epochs": "epochs", "learning_rate": "learning_rate", "weight_decay": "weight_decay",
+                     "per_device_train_batch_size": "batch_size", "per_device_eval_batch_size": "batch_size",
+                     "warmup_steps": "warmup_ratio", "warmup_ratio": "warmup_ratio"}
+# TrainingArguments fields that the run sets from what it is doing; a config value would break it.
+OWNED_BY_RUN = {"output_dir": "a temporary folder", "seed": "the top-level seed", "data_seed": "the top-level seed",
+                "eval_strategy": "evaluation only with a validation split",
+                "save_strategy": "checkpoints only to pick the best epoch",
+                "load_best_model_at_end": "the best epoch by validation PR-AUC",
+                "metric_for_best_model": "validation PR-AUC", "greater_is_better": "validation PR-AUC",
+                "report_to": "the run's own MLflow logging", "disable_tqdm": "the run's own progress bar"}
+
+
 class TransformerModelConfig(Strict):
     """A BERT-family encoder fine-tuned as a two-class sequence classifier."""
 
@@ -117,6 +130,39 @@ class TransformerModelConfig(Strict):
     domain_adaptation: DomainAdaptationConfig = DomainAdaptationConfig()
     compare_with_baseline: bool = True  # paired bootstrap of the AUROC difference on the same test split
     export_onnx: bool = True  # also package an int8 ONNX model for fast CPU scoring
+    # Any other transformers.TrainingArguments setting, passed through as given, e.g.
+    # {gradient_accumulation_steps: 2, lr_scheduler_type: cosine}. Settings with a key above are set
+    # there (they name runs and fill the model card); the run owns its own plumbing (OWNED_BY_RUN).
+    trainer: dict[str, Any] = {}
+
+    @field_validator("trainer")
+    @classmethod
+    def _trainer_passthrough(cls, trainer: dict[str, Any]) -> dict[str, Any]:
+        if not trainer:
+            return trainer
+        from dataclasses import fields
+
+        from transformers import TrainingArguments
+
+        known = {f.name for f in fields(TrainingArguments)}
+        for key in trainer:
+            if key not in known:
+                raise ValueError(f"trainer.{key} is not a transformers.TrainingArguments setting")
+            if key in SET_BY_MODEL_KEYS:
+                raise ValueError(f"trainer.{key}: set model.{SET_BY_MODEL_KEYS[key]} instead")
+            if key in OWNED_BY_RUN:
+                raise ValueError(f"trainer.{key} is set by the run itself ({OWNED_BY_RUN[key]})")
+        return trainer
+
+    @model_validator(mode="after")
+    def _optimizer_settings(self) -> TransformerModelConfig:
+        # head_learning_rate builds its own AdamW with two parameter groups; the Trainer would
+        # silently ignore its optimizer settings then.
+        ignored = sorted(k for k in self.trainer if k.startswith(("optim", "adam_")))
+        if ignored and self.head_learning_rate is not None:
+            raise ValueError(f"trainer.{ignored[0]} has no effect with model.head_learning_rate set "
+                             "(that builds its own AdamW); set head_learning_rate: null to use it")
+        return self
 
 
 class EvaluationConfig(Strict):
@@ -161,6 +207,11 @@ class TrainConfig(Strict):
         return self
 
 
+# The union's tags, read from the model configs themselves (pydantic puts the tag into error locations).
+MODEL_FAMILY_TAGS = {get_args(c.model_fields["family"].annotation)[0]
+                     for c in get_args(TrainConfig.model_fields["model"].annotation)}
+
+
 class ConfigError(ValueError):
     """A config file that cannot be used; the message names the file and the key."""
 
@@ -199,7 +250,8 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> TrainConfig:
     try:
         return TrainConfig.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(f"{_key_path(err['loc'])}: {err['msg']}" for err in exc.errors())
+        problems = "; ".join(f"{_key_path(err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
+                             for err in exc.errors())
         raise ConfigError(f"{path}: {problems}") from exc
 
 
@@ -207,7 +259,7 @@ def _key_path(loc: tuple) -> str:
     """The YAML key path of an error; pydantic puts the model union's tag (model.baseline...)
     into the location, which is not a key of the file."""
     parts = [str(p) for p in loc]
-    if len(parts) > 1 and parts[0] == "model" and parts[1] in ("baseline", "transformer"):
+    if len(parts) > 1 and parts[0] == "model" and parts[1] in MODEL_FAMILY_TAGS:
         del parts[1]
     return ".".join(parts) or "<top>"
 

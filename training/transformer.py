@@ -80,18 +80,8 @@ def fit(cfg: TrainConfig, train: Split, validation: Split | None, model_dir: Pat
 
         # On a GPU: bf16 autocast and a larger batch; a GPU is never required.
         cuda = torch.cuda.is_available()
-        batch_size = m.gpu_batch_size if cuda else m.batch_size
         select = validation is not None
-        args = TrainingArguments(
-            output_dir=str(Path(tmp) / "checkpoints"), num_train_epochs=m.epochs, learning_rate=m.learning_rate,
-            per_device_train_batch_size=batch_size, per_device_eval_batch_size=batch_size * 2,
-            weight_decay=m.weight_decay, warmup_steps=m.warmup_ratio, bf16=cuda,
-            eval_strategy="epoch" if select else "no", save_strategy="epoch" if select else "no",
-            save_total_limit=2, load_best_model_at_end=select,
-            metric_for_best_model="pr_auc" if select else None, greater_is_better=True if select else None,
-            logging_steps=5, seed=cfg.seed, data_seed=cfg.seed, report_to=["mlflow"], disable_tqdm=True,
-            dataloader_num_workers=0, dataloader_pin_memory=cuda,  # pinned memory only helps copies to a GPU
-        )
+        args = TrainingArguments(**training_arguments(cfg, Path(tmp) / "checkpoints", select, cuda))
         callbacks = [EarlyStoppingCallback(m.early_stopping_patience)] if select and m.early_stopping_patience else []
         trainer = Trainer(
             model=model, args=args, optimizer_cls_and_kwargs=_optimizer(model, m), train_dataset=as_dataset(train),
@@ -118,6 +108,23 @@ def fit(cfg: TrainConfig, train: Split, validation: Split | None, model_dir: Pat
 
         mlflow.log_metrics(onnx_agreement(model_dir, train.records(), cfg.data.feature_view, options))
     return files, options
+
+
+def training_arguments(cfg: TrainConfig, output_dir: Path, select: bool, cuda: bool) -> dict:
+    """TrainingArguments for fine-tuning: the project's typed settings and the run's own plumbing,
+    then the config's `trainer:` section on top (its keys were checked against both when loaded)."""
+    m = cfg.model
+    batch_size = m.gpu_batch_size if cuda else m.batch_size
+    return dict(
+        output_dir=str(output_dir), num_train_epochs=m.epochs, learning_rate=m.learning_rate,
+        per_device_train_batch_size=batch_size, per_device_eval_batch_size=batch_size * 2,
+        weight_decay=m.weight_decay, warmup_steps=m.warmup_ratio, bf16=cuda,
+        eval_strategy="epoch" if select else "no", save_strategy="epoch" if select else "no",
+        save_total_limit=2, load_best_model_at_end=select,
+        metric_for_best_model="pr_auc" if select else None, greater_is_better=True if select else None,
+        logging_steps=5, seed=cfg.seed, data_seed=cfg.seed, report_to=["mlflow"], disable_tqdm=True,
+        dataloader_num_workers=0, dataloader_pin_memory=cuda,  # pinned memory only helps copies to a GPU
+    ) | m.trainer
 
 
 def _freeze_lower_layers(model, layers: int) -> None:
