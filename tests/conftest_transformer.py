@@ -1,4 +1,4 @@
-"""Fixtures for tests/test_transformer.py (imported there; not a conftest pytest loads by itself).
+"""Fixtures for tests/training/test_transformer.py (imported there; not a conftest pytest loads by itself).
 
 A small corpus of real letters (the 5 seed letters and 16 bundled PDFs, 8 of them with an
 overturned item, copied into a temp folder), a tiny random BERT built from the train split's
@@ -95,7 +95,7 @@ def tf_config(letters: Path, base: TinyBase, *, name: str = MODEL_NAME, **model)
         "data": {"sources": [str(letters)]},
         "model": settings,
         # One split: these tests check the split-mode path, test metrics against test rows;
-        # tests/test_transformer.py's CV test overrides it.
+        # tests/training/test_transformer.py's CV test overrides it.
         "evaluation": {"mode": "split", "bootstrap_samples": 50},
         "mlflow": {"experiment": EXPERIMENT, "registered_model_name": name, "alias": ALIAS},
     })

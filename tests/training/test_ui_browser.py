@@ -35,7 +35,7 @@ from conftest_transformer import (  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(os.environ.get("IMR_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "ui"
 EXPERIMENT = "imr-tests-ui"
@@ -126,7 +126,7 @@ def ui(trained):
         wait_healthy(base, server)
         yield base, log
     finally:
-        server.terminate()  # imr ui ends its own process tree (tests/test_ui_process.py checks it)
+        server.terminate()  # imr ui ends its own process tree (tests/training/test_ui_process.py checks it)
         server.wait(timeout=60)
 
 

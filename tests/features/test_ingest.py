@@ -17,7 +17,7 @@ from training.imr import main
 from features.errors import InputError
 from features.ingest import ingest, ingest_files
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 # Good letters: case number -> decisions. 4 letters with an overturned item and 3 without, so
