@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from compose import compose
 
 from features.extract import read_letter_text
 from features.letter import Letter
@@ -79,16 +80,16 @@ def small_baseline(root: Path, letters: Path, model_name: str, experiment: str, 
                    calibration: str = "sigmoid"):
     """Train a small baseline on `letters` into an MLflow store under `root`; MLFLOW_TRACKING_URI
     points at that store until the block ends. Yields the TrainResult."""
-    from training.config import TrainConfig
     from training.run import train
 
-    cfg = TrainConfig.model_validate({
-        "data": {"sources": [str(letters)]},
-        "model": {"family": "baseline", "text_tfidf": {"min_df": 1, "max_features": 2000}},
+    cfg = compose(
+        "baseline",
+        data={"sources": [str(letters)]},
+        model={"text_tfidf": {"min_df": 1, "max_features": 2000}},
         # 3 folds: the small corpus has 9 letters with an overturned item (see training.folds)
-        "evaluation": {"folds": 3, "repeats": 1, "bootstrap_samples": 100, "calibration": calibration},
-        "mlflow": {"experiment": experiment, "registered_model_name": model_name, "alias": alias},
-    })
+        evaluation={"folds": 3, "repeats": 1, "bootstrap_samples": 100, "calibration": calibration},
+        mlflow={"experiment": experiment, "registered_model_name": model_name, "alias": alias},
+    )
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
         yield train(cfg)

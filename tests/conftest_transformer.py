@@ -1,4 +1,4 @@
-"""Fixtures for tests/training/test_transformer.py (imported there; not a conftest pytest loads by itself).
+"""The tiny transformer's fixtures: a pytest plugin (tests/conftest.py names it in pytest_plugins).
 
 A small corpus of real letters (the 5 seed letters and 16 bundled PDFs, 8 of them with an
 overturned item, copied into a temp folder), a tiny random BERT built from the train split's
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
+from compose import compose
 from tiny_bert import build_tiny_bert
 
 MODEL_NAME = "imr-test-transformer"
@@ -79,26 +79,25 @@ def tiny_base(tmp_path_factory, tf_splits) -> TinyBase:
 
 
 def tf_config(letters: Path, base: TinyBase, *, name: str = MODEL_NAME, **model):
-    """A small, fast transformer config: 2 epochs, 64 tokens, batch 8, 50 bootstrap samples; learning
-    rate 1e-3, since at the default 5e-5 a random tiny encoder does not move in 6 steps."""
-    from training.config import TrainConfig
-
+    """configs/transformer.yaml made small and fast: the tiny base, 2 epochs, 64 tokens, batch 8,
+    no frozen layers (it has 2), 50 bootstrap samples; learning rate 1e-3 for every layer, since at
+    the default 5e-5 a random tiny encoder does not move in 6 steps."""
     settings = {
-        "family": "transformer", "base_model": str(base.path), "base_sha256": base.sha256,
-        "max_length": 64, "epochs": 2, "batch_size": 8, "learning_rate": 1e-3,
+        "base_model": str(base.path), "base_sha256": base.sha256, "max_length": 64, "epochs": 2,
+        "batch_size": 8, "learning_rate": 1e-3, "head_learning_rate": None, "freeze_layers": 0,
         "export_onnx": True, "compare_with_baseline": True,
         "domain_adaptation": {"enabled": False, "epochs": 1, "max_length": 64, "batch_size": 8},
     }
     settings.update(model)
-    return TrainConfig.model_validate({
-        "seed": 0,
-        "data": {"sources": [str(letters)]},
-        "model": settings,
+    return compose(
+        "transformer",
+        data={"sources": [str(letters)]},
+        model=settings,
         # One split: these tests check the split-mode path, test metrics against test rows;
         # tests/training/test_transformer.py's CV test overrides it.
-        "evaluation": {"mode": "split", "bootstrap_samples": 50},
-        "mlflow": {"experiment": EXPERIMENT, "registered_model_name": name, "alias": ALIAS},
-    })
+        evaluation={"mode": "split", "bootstrap_samples": 50},
+        mlflow={"experiment": EXPERIMENT, "registered_model_name": name, "alias": ALIAS},
+    )
 
 
 @pytest.fixture(scope="module")

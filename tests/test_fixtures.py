@@ -4,7 +4,6 @@ requires them (IMR_REQUIRE_REAL_LETTERS=1, set by .ci/run when ../shared/data ex
 from __future__ import annotations
 
 import pytest
-
 from conftest import missing_real_letters
 
 

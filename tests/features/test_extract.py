@@ -6,7 +6,16 @@ from __future__ import annotations
 import random
 
 import pytest
-from letters import PAGE_BREAK, item, letter_lines, partial_heading, pdf_bytes, render, split_pages, write_pdf
+from letters import (
+    PAGE_BREAK,
+    item,
+    letter_lines,
+    partial_heading,
+    pdf_bytes,
+    render,
+    split_pages,
+    write_pdf,
+)
 
 from features.extract import ExtractionError, letter_text_from_bytes, read_letter_text
 from features.ingest import parse_file

@@ -11,11 +11,19 @@ from pathlib import Path
 
 import pytest
 from conftest import PDF_DIR, SEED_DIR, missing_real_letters
-from letters import CASE_NUMBER, item, letter_lines, render, simple_letter, simple_letter_lines, write_pdf
+from letters import (
+    CASE_NUMBER,
+    item,
+    letter_lines,
+    render,
+    simple_letter,
+    simple_letter_lines,
+    write_pdf,
+)
 
-from training.imr import main
 from features.errors import InputError
 from features.ingest import ingest, ingest_files
+from training.imr import main
 
 REPO = Path(__file__).resolve().parents[2]
 

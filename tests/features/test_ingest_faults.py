@@ -11,11 +11,19 @@ from pathlib import Path
 
 import pytest
 from hostile import bomb_pdf, misbehave
-from letters import header_lines, item, letter_lines, render, simple_letter, simple_letter_lines, write_pdf
+from letters import (
+    header_lines,
+    item,
+    letter_lines,
+    render,
+    simple_letter,
+    simple_letter_lines,
+    write_pdf,
+)
 
-from training.imr import main
 from features.errors import InputError
 from features.ingest import ingest_files
+from training.imr import main
 
 IMR = Path(sys.executable).with_name("imr")
 

@@ -12,9 +12,9 @@ import re
 from pathlib import Path
 
 import pytest
-
-from conftest import SMALL_CORPUS_PDFS
 import yaml
+from compose import compose
+from conftest import SMALL_CORPUS_PDFS
 
 from training.config import TrainConfig, resolved_yaml
 
@@ -28,13 +28,10 @@ PICKLE_SUFFIXES = (".pkl", ".pickle", ".cloudpickle", ".joblib", ".pt", ".pth")
 
 
 def tiny_config(letters: Path) -> TrainConfig:
-    return TrainConfig.model_validate({
-        "seed": 0,
-        "data": {"sources": [str(letters)]},
-        "model": {"family": "baseline", "text_tfidf": {"min_df": 1, "max_features": 2000}},
-        "evaluation": {"folds": 3, "repeats": 1, "bootstrap_samples": 100},
-        "mlflow": {"experiment": "imr-tests", "registered_model_name": MODEL_NAME, "alias": ALIAS},
-    })
+    return compose("baseline", data={"sources": [str(letters)]},
+                   model={"text_tfidf": {"min_df": 1, "max_features": 2000}},
+                   evaluation={"folds": 3, "repeats": 1, "bootstrap_samples": 100},
+                   mlflow={"experiment": "imr-tests", "registered_model_name": MODEL_NAME, "alias": ALIAS})
 
 
 def same_metrics(a: dict, b: dict) -> bool:
@@ -276,8 +273,8 @@ def test_training_twice_gives_identical_metrics_and_scores(trained, tmp_path, ca
     the same probabilities, and the alias moves to the new version."""
     import pandas as pd
 
-    from training.imr import main
     from serving.predictor import load_predictor
+    from training.imr import main
 
     cfg, first, client, _ = trained
     config_path = tmp_path / "tiny.yaml"

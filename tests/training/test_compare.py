@@ -12,8 +12,8 @@ import math
 
 import pytest
 
-from training.imr import main
 from training.compare import COLUMNS, render, run_rows
+from training.imr import main
 
 EXPERIMENT = "imr-tests-compare"
 CV_EXPERIMENT = "imr-tests-compare-cv"

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from training.imr import main
 from training.config import (
     PROJECT_ROOT,
     BaselineModelConfig,
@@ -18,6 +17,7 @@ from training.config import (
     load_config,
     resolved_yaml,
 )
+from training.imr import main
 
 SHIPPED = sorted((PROJECT_ROOT / "configs").glob("*.yaml"))
 BASELINE_YAML = PROJECT_ROOT / "configs" / "baseline.yaml"

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from compose import compose
 from sklearn import metrics as skm
 
 from training.folds import FoldError, item_folds, letter_fold_ids
@@ -32,15 +33,10 @@ OOF_COLUMNS = ["letter_id", "case_number", "item_index", "label", "p_raw", "p_ca
 
 
 def cv_config(letters: Path, experiment: str = EXPERIMENT, **evaluation):
-    from training.config import TrainConfig
-
-    return TrainConfig.model_validate({
-        "seed": 0,
-        "data": {"sources": [str(letters)]},
-        "model": {"family": "baseline", "text_tfidf": {"min_df": 1, "max_features": 500}},
-        "evaluation": {"folds": FOLDS, "repeats": REPEATS, "bootstrap_samples": 100, **evaluation},
-        "mlflow": {"experiment": experiment, "registered_model_name": MODEL_NAME, "alias": ALIAS},
-    })
+    return compose("baseline", data={"sources": [str(letters)]},
+                   model={"text_tfidf": {"min_df": 1, "max_features": 500}},
+                   evaluation={"folds": FOLDS, "repeats": REPEATS, "bootstrap_samples": 100, **evaluation},
+                   mlflow={"experiment": experiment, "registered_model_name": MODEL_NAME, "alias": ALIAS})
 
 
 @pytest.fixture(scope="module")
@@ -208,8 +204,8 @@ def test_fold_error_is_raised_before_any_run(store, small_corpus):
 
 
 def test_imr_train_fold_error_exits_2_with_one_line(store, small_corpus, tmp_path, capsys):
-    from training.imr import main
     from training.config import resolved_yaml
+    from training.imr import main
 
     path = tmp_path / "cv.yaml"
     path.write_text(resolved_yaml(cv_config(small_corpus, "imr-tests-cv-cli-folds")))
@@ -570,8 +566,8 @@ def test_undefined_metrics_register_nothing(cv_run, small_corpus, nan_headline):
 
 
 def test_imr_train_undefined_metrics_exits_2(cv_run, small_corpus, nan_headline, tmp_path, capsys):
-    from training.imr import main
     from training.config import resolved_yaml
+    from training.imr import main
 
     _, _, client, _, _ = cv_run
     before = registry_state(client)

@@ -19,10 +19,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from compose import compose
 from sklearn import metrics as skm
 
 from serving.calibration import apply_calibration, fit_calibration
-from training.evaluation import adaptive_ece, letter_bootstrap_ci, markdown_table, per_category_table
+from training.evaluation import (
+    adaptive_ece,
+    letter_bootstrap_ci,
+    markdown_table,
+    per_category_table,
+)
 
 CI_KEYS = {"test_roc_auc_ci_low", "test_roc_auc_ci_high", "test_pr_auc_ci_low", "test_pr_auc_ci_high",
            "test_bootstrap_resamples_used"}
@@ -365,19 +371,16 @@ def split_run(tmp_path_factory, small_corpus):
     import mlflow
     from mlflow import MlflowClient
 
-    from training.config import TrainConfig
     from training.run import train
 
     root = tmp_path_factory.mktemp("evaluation")
     letters = small_corpus
-    cfg = TrainConfig.model_validate({
-        "seed": 0,
-        "data": {"sources": [str(letters)]},
-        "model": {"family": "baseline", "text_tfidf": {"min_df": 1, "max_features": 500}},
-        "evaluation": {"mode": "split", "calibration": "sigmoid", "leakage_audit": True,
-                       "bootstrap_samples": 100},
-        "mlflow": {"experiment": "imr-tests-evaluation", "registered_model_name": MODEL_NAME, "alias": "testing"},
-    })
+    cfg = compose("baseline", data={"sources": [str(letters)]},
+                  model={"text_tfidf": {"min_df": 1, "max_features": 500}},
+                  evaluation={"mode": "split", "calibration": "sigmoid", "leakage_audit": True,
+                              "bootstrap_samples": 100},
+                  mlflow={"experiment": "imr-tests-evaluation", "registered_model_name": MODEL_NAME,
+                          "alias": "testing"})
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
         result = train(cfg)
@@ -525,16 +528,12 @@ def test_split_with_undefined_metrics_is_refused_before_any_run(seed_paths, tmp_
 
     import training.run
     from features.errors import InputError
-    from training.config import TrainConfig
     from training.run import train
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
-    cfg = TrainConfig.model_validate({
-        "data": {"sources": [str(seed_paths[0].parent)], "split_fractions": list(fractions)},
-        "model": {"family": "baseline", "text_tfidf": {"min_df": 1}},
-        "evaluation": {"mode": "split", "bootstrap_samples": 100},
-        "mlflow": {"experiment": "imr-tests-evaluation-empty", "registered_model_name": "imr-test-empty"},
-    })
+    cfg = compose("baseline", data={"sources": [str(seed_paths[0].parent)], "split_fractions": list(fractions)},
+                  model={"text_tfidf": {"min_df": 1}}, evaluation={"mode": "split", "bootstrap_samples": 100},
+                  mlflow={"experiment": "imr-tests-evaluation-empty", "registered_model_name": "imr-test-empty"})
     expected = {"InputError": InputError, "UndefinedMetricsError": training.run.UndefinedMetricsError}[error]
     with pytest.raises(expected, match=message):
         train(cfg)

@@ -8,7 +8,12 @@ import math
 import numpy as np
 import pytest
 
-from training.metrics import AlwaysUpheld, CategoryRate, binary_metrics, choose_threshold
+from training.metrics import (
+    AlwaysUpheld,
+    CategoryRate,
+    binary_metrics,
+    choose_threshold,
+)
 
 KEYS = ("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier")
 

@@ -12,22 +12,20 @@ import re
 import subprocess
 
 import pytest
+from compose import compose
 
-from training.imr import main
 from training.config import TrainConfig
+from training.imr import main
 
 EXPERIMENT = "imr-tests-tracking"
 MODEL_NAME = "imr-test-tracking"
 
 
 def baseline_config(letters, C: float = 1.0, **model) -> TrainConfig:
-    return TrainConfig.model_validate({
-        "data": {"sources": [str(letters)]},
-        "model": {"family": "baseline", "text_tfidf": {"min_df": 1, "max_features": 2000}, "classifier": {"C": C},
-                  **model},
-        "evaluation": {"folds": 3, "repeats": 1, "bootstrap_samples": 50},
-        "mlflow": {"experiment": EXPERIMENT, "registered_model_name": MODEL_NAME, "alias": "testing"},
-    })
+    return compose("baseline", data={"sources": [str(letters)]},
+                   model={"text_tfidf": {"min_df": 1, "max_features": 2000}, "classifier": {"C": C}, **model},
+                   evaluation={"folds": 3, "repeats": 1, "bootstrap_samples": 50},
+                   mlflow={"experiment": EXPERIMENT, "registered_model_name": MODEL_NAME, "alias": "testing"})
 
 
 # --- run names (no training) --------------------------------------------------------------------

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest_transformer import DA_MODEL_NAME, MODEL_NAME, TinyBase, tf_config
+
 from features.views import model_inputs
 from serving.encoding import encode, pad_batch
 
@@ -613,7 +613,11 @@ def test_predictions_ignore_post_decision_fields(tf_letters, torch_predictor):
 
 def test_base_sha_mismatch_fails_before_any_training(tf_env, tf_letters, tiny_base, monkeypatch):
     from mlflow import MlflowClient
-    from transformers import AutoModelForMaskedLM, AutoModelForSequenceClassification, Trainer
+    from transformers import (
+        AutoModelForMaskedLM,
+        AutoModelForSequenceClassification,
+        Trainer,
+    )
 
     from training.base_model import BaseModelError
     from training.run import train
