@@ -4,7 +4,8 @@
 
 In-process timings are best of N; CLI timings are one run each (they include interpreter start-up
 and imports). Extract/parse work on PDFs pre-read into memory; ingest takes a folder, so it reads
-the files itself (from the page cache after the first pass). The figures are printed as a table; the last stdout line is the same figures as JSON.
+the files itself (from the page cache after the first pass). The figures are printed as a table; the last
+stdout line is the same figures as JSON.
 """
 
 from __future__ import annotations

@@ -84,7 +84,8 @@ def stage_breakdown(predictor, items: list[dict], repeat: int) -> list[tuple[str
             ("pd.DataFrame(rows)", lambda: pd.DataFrame(rows)),
             (".astype(category/sex -> object)", lambda: frame.astype(cast)),
             ("ColumnTransformer.transform (TF-IDF)", lambda: features.transform(typed)),
-            ("  of which TfidfVectorizer.transform alone", lambda: features.transformers_[0][1].transform(typed["text"])),
+            ("  of which TfidfVectorizer.transform alone",
+             lambda: features.transformers_[0][1].transform(typed["text"])),
             ("LogisticRegression.predict_proba", lambda: classifier.predict_proba(X)),
             ("Predictor.predict, end to end", lambda: predictor.predict(records)),
         ]
@@ -98,14 +99,14 @@ def stage_breakdown(predictor, items: list[dict], repeat: int) -> list[tuple[str
 
 def train_model(config: Path, overrides: list[str]) -> tuple[str, float, dict]:
     """Train into a temp MLflow store; (registered model URI, seconds, metrics)."""
-    from training.run import train
     from training.config import load_config
+    from training.run import train
 
     cfg = load_config(config, overrides)
     # warm the heavy imports so the figure is training work, not module loading
     import mlflow  # noqa: F401
-    import skops.io  # noqa: F401
     import sklearn.linear_model  # noqa: F401
+    import skops.io  # noqa: F401
 
     import training.run  # noqa: F401
 
@@ -137,7 +138,8 @@ def profile(fn, top: int = 25) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", help="model URI or folder; default: train --config into a temp MLflow store")
-    ap.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help=f"training config (default {DEFAULT_CONFIG.name})")
+    ap.add_argument("--config", type=Path, default=DEFAULT_CONFIG,
+                    help=f"training config (default {DEFAULT_CONFIG.name})")
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                     help="config override for the training, as in `imr train`")
     ap.add_argument("--letters", type=Path, nargs="+", help="letters to score (default: the config's data.sources)")

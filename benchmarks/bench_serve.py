@@ -182,7 +182,7 @@ async def load(url: str, total: int, concurrency: int, items: int, deadline: flo
 
     try:
         await asyncio.wait_for(run_all(), timeout=max(deadline - time.monotonic(), 0.1) + 30)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         errors.append("time limit: requests still in flight were cancelled")
     return latencies, errors
 

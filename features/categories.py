@@ -9,21 +9,25 @@ from __future__ import annotations
 import re
 
 _RULES: list[tuple[str, str]] = [
-    ("behavioral_health", r"psych|cognitive behavio|\bcbt\b|biofeedback|counsel|hypnother|depress(ion|ive) (treat|therapy)"),
+    ("behavioral_health",
+     r"psych|cognitive behavio|\bcbt\b|biofeedback|counsel|hypnother|depress(ion|ive) (treat|therapy)"),
     ("programs", r"functional restoration|\bfrp\b|work harden|work condition|rehabilitation unit|inpatient rehab|"
-                 r"skilled nursing|home (health|aide|care)|\bhha\b|nursing|partial hospital|detox|weight loss program|gym|pool|aquatic"),
+                 r"skilled nursing|home (health|aide|care)|\bhha\b|nursing|partial hospital|detox|"
+                 r"weight loss program|gym|pool|aquatic"),
     ("injections", r"inject|epidural|\besi\b|nerve block|facet|radiofrequency|ablation|trigger point|botox|"
                    r"\bprp\b|platelet|synvisc|hyaluron|viscosupp|cortisone|steroid shot|medial branch"),
     ("physical_medicine", r"physical therap|\bpt\b|occupational therap|\bot\b|chiro|manipulat|acupunct|massage|"
                           r"physiother|therapeutic exercise|traction|spinolator|shockwave|\beswt\b|myofascial|"
                           r"electrical (muscle )?stim|e-?stim|infrared|manual therap|exercise|hand therap|rehab"),
-    ("surgery", r"surg|arthroscop|-?ectomy\b|otomy\b|plasty|fusion|repair|decompression|(tunnel|finger|tendon) release|orif|fixation|"
+    ("surgery", r"surg|arthroscop|-?ectomy\b|otomy\b|plasty|fusion|repair|decompression|"
+                r"(tunnel|finger|tendon) release|orif|fixation|"
                 r"replacement|arthrodesis|debridement|tenodesis|implant|assist\b|pre-?op|post-?op|anesthe"),
     ("imaging_diagnostics", r"\bmri\b|magnetic resonance|\bct\b|cat scan|x-?ray|radiograph|ultrasound|sonogra|"
                             r"\bemg\b|\bncv\b|\bncs\b|nerve conduction|electromyo|bone scan|\blabs?\b|laboratory|blood|"
                             r"urine|drug screen|toxicology|\bekg\b|\becg\b|sleep study|polysom|diagnostic|scan|test"),
     ("dme", r"\bdme\b|tens\b|\bunit\b|brace|splint|orthotic|orthosis|wheelchair|walker|cane\b|crutch|commode|"
-            r"shower chair|bath|cushion|pillow|mattress|\bbed\b|cold therapy|hot/?cold|cryo|\bice\b|\bheat\b|compression|"
+            r"shower chair|bath|cushion|pillow|mattress|\bbed\b|cold therapy|hot/?cold|cryo|\bice\b|\bheat\b|"
+            r"compression|"
             r"garment|sleeve|stocking|interferential|h-?wave|\bcpm\b|continuous passive|supplies|electrode|kit\b"),
     ("evaluation_management", r"consult|referral|evaluat|follow[- ]?up|office visit|visit|exam\b|examination|"
                               r"specialist|second opinion|transport|interpreter|report"),

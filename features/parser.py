@@ -34,7 +34,8 @@ SUMMARY_PREAMBLE = re.compile(
     r"^The expert reviewer developed the following clinical case summary based on a review of the "
     r"case file, including all medical records:\s*"
 )
-ISSUES_PREAMBLE = re.compile(r"^The Final Determination was based on decisions for the disputed items/services set forth below:\s*")
+ISSUES_PREAMBLE = re.compile(
+    r"^The Final Determination was based on decisions for the disputed items/services set forth below:\s*")
 DATE = r"(\d{1,2}/\d{1,2}/\d{4})"
 MIN_AGE, MAX_AGE = 0, 120  # the range the predict API accepts for patient_age
 
@@ -195,7 +196,8 @@ def parse_items(lines: list[Line]) -> list[Item]:
         start = 0
     lines = lines[start:]
 
-    labels = {lab: [i for i, ln in enumerate(lines) if ln.text.startswith(lab)] for lab in (CA_LABEL, MAXIMUS_LABEL, RATIONALE_LABEL)}
+    labels = {lab: [i for i, ln in enumerate(lines) if ln.text.startswith(lab)]
+              for lab in (CA_LABEL, MAXIMUS_LABEL, RATIONALE_LABEL)}
     ca, mx, rat = labels[CA_LABEL], labels[MAXIMUS_LABEL], labels[RATIONALE_LABEL]
     if not ca:
         raise LetterRejected(f"no disputed items: no '{CA_LABEL}' in '{ISSUES}'")
@@ -207,7 +209,8 @@ def parse_items(lines: list[Line]) -> list[Item]:
     for k, (c, m, r) in enumerate(zip(ca, mx, rat)):
         nxt = ca[k + 1] if k + 1 < len(ca) else len(lines)
         if not c < m < r < nxt:
-            raise LetterRejected(f"item {k + 1}: guideline and rationale labels out of order near line {lines[c].number}")
+            raise LetterRejected(
+                f"item {k + 1}: guideline and rationale labels out of order near line {lines[c].number}")
 
     headings = [_heading_span(lines, c, floor=(rat[k - 1] if k else -1), item_no=k + 1) for k, c in enumerate(ca)]
     decision_lines = sum(1 for ln in lines if DECISION_AT_END.match(ln.text) or DECISION_ALONE.match(ln.text))
@@ -240,7 +243,8 @@ def _heading_span(lines: list[Line], ca_index: int, floor: int, item_no: int) ->
     if d <= floor:
         raise LetterRejected(f"item {item_no}: no item name before '{CA_LABEL}' (line {lines[ca_index].number})")
     text = lines[d].text
-    if not (DECISION_AT_END.match(text) or (DECISION_ALONE.match(text) and d - 1 > floor and lines[d - 1].text.endswith(":"))):
+    decision_alone = DECISION_ALONE.match(text) and d - 1 > floor and lines[d - 1].text.endswith(":")
+    if not (DECISION_AT_END.match(text) or decision_alone):
         raise LetterRejected(
             f"item {item_no}: no Upheld/Overturned decision on line {lines[d].number}, before '{CA_LABEL}'"
         )
@@ -259,10 +263,12 @@ def _heading_span(lines: list[Line], ca_index: int, floor: int, item_no: int) ->
         while start - 1 > floor and "was the original request" not in join(lines[start:ca_index]):
             start -= 1
         if "was the original request" not in join(lines[start:ca_index]):
-            raise LetterRejected(f"item {item_no}: partial approval without 'was the original request' (line {lines[d].number})")
+            raise LetterRejected(
+                f"item {item_no}: partial approval without 'was the original request' (line {lines[d].number})")
         start = extend(start)
     if start == floor + 1 and floor >= 0 and not lines[floor].text.endswith(SENTENCE_END):
-        raise LetterRejected(f"item {item_no}: cannot tell the item name from the previous rationale (line {lines[start].number})")
+        raise LetterRejected(
+            f"item {item_no}: cannot tell the item name from the previous rationale (line {lines[start].number})")
     return start, d
 
 
@@ -278,7 +284,8 @@ def _read_heading(heading: str, item_no: int) -> tuple[str, str, PartialApproval
         if not authorized:
             authorized = re.search(r"The Claims Administrator authorized (.+?)(?:, leaving|\.\s)", head)
         remaining = re.search(
-            r"(?:The remaining IMR eligible portion of the original request|The original request),?\s*(.+?)(?:,?\s+is)?$",
+            r"(?:The remaining IMR eligible portion of the original request|The original request)"
+            r",?\s*(.+?)(?:,?\s+is)?$",
             head,
         )
         partial = PartialApproval(

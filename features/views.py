@@ -52,7 +52,8 @@ def item_field_types() -> dict[str, str]:
         annotation = field.annotation
         if get_origin(annotation) in (types.UnionType, Union):
             annotation = next(a for a in get_args(annotation) if a is not type(None))
-        out[name] = "string" if get_origin(annotation) is Literal else {str: "string", int: "int", bool: "bool"}[annotation]
+        plain = {str: "string", int: "int", bool: "bool"}
+        out[name] = "string" if get_origin(annotation) is Literal else plain[annotation]
     return out
 
 

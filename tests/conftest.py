@@ -69,7 +69,8 @@ def small_corpus(tmp_path_factory, pdf_paths, seed_paths) -> Path:
     folder.mkdir()
     chosen = [p for p in pdf_paths if p.stem in SMALL_CORPUS_PDFS]
     if len(chosen) != len(SMALL_CORPUS_PDFS):
-        missing_real_letters(f"bundled letters incomplete: missing {sorted(set(SMALL_CORPUS_PDFS) - {p.stem for p in chosen})}")
+        missing = sorted(set(SMALL_CORPUS_PDFS) - {p.stem for p in chosen})
+        missing_real_letters(f"bundled letters incomplete: missing {missing}")
     for path in [*chosen, *seed_paths]:
         shutil.copy(path, folder / path.name)
     return folder

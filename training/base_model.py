@@ -39,5 +39,6 @@ def resolve_base_model(spec: str, expected_sha256: str | None) -> Path:
     if expected_sha256 is not None:
         actual = sha256_file(weights)
         if actual != expected_sha256:
-            raise BaseModelError(f"{weights}: sha256 {actual} does not match the configured base_sha256 {expected_sha256}")
+            raise BaseModelError(
+                f"{weights}: sha256 {actual} does not match the configured base_sha256 {expected_sha256}")
     return path

@@ -43,7 +43,7 @@ def run_rows(experiment: str) -> list[dict]:
         if run.info.status != "FINISHED" or "mlflow.parentRunId" in tags or "model_family" not in tags:
             continue
         cv = tags.get("evaluation_mode") == "cv"
-        get = lambda name: m.get(name, math.nan)  # noqa: E731
+        get = lambda name, m=m: m.get(name, math.nan)
         rows.append({
             "run_id": run.info.run_id, "run_name": run.info.run_name, "family": tags["model_family"],
             "view": tags.get("feature_view", ""), "mode": tags.get("evaluation_mode", "split"),

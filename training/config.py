@@ -195,7 +195,8 @@ class MlflowConfig(Strict):
 class TrainConfig(Strict):
     seed: int = 0
     data: DataConfig = DataConfig()
-    model: Annotated[BaselineModelConfig | TransformerModelConfig, Field(discriminator="family")] = BaselineModelConfig()
+    model: Annotated[BaselineModelConfig | TransformerModelConfig, Field(discriminator="family")] = (
+        BaselineModelConfig())
     evaluation: EvaluationConfig = EvaluationConfig()
     mlflow: MlflowConfig = MlflowConfig()
 

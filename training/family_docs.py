@@ -91,7 +91,8 @@ def _base_model_lines(cfg: TrainConfig, facts: RunFacts) -> list[str]:
             (f"- Input: {m.max_length} tokens, the first {m.head_fraction:.0%} from the start of the text (treatment "
              f"first), the rest from the end of the case summary."),
             (f"- Fine-tuning: {m.epochs:g} epoch(s), batch {m.batch_size}, learning rate "
-             f"{m.learning_rate:g}{head_rate}, weight decay {m.weight_decay:g}, class weights {m.class_weight}, {_frozen(m.freeze_layers)}. "
+             f"{m.learning_rate:g}{head_rate}, weight decay {m.weight_decay:g}, class weights {m.class_weight}, "
+             f"{_frozen(m.freeze_layers)}. "
              f"Trainer arguments are in the nested `fine-tuning` run.")]
 
 

@@ -25,7 +25,8 @@ def choose_threshold(y_true: Sequence[int], p: Sequence[float]) -> float:
     return float(thresholds[best])
 
 
-def binary_metrics(y_true: Sequence[int], p: Sequence[float], threshold: float, prefix: str = "test_") -> dict[str, float]:
+def binary_metrics(y_true: Sequence[int], p: Sequence[float], threshold: float,
+                   prefix: str = "test_") -> dict[str, float]:
     """AUROC and PR-AUC (NaN when the split has a single class), precision/recall/F1 of
     Overturned at the threshold, accuracy and Brier score."""
     y, p = np.asarray(y_true), np.asarray(p, dtype=float)

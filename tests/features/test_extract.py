@@ -95,7 +95,8 @@ def test_pdf_without_text_layer():
 # --- text --------------------------------------------------------------------------------------
 
 def test_text_line_endings_and_byte_order_mark():
-    assert letter_text_from_bytes(b"\xef\xbb\xbfline one\r\nline two\rline three\n") == "line one\nline two\nline three\n"
+    text = letter_text_from_bytes(b"\xef\xbb\xbfline one\r\nline two\rline three\n")
+    assert text == "line one\nline two\nline three\n"
 
 
 def test_seed_text_is_read_as_is(seed_paths):
@@ -112,7 +113,8 @@ def test_empty_file(tmp_path):
 
 def test_binary_garbage():
     rng = random.Random(7)
-    garbage = bytes(rng.randrange(256) for _ in range(4000)) + b"\x00\x00" + bytes(rng.randrange(256) for _ in range(100))
+    noise = [bytes(rng.randrange(256) for _ in range(n)) for n in (4000, 100)]
+    garbage = noise[0] + b"\x00\x00" + noise[1]
     assert reason(garbage) == "binary data: neither a PDF nor text"
 
 

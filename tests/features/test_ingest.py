@@ -131,7 +131,8 @@ def test_cli_ingest_writes_dataset_parquet_and_report(mixed_folder, tmp_path, ca
 def test_cli_strict_fails_only_when_a_file_is_rejected(mixed_folder, tmp_path):
     assert main(["ingest", str(mixed_folder), "--out", str(tmp_path / "a"), "--strict"]) == 1
     good = [p for p in mixed_folder.rglob("*") if p.stem in GOOD or p.name == "copy_of_0000001.txt"]
-    assert main(["ingest", *map(str, good), "--out", str(tmp_path / "b"), "--strict"]) == 0  # a duplicate is not a failure
+    # a duplicate is not a failure
+    assert main(["ingest", *map(str, good), "--out", str(tmp_path / "b"), "--strict"]) == 0
 
 
 def many_letters(folder: Path, n: int = 40) -> list[Path]:

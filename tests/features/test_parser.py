@@ -232,9 +232,11 @@ def test_decision_alone_after_a_page_break():
 
 
 def test_list_numbers_are_stripped_but_quantities_kept():
-    lines = letter_lines(item("1. MRI of the knee"), item("2) Norco 10/325mg #60"), item("1 Prescription of Flexeril 7.5mg #30"))
+    lines = letter_lines(item("1. MRI of the knee"), item("2) Norco 10/325mg #60"),
+                         item("1 Prescription of Flexeril 7.5mg #30"))
     assert items_of(render(lines)) == [
-        ("MRI of the knee", "Upheld"), ("Norco 10/325mg #60", "Upheld"), ("1 Prescription of Flexeril 7.5mg #30", "Upheld"),
+        ("MRI of the knee", "Upheld"), ("Norco 10/325mg #60", "Upheld"),
+        ("1 Prescription of Flexeril 7.5mg #30", "Upheld"),
     ]
 
 
@@ -255,12 +257,14 @@ def test_non_mtus_guideline_is_kept_whole():
     letter = parse_letter(render(letter_lines(item("Knee brace", maximus=NON_MTUS_GUIDELINE))))
     guideline = letter.items[0].maximus_guideline
     assert guideline.startswith("The Expert Reviewer based their decision on recommendation(s) outside of the MTUS")
-    assert "Decision based on Non-MTUS Citation Official Disability Guidelines (ODG), Knee and Leg Chapter." in guideline
+    assert ("Decision based on Non-MTUS Citation Official Disability Guidelines (ODG), Knee and Leg Chapter."
+            in guideline)
     assert letter.items[0].rationale.startswith("The guidelines address this request")
 
 
 def test_partial_approval_remaining_portion_phrasing():
-    heading = partial_heading("Physical therapy 12 sessions", "Physical therapy 6 sessions", "Physical therapy 6 sessions")
+    heading = partial_heading("Physical therapy 12 sessions", "Physical therapy 6 sessions",
+                              "Physical therapy 6 sessions")
     letter = parse_letter(render(letter_lines(MRI, item(heading, "Upheld"), NORCO)))
     pt = letter.items[1]
     assert (pt.treatment, pt.decision) == ("Physical therapy 6 sessions", "Upheld")
@@ -271,14 +275,16 @@ def test_partial_approval_remaining_portion_phrasing():
 
 
 def test_partial_approval_leaving_phrasing_with_decision_alone():
-    heading = partial_heading("Knee brace (purchase)", "a knee brace rental for 1 month", "Knee brace (purchase)", leaving=True)
+    heading = partial_heading("Knee brace (purchase)", "a knee brace rental for 1 month", "Knee brace (purchase)",
+                              leaving=True)
     letter = parse_letter(render(letter_lines(item(heading, "Overturned", decision_alone=True), MRI), blank_lines=True))
     brace = letter.items[0]
     assert (brace.treatment, brace.decision) == ("Knee brace (purchase)", "Overturned")
     assert brace.partial_approval.original_request == "Knee brace (purchase)"
     assert brace.partial_approval.authorized == "a knee brace rental for 1 month"
     assert brace.partial_approval.remaining_portion == "Knee brace (purchase)"
-    assert items_of(render(letter_lines(item(heading, "Overturned"), MRI)))[1] == ("MRI of the right knee without contrast", "Upheld")
+    second = items_of(render(letter_lines(item(heading, "Overturned"), MRI)))[1]
+    assert second == ("MRI of the right knee without contrast", "Upheld")
 
 
 # --- rejections --------------------------------------------------------------------------------
@@ -317,7 +323,8 @@ def test_rejects_sections_out_of_order():
     lines = letter_lines(MRI)
     reviewer_start = lines.index("HOW THE IMR FINAL DETERMINATION WAS MADE")
     summary_start = lines.index("CLINICAL CASE SUMMARY")
-    swapped = lines[:reviewer_start] + lines[summary_start:summary_start + 5] + lines[reviewer_start:summary_start] + lines[summary_start + 5:]
+    swapped = (lines[:reviewer_start] + lines[summary_start:summary_start + 5] + lines[reviewer_start:summary_start]
+               + lines[summary_start + 5:])
     assert "sections out of order" in rejection(render(swapped))
 
 

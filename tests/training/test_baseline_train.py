@@ -155,7 +155,8 @@ def test_params_tags_and_config_artifact(trained, tmp_path):
     assert run.data.tags["feature_view"] == "pre_decision"
     assert run.data.tags["registered_model"] == result.model_uri
 
-    local = Path(mlflow.artifacts.download_artifacts(run_id=result.run_id, artifact_path="config.yaml", dst_path=str(tmp_path)))
+    local = Path(mlflow.artifacts.download_artifacts(run_id=result.run_id, artifact_path="config.yaml",
+                                                     dst_path=str(tmp_path)))
     logged = yaml.safe_load(local.read_text())
     assert TrainConfig.model_validate(logged) == cfg
     assert local.read_text() == resolved_yaml(cfg)
@@ -182,7 +183,8 @@ def test_plots_are_logged_as_png(trained, tmp_path):
     _, result, client, _ = trained
     names = {Path(f.path).name for f in client.list_artifacts(result.run_id, "plots")}
     assert names == {"roc.png", "precision_recall.png", "calibration.png", "confusion_matrix.png"}
-    local = Path(mlflow.artifacts.download_artifacts(run_id=result.run_id, artifact_path="plots", dst_path=str(tmp_path)))
+    local = Path(mlflow.artifacts.download_artifacts(run_id=result.run_id, artifact_path="plots",
+                                                     dst_path=str(tmp_path)))
     for name in names:
         data = (local / name).read_bytes()
         assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 2000, name
@@ -249,7 +251,8 @@ def test_no_clinical_text_in_logged_metadata(trained, model_folder, clinical_sni
         "params": json.dumps(run.data.params),
         "tags": json.dumps(run.data.tags),
         "metric names": " ".join(run.data.metrics),
-        "datasets": json.dumps([[d.dataset.source, d.dataset.profile, d.dataset.schema] for d in run.inputs.dataset_inputs]),
+        "datasets": json.dumps([[d.dataset.source, d.dataset.profile, d.dataset.schema]
+                                for d in run.inputs.dataset_inputs]),
         "registry description": client.get_model_version(MODEL_NAME, result.model_version).description or "",
         "input example": (model_folder / "input_example.json").read_text(),
         "MLmodel": (model_folder / "MLmodel").read_text(),

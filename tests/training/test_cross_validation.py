@@ -130,7 +130,8 @@ def test_letter_folds_are_stable_when_letters_are_added():
         grown = letter_fold_ids(keys + new_keys, pos + new_pos, 5, salt)
         np.testing.assert_array_equal(grown[:60], old)
         shuffled = np.random.default_rng(0).permutation(100)
-        again = letter_fold_ids([(keys + new_keys)[i] for i in shuffled], [(pos + new_pos)[i] for i in shuffled], 5, salt)
+        again = letter_fold_ids([(keys + new_keys)[i] for i in shuffled], [(pos + new_pos)[i] for i in shuffled],
+                                5, salt)
         np.testing.assert_array_equal(again, grown[shuffled])  # order of the letters does not matter
 
 
@@ -372,8 +373,10 @@ def test_model_metrics_equal_sklearn_on_the_logged_oof(cv_run):
     aucs = [skm.roc_auc_score(t, p) for t, p in zip(y, R)]
     assert m["cv_roc_auc"] == pytest.approx(np.mean(aucs), abs=1e-12)
     assert m["cv_roc_auc_repeat_std"] == pytest.approx(np.std(aucs), abs=1e-12)
-    assert m["cv_pr_auc"] == pytest.approx(np.mean([skm.average_precision_score(t, p) for t, p in zip(y, R)]), abs=1e-12)
-    assert m["cv_calibrated_roc_auc"] == pytest.approx(np.mean([skm.roc_auc_score(t, p) for t, p in zip(y, P)]), abs=1e-12)
+    pr_aucs = [skm.average_precision_score(t, p) for t, p in zip(y, R)]
+    assert m["cv_pr_auc"] == pytest.approx(np.mean(pr_aucs), abs=1e-12)
+    calibrated_aucs = [skm.roc_auc_score(t, p) for t, p in zip(y, P)]
+    assert m["cv_calibrated_roc_auc"] == pytest.approx(np.mean(calibrated_aucs), abs=1e-12)
     assert m["cv_log_loss"] == pytest.approx(np.mean([skm.log_loss(t, p) for t, p in zip(y, P)]), abs=1e-9)
     pred = oof["p_calibrated"] >= result.threshold
     assert m["cv_f1"] == pytest.approx(skm.f1_score(oof["label"], pred), abs=1e-12)
@@ -475,7 +478,8 @@ def test_model_card_reports_the_oof_metrics(cv_run):
     assert client.get_model_version(MODEL_NAME, result.model_version).description == card
     assert card.startswith(f"# Model card: {result.model_uri}")
     m = result.metrics
-    assert f"## Out-of-fold metrics ({FOLDS}-fold cross-validation by letter, {REPEATS} repeat(s), every letter)" in card
+    heading = f"## Out-of-fold metrics ({FOLDS}-fold cross-validation by letter, {REPEATS} repeat(s), every letter)"
+    assert heading in card
     auroc = f"{m['cv_roc_auc']:.3f} (95% CI {m['cv_roc_auc_ci_low']:.3f}-{m['cv_roc_auc_ci_high']:.3f})"
     row = next(line for line in card.splitlines() if line.startswith("| this model |"))
     assert auroc in row and f"{m['cv_brier']:.4f}" in row and f"{m['cv_ece']:.4f}" in row

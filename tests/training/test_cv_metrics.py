@@ -39,7 +39,7 @@ def oof_example(letters: int = 60, items_per_letter: int = 2, folds: int = 3, re
     y = (rng.random(len(groups)) < 0.3).astype(int)
     y[:2] = [1, 0]
     P, F = [], []
-    for r in range(repeats):
+    for _ in range(repeats):
         letter_fold = rng.permutation(np.arange(letters) % folds)
         fold = np.repeat(letter_fold, items_per_letter)
         logit = 2.0 * (y - 0.5) + rng.normal(0, 1.2, len(y)) + 1.5  # shifted: raw scores too high
@@ -216,7 +216,8 @@ def test_oof_metrics_average_repeats_and_pool_threshold_metrics():
 
 def test_one_repeat_as_a_vector_or_a_matrix():
     y, P, _, groups, B = oof_example(repeats=1)
-    assert oof_metrics(y, S(P[0], B[0]), groups, 0.5, 30, 0, MODEL) == oof_metrics(y, S(P, B), groups, 0.5, 30, 0, MODEL)
+    as_vector = oof_metrics(y, S(P[0], B[0]), groups, 0.5, 30, 0, MODEL)
+    assert as_vector == oof_metrics(y, S(P, B), groups, 0.5, 30, 0, MODEL)
 
 
 def test_cis_bracket_the_point_estimate_and_are_deterministic():

@@ -472,7 +472,8 @@ def test_model_card_is_the_registered_description(split_run):
     assert f"Decision dates: {dates[0]} to {dates[-1]}." in card
     assert "## Limits" in card
     m = result.metrics
-    assert f"AUROC {m['test_roc_auc']:.3f} (95% CI {m['test_roc_auc_ci_low']:.3f}-{m['test_roc_auc_ci_high']:.3f})" in card
+    ci = f"{m['test_roc_auc_ci_low']:.3f}-{m['test_roc_auc_ci_high']:.3f}"
+    assert f"AUROC {m['test_roc_auc']:.3f} (95% CI {ci})" in card
     assert "Post-hoc calibration: sigmoid" in card
     assert f"ECE (adaptive bins) {m['test_ece']:.4f}" in card
 

@@ -211,7 +211,7 @@ def test_registered_model_description_and_version_tags(runs):
     model = client.get_registered_model(MODEL_NAME)
     assert "Forecasts P(IMR overturns" in model.description and "**baseline**" in model.description
     assert f'set_registered_model_alias("{MODEL_NAME}", "champion"' in model.description
-    for cfg, result, run in runs:
+    for _, result, run in runs:
         tags = client.get_model_version(MODEL_NAME, result.model_version).tags
         assert tags["family"] == "baseline" and tags["evaluation_mode"] == "cv"
         assert tags["run_name"] == run.info.run_name
