@@ -18,7 +18,8 @@ from features.views import ItemRecord
 
 def add_serving_commands(sub) -> None:
     p = sub.add_parser("predict", help="score requests or letters with a registered model")
-    p.add_argument("--model", required=True, help="models:/NAME/VERSION, models:/NAME@ALIAS, runs:/ID/model or a folder")
+    p.add_argument("--model", required=True,
+                   help="models:/NAME/VERSION, models:/NAME@ALIAS, runs:/ID/model or a folder")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--input", type=Path, help="requests as .jsonl or .csv (treatment required)")
     src.add_argument("--letters", type=Path, nargs="+", help="letters (PDF or text) whose items to score")
@@ -43,6 +44,18 @@ def add_serving_commands(sub) -> None:
     p.add_argument("--max-wait-ms", type=float,
                    help="a busy server waits up to this long to fill a batch (env IMR_SERVE_MAX_WAIT_MS, default 2; "
                         "0 = never)")
+    p.add_argument("--header-timeout", type=float, dest="header_timeout_s",
+                   help="seconds for a request's headers to arrive, else 408 (env IMR_SERVE_HEADER_TIMEOUT_S, "
+                        "default 10)")
+    p.add_argument("--body-timeout", type=float, dest="body_timeout_s",
+                   help="seconds for a body to arrive after its headers, else 408 (env IMR_SERVE_BODY_TIMEOUT_S, "
+                        "default 30)")
+    p.add_argument("--max-header-bytes", type=int,
+                   help="largest header section, else 431 (env IMR_SERVE_MAX_HEADER_BYTES, default 32768)")
+    p.add_argument("--max-headers", type=int,
+                   help="most header fields in a request, else 431 (env IMR_SERVE_MAX_HEADERS, default 100)")
+    p.add_argument("--max-connections", type=int,
+                   help="open connections beyond which requests get 503 (env IMR_SERVE_MAX_CONNECTIONS, default 512)")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
                    help="info logs one line per request: method, path, status, item count, latency (default info)")
     p.add_argument("--access-log", action="store_true", help="also write uvicorn's access log")
@@ -167,10 +180,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from serving.http import create_app
     from serving.http_models import ServeSettings
+    from serving.http_protocol import uvicorn_options
 
-    flags = {k: v for k, v in (("max_items", args.max_items), ("max_body_bytes", args.max_body_bytes),
-                               ("max_batch_items", args.max_batch_items), ("max_wait_ms", args.max_wait_ms))
-             if v is not None}
+    names = ("max_items", "max_body_bytes", "max_batch_items", "max_wait_ms", "header_timeout_s", "body_timeout_s",
+             "max_header_bytes", "max_headers", "max_connections")
+    flags = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     try:
         settings = ServeSettings(**flags)
     except ValidationError as exc:
@@ -186,7 +200,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     log_config["loggers"]["imr.serve"] = {"handlers": ["default"], "level": args.log_level.upper(), "propagate": False}
     app = create_app(args.model, args.backend, settings, on_load_error=stop)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level, log_config=log_config,
-                            access_log=args.access_log, http=args.http, loop=args.loop)
+                            access_log=args.access_log, loop=args.loop, **uvicorn_options(settings, args.http))
     server = uvicorn.Server(config)
     server.run()
     if failed:
