@@ -4,16 +4,11 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
-
-from features.views import ItemRecord
 
 
 def add_serving_commands(sub) -> None:
@@ -66,65 +61,30 @@ def add_serving_commands(sub) -> None:
     p.set_defaults(func=cmd_serve)
 
 
-class InputError(ValueError):
-    pass
-
-
-def read_requests(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
-    """(line number, record, None) or (line number, None, error) for every input record."""
-    try:
-        handle = path.open(newline="", encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read input ({exc.strerror})") from exc
-    with handle:
-        try:
-            if path.suffix.lower() == ".csv":
-                reader = csv.DictReader(handle)
-                if not reader.fieldnames or "treatment" not in reader.fieldnames:
-                    raise InputError(f"{path}:1: CSV header has no 'treatment' column")
-                for row in reader:
-                    yield reader.line_num, {k: v for k, v in row.items() if k and v not in ("", None)}, None
-            else:
-                for number, line in enumerate(handle, start=1):
-                    if not line.strip():
-                        continue
-                    try:
-                        record = json.loads(line)
-                    except json.JSONDecodeError as exc:
-                        yield number, None, f"not valid JSON ({exc.msg} at column {exc.colno})"
-                        continue
-                    if not isinstance(record, dict):
-                        yield number, None, f"expected a JSON object, got {type(record).__name__}"
-                        continue
-                    yield number, record, None
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-
-
 def validation_message(exc: ValidationError) -> str:
     return "; ".join(f"field '{'.'.join(str(p) for p in e['loc'])}': {e['msg']}" for e in exc.errors())
 
 
 def score_requests(predictor, path: Path) -> tuple[list[dict], int]:
-    """Output rows in input order; invalid lines become error rows and are counted."""
+    """Output rows in input order; invalid lines become error rows and are counted. Each line is
+    validated as /v1/predict validates an item (serving.request_files)."""
+    from serving.request_files import read_requests, validate_request
+
     rows: list[dict] = []
     valid: list[tuple[int, dict]] = []
     for number, record, error in read_requests(path):
+        fields, id_ = None, None
         if record is not None:
-            try:
-                ItemRecord.model_validate(record)
-            except ValidationError as exc:
-                error = validation_message(exc)
-        row = {"line": number}
-        if record is not None and "id" in record:
-            row["id"] = record["id"]
+            fields, id_, error = validate_request(record)
+        row = {"line": number} | ({"id": id_} if id_ is not None else {})
         if error:
             row["error"] = error
             print(f"{path}:{number}: {error}", file=sys.stderr)
         else:
-            valid.append((len(rows), record))
+            valid.append((len(rows), fields))
         rows.append(row)
-    for (index, _), prediction in zip(valid, predictor.predict([r for _, r in valid])):
+    predictions = predictor.predict([fields for _, fields in valid])
+    for (index, _), prediction in zip(valid, predictions, strict=True):
         rows[index].update(prediction)
     return rows, len(rows) - len(valid)
 
@@ -149,6 +109,7 @@ def score_letters(predictor, paths: list[Path]) -> tuple[list[dict], int]:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    from features.errors import InputError
     from serving.model_dir import ModelIntegrityError
     from serving.predictor import ModelNotFoundError, load_predictor
 

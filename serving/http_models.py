@@ -63,6 +63,14 @@ class PredictItem(ItemRecord):
             raise ValueError("treatment must not be blank")
         return value
 
+    @field_validator("patient_age", "days_since_injury", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value):
+        """`true` is not an age or a day count (pydantic's lax mode would read it as 1)."""
+        if isinstance(value, bool):
+            raise ValueError("must be a whole number, not true or false")
+        return value
+
     @field_validator("id", mode="plain", json_schema_input_type=str | int | None)
     @classmethod
     def _string_or_integer(cls, value):

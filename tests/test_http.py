@@ -197,6 +197,8 @@ BAD_JSON = [
     ('{"items": [{"treatment": ["MRI"]}]}', "items.0.treatment", "string_type"),
     ('{"items": [{"treatment": "MRI", "patient_age": "old"}]}', "items.0.patient_age", "int_parsing"),
     ('{"items": [{"treatment": "MRI", "patient_age": 130}]}', "items.0.patient_age", "less_than_equal"),
+    ('{"items": [{"treatment": "MRI", "patient_age": true}]}', "items.0.patient_age", "value_error"),
+    ('{"items": [{"treatment": "MRI", "days_since_injury": false}]}', "items.0.days_since_injury", "value_error"),
     ('{"items": [{"treatment": "MRI", "patient_age": NaN}]}', "items.0.patient_age", "finite_number"),
     ('{"items": [{"treatment": "MRI", "patient_sex": "x"}]}', "items.0.patient_sex", "literal_error"),
     ('{"items": [{"treatment": "MRI", "days_since_injury": -1}]}', "items.0.days_since_injury", "greater_than_equal"),

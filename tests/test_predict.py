@@ -415,18 +415,80 @@ def test_cli_csv_without_treatment_column_exits_2(result, tmp_path, capsys):
     assert "no_treatment.csv" in err and "treatment" in err
 
 
-@pytest.mark.parametrize("kind", ["missing", "directory", "latin1"])
+@pytest.mark.parametrize("kind", ["missing", "directory"])
 def test_cli_unreadable_input_exits_2_naming_the_file(result, tmp_path, capsys, kind):
     path = tmp_path / f"input_{kind}.jsonl"
     if kind == "directory":
         path.mkdir()
-    elif kind == "latin1":
-        path.write_bytes(json.dumps({"treatment": "Caf\u00e9 therapy"}, ensure_ascii=False).encode("latin-1"))
     code, rows, err = run_cli(["--model", result.model_uri, "--input", str(path)], capsys)
     assert code == 2
     assert rows == []
     assert f"input_{kind}.jsonl" in err
     assert "Traceback" not in err
+
+
+# Stands in for clinical text: it must never appear in an error row or on stderr.
+SECRET = "Zqxj-sentinel-clinical-text"
+
+
+def test_cli_validates_each_line_as_the_service_does(result, predictor, tmp_path, capsys):
+    """The item model of /v1/predict: each refused line is an error row naming the line and the
+    field, the others are scored, and nothing of a refused line's text is echoed."""
+    from serving.http_models import PredictRequest
+
+    bad = [
+        {"id": "blank", "treatment": "   ", "case_summary": SECRET},
+        {"id": "typo", "treatment": "MRI", "pateint_age": 52, "case_summary": SECRET},
+        {"id": "bool", "treatment": "MRI", "patient_age": True, "case_summary": SECRET},
+        {"id": {"x": SECRET}, "treatment": "MRI"},
+        {"id": "secret-key", "treatment": "MRI", SECRET: 1},
+    ]
+    lines = [json.dumps(REQUESTS[0]).encode(), *(json.dumps(r).encode() for r in bad),
+             f'{{"treatment": "Caf\u00e9 {SECRET}"}}'.encode("latin-1"),  # 7: one byte that is not UTF-8
+             b'{"treatment": "MRI", "patient_age": ' + b"7" * 5000 + b"}",  # 8: json.loads refuses it
+             b"[" * 100_000 + b"]" * 100_000,  # 9
+             json.dumps(REQUESTS[1]).encode()]
+    path = tmp_path / "requests.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + b"\n".join(lines) + b"\n")  # a UTF-8 byte-order mark before line 1
+    code, rows, err = run_cli(["--model", result.model_uri, "--input", str(path)], capsys)
+    assert code == 0 and [r["line"] for r in rows] == list(range(1, 11))
+    assert "error" not in rows[0] and "error" not in rows[9]
+    assert [rows[0]["p_overturned"], rows[9]["p_overturned"]] == probabilities(predictor.predict(REQUESTS[:2]))
+    errors = {r["line"]: r["error"] for r in rows if "error" in r}
+    assert sorted(errors) == list(range(2, 10))
+    assert "'treatment'" in errors[2] and "'<unknown field>'" in errors[3] and "'patient_age'" in errors[4]
+    assert "'id'" in errors[5] and "'<unknown field>'" in errors[6]
+    assert "UTF-8" in errors[7] and "JSON" in errors[8] and "JSON" in errors[9]
+    for number in errors:
+        assert f"{path}:{number}: " in err
+    assert SECRET not in err and SECRET not in json.dumps(rows) and "pateint_age" not in err
+    assert [r.get("id") for r in rows[1:6]] == ["blank", "typo", "bool", None, "secret-key"]  # an invalid id is not
+    for record in bad:  # the service refuses the same items
+        with pytest.raises(ValueError):
+            PredictRequest.model_validate({"items": [record]})
+
+
+def test_cli_csv_bom_bad_bytes_and_huge_fields_fail_their_row_only(result, predictor, tmp_path, capsys):
+    path = tmp_path / "requests.csv"
+    path.write_bytes(
+        b"\xef\xbb\xbfid,treatment,case_summary\n"            # BOM before the header
+        b"r1,MRI of the lumbar spine without contrast,\n"       # line 2
+        b"r2,Caf\xe9 therapy," + SECRET.encode() + b"\n"         # line 3: not UTF-8
+        b'r3,MRI,"' + SECRET.encode() * 10_000 + b'"\n'         # line 4: a field over 128 KB
+        b"r4,MRI,,extra\n"                                      # line 5: more fields than the header
+        b"r5,Norco 10/325mg #60,\n"                             # line 6
+    )
+    code, rows, err = run_cli(["--model", result.model_uri, "--input", str(path)], capsys)
+    assert code == 0 and "Traceback" not in err
+    assert [r["line"] for r in rows] == [2, 3, 4, 5, 6]
+    assert rows[0]["id"] == "r1" and rows[4]["id"] == "r5" and "error" not in rows[0] and "error" not in rows[4]
+    assert "UTF-8" in rows[1]["error"] and "field limit" in rows[2]["error"] and "fields" in rows[3]["error"]
+    for number in (3, 4, 5):
+        assert f"{path}:{number}: " in err
+    assert SECRET not in err and SECRET not in json.dumps(rows)
+    expected = predictor.predict([{"treatment": "MRI of the lumbar spine without contrast"},
+                                  {"treatment": "Norco 10/325mg #60"}])
+    assert [rows[0]["p_overturned"], rows[4]["p_overturned"]] == probabilities(expected)
 
 
 # --- imr predict --letters -----------------------------------------------------------------
