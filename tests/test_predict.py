@@ -627,3 +627,69 @@ def test_missing_model_file_is_refused(logged_folder, tmp_path):
     (copy / "pipeline.skops").unlink()
     with pytest.raises(ModelIntegrityError, match=r"pipeline\.skops: model file missing"):
         load_predictor(str(copy))
+
+
+def edited_manifest(logged_folder: Path, tmp_path: Path, edit) -> Path:
+    """A copy of the model folder whose imr_model.json is `edit(text)`."""
+    copy = tmp_path / "edited"
+    shutil.copytree(logged_folder / "artifacts" / "model", copy)
+    manifest = copy / "imr_model.json"
+    manifest.write_text(edit(manifest.read_text()))
+    return copy
+
+
+def unlisted(field: str):
+    def edit(text: str) -> str:
+        meta = json.loads(text)
+        del meta["files"][field]
+        return json.dumps(meta)
+    return edit
+
+
+def listing(name: str):
+    def edit(text: str) -> str:
+        meta = json.loads(text)
+        meta["files"][name] = "0" * 64
+        return json.dumps(meta)
+    return edit
+
+
+MANIFEST_FAULTS = [
+    ("unlisted", unlisted("pipeline.skops"), r"pipeline\.skops: not listed in imr_model\.json"),
+    ("dotdot", listing("../outside.json"), r"'\.\./outside\.json', which is not a relative path inside"),
+    ("absolute", listing("/etc/passwd"), r"'/etc/passwd', which is not a relative path inside"),
+    ("windows", listing("C:\\model\\x.bin"), r"which is not a relative path inside"),
+    ("not json", lambda text: text[:-5], r"imr_model\.json: not a valid model manifest \(the file: Invalid JSON"),
+    ("bad field", lambda text: text.replace('"threshold": ', '"threshold": "high", "x": '),
+     r"imr_model\.json: not a valid model manifest \(threshold: Input should be a valid number"),
+]
+
+
+@pytest.mark.parametrize("case,edit,message", MANIFEST_FAULTS, ids=[c[0] for c in MANIFEST_FAULTS])
+def test_manifest_faults_are_refused_with_the_path_named(logged_folder, tmp_path, capsys, case, edit, message):
+    from serving.model_dir import ModelIntegrityError
+    from serving.predictor import load_predictor
+
+    folder = edited_manifest(logged_folder, tmp_path, edit)
+    with pytest.raises(ModelIntegrityError, match=message):
+        load_predictor(str(folder))
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps({"treatment": "MRI"}) + "\n")
+    code, rows, err = run_cli(["--model", str(folder), "--input", str(path)], capsys)
+    assert code == 2 and rows == [] and "Traceback" not in err
+    assert err.startswith(f"imr predict: {folder}") and re.search(message, err)
+
+
+def test_loaders_that_read_a_folder_see_only_the_listed_files(logged_folder, tmp_path):
+    from serving.model_dir import listed_files_only, read_verified_meta
+
+    copy = tmp_path / "extra"
+    shutil.copytree(logged_folder / "artifacts" / "model", copy)
+    (copy / "tokenizer_config.json").write_text("{}")  # dropped in, not in the manifest
+    (copy / "sub").mkdir()
+    meta = read_verified_meta(copy)
+    with listed_files_only(copy, meta) as folder:
+        seen = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+        assert seen == sorted(meta.files) and "tokenizer_config.json" not in seen
+        assert all((folder / name).read_bytes() == (copy / name).read_bytes() for name in meta.files)
+    assert not folder.exists()
