@@ -1,5 +1,5 @@
-"""ASGI middleware of `imr serve`: the header-count and request-body limits and the one log line
-per request (the connection-level limits are in serving/http_protocol.py)."""
+"""ASGI middleware of `imr serve`: the header and request-body limits and the one log line per
+request (the connection-level limits are in serving/http_protocol.py)."""
 
 from __future__ import annotations
 
@@ -25,13 +25,12 @@ def log_exception_type(what: str, exc: BaseException) -> None:
 
 
 class RequestLimitsAndLog:
-    """Pure ASGI middleware: refuses more than `max_headers` header fields or `max_header_bytes`
-    of them with 431, bodies
-    over `max_body_bytes` with 413 (by Content-Length up front, or while reading a chunked body);
-    stops quietly when the client leaves (or is dropped at its body deadline) before its body
-    has arrived; turns an unexpected exception into a 500 logged
-    by type only (so uvicorn never logs its message); and logs one line per request: method,
-    path, status, item count, latency."""
+    """Pure ASGI middleware: refuses more than `max_headers` header fields, or more than
+    `max_header_bytes` of them, with 431, and bodies over `max_body_bytes` with 413 (by
+    Content-Length up front, or while reading a chunked body); stops quietly when the client
+    leaves (or is dropped at its body deadline) before its body has arrived; turns an unexpected
+    exception into a 500 logged by type only (so uvicorn never logs its message); and logs one
+    line per request: method, route template, status, item count, latency."""
 
     def __init__(self, app, max_body_bytes: int, max_headers: int = 100, max_header_bytes: int = 32 * 1024,
                  router=None):

@@ -10,7 +10,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import small_baseline
 
 from training.imr import main
@@ -29,7 +28,8 @@ REQUESTS = [
      "original_request": "", "authorized_portion": ""},
     {"treatment": "Physical therapy 2x6 for the right knee", "case_summary": "Right knee pain after a fall at work.",
      "claims_administrator_guideline": "", "patient_age": 38, "patient_sex": "female", "days_since_injury": 90,
-     "partial_approval": True, "original_request": "Physical therapy 3x6", "authorized_portion": "Physical therapy 2x3"},
+     "partial_approval": True, "original_request": "Physical therapy 3x6",
+     "authorized_portion": "Physical therapy 2x3"},
 ]
 
 
@@ -357,7 +357,7 @@ def test_cli_jsonl_scores_valid_lines_and_reports_bad_ones(result, predictor, tm
     assert [r.get("id") for r in rows] == ["a", None, "c", "d", 6, None, None]  # a bad JSON line has no id
 
     good = {1: REQUESTS[0], 6: REQUESTS[1], 8: REQUESTS[2]}
-    expected = dict(zip(good, predictor.predict(list(good.values()))))
+    expected = dict(zip(good, predictor.predict(list(good.values())), strict=True))
     for row in rows:
         if row["line"] in good:
             assert "error" not in row
@@ -378,7 +378,8 @@ def test_cli_jsonl_scores_valid_lines_and_reports_bad_ones(result, predictor, tm
 
     # --strict: same output, exit 1; --output writes the file
     out_path = tmp_path / "scores.jsonl"
-    assert main(["predict", "--model", result.model_uri, "--input", str(path), "--output", str(out_path), "--strict"]) == 1
+    args = ["predict", "--model", result.model_uri, "--input", str(path), "--output", str(out_path), "--strict"]
+    assert main(args) == 1
     capsys.readouterr()
     assert [json.loads(x) for x in out_path.read_text().splitlines()] == rows
 
@@ -513,10 +514,10 @@ def test_cli_letters(result, predictor, seed_paths, tmp_path, capsys):
     letters = [parse_letter(read_letter_text(p)) for p in seeds]
     assert len(rows) == sum(len(letter.items) for letter in letters)
     k = 0
-    for path, letter in zip(seeds, letters):
+    for path, letter in zip(seeds, letters, strict=True):
         items = item_rows(letter, "x", str(path))
         expected = predictor.predict(items)
-        for index, (item, pred) in enumerate(zip(items, expected)):
+        for index, (item, pred) in enumerate(zip(items, expected, strict=True)):
             row = rows[k]
             k += 1
             assert row["source"] == str(path)
@@ -542,7 +543,7 @@ def test_cli_letter_scores_do_not_depend_on_its_decisions(result, seed_paths, tm
     a, b = parse_letter(read_letter_text(original)), parse_letter(read_letter_text(flipped))
     # the copy really differs where it should, and only there
     assert [i.decision for i in a.items] == ["Upheld"] * 3 and [i.decision for i in b.items] == ["Overturned"] * 3
-    assert all(x.rationale != y.rationale for x, y in zip(a.items, b.items))
+    assert all(x.rationale != y.rationale for x, y in zip(a.items, b.items, strict=True))
     assert a.case_summary == b.case_summary
     assert [i.treatment for i in a.items] == [i.treatment for i in b.items]
 
@@ -560,7 +561,8 @@ def test_cli_letter_scores_do_not_depend_on_its_decisions(result, seed_paths, tm
 def test_cli_rejected_letter_is_reported_and_others_scored(result, seed_paths, tmp_path, capsys):
     bad = tmp_path / "minutes.txt"
     bad.write_text("Minutes of the March meeting.\n")
-    code, rows, err = run_cli(["--model", result.model_uri, "--letters", str(bad), str(seed_paths[0]), "--strict"], capsys)
+    code, rows, err = run_cli(["--model", result.model_uri, "--letters", str(bad), str(seed_paths[0]), "--strict"],
+                              capsys)
     assert code == 1
     assert rows[0]["source"] == str(bad) and "error" in rows[0]
     assert all("p_overturned" in r for r in rows[1:]) and len(rows) > 1
