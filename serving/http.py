@@ -15,6 +15,7 @@ Only method, path, status, item count and latency are logged: never bodies, erro
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable
 from contextlib import asynccontextmanager
@@ -172,8 +173,19 @@ async def _letter_bytes(request: Request) -> bytes | JSONResponse:
     if content_type in LETTER_TYPES:
         return await request.body()
     return _client_error(("header", "content-type"), f"send the letter as multipart/form-data (field 'file'), "
-                         f"application/pdf or text/plain, not {content_type or 'no content type'!r}",
+                         f"application/pdf or text/plain, not {_named_media_type(content_type)}",
                          "unsupported_media_type", status=415)
+
+
+_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9.+-]{0,63}/[a-z0-9][a-z0-9.+-]{0,63}")
+
+
+def _named_media_type(content_type: str) -> str:
+    """The content type quoted in an error only when it is a plain media type: a header is client
+    text too, and anything else in it is not repeated."""
+    if not content_type:
+        return "no content type"
+    return repr(content_type) if _MEDIA_TYPE.fullmatch(content_type) else "that content type"
 
 
 def _parse_letter(data: bytes):
@@ -191,9 +203,10 @@ def _client_error(loc: tuple, msg: str, type_: str, status: int = 422) -> JSONRe
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     """FastAPI's 422 without `input`/`ctx`: never echo (or let anything log) the submitted text."""
     if isinstance(exc.body, bytes):  # FastAPI parses JSON only when the content type says JSON
-        content_type = request.headers.get("content-type") or "no content type"
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         return _client_error(("header", "content-type"), f"send the request as JSON with content-type "
-                             f"application/json, not {content_type!r}", "unsupported_media_type", status=415)
+                             f"application/json, not {_named_media_type(content_type)}", "unsupported_media_type",
+                             status=415)
     errors = exc.errors()
     invalid = next((e for e in errors if e.get("type") == "json_invalid"), None)
     if invalid is not None:  # FastAPI puts the character offset in loc and the parser's reason in ctx

@@ -254,6 +254,9 @@ def test_wrong_content_types_are_415_and_other_junk_4xx(client):
     assert r.status_code == 415
     r = client.post("/v1/predict-letter", json={"letter": "..."})
     assert r.status_code == 415 and fields(r) == ["header.content-type"]
+    assert "'application/json'" in r.json()["detail"][0]["msg"]  # a plain media type is named
+    r = client.post("/v1/predict", content=b"{}", headers={"content-type": f"text/{SECRET} x"})
+    assert r.status_code == 415 and SECRET not in r.text  # anything else in the header is not repeated
     r = client.post("/v1/predict", content=b'{"items": [{"treatment": "\xff\xfe"}]}',
                     headers={"content-type": "application/json"})
     assert 400 <= r.status_code < 500
