@@ -4,21 +4,17 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
-
-from features.views import ItemRecord
 
 
 def add_serving_commands(sub) -> None:
     p = sub.add_parser("predict", help="score requests or letters with a registered model")
-    p.add_argument("--model", required=True, help="models:/NAME/VERSION, models:/NAME@ALIAS, runs:/ID/model or a folder")
+    p.add_argument("--model", required=True,
+                   help="models:/NAME/VERSION, models:/NAME@ALIAS, runs:/ID/model or a folder")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--input", type=Path, help="requests as .jsonl or .csv (treatment required)")
     src.add_argument("--letters", type=Path, nargs="+", help="letters (PDF or text) whose items to score")
@@ -43,6 +39,18 @@ def add_serving_commands(sub) -> None:
     p.add_argument("--max-wait-ms", type=float,
                    help="a busy server waits up to this long to fill a batch (env IMR_SERVE_MAX_WAIT_MS, default 2; "
                         "0 = never)")
+    p.add_argument("--header-timeout", type=float, dest="header_timeout_s",
+                   help="seconds for a request's headers to arrive, else 408 (env IMR_SERVE_HEADER_TIMEOUT_S, "
+                        "default 10)")
+    p.add_argument("--body-timeout", type=float, dest="body_timeout_s",
+                   help="seconds for a body to arrive after its headers, else 408 (env IMR_SERVE_BODY_TIMEOUT_S, "
+                        "default 30)")
+    p.add_argument("--max-header-bytes", type=int,
+                   help="largest header section, else 431 (env IMR_SERVE_MAX_HEADER_BYTES, default 32768)")
+    p.add_argument("--max-headers", type=int,
+                   help="most header fields in a request, else 431 (env IMR_SERVE_MAX_HEADERS, default 100)")
+    p.add_argument("--max-connections", type=int,
+                   help="open connections beyond which requests get 503 (env IMR_SERVE_MAX_CONNECTIONS, default 512)")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
                    help="info logs one line per request: method, path, status, item count, latency (default info)")
     p.add_argument("--access-log", action="store_true", help="also write uvicorn's access log")
@@ -53,65 +61,30 @@ def add_serving_commands(sub) -> None:
     p.set_defaults(func=cmd_serve)
 
 
-class InputError(ValueError):
-    pass
-
-
-def read_requests(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
-    """(line number, record, None) or (line number, None, error) for every input record."""
-    try:
-        handle = path.open(newline="", encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read input ({exc.strerror})") from exc
-    with handle:
-        try:
-            if path.suffix.lower() == ".csv":
-                reader = csv.DictReader(handle)
-                if not reader.fieldnames or "treatment" not in reader.fieldnames:
-                    raise InputError(f"{path}:1: CSV header has no 'treatment' column")
-                for row in reader:
-                    yield reader.line_num, {k: v for k, v in row.items() if k and v not in ("", None)}, None
-            else:
-                for number, line in enumerate(handle, start=1):
-                    if not line.strip():
-                        continue
-                    try:
-                        record = json.loads(line)
-                    except json.JSONDecodeError as exc:
-                        yield number, None, f"not valid JSON ({exc.msg} at column {exc.colno})"
-                        continue
-                    if not isinstance(record, dict):
-                        yield number, None, f"expected a JSON object, got {type(record).__name__}"
-                        continue
-                    yield number, record, None
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-
-
 def validation_message(exc: ValidationError) -> str:
     return "; ".join(f"field '{'.'.join(str(p) for p in e['loc'])}': {e['msg']}" for e in exc.errors())
 
 
 def score_requests(predictor, path: Path) -> tuple[list[dict], int]:
-    """Output rows in input order; invalid lines become error rows and are counted."""
+    """Output rows in input order; invalid lines become error rows and are counted. Each line is
+    validated as /v1/predict validates an item (serving.request_files)."""
+    from serving.request_files import read_requests, validate_request
+
     rows: list[dict] = []
     valid: list[tuple[int, dict]] = []
     for number, record, error in read_requests(path):
+        fields, id_ = None, None
         if record is not None:
-            try:
-                ItemRecord.model_validate(record)
-            except ValidationError as exc:
-                error = validation_message(exc)
-        row = {"line": number}
-        if record is not None and "id" in record:
-            row["id"] = record["id"]
+            fields, id_, error = validate_request(record)
+        row = {"line": number} | ({"id": id_} if id_ is not None else {})
         if error:
             row["error"] = error
             print(f"{path}:{number}: {error}", file=sys.stderr)
         else:
-            valid.append((len(rows), record))
+            valid.append((len(rows), fields))
         rows.append(row)
-    for (index, _), prediction in zip(valid, predictor.predict([r for _, r in valid])):
+    predictions = predictor.predict([fields for _, fields in valid])
+    for (index, _), prediction in zip(valid, predictions, strict=True):
         rows[index].update(prediction)
     return rows, len(rows) - len(valid)
 
@@ -136,6 +109,7 @@ def score_letters(predictor, paths: list[Path]) -> tuple[list[dict], int]:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    from features.errors import InputError
     from serving.model_dir import ModelIntegrityError
     from serving.predictor import ModelNotFoundError, load_predictor
 
@@ -167,10 +141,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from serving.http import create_app
     from serving.http_models import ServeSettings
+    from serving.http_protocol import uvicorn_options
 
-    flags = {k: v for k, v in (("max_items", args.max_items), ("max_body_bytes", args.max_body_bytes),
-                               ("max_batch_items", args.max_batch_items), ("max_wait_ms", args.max_wait_ms))
-             if v is not None}
+    names = ("max_items", "max_body_bytes", "max_batch_items", "max_wait_ms", "header_timeout_s", "body_timeout_s",
+             "max_header_bytes", "max_headers", "max_connections")
+    flags = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     try:
         settings = ServeSettings(**flags)
     except ValidationError as exc:
@@ -186,7 +161,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     log_config["loggers"]["imr.serve"] = {"handlers": ["default"], "level": args.log_level.upper(), "propagate": False}
     app = create_app(args.model, args.backend, settings, on_load_error=stop)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level, log_config=log_config,
-                            access_log=args.access_log, http=args.http, loop=args.loop)
+                            access_log=args.access_log, loop=args.loop, **uvicorn_options(settings, args.http))
     server = uvicorn.Server(config)
     server.run()
     if failed:

@@ -15,12 +15,14 @@ Only method, path, status, item count and latency are logged: never bodies, erro
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
@@ -28,7 +30,15 @@ from starlette.exceptions import HTTPException
 from serving.http_batching import BatchingScorer, ScoringError
 from serving.http_middleware import RequestLimitsAndLog
 from serving.http_models import (
-    LETTER_BODY, ErrorBody, Health, LetterResponse, ModelInfo, PredictRequest, PredictResponse, ServeSettings,
+    LETTER_BODY,
+    ErrorBody,
+    Health,
+    LetterResponse,
+    ModelInfo,
+    PredictRequest,
+    PredictResponse,
+    ServeSettings,
+    client_errors,
     error_detail,
 )
 from serving.prediction import letter_rows
@@ -87,8 +97,10 @@ def create_app(model_uri: str | None, backend: str | None = None, settings: Serv
     app = FastAPI(title="imr-outcome", version=_package_version(), lifespan=lifespan, telemetry={"logs": False},
                   description="P(IMR overturns a UR denial) for disputed items of California workers' comp "
                               "Final Determination Letters.")
-    app.add_middleware(RequestLimitsAndLog, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestLimitsAndLog, max_body_bytes=settings.max_body_bytes, max_headers=settings.max_headers,
+                       max_header_bytes=settings.max_header_bytes, router=app.router)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
 
     def ready_predictor():
         if state.predictor is None:
@@ -123,7 +135,8 @@ def create_app(model_uri: str | None, backend: str | None = None, settings: Serv
         predictor = ready_predictor()
         records = [item.model_dump(exclude={"id"}, exclude_unset=True) for item in body.items]
         rows = await score(request, records)
-        predictions = [({"id": item.id} if item.id is not None else {}) | row for item, row in zip(body.items, rows)]
+        predictions = [({"id": item.id} if item.id is not None else {}) | row
+                       for item, row in zip(body.items, rows, strict=True)]
         return {"model": predictor.info(), "predictions": predictions}
 
     @app.post("/v1/predict-letter", response_model=LetterResponse, openapi_extra={"requestBody": LETTER_BODY},
@@ -160,8 +173,19 @@ async def _letter_bytes(request: Request) -> bytes | JSONResponse:
     if content_type in LETTER_TYPES:
         return await request.body()
     return _client_error(("header", "content-type"), f"send the letter as multipart/form-data (field 'file'), "
-                         f"application/pdf or text/plain, not {content_type or 'no content type'!r}",
+                         f"application/pdf or text/plain, not {_named_media_type(content_type)}",
                          "unsupported_media_type", status=415)
+
+
+_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9.+-]{0,63}/[a-z0-9][a-z0-9.+-]{0,63}")
+
+
+def _named_media_type(content_type: str) -> str:
+    """The content type quoted in an error only when it is a plain media type: a header is client
+    text too, and anything else in it is not repeated."""
+    if not content_type:
+        return "no content type"
+    return repr(content_type) if _MEDIA_TYPE.fullmatch(content_type) else "that content type"
 
 
 def _parse_letter(data: bytes):
@@ -179,18 +203,27 @@ def _client_error(loc: tuple, msg: str, type_: str, status: int = 422) -> JSONRe
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     """FastAPI's 422 without `input`/`ctx`: never echo (or let anything log) the submitted text."""
     if isinstance(exc.body, bytes):  # FastAPI parses JSON only when the content type says JSON
-        content_type = request.headers.get("content-type") or "no content type"
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         return _client_error(("header", "content-type"), f"send the request as JSON with content-type "
-                             f"application/json, not {content_type!r}", "unsupported_media_type", status=415)
-    details = []
-    for err in exc.errors():
-        loc, msg, type_ = tuple(err.get("loc", ("body",))), err.get("msg", "invalid"), err.get("type", "value_error")
-        if type_ == "json_invalid":
-            ctx = err.get("ctx") or {}
-            msg = f"{msg}: {ctx.get('error', 'invalid JSON')} at character {loc[-1]}"
-            loc = ("body",)
-        details.append(error_detail(loc, msg, type_))
-    return JSONResponse({"detail": details}, status_code=422)
+                             f"application/json, not {_named_media_type(content_type)}", "unsupported_media_type",
+                             status=415)
+    errors = exc.errors()
+    invalid = next((e for e in errors if e.get("type") == "json_invalid"), None)
+    if invalid is not None:  # FastAPI puts the character offset in loc and the parser's reason in ctx
+        reason = (invalid.get("ctx") or {}).get("error", "invalid JSON")
+        return _client_error(("body",), f"{invalid['msg']}: {reason} at character {invalid['loc'][-1]}",
+                             "json_invalid")
+    return JSONResponse({"detail": client_errors(errors)}, status_code=422)
+
+
+async def _http_error(request: Request, exc: HTTPException):
+    """FastAPI answers a body that `json.loads` refuses other than by a syntax error (an integer
+    of more than 4,300 digits, nesting deeper than the recursion limit) with a 400 whose detail is
+    a string; here it is a 422 in the same list shape as every other malformed body."""
+    if exc.status_code == 400 and isinstance(exc.__cause__, (ValueError, RecursionError)):
+        return _client_error(("body",), "the body could not be read as JSON: a number with too many digits "
+                             "or nesting too deep", "json_invalid")
+    return await http_exception_handler(request, exc)
 
 
 def _package_version() -> str:

@@ -1,4 +1,5 @@
-"""ASGI middleware of `imr serve`: the request-body limit and the one log line per request."""
+"""ASGI middleware of `imr serve`: the header and request-body limits and the one log line per
+request (the connection-level limits are in serving/http_protocol.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,8 @@ from serving.http_models import error_detail
 
 log = logging.getLogger("imr.serve")
 
-# Logged by name; any other path is logged as "<other>" (a path is client text).
-ROUTES = ("/v1/predict", "/v1/predict-letter", "/health", "/version", "/docs", "/docs/oauth2-redirect",
-          "/openapi.json", "/redoc")
+GONE = object()  # the client left before its body arrived: nothing to answer
+OTHER = "<other>"  # how a path that matches no route is logged: the raw path is client text
 
 
 def log_exception_type(what: str, exc: BaseException) -> None:
@@ -25,14 +25,22 @@ def log_exception_type(what: str, exc: BaseException) -> None:
 
 
 class RequestLimitsAndLog:
-    """Pure ASGI middleware: refuses bodies over `max_body_bytes` with 413 (by Content-Length
-    up front, or while reading a chunked body); turns an unexpected exception into a 500 logged
-    by type only (so uvicorn never logs its message); and logs one line per request: method,
-    path, status, item count, latency."""
+    """Pure ASGI middleware: refuses more than `max_headers` header fields, or more than
+    `max_header_bytes` of them, with 431, and bodies over `max_body_bytes` with 413 (by
+    Content-Length up front, or while reading a chunked body); stops quietly when the client
+    leaves (or is dropped at its body deadline) before its body has arrived; turns an unexpected
+    exception into a 500 logged by type only (so uvicorn never logs its message); and logs one
+    line per request: method, route template, status, item count, latency."""
 
-    def __init__(self, app, max_body_bytes: int):
+    def __init__(self, app, max_body_bytes: int, max_headers: int = 100, max_header_bytes: int = 32 * 1024,
+                 router=None):
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_headers = max_headers
+        # Also bounded as the bytes arrive (serving/http_protocol.py), but headers that arrive in
+        # one read are parsed whole before that check: they are measured again here.
+        self.max_header_bytes = max_header_bytes
+        self.router = router  # the app's router: each request is logged by the template of the route it matched
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -46,23 +54,49 @@ class RequestLimitsAndLog:
             await send(message)
 
         try:
+            refused = self._header_error(scope["headers"])
+            if refused:
+                await _send_json(send_status, 431, {"detail": [refused]})
+                return
             receive = await self._limited_body(scope, receive)
             if receive is None:
                 await _send_json(send_status, 413, {"detail": [error_detail(
                     ("body",), f"request body is larger than {self.max_body_bytes} bytes", "too_large")]})
-            else:
+            elif receive is not GONE:
                 await self.app(scope, receive, send_status)
         except Exception as exc:
             log_exception_type("request failed", exc)
             if not status[0]:  # else the response is cut short; uvicorn closes the connection
                 await _send_json(send_status, 500, {"detail": "internal server error"})
         finally:
-            path = scope["path"] if scope["path"] in ROUTES else "<other>"
-            log.info("%s %s %s items=%s %.1fms", scope["method"], path, status[0] or "-", scope.get("imr.items", "-"),
+            log.info("%s %s %s items=%s %.1fms", scope["method"], self.route_template(scope), status[0] or "-",
+                     scope.get("imr.items", "-"),
                      (time.perf_counter() - start) * 1000)
 
+    def _header_error(self, headers) -> dict | None:
+        if len(headers) > self.max_headers:
+            return error_detail(("header",), f"more than {self.max_headers} header fields", "too_many_headers")
+        if sum(len(name) + len(value) for name, value in headers) > self.max_header_bytes:
+            return error_detail(("header",), f"request headers are larger than {self.max_header_bytes} bytes",
+                                "header_too_large")
+        return None
+
+    def route_template(self, scope) -> str:
+        """The matched route's path template ("/v1/predict", "/items/{id}"), from the app's own
+        router, so a new route is logged by name with no list kept by hand; "<other>" when none
+        matches. FastAPI records the route it matched in the scope; routes it does not record
+        (Starlette's, such as /docs) are matched here again, on a copy of the scope."""
+        route = scope.get("route")
+        if route is None and self.router is not None:
+            from starlette.routing import Match
+
+            probe = dict(scope)
+            route = next((r for r in self.router.routes if r.matches(probe)[0] != Match.NONE), None)
+        return getattr(route, "path_format", None) or OTHER
+
     async def _limited_body(self, scope, receive):
-        """A receive that replays the whole (bounded) body, or None when it is too large."""
+        """A receive that replays the whole (bounded) body, None when it is too large, or GONE
+        when the client disconnected before sending all of it."""
         if scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
             return receive
         declared = dict(scope["headers"]).get(b"content-length")
@@ -72,7 +106,7 @@ class RequestLimitsAndLog:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                return _replay(message, receive)
+                return GONE
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body_bytes:

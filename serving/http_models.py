@@ -14,8 +14,9 @@ MB = 1024 * 1024
 
 
 class ServeSettings(BaseSettings):
-    """Request limits and batching; from CLI flags, else IMR_SERVE_MAX_ITEMS /
-    IMR_SERVE_MAX_BODY_BYTES / IMR_SERVE_MAX_BATCH_ITEMS / IMR_SERVE_MAX_WAIT_MS, else these defaults."""
+    """Request and connection limits and batching; from CLI flags, else the environment
+    (IMR_SERVE_ and the field's name in capitals: IMR_SERVE_MAX_ITEMS, IMR_SERVE_HEADER_TIMEOUT_S, ...),
+    else these defaults."""
 
     model_config = SettingsConfigDict(env_prefix="IMR_SERVE_", extra="ignore")
 
@@ -27,6 +28,18 @@ class ServeSettings(BaseSettings):
     max_wait_ms: float = Field(
         default=2.0, ge=0, le=1000,
         description="a busy server waits up to this long to fill a batch (0: never waits; an idle one never does)")
+    # Connection limits (serving/http_protocol.py): a slow or hostile client is answered and
+    # dropped, never held. The body deadline lets a 5 MiB letter through at about 1.5 Mbit/s.
+    header_timeout_s: float = Field(default=10.0, gt=0, le=3600,
+                                    description="a request's headers must arrive within this many seconds (408)")
+    body_timeout_s: float = Field(default=30.0, gt=0, le=3600,
+                                  description="a request's body must arrive within this many seconds of its "
+                                              "headers (408)")
+    max_header_bytes: int = Field(default=32 * 1024, ge=1024, description="largest header section, bytes (431)")
+    max_headers: int = Field(default=100, ge=1, description="most header fields in one request (431)")
+    max_connections: int = Field(default=512, ge=1,
+                                 description="open connections (and requests in progress) beyond which a "
+                                             "request is answered 503")
 
 
 class PredictItem(ItemRecord):
@@ -48,6 +61,14 @@ class PredictItem(ItemRecord):
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("treatment must not be blank")
+        return value
+
+    @field_validator("patient_age", "days_since_injury", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value):
+        """`true` is not an age or a day count (pydantic's lax mode would read it as 1)."""
+        if isinstance(value, bool):
+            raise ValueError("must be a whole number, not true or false")
         return value
 
     @field_validator("id", mode="plain", json_schema_input_type=str | int | None)
@@ -126,6 +147,25 @@ def error_detail(loc: tuple | list, msg: str, type_: str) -> dict[str, Any]:
     """One client error: `field` is the dotted path inside the body ("items.0.treatment")."""
     inner = [p for p in loc[1:]] if loc and loc[0] == "body" else list(loc)
     return {"loc": list(loc), "field": ".".join(str(p) for p in inner) or "body", "msg": msg, "type": type_}
+
+
+UNKNOWN_FIELD = "<unknown field>"
+
+
+def client_errors(errors: list[dict]) -> list[dict[str, Any]]:
+    """Pydantic's errors as error details that quote nothing the client sent: no `input` or `ctx`,
+    and an unknown field's name (a key is client text too, and a misplaced one may be clinical
+    text) replaced by UNKNOWN_FIELD, with the fields that are allowed there. Shared by
+    /v1/predict and `imr predict --input`, whose locations start at the item itself."""
+    details = []
+    for err in errors:
+        loc, msg, type_ = tuple(err.get("loc", ("body",))), err.get("msg", "invalid"), err.get("type", "value_error")
+        if type_ == "extra_forbidden" and loc:
+            parent = loc[:-1]
+            allowed = PredictRequest.model_fields if parent == ("body",) else PredictItem.model_fields
+            loc, msg = (*parent, UNKNOWN_FIELD), f"unknown field; expected one of: {', '.join(allowed)}"
+        details.append(error_detail(loc, msg, type_))
+    return details
 
 
 LETTER_BODY = {

@@ -5,16 +5,22 @@
       pipeline.skops    (baseline) or config.json, model.safetensors, tokenizer files (transformer)
       training_vocabulary.json   what the out-of-distribution check compares against (serving/ood.py)
 
-Every file's hash is checked before anything is deserialised.
+Every file's hash is checked before anything is deserialised, and a scorer opens only files
+the manifest lists: one it needs but that is not listed is refused (`require_listed`), and
+libraries that pick their own files from a folder (transformers) are given a folder holding
+only the listed ones (`listed_files_only`). Listed paths are relative and stay inside the folder.
 """
 
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from features.letter import ID2LABEL
 from features.views import View
@@ -61,7 +67,11 @@ def read_verified_meta(model_dir: Path) -> ModelMeta:
     meta_path = model_dir / META_FILE
     if not meta_path.is_file():
         raise ModelIntegrityError(f"{model_dir}: no {META_FILE}; not an imr-outcome model folder")
-    meta = ModelMeta.model_validate_json(meta_path.read_text())
+    meta = _read_meta(meta_path)
+    for name in meta.files:
+        if not _inside(name):
+            raise ModelIntegrityError(f"{meta_path}: lists {name!r}, which is not a relative path inside the "
+                                      "model folder; refusing to load it")
     for name, expected in meta.files.items():
         path = model_dir / name
         if not path.is_file():
@@ -70,3 +80,42 @@ def read_verified_meta(model_dir: Path) -> ModelMeta:
         if actual != expected:
             raise ModelIntegrityError(f"{path}: sha256 {actual} does not match {expected} recorded at training")
     return meta
+
+
+def require_listed(model_dir: Path, meta: ModelMeta, *names: str) -> None:
+    """Refuse to open a file the manifest does not list: its hash was never checked."""
+    for name in names:
+        if name not in meta.files:
+            raise ModelIntegrityError(f"{model_dir / name}: not listed in {META_FILE}, so its sha256 is unknown; "
+                                      "refusing to load it")
+
+
+@contextmanager
+def listed_files_only(model_dir: Path, meta: ModelMeta) -> Iterator[Path]:
+    """A temporary folder with a link to each listed (hash-checked) file and nothing else, for a
+    loader that opens whatever it finds in a folder: an extra file dropped into the model folder
+    is never read."""
+    with tempfile.TemporaryDirectory(prefix="imr-listed-") as tmp:
+        for name in meta.files:
+            link = Path(tmp) / name
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to((model_dir / name).resolve())
+        yield Path(tmp)
+
+
+def _read_meta(meta_path: Path) -> ModelMeta:
+    try:
+        return ModelMeta.model_validate_json(meta_path.read_bytes())
+    except ValidationError as exc:
+        # loc and msg only: pydantic's `input` would print the manifest's values
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'the file'}: {e['msg']}" for e in exc.errors())
+        raise ModelIntegrityError(f"{meta_path}: not a valid model manifest ({problems})") from None
+    except OSError as exc:
+        raise ModelIntegrityError(f"{meta_path}: cannot read the model manifest ({exc.strerror})") from None
+
+
+def _inside(name: str) -> bool:
+    """A relative path with no `..`, in POSIX or Windows spelling."""
+    posix, windows = PurePosixPath(name), PureWindowsPath(name)
+    return bool(name) and not (posix.is_absolute() or windows.is_absolute() or windows.drive
+                               or ".." in posix.parts or ".." in windows.parts)

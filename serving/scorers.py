@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from serving.model_dir import ModelIntegrityError, ModelMeta, read_verified_meta
+from serving.model_dir import ModelIntegrityError, ModelMeta, read_verified_meta, require_listed
 
 # skops refuses to load any type not listed as trusted; we trust scikit-learn, NumPy and
 # SciPy types and nothing else, so a tampered file cannot smuggle in arbitrary callables.
@@ -23,6 +23,7 @@ class BaselineScorer:
     def __init__(self, model_dir: Path, meta: ModelMeta):
         import skops.io as sio
 
+        require_listed(model_dir, meta, "pipeline.skops")
         path = model_dir / "pipeline.skops"
         untrusted = sio.get_untrusted_types(file=path)
         refused = [t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES)]

@@ -1,7 +1,8 @@
 """Scores items with a fine-tuned encoder: PyTorch fp32, or the int8 ONNX model for fast CPU use.
 
 The backend is chosen at load: `backend="onnx"` (or IMR_BACKEND=onnx) when the model folder has
-an ONNX export, else PyTorch. Weights are loaded only after `read_verified_meta` checked their hashes.
+an ONNX export, else PyTorch. Weights are loaded only after `read_verified_meta` checked their hashes,
+and only files the manifest lists are read (serving.model_dir.listed_files_only).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from scipy.special import softmax
 
 from serving.encoding import encode, pad_batch
-from serving.model_dir import ModelMeta
+from serving.model_dir import ModelMeta, listed_files_only, require_listed
 
 ONNX_FILE = "onnx/model.int8.onnx"
 BATCH_SIZE = 32
@@ -39,31 +40,38 @@ def _no_loading_bar():
 
 class TransformerScorer:
     def __init__(self, model_dir: Path, meta: ModelMeta, backend: str | None = None):
-        from transformers import AutoTokenizer
-
         self.meta = meta
         self.max_length = int(meta.options["max_length"])
         self.head_fraction = float(meta.options["head_fraction"])
-        self.tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
         backend = backend or os.environ.get("IMR_BACKEND") or "torch"
+        if backend not in ("torch", "onnx"):
+            raise ValueError(f"unknown backend {backend!r}; expected 'torch' or 'onnx'")
         if backend == "onnx" and ONNX_FILE not in meta.files:
             raise ValueError(f"{model_dir}: no ONNX export in this model; use backend='torch'")
+        require_listed(model_dir, meta, "config.json", *(["model.safetensors"] if backend == "torch" else []))
         self.backend = backend
-        if backend == "onnx":
+        # transformers reads whichever tokenizer and config files it finds in a folder: it is given
+        # one that holds only the files the manifest lists (and read_verified_meta checked).
+        with listed_files_only(model_dir, meta) as folder:
+            self._load(folder)
+
+    def _load(self, folder: Path) -> None:
+        from transformers import AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        if self.backend == "onnx":
             import onnxruntime as ort
 
             options = ort.SessionOptions()
             options.intra_op_num_threads = int(os.environ.get("IMR_THREADS", "0"))
-            self.session = ort.InferenceSession(str(model_dir / ONNX_FILE), options, providers=["CPUExecutionProvider"])
-        elif backend == "torch":
+            self.session = ort.InferenceSession(str(folder / ONNX_FILE), options, providers=["CPUExecutionProvider"])
+        else:
             from transformers import AutoModelForSequenceClassification
 
             with _no_loading_bar():
                 self.model = AutoModelForSequenceClassification.from_pretrained(
-                    model_dir, local_files_only=True, use_safetensors=True
+                    folder, local_files_only=True, use_safetensors=True
                 ).eval()
-        else:
-            raise ValueError(f"unknown backend {backend!r}; expected 'torch' or 'onnx'")
 
     def predict_proba(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
         from features.views import model_inputs

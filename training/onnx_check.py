@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from serving.model_dir import ModelMeta, sha256_file
-from serving.transformer_scorer import ONNX_FILE, TransformerScorer
+from serving.transformer_scorer import TransformerScorer
 
 SAMPLE = 64  # items: enough to bound the difference and time a few batches, seconds on a CPU
 
@@ -18,10 +18,10 @@ SAMPLE = 64  # items: enough to bound the difference and time a few batches, sec
 def onnx_agreement(model_dir: Path, records: list[dict], feature_view: str, options: dict) -> dict[str, float]:
     """`onnx_max_abs_diff` and `onnx_mean_abs_diff` of P(Overturned) before calibration, and items per
     second of each backend, on up to SAMPLE records. The folder is not packaged yet, so the meta is
-    built here; the hash recorded for the ONNX file is its own."""
+    built here, listing every file in it (the scorer reads only listed files)."""
     sample = records[:SAMPLE]
-    meta = ModelMeta(family="transformer", feature_view=feature_view, threshold=0.5,
-                     files={ONNX_FILE: sha256_file(model_dir / ONNX_FILE)}, options=options)
+    files = {str(p.relative_to(model_dir)): sha256_file(p) for p in sorted(model_dir.rglob("*")) if p.is_file()}
+    meta = ModelMeta(family="transformer", feature_view=feature_view, threshold=0.5, files=files, options=options)
     out: dict[str, np.ndarray] = {}
     speed: dict[str, float] = {}
     for backend in ("torch", "onnx"):

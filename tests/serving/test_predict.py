@@ -10,7 +10,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import small_baseline
 
 from training.imr import main
@@ -29,7 +28,8 @@ REQUESTS = [
      "original_request": "", "authorized_portion": ""},
     {"treatment": "Physical therapy 2x6 for the right knee", "case_summary": "Right knee pain after a fall at work.",
      "claims_administrator_guideline": "", "patient_age": 38, "patient_sex": "female", "days_since_injury": 90,
-     "partial_approval": True, "original_request": "Physical therapy 3x6", "authorized_portion": "Physical therapy 2x3"},
+     "partial_approval": True, "original_request": "Physical therapy 3x6",
+     "authorized_portion": "Physical therapy 2x3"},
 ]
 
 
@@ -357,7 +357,7 @@ def test_cli_jsonl_scores_valid_lines_and_reports_bad_ones(result, predictor, tm
     assert [r.get("id") for r in rows] == ["a", None, "c", "d", 6, None, None]  # a bad JSON line has no id
 
     good = {1: REQUESTS[0], 6: REQUESTS[1], 8: REQUESTS[2]}
-    expected = dict(zip(good, predictor.predict(list(good.values()))))
+    expected = dict(zip(good, predictor.predict(list(good.values())), strict=True))
     for row in rows:
         if row["line"] in good:
             assert "error" not in row
@@ -378,7 +378,8 @@ def test_cli_jsonl_scores_valid_lines_and_reports_bad_ones(result, predictor, tm
 
     # --strict: same output, exit 1; --output writes the file
     out_path = tmp_path / "scores.jsonl"
-    assert main(["predict", "--model", result.model_uri, "--input", str(path), "--output", str(out_path), "--strict"]) == 1
+    args = ["predict", "--model", result.model_uri, "--input", str(path), "--output", str(out_path), "--strict"]
+    assert main(args) == 1
     capsys.readouterr()
     assert [json.loads(x) for x in out_path.read_text().splitlines()] == rows
 
@@ -415,18 +416,80 @@ def test_cli_csv_without_treatment_column_exits_2(result, tmp_path, capsys):
     assert "no_treatment.csv" in err and "treatment" in err
 
 
-@pytest.mark.parametrize("kind", ["missing", "directory", "latin1"])
+@pytest.mark.parametrize("kind", ["missing", "directory"])
 def test_cli_unreadable_input_exits_2_naming_the_file(result, tmp_path, capsys, kind):
     path = tmp_path / f"input_{kind}.jsonl"
     if kind == "directory":
         path.mkdir()
-    elif kind == "latin1":
-        path.write_bytes(json.dumps({"treatment": "Caf\u00e9 therapy"}, ensure_ascii=False).encode("latin-1"))
     code, rows, err = run_cli(["--model", result.model_uri, "--input", str(path)], capsys)
     assert code == 2
     assert rows == []
     assert f"input_{kind}.jsonl" in err
     assert "Traceback" not in err
+
+
+# Stands in for clinical text: it must never appear in an error row or on stderr.
+SECRET = "Zqxj-sentinel-clinical-text"
+
+
+def test_cli_validates_each_line_as_the_service_does(result, predictor, tmp_path, capsys):
+    """The item model of /v1/predict: each refused line is an error row naming the line and the
+    field, the others are scored, and nothing of a refused line's text is echoed."""
+    from serving.http_models import PredictRequest
+
+    bad = [
+        {"id": "blank", "treatment": "   ", "case_summary": SECRET},
+        {"id": "typo", "treatment": "MRI", "pateint_age": 52, "case_summary": SECRET},
+        {"id": "bool", "treatment": "MRI", "patient_age": True, "case_summary": SECRET},
+        {"id": {"x": SECRET}, "treatment": "MRI"},
+        {"id": "secret-key", "treatment": "MRI", SECRET: 1},
+    ]
+    lines = [json.dumps(REQUESTS[0]).encode(), *(json.dumps(r).encode() for r in bad),
+             f'{{"treatment": "Caf\u00e9 {SECRET}"}}'.encode("latin-1"),  # 7: one byte that is not UTF-8
+             b'{"treatment": "MRI", "patient_age": ' + b"7" * 5000 + b"}",  # 8: json.loads refuses it
+             b"[" * 100_000 + b"]" * 100_000,  # 9
+             json.dumps(REQUESTS[1]).encode()]
+    path = tmp_path / "requests.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + b"\n".join(lines) + b"\n")  # a UTF-8 byte-order mark before line 1
+    code, rows, err = run_cli(["--model", result.model_uri, "--input", str(path)], capsys)
+    assert code == 0 and [r["line"] for r in rows] == list(range(1, 11))
+    assert "error" not in rows[0] and "error" not in rows[9]
+    assert [rows[0]["p_overturned"], rows[9]["p_overturned"]] == probabilities(predictor.predict(REQUESTS[:2]))
+    errors = {r["line"]: r["error"] for r in rows if "error" in r}
+    assert sorted(errors) == list(range(2, 10))
+    assert "'treatment'" in errors[2] and "'<unknown field>'" in errors[3] and "'patient_age'" in errors[4]
+    assert "'id'" in errors[5] and "'<unknown field>'" in errors[6]
+    assert "UTF-8" in errors[7] and "JSON" in errors[8] and "JSON" in errors[9]
+    for number in errors:
+        assert f"{path}:{number}: " in err
+    assert SECRET not in err and SECRET not in json.dumps(rows) and "pateint_age" not in err
+    assert [r.get("id") for r in rows[1:6]] == ["blank", "typo", "bool", None, "secret-key"]  # an invalid id is not
+    for record in bad:  # the service refuses the same items
+        with pytest.raises(ValueError):
+            PredictRequest.model_validate({"items": [record]})
+
+
+def test_cli_csv_bom_bad_bytes_and_huge_fields_fail_their_row_only(result, predictor, tmp_path, capsys):
+    path = tmp_path / "requests.csv"
+    path.write_bytes(
+        b"\xef\xbb\xbfid,treatment,case_summary\n"            # BOM before the header
+        b"r1,MRI of the lumbar spine without contrast,\n"       # line 2
+        b"r2,Caf\xe9 therapy," + SECRET.encode() + b"\n"         # line 3: not UTF-8
+        b'r3,MRI,"' + SECRET.encode() * 10_000 + b'"\n'         # line 4: a field over 128 KB
+        b"r4,MRI,,extra\n"                                      # line 5: more fields than the header
+        b"r5,Norco 10/325mg #60,\n"                             # line 6
+    )
+    code, rows, err = run_cli(["--model", result.model_uri, "--input", str(path)], capsys)
+    assert code == 0 and "Traceback" not in err
+    assert [r["line"] for r in rows] == [2, 3, 4, 5, 6]
+    assert rows[0]["id"] == "r1" and rows[4]["id"] == "r5" and "error" not in rows[0] and "error" not in rows[4]
+    assert "UTF-8" in rows[1]["error"] and "field limit" in rows[2]["error"] and "fields" in rows[3]["error"]
+    for number in (3, 4, 5):
+        assert f"{path}:{number}: " in err
+    assert SECRET not in err and SECRET not in json.dumps(rows)
+    expected = predictor.predict([{"treatment": "MRI of the lumbar spine without contrast"},
+                                  {"treatment": "Norco 10/325mg #60"}])
+    assert [rows[0]["p_overturned"], rows[4]["p_overturned"]] == probabilities(expected)
 
 
 # --- imr predict --letters -----------------------------------------------------------------
@@ -451,10 +514,10 @@ def test_cli_letters(result, predictor, seed_paths, tmp_path, capsys):
     letters = [parse_letter(read_letter_text(p)) for p in seeds]
     assert len(rows) == sum(len(letter.items) for letter in letters)
     k = 0
-    for path, letter in zip(seeds, letters):
+    for path, letter in zip(seeds, letters, strict=True):
         items = item_rows(letter, "x", str(path))
         expected = predictor.predict(items)
-        for index, (item, pred) in enumerate(zip(items, expected)):
+        for index, (item, pred) in enumerate(zip(items, expected, strict=True)):
             row = rows[k]
             k += 1
             assert row["source"] == str(path)
@@ -480,7 +543,7 @@ def test_cli_letter_scores_do_not_depend_on_its_decisions(result, seed_paths, tm
     a, b = parse_letter(read_letter_text(original)), parse_letter(read_letter_text(flipped))
     # the copy really differs where it should, and only there
     assert [i.decision for i in a.items] == ["Upheld"] * 3 and [i.decision for i in b.items] == ["Overturned"] * 3
-    assert all(x.rationale != y.rationale for x, y in zip(a.items, b.items))
+    assert all(x.rationale != y.rationale for x, y in zip(a.items, b.items, strict=True))
     assert a.case_summary == b.case_summary
     assert [i.treatment for i in a.items] == [i.treatment for i in b.items]
 
@@ -498,7 +561,8 @@ def test_cli_letter_scores_do_not_depend_on_its_decisions(result, seed_paths, tm
 def test_cli_rejected_letter_is_reported_and_others_scored(result, seed_paths, tmp_path, capsys):
     bad = tmp_path / "minutes.txt"
     bad.write_text("Minutes of the March meeting.\n")
-    code, rows, err = run_cli(["--model", result.model_uri, "--letters", str(bad), str(seed_paths[0]), "--strict"], capsys)
+    code, rows, err = run_cli(["--model", result.model_uri, "--letters", str(bad), str(seed_paths[0]), "--strict"],
+                              capsys)
     assert code == 1
     assert rows[0]["source"] == str(bad) and "error" in rows[0]
     assert all("p_overturned" in r for r in rows[1:]) and len(rows) > 1
@@ -565,3 +629,69 @@ def test_missing_model_file_is_refused(logged_folder, tmp_path):
     (copy / "pipeline.skops").unlink()
     with pytest.raises(ModelIntegrityError, match=r"pipeline\.skops: model file missing"):
         load_predictor(str(copy))
+
+
+def edited_manifest(logged_folder: Path, tmp_path: Path, edit) -> Path:
+    """A copy of the model folder whose imr_model.json is `edit(text)`."""
+    copy = tmp_path / "edited"
+    shutil.copytree(logged_folder / "artifacts" / "model", copy)
+    manifest = copy / "imr_model.json"
+    manifest.write_text(edit(manifest.read_text()))
+    return copy
+
+
+def unlisted(field: str):
+    def edit(text: str) -> str:
+        meta = json.loads(text)
+        del meta["files"][field]
+        return json.dumps(meta)
+    return edit
+
+
+def listing(name: str):
+    def edit(text: str) -> str:
+        meta = json.loads(text)
+        meta["files"][name] = "0" * 64
+        return json.dumps(meta)
+    return edit
+
+
+MANIFEST_FAULTS = [
+    ("unlisted", unlisted("pipeline.skops"), r"pipeline\.skops: not listed in imr_model\.json"),
+    ("dotdot", listing("../outside.json"), r"'\.\./outside\.json', which is not a relative path inside"),
+    ("absolute", listing("/etc/passwd"), r"'/etc/passwd', which is not a relative path inside"),
+    ("windows", listing("C:\\model\\x.bin"), r"which is not a relative path inside"),
+    ("not json", lambda text: text[:-5], r"imr_model\.json: not a valid model manifest \(the file: Invalid JSON"),
+    ("bad field", lambda text: text.replace('"threshold": ', '"threshold": "high", "x": '),
+     r"imr_model\.json: not a valid model manifest \(threshold: Input should be a valid number"),
+]
+
+
+@pytest.mark.parametrize("case,edit,message", MANIFEST_FAULTS, ids=[c[0] for c in MANIFEST_FAULTS])
+def test_manifest_faults_are_refused_with_the_path_named(logged_folder, tmp_path, capsys, case, edit, message):
+    from serving.model_dir import ModelIntegrityError
+    from serving.predictor import load_predictor
+
+    folder = edited_manifest(logged_folder, tmp_path, edit)
+    with pytest.raises(ModelIntegrityError, match=message):
+        load_predictor(str(folder))
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps({"treatment": "MRI"}) + "\n")
+    code, rows, err = run_cli(["--model", str(folder), "--input", str(path)], capsys)
+    assert code == 2 and rows == [] and "Traceback" not in err
+    assert err.startswith(f"imr predict: {folder}") and re.search(message, err)
+
+
+def test_loaders_that_read_a_folder_see_only_the_listed_files(logged_folder, tmp_path):
+    from serving.model_dir import listed_files_only, read_verified_meta
+
+    copy = tmp_path / "extra"
+    shutil.copytree(logged_folder / "artifacts" / "model", copy)
+    (copy / "tokenizer_config.json").write_text("{}")  # dropped in, not in the manifest
+    (copy / "sub").mkdir()
+    meta = read_verified_meta(copy)
+    with listed_files_only(copy, meta) as folder:
+        seen = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+        assert seen == sorted(meta.files) and "tokenizer_config.json" not in seen
+        assert all((folder / name).read_bytes() == (copy / name).read_bytes() for name in meta.files)
+    assert not folder.exists()
