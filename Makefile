@@ -18,4 +18,5 @@ run: $(STAMP)
 	$(VENV)/bin/imr compare --plot outputs/compare.png
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest
