@@ -1,7 +1,10 @@
-"""Evidence over HTTP: `GET /v1/search` (precedents for a free-text request) and the `explain`
-switch of the predict endpoints (reasons and precedents beside each score; see serving/http.py).
+"""Evidence over HTTP: `GET /v1/search` (precedents for a free-text request), the `explain`
+switch of the predict endpoints (reasons and precedents beside each score; see serving/http.py),
+and the page at `/` that shows them (serving/page.html, self-contained: no external assets).
 
+    GET /                the page: a request form or a letter upload, scored with explain
     GET /v1/search?q=...&k=5&decision=Upheld&category=opioids&since=2017-01-01&until=2017-02-28
+    GET /v1/evaluation   the model's headline evaluation (serving/model_evaluation.py)
 
 Explanations run outside the batching scorer, in a worker thread, after the plain scores: a
 plain prediction's path is unchanged. Query strings are never logged (serving.http_middleware).
@@ -10,11 +13,12 @@ plain prediction's path is unchanged. Query strings are never logged (serving.ht
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
 from serving.http_models import (
@@ -27,6 +31,9 @@ from serving.http_models import (
 )
 
 MAX_K = 50
+# The page loads nothing from elsewhere; its own inline style and script only.
+CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
+       "img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 
 
 class ExplainablePredictRequest(PredictRequest):
@@ -89,8 +96,35 @@ def wants_explanation(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
+class Evaluation(BaseModel):
+    protocol: Literal["cv", "split"]
+    base_rate: float | None
+    roc_auc: float | None
+    roc_auc_ci_low: float | None
+    roc_auc_ci_high: float | None
+    pr_auc: float | None
+    brier_skill: float | None
+    ece: float | None
+
+
+PAGE = Path(__file__).with_name("page.html")
+
+
 def evidence_router(ready_predictor: Callable[[], Any]) -> APIRouter:
     router = APIRouter()
+    page = PAGE.read_text(encoding="utf-8")
+
+    @router.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index():
+        return HTMLResponse(page, headers={"Content-Security-Policy": CSP})
+
+    @router.get("/v1/evaluation", response_model=Evaluation)
+    def evaluation():
+        """How far to trust the model: its headline evaluation (cross-validated AUROC with its 95% CI, ...)."""
+        predictor = ready_predictor()
+        if predictor.evaluation is None:
+            return _error(("path",), "this model was packaged without its evaluation", "no_evaluation", status=404)
+        return predictor.evaluation
 
     @router.get("/v1/search", response_model=SearchResponse)
     async def search(q: str = Query(min_length=1, max_length=10_000, description="treatment (and context), free text"),
