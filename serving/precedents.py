@@ -40,6 +40,7 @@ ITEMS_FILE, MATRIX_FILE, VECTORIZER_FILE = (f"{FOLDER}/items.parquet", f"{FOLDER
 FILES = (ITEMS_FILE, MATRIX_FILE, VECTORIZER_FILE)
 TREATMENT_WEIGHT = 0.7  # chosen by benchmarks/retrieval_quality.py (README: "How precedents are found")
 EXCERPT_CHARS = 400
+QUERY_TERMS = 64  # see PrecedentIndex.scores
 SHOWN = ("case_number", "decision_date", "treatment", "treatment_category", "decision",
          "claims_administrator_guideline", "maximus_guideline", "rationale_excerpt")
 # Sentences that give the reason for a decision, rather than restate the request or the history.
@@ -95,7 +96,8 @@ def build_index(rows: Sequence[Mapping[str, Any]], model_dir: Path,
         vocab[name] = {"vocabulary": {t: int(i) for t, i in vectorizer.vocabulary_.items()},
                        "idf": vectorizer.idf_.astype(float).tolist()}
     (model_dir / FOLDER).mkdir(parents=True, exist_ok=True)
-    sparse.save_npz(model_dir / MATRIX_FILE, sparse.hstack(blocks, format="csr", dtype=np.float32))
+    # Column-major: a query reads only the columns (posting lists) of its own terms.
+    sparse.save_npz(model_dir / MATRIX_FILE, sparse.hstack(blocks, format="csc", dtype=np.float32))
     (model_dir / VECTORIZER_FILE).write_text(json.dumps({"treatment_weight": treatment_weight, **vocab}))
     table = pd.DataFrame({
         "case_number": [r.get("case_number") for r in rows],
@@ -153,7 +155,7 @@ class PrecedentIndex:
             vectorizer = TfidfVectorizer(**_TFIDF, vocabulary=spec[name]["vocabulary"])
             vectorizer.idf_ = np.asarray(spec[name]["idf"], dtype=np.float32)
             self.vectorizers.append(vectorizer)
-        self.matrix = sparse.load_npz(model_dir / MATRIX_FILE).tocsr()  # np.load(allow_pickle=False) inside
+        self.matrix = sparse.load_npz(model_dir / MATRIX_FILE).tocsc()  # np.load(allow_pickle=False) inside
         table = pd.read_parquet(model_dir / ITEMS_FILE)
         self.rows = table[list(SHOWN)].astype(object).where(table[list(SHOWN)].notna(), None).to_dict("records")
         self.case_numbers = table["case_number"].fillna("").to_numpy(dtype=object)
@@ -177,13 +179,24 @@ class PrecedentIndex:
                   (self.vectorizers[1], inputs["text"], 1 - self.weight))]
         return sparse.hstack(parts, format="csr", dtype=np.float32)
 
+    def scores(self, record: Mapping[str, Any]) -> np.ndarray:
+        """Similarity of every indexed item to the request. Only the query's `QUERY_TERMS` heaviest
+        terms are looked up: the rest are frequent words with tiny weights (low idf) whose long
+        posting lists would cost more than they change the ranking (benchmarks/retrieval_quality.py)."""
+        query = self.vector(record)
+        terms, weights = query.indices, query.data
+        if len(terms) > QUERY_TERMS:
+            keep = np.argpartition(-weights, QUERY_TERMS - 1)[:QUERY_TERMS]
+            terms, weights = terms[keep], weights[keep]
+        return np.asarray(self.matrix[:, terms] @ weights).ravel()
+
     def search(self, record: Mapping[str, Any], k: int = 5, filters: Filters | None = None,
                case_number: str | None = None) -> list[dict[str, Any]]:
         """The k most similar decided items, best first, each with `similarity` (0-1). Items of
         the request's own letter (same case number, or the same case summary) are never returned."""
         filters = filters or Filters()
         filters.check(self.category_names)
-        scores = (self.matrix @ self.vector(record).T).toarray().ravel()
+        scores = self.scores(record)
         keep = np.ones(len(scores), dtype=bool)
         if case_number:
             keep &= self.case_numbers != case_number

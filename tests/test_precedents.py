@@ -14,10 +14,9 @@ import pytest
 from conftest import small_baseline
 from fastapi.testclient import TestClient
 
+from serving import precedents
 from serving.http import create_app
-from serving.precedents import (
-    FILES, MATRIX_FILE, Filters, PrecedentIndex, PrecedentQueryError, build_index, rationale_excerpt,
-)
+from serving.precedents import FILES, MATRIX_FILE, Filters, PrecedentIndex, PrecedentQueryError, build_index
 from training.imr import main
 
 MODEL_NAME = "imr-test-precedents"
@@ -107,7 +106,7 @@ def test_filters(predictor):
 def test_a_letter_in_the_index_is_never_its_own_precedent(predictor, rows):
     def key(item):
         return item["case_number"], item["treatment"], item["rationale_excerpt"] if "rationale_excerpt" in item \
-            else rationale_excerpt(item["rationale"])
+            else precedents.rationale_excerpt(item["rationale"])
 
     letters = {}
     for row in rows:
@@ -134,7 +133,8 @@ def test_the_rationale_never_feeds_the_query(predictor, rows):
 
 
 def test_rationales_are_not_indexed(rows, tmp_path):
-    marked = [dict(r, rationale=f"Zebraquasar {i} is not recommended. Therefore not necessary.") for i, r in enumerate(rows)]
+    marked = [dict(r, rationale=f"Zebraquasar {i} is not recommended. Therefore not necessary.")
+              for i, r in enumerate(rows)]
     build_index(marked, tmp_path)
     index = PrecedentIndex(tmp_path)
     assert not any("zebraquasar" in term for v in index.vectorizers for term in v.vocabulary_)
@@ -209,6 +209,17 @@ def client(predictor):
         while c.get("/health").status_code != 200:
             pass
         yield c
+
+
+def test_the_evaluation_ships_with_the_model_and_is_served(model_folder, predictor, env, client):
+    meta = json.loads((model_folder / "imr_model.json").read_text())
+    assert "evaluation.json" in meta["files"]
+    evaluation = predictor.evaluation
+    metrics = env[0].metrics
+    assert evaluation["protocol"] == "cv"
+    assert evaluation["roc_auc"] == pytest.approx(metrics["cv_roc_auc"], abs=1e-4)
+    assert evaluation["roc_auc_ci_low"] <= evaluation["roc_auc"] <= evaluation["roc_auc_ci_high"]
+    assert client.get("/v1/evaluation").json() == evaluation
 
 
 def test_http_search(client):
