@@ -168,6 +168,14 @@ def test_the_page_scores_a_request_with_reasons_and_precedents(chromium, served,
         browser.screenshot(ARTIFACTS / "score_phone.png", 390, 844)
         # readable at phone width: nothing wider than the screen
         assert browser.js("document.documentElement.scrollWidth") <= 390
+        # a request unlike the training letters shows the out-of-distribution flag with its reason
+        browser.js("document.getElementById('results').replaceChildren()")
+        fill(browser, "treatment", "asdf qwerty")
+        fill(browser, "case_summary", "")
+        browser.js("document.getElementById('score-request').click()")
+        browser.wait_for("document.querySelector('#results .probability') !== null")
+        flag = browser.js("document.querySelector('#results .ood')?.textContent || ''")
+        assert flag.startswith("Out of distribution: treatment:") and "capped at the base rate" in flag
     finally:
         browser.close()
 
