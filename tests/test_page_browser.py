@@ -180,6 +180,27 @@ def test_the_page_scores_a_request_with_reasons_and_precedents(chromium, served,
         browser.close()
 
 
+def test_the_page_scores_an_uploaded_letter(chromium, served, small_corpus, tmp_path):  # noqa: F811
+    base, _ = served
+    letter = sorted(small_corpus.glob("*.pdf"))[0]
+    browser = DevTools(chromium, tmp_path / "profile")
+    try:
+        browser.open(f"{base}/")
+        root = browser.send("DOM.getDocument")["root"]["nodeId"]
+        node = browser.send("DOM.querySelector", {"nodeId": root, "selector": "#letter"})["nodeId"]
+        browser.send("DOM.setFileInputFiles", {"files": [str(letter)], "nodeId": node})
+        browser.js("document.getElementById('score-letter').click()")
+        browser.wait_for("document.querySelector('#results .probability') !== null")
+        text = browser.js("document.getElementById('results').innerText")
+        assert "The letter's decision:" in text and "Item 1:" in text
+        cases = browser.js("[...document.querySelectorAll('#results li.precedent span')].map(s => s.textContent)")
+        assert cases and not any(letter.stem in c for c in cases)  # never its own precedent
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        browser.screenshot(ARTIFACTS / "letter_desktop.png", 1200, 900)
+    finally:
+        browser.close()
+
+
 def test_the_page_needs_no_external_assets(served):
     import urllib.request
 
