@@ -112,3 +112,8 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 def mask_verdict(rationale: str) -> str:
     """Replace every sentence that states the verdict with a mask token."""
     return " ".join(MASK if _VERDICT.search(s) else s for s in _SENTENCE.split(rationale))
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a letter's prose, split where the verdict mask and precedent excerpts split them."""
+    return _SENTENCE.split(text)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from serving.cli_search import add_search_command
+
 
 def add_serving_commands(sub) -> None:
     p = sub.add_parser("predict", help="score requests or letters with a registered model")
@@ -21,6 +23,8 @@ def add_serving_commands(sub) -> None:
     p.add_argument("--output", type=Path, default=Path("-"), help="JSON Lines output (default: stdout)")
     p.add_argument("--strict", action="store_true", help="exit 1 if any input line or letter is invalid")
     p.add_argument("--backend", choices=["torch", "onnx"], help="transformer runtime (default torch; onnx = int8)")
+    p.add_argument("--explain", action="store_true",
+                   help="add each prediction's reasons and its most similar decided items (precedents)")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("serve", help="serve a registered model over HTTP (FastAPI + uvicorn)")
@@ -59,13 +63,14 @@ def add_serving_commands(sub) -> None:
     p.add_argument("--loop", default="auto", choices=["auto", "asyncio", "uvloop"],
                    help="event loop (auto: uvloop when installed)")
     p.set_defaults(func=cmd_serve)
+    add_search_command(sub)
 
 
 def validation_message(exc: ValidationError) -> str:
     return "; ".join(f"field '{'.'.join(str(p) for p in e['loc'])}': {e['msg']}" for e in exc.errors())
 
 
-def score_requests(predictor, path: Path) -> tuple[list[dict], int]:
+def score_requests(predictor, path: Path, explain: bool = False) -> tuple[list[dict], int]:
     """Output rows in input order; invalid lines become error rows and are counted. Each line is
     validated as /v1/predict validates an item (serving.request_files)."""
     from serving.request_files import read_requests, validate_request
@@ -83,13 +88,13 @@ def score_requests(predictor, path: Path) -> tuple[list[dict], int]:
         else:
             valid.append((len(rows), fields))
         rows.append(row)
-    predictions = predictor.predict([fields for _, fields in valid])
+    predictions = predictor.predict([fields for _, fields in valid], explain=explain)
     for (index, _), prediction in zip(valid, predictions, strict=True):
         rows[index].update(prediction)
     return rows, len(rows) - len(valid)
 
 
-def score_letters(predictor, paths: list[Path]) -> tuple[list[dict], int]:
+def score_letters(predictor, paths: list[Path], explain: bool = False) -> tuple[list[dict], int]:
     from features.dataset import item_rows
     from features.ingest import expand_paths, parse_file
     from serving.prediction import letter_rows
@@ -104,7 +109,8 @@ def score_letters(predictor, paths: list[Path]) -> tuple[list[dict], int]:
             rows.append({"source": str(path), "error": reason})
             continue
         items = item_rows(letter, letter.case_number or str(path), str(path))
-        rows.extend({"source": str(path), **row} for row in letter_rows(items, predictor.predict(items)))
+        predictions = predictor.predict(items, explain=explain)
+        rows.extend({"source": str(path), **row} for row in letter_rows(items, predictions))
     return rows, failed
 
 
@@ -116,9 +122,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     try:
         predictor = load_predictor(args.model, args.backend)
         if args.input:
-            rows, failed = score_requests(predictor, args.input)
+            rows, failed = score_requests(predictor, args.input, args.explain)
         else:
-            rows, failed = score_letters(predictor, args.letters)
+            rows, failed = score_letters(predictor, args.letters, args.explain)
     except (ModelNotFoundError, ModelIntegrityError, InputError) as exc:
         print(f"imr predict: {exc}", file=sys.stderr)
         return 2

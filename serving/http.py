@@ -20,27 +20,17 @@ import threading
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from serving import http_evidence as evidence
 from serving.http_batching import BatchingScorer, ScoringError
 from serving.http_middleware import RequestLimitsAndLog
-from serving.http_models import (
-    LETTER_BODY,
-    ErrorBody,
-    Health,
-    LetterResponse,
-    ModelInfo,
-    PredictRequest,
-    PredictResponse,
-    ServeSettings,
-    client_errors,
-    error_detail,
-)
+from serving.http_models import LETTER_BODY, ErrorBody, Health, ModelInfo, ServeSettings, client_errors, error_detail
 from serving.prediction import letter_rows
 
 log = logging.getLogger("imr.serve")
@@ -126,8 +116,9 @@ def create_app(model_uri: str | None, backend: str | None = None, settings: Serv
     def version():
         return ready_predictor().info()
 
-    @app.post("/v1/predict", response_model=PredictResponse, response_model_exclude_unset=True, responses=ERRORS)
-    async def predict(body: PredictRequest, request: Request):
+    @app.post("/v1/predict", response_model=evidence.ExplainedPredictResponse, response_model_exclude_unset=True,
+              responses=ERRORS)
+    async def predict(body: evidence.ExplainablePredictRequest, request: Request):
         """Score disputed items; predictions come back in request order, each with its `id` when given."""
         if len(body.items) > settings.max_items:
             return _client_error(("body", "items"), f"too many items: {len(body.items)} (at most {settings.max_items})",
@@ -135,13 +126,15 @@ def create_app(model_uri: str | None, backend: str | None = None, settings: Serv
         predictor = ready_predictor()
         records = [item.model_dump(exclude={"id"}, exclude_unset=True) for item in body.items]
         rows = await score(request, records)
+        if body.explain:
+            rows = await evidence.explain(predictor, records, rows)
         predictions = [({"id": item.id} if item.id is not None else {}) | row
                        for item, row in zip(body.items, rows, strict=True)]
         return {"model": predictor.info(), "predictions": predictions}
 
-    @app.post("/v1/predict-letter", response_model=LetterResponse, openapi_extra={"requestBody": LETTER_BODY},
-              responses={**ERRORS, 415: {"model": ErrorBody}})
-    async def predict_letter(request: Request):
+    @app.post("/v1/predict-letter", response_model=evidence.ExplainedLetterResponse, response_model_exclude_unset=True,
+              openapi_extra={"requestBody": LETTER_BODY}, responses={**ERRORS, 415: {"model": ErrorBody}})
+    async def predict_letter(request: Request, explain_: str | None = Query(None, alias="explain")):
         """Parse an uploaded letter and score each disputed item with the model's own feature view
         (pre-decision by default: the letter's decisions and rationales are not read; each item's
         `letter_decision` is returned beside its prediction, never scored)."""
@@ -155,9 +148,13 @@ def create_app(model_uri: str | None, backend: str | None = None, settings: Serv
         from features.dataset import item_rows
 
         items = item_rows(letter, letter.case_number or "upload", "upload")
-        predictions = letter_rows(items, await score(request, items))
+        rows = await score(request, items)
+        if evidence.wants_explanation(explain_):  # ?explain=true: reasons and precedents (the letter itself excluded)
+            rows = await evidence.explain(predictor, items, rows)
+        predictions = letter_rows(items, rows)
         return {"model": predictor.info(), "case_number": letter.case_number, "predictions": predictions}
 
+    app.include_router(evidence.evidence_router(ready_predictor))
     return app
 
 

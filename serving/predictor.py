@@ -27,6 +27,8 @@ class Predictor:
     model_version: str | None
     run_id: str | None = None
     check: DistributionCheck | None = None  # None: a model packaged before the check existed
+    precedents: Any = None  # serving.precedents.PrecedentIndex; None: a model packaged without one
+    evaluation: dict | None = None  # serving.model_evaluation: the headline metrics shipped with the model
 
     @property
     def threshold(self) -> float:
@@ -38,28 +40,45 @@ class Predictor:
                 "family": meta.family, "feature_view": meta.feature_view, "threshold": meta.threshold,
                 "base_rate": meta.base_rate}
 
-    def predict(self, items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    def predict(self, items: Sequence[Mapping[str, Any]], explain: bool = False) -> list[dict[str, Any]]:
         """Per item, the fields of serving.prediction.ModelPrediction: p_overturned,
-        predicted_decision, in_distribution, ood_reason, base_rate, model_name, model_version."""
+        predicted_decision, in_distribution, ood_reason, base_rate, model_name, model_version;
+        with `explain`, also `reasons` and `precedents` (see `evidence`)."""
         from serving.prediction import score_items
 
         if not items:
             return []
         model = {"model_name": self.model_name, "model_version": self.model_version}
-        return [row | model for row in score_items(self.scorer, self.check, items)]
+        rows = [row | model for row in score_items(self.scorer, self.check, items)]
+        return self.evidence(items, rows) if explain else rows
+
+    def evidence(self, items: Sequence[Mapping[str, Any]], rows: list[dict[str, Any]], k: int = 5) -> list[dict]:
+        """`rows` (the items' predictions) with each item's `reasons` (the scorer's, per family) and
+        its k `precedents` (decided items of other letters; [] for a model packaged without an index).
+        Computed only when asked for: never part of a plain prediction."""
+        reasons = self.scorer.reasons(items)
+        return [row | {"reasons": why, "precedents": self.search(item, k, case_number=item.get("case_number"))}
+                for item, row, why in zip(items, rows, reasons, strict=True)]
+
+    def search(self, record: Mapping[str, Any], k: int = 5, filters=None, case_number: str | None = None) -> list:
+        """The k decided items most like `record` (serving.precedents.PrecedentIndex.search)."""
+        return self.precedents.search(record, k, filters, case_number) if self.precedents is not None else []
 
 
 def load_predictor(model_uri: str, backend: str | None = None) -> Predictor:
     """backend selects the transformer runtime: "torch" (default) or "onnx" (int8)."""
+    from serving.model_evaluation import read_evaluation
     from serving.ood import load_distribution_check
+    from serving.precedents import load_precedents
     from serving.scorers import load_scorer
 
     with tempfile.TemporaryDirectory(prefix="imr-model-") as download:
         # Scorers read their files into memory at load, so the downloaded copy can go afterwards.
         local, name, version, run_id = _resolve(model_uri, Path(download))
         model_dir = _find_model_dir(local, model_uri)
-        scorer = load_scorer(model_dir, backend)
-        return Predictor(scorer, name, version, run_id, load_distribution_check(model_dir, scorer.meta))
+        scorer = load_scorer(model_dir, backend)  # verifies every listed file's sha256, the index's too
+        return Predictor(scorer, name, version, run_id, load_distribution_check(model_dir, scorer.meta),
+                         load_precedents(model_dir, scorer.meta.files), read_evaluation(model_dir, scorer.meta.files))
 
 
 def _resolve(model_uri: str, download: Path) -> tuple[Path, str, str | None, str | None]:
@@ -97,7 +116,8 @@ def _registered_version(ref: str):
         return client.get_model_version_by_alias(name, alias)
     name, _, version = ref.rpartition("/")
     if not name:
-        raise ModelNotFoundError(f"models:/{ref}: give a version or alias, e.g. models:/{ref}/1 or models:/{ref}@candidate")
+        raise ModelNotFoundError(
+            f"models:/{ref}: give a version or alias, e.g. models:/{ref}/1 or models:/{ref}@candidate")
     return client.get_model_version(name, version)
 
 

@@ -35,6 +35,7 @@ class BaselineScorer:
         # one-row DataFrame and ColumnTransformer cost more than the model itself per request.
         blocks = self.pipeline.named_steps["features"].transformers_
         active = [b for b in blocks if b[1] != "drop" and b[0] != "remainder"]
+        self._names = None  # the features' readable names, for reasons (built on first use)
         self.text_only = [(name, column) for name, _, column in active] == [("text", "text")]
         if self.text_only:
             self.tfidf = self.pipeline.named_steps["features"].named_transformers_["text"]
@@ -49,10 +50,25 @@ class BaselineScorer:
 
             with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
                 return self.classifier.predict_proba(self.tfidf.transform([i["text"] for i in inputs]))[:, 1]
+        return self.pipeline.predict_proba(self._frame(inputs))[:, 1]
+
+    def _frame(self, inputs: list[dict]):
         import pandas as pd
 
-        frame = pd.DataFrame(inputs).astype({"treatment_category": object, "patient_sex": object})
-        return self.pipeline.predict_proba(frame)[:, 1]
+        return pd.DataFrame(inputs).astype({"treatment_category": object, "patient_sex": object})
+
+    def reasons(self, records: Sequence[Mapping[str, Any]], top: int = 5) -> list[list[dict]]:
+        """Per record, the terms and features with the largest log-odds contributions (serving.reasons)."""
+        from features.views import model_inputs
+        from serving.reasons import term_reasons
+
+        inputs = [model_inputs(r, self.meta.feature_view) for r in records]
+        features = self.pipeline.named_steps["features"]
+        if self._names is None:  # built once: naming every column costs more than one explanation
+            self._names = features.get_feature_names_out()
+        matrix = (self.tfidf.transform([i["text"] for i in inputs]) if self.text_only
+                  else features.transform(self._frame(inputs)))
+        return term_reasons(matrix, self._names, self.pipeline.named_steps["classifier"].coef_[0], top)
 
 
 def load_scorer(model_dir: str | Path, backend: str | None = None):
@@ -89,3 +105,7 @@ class CalibratedScorer:
         from serving.calibration import apply_calibration
 
         return apply_calibration(self.meta.calibration, self.inner.predict_proba(records))
+
+    def reasons(self, records: Sequence[Mapping[str, Any]], top: int = 5) -> list[list[dict]]:
+        """The family's reasons: calibration is monotone, so it changes no direction."""
+        return self.inner.reasons(records, top)

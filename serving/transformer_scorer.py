@@ -85,6 +85,12 @@ class TransformerScorer:
         logits = np.concatenate(out) if out else np.zeros((0, 2))
         return softmax(logits, axis=1)[:, 1]
 
+    def reasons(self, records: Sequence[Mapping[str, Any]], top: int = 5) -> list[list[dict]]:
+        """Per record, the case-summary sentences whose omission changes the score most (serving.reasons)."""
+        from serving.reasons import sentence_reasons
+
+        return sentence_reasons(self.predict_proba, records, top)
+
     def _logits(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         if self.backend == "onnx":
             return self.session.run(["logits"], batch)[0]

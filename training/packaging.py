@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from serving.model_dir import write_meta
+from serving.model_evaluation import write_evaluation
 from serving.ood import load_distribution_check, write_training_vocabulary
+from serving.precedents import build_index
 from serving.prediction import score_items
 from serving.scorers import load_scorer
 from training.config import TrainConfig
@@ -31,6 +33,11 @@ class PackagedModel:
         write_meta(self.model_dir, self.family, self.view, threshold, self.files, self.options, calibration,
                    self.base_rate)
 
+    def add_evaluation(self, metrics: dict, protocol: str) -> None:
+        """Ship the headline metrics in the package (serving/model_evaluation.py); hashed by finish()."""
+        name = write_evaluation(self.model_dir, metrics, protocol)
+        self.files = [*(f for f in self.files if f != name), name]
+
     def score(self, items: Split) -> np.ndarray:
         """The scorer's p_overturned (calibrated once finish() gave it a calibration), before the
         out-of-distribution cap."""
@@ -49,11 +56,15 @@ class PackagedModel:
 
 
 def fit_packaged(cfg: TrainConfig, family: Family, train: Split, validation: Split | None,
-                 model_dir: Path) -> PackagedModel:
+                 model_dir: Path, precedents: bool = False) -> PackagedModel:
+    """`precedents`: also index the training items as the model's precedents (serving/precedents.py),
+    for the model that ships; cross-validation folds are never asked for evidence and skip it."""
     model_dir.mkdir(parents=True, exist_ok=True)
     files, options = family.fit(cfg, train, validation, model_dir)
     # Serving's out-of-distribution check reads the training items' vocabulary (serving/ood.py).
     files = [*files, write_training_vocabulary(model_dir, train.records())]
+    if precedents:
+        files += build_index(train.records(), model_dir)
     model = PackagedModel(model_dir, family.name, cfg.data.feature_view, files, options, float(train.y.mean()))
     model.finish()  # provisional (no calibration), so the folder verifies and scores raw
     return model

@@ -133,8 +133,9 @@ def train_cv(cfg: TrainConfig, family: Family, dsd, ingest_report: dict) -> Trai
 
         # The model that ships: refitted on every letter, with the calibrator fitted on all OOF
         # scores and the threshold chosen on the calibrated OOF predictions.
-        model = fit_packaged(cfg, family, items, None, Path(tmp) / "model")
+        model = fit_packaged(cfg, family, items, None, Path(tmp) / "model", precedents=True)
         calibration = fit_calibration(ev.calibration, raw.p.ravel(), np.tile(y, ev.repeats))
+        model.add_evaluation(metrics, "cv")
         model.finish(threshold, calibration)
         return _register(cfg, family, model, metrics, dsd, categories, threshold, calibration, run.info.run_id)
 
@@ -189,7 +190,8 @@ def train_split(cfg: TrainConfig, family: Family, dsd, ingest_report: dict) -> T
     family.check_data(cfg, len(splits["train"]))
     with mlflow.start_run(run_name=run_name(cfg)) as run, tempfile.TemporaryDirectory() as tmp:
         log_run_inputs(cfg, family, ingest_report, dsd)
-        model = fit_packaged(cfg, family, splits["train"], splits["validation"], Path(tmp) / "model")
+        model = fit_packaged(cfg, family, splits["train"], splits["validation"], Path(tmp) / "model",
+                             precedents=True)
         raw_val = model.score(splits["validation"])
         calibration = fit_calibration(cfg.evaluation.calibration, raw_val, splits["validation"].y)
         model.finish(0.5, calibration)
@@ -209,6 +211,8 @@ def train_split(cfg: TrainConfig, family: Family, dsd, ingest_report: dict) -> T
         _log_category_table(categories, "per_category_test")
         if not all(np.isfinite(metrics[k]) for k in ("test_roc_auc", "test_pr_auc", "test_brier")):
             raise UndefinedMetricsError(f"run {run.info.run_id}: test metrics are undefined; nothing registered")
+        model.add_evaluation(metrics, "split")
+        model.finish(threshold, calibration)
         return _register(cfg, family, model, metrics, dsd, categories, threshold, calibration, run.info.run_id)
 
 

@@ -228,8 +228,10 @@ def test_model_folder_is_skops_and_code_not_pickle(trained, model_folder):
     assert (model_folder / "code" / "features" / "views.py").is_file()
 
     inner = model_folder / "artifacts" / "model"
-    names = sorted(p.name for p in inner.iterdir())
-    assert {"imr_model.json", "pipeline.skops"} <= set(names)
+    names = sorted(p.relative_to(inner).as_posix() for p in inner.rglob("*") if p.is_file())
+    # the precedents index and the evaluation ship in the package, hashed like the model (serving/precedents.py)
+    assert {"imr_model.json", "pipeline.skops", "evaluation.json", "precedents/items.parquet",
+            "precedents/matrix.npz", "precedents/vectorizer.json"} <= set(names)
     meta = json.loads((inner / "imr_model.json").read_text())
     assert meta["family"] == "baseline"
     assert meta["feature_view"] == "pre_decision"

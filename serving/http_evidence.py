@@ -1,0 +1,154 @@
+"""Evidence over HTTP: `GET /v1/search` (precedents for a free-text request), the `explain`
+switch of the predict endpoints (reasons and precedents beside each score; see serving/http.py),
+and the page at `/` that shows them (serving/page.html, self-contained: no external assets).
+
+    GET /                the page: a request form or a letter upload, scored with explain
+    GET /v1/search?q=...&k=5&decision=Upheld&category=opioids&since=2017-01-01&until=2017-02-28
+    GET /v1/evaluation   the model's headline evaluation (serving/model_evaluation.py)
+
+Explanations run outside the batching scorer, in a worker thread, after the plain scores: a
+plain prediction's path is unchanged. Query strings are never logged (serving.http_middleware).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, Field
+
+from serving.http_models import (
+    LetterPrediction,
+    LetterResponse,
+    Prediction,
+    PredictRequest,
+    PredictResponse,
+    error_detail,
+)
+
+MAX_K = 50
+# The page loads nothing from elsewhere; its own inline style and script only.
+CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
+       "img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+
+
+class ExplainablePredictRequest(PredictRequest):
+    explain: bool = Field(default=False, description="add `reasons` and `precedents` to each prediction")
+
+
+class Precedent(BaseModel):
+    case_number: str | None
+    decision_date: str | None
+    treatment: str
+    treatment_category: str
+    decision: Literal["Upheld", "Overturned"]
+    claims_administrator_guideline: str
+    maximus_guideline: str
+    rationale_excerpt: str = Field(description="the rationale's sentences that give the reason (display only)")
+    similarity: float = Field(description="0-1: weighted cosine of treatment and pre-decision text")
+
+
+class SearchResponse(BaseModel):
+    precedents: list[Precedent]
+
+
+class Reason(BaseModel):
+    kind: Literal["term", "feature", "sentence"]
+    text: str
+    effect: float = Field(description="baseline: log-odds contribution; transformer: change in probability "
+                                      "when the sentence is left out")
+    direction: Literal["up", "down"]
+
+
+class Evidence(BaseModel):
+    reasons: list[Reason] | None = Field(default=None, description="with explain: what moved the score")
+    precedents: list[Precedent] | None = Field(default=None, description="with explain: similar decided items")
+
+
+# Evidence listed first puts its fields last, after the prediction's.
+class ExplainedPrediction(Evidence, Prediction):
+    pass
+
+
+class ExplainedPredictResponse(PredictResponse):
+    predictions: list[ExplainedPrediction]
+
+
+class ExplainedLetterPrediction(Evidence, LetterPrediction):
+    pass
+
+
+class ExplainedLetterResponse(LetterResponse):
+    predictions: list[ExplainedLetterPrediction]
+
+
+async def explain(predictor, records: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with `reasons` and `precedents` (serving.predictor.Predictor.evidence)."""
+    return await run_in_threadpool(predictor.evidence, records, rows)
+
+
+def wants_explanation(value: str | None) -> bool:
+    """`?explain=true` (also 1/yes/on), as a query flag on the letter upload."""
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+class Evaluation(BaseModel):
+    protocol: Literal["cv", "split"]
+    base_rate: float | None
+    roc_auc: float | None
+    roc_auc_ci_low: float | None
+    roc_auc_ci_high: float | None
+    pr_auc: float | None
+    brier_skill: float | None
+    ece: float | None
+
+
+PAGE = Path(__file__).with_name("page.html")
+
+
+def evidence_router(ready_predictor: Callable[[], Any]) -> APIRouter:
+    router = APIRouter()
+    page = PAGE.read_text(encoding="utf-8")
+
+    @router.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index():
+        return HTMLResponse(page, headers={"Content-Security-Policy": CSP})
+
+    @router.get("/v1/evaluation", response_model=Evaluation)
+    def evaluation():
+        """How far to trust the model: its headline evaluation (cross-validated AUROC with its 95% CI, ...)."""
+        predictor = ready_predictor()
+        if predictor.evaluation is None:
+            return _error(("path",), "this model was packaged without its evaluation", "no_evaluation", status=404)
+        return predictor.evaluation
+
+    @router.get("/v1/search", response_model=SearchResponse)
+    async def search(q: str = Query(min_length=1, max_length=10_000, description="treatment (and context), free text"),
+                     k: int = Query(5, ge=1, le=MAX_K), decision: Literal["Upheld", "Overturned"] | None = None,
+                     category: str | None = None, since: str | None = Query(None, description="YYYY-MM-DD"),
+                     until: str | None = Query(None, description="YYYY-MM-DD")):
+        """The k decided items most like the query, best first, within the filters."""
+        from serving.precedents import Filters, PrecedentQueryError
+
+        predictor = ready_predictor()
+        if not q.strip():
+            return _error(("query", "q"), "q must not be blank", "value_error")
+        if predictor.precedents is None:
+            return _error(("query", "q"), "this model has no precedents index (packaged before it existed)",
+                          "no_index", status=404)
+        try:
+            rows = await run_in_threadpool(predictor.search, {"treatment": q}, k,
+                                           Filters(decision, category, since, until))
+        except PrecedentQueryError as exc:
+            return _error(("query",), str(exc), "value_error")
+        return {"precedents": rows}
+
+    return router
+
+
+def _error(loc: tuple, msg: str, type_: str, status: int = 422) -> JSONResponse:
+    return JSONResponse({"detail": [error_detail(loc, msg, type_)]}, status_code=status)

@@ -1,0 +1,225 @@
+"""Precedents: the decided items most like a request, shipped inside the model package.
+
+    model_dir/precedents/
+      items.parquet     one row per decided item: what is shown (case number, decision date,
+                        treatment, decision, both guidelines, the rationale's reason sentences)
+      matrix.npz        the items' TF-IDF vectors (scipy CSR, loaded with allow_pickle=False)
+      vectorizer.json   the two vocabularies with their idf weights and the treatment weight
+
+Every file is listed with its sha256 in imr_model.json and verified before it is read.
+
+Similarity is judged on pre-decision text only: `features.views.model_inputs(record,
+"pre_decision")`, which never reads the rationale, MAXIMUS guideline or decision. A vector is two
+L2-normalised TF-IDF blocks side by side, the treatment (with its category) weighted by
+sqrt(w) and the whole pre-decision text by sqrt(1 - w), so one sparse dot product gives
+w * cos(treatment) + (1 - w) * cos(context). How w and the method were chosen:
+benchmarks/retrieval_quality.py (figures in README).
+
+The rationale is post-decision text: it is only ever displayed (`rationale_excerpt`), never
+indexed nor compared with a request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from features.letter import LABEL_NAMES
+from features.views import model_inputs, split_sentences
+
+FOLDER = "precedents"
+ITEMS_FILE, MATRIX_FILE, VECTORIZER_FILE = (f"{FOLDER}/items.parquet", f"{FOLDER}/matrix.npz",
+                                            f"{FOLDER}/vectorizer.json")
+FILES = (ITEMS_FILE, MATRIX_FILE, VECTORIZER_FILE)
+TREATMENT_WEIGHT = 0.7  # chosen by benchmarks/retrieval_quality.py (README: "How precedents are found")
+EXCERPT_CHARS = 400
+QUERY_TERMS = 64  # see PrecedentIndex.scores
+SHOWN = ("case_number", "decision_date", "treatment", "treatment_category", "decision",
+         "claims_administrator_guideline", "maximus_guideline", "rationale_excerpt")
+# Sentences that give the reason for a decision, rather than restate the request or the history.
+_REASON = re.compile(
+    r"\bbecause\b|\bsince\b|\bdue to\b|\btherefore\b|\bthus\b|\bas such\b|\bhowever\b|\bnot (?:been )?documented\b|"
+    r"\bno (?:documentation|evidence|indication)\b|\black of\b|\bfail(?:ed|ure)\b|\bguidelines?\b|\brecommend|"
+    r"\bindicated\b|\bsupport|\bnecessary\b|\bevidence\b|\bwarranted\b", re.IGNORECASE)
+
+
+class PrecedentQueryError(ValueError):
+    """A filter value that cannot match (an unknown decision or category, a date that is not ISO)."""
+
+
+def treatment_text(inputs: Mapping[str, Any]) -> str:
+    return f"{inputs['treatment']} {inputs['treatment_category'].replace('_', ' ')}"
+
+
+def rationale_excerpt(rationale: str, limit: int = EXCERPT_CHARS) -> str:
+    """The rationale's sentences that give the reason, in their order, within about `limit`
+    characters: reason sentences are taken from the end (where the rationale concludes)."""
+    sentences = [s.strip() for s in split_sentences(rationale or "") if s.strip()]
+    reasons = [i for i, s in enumerate(sentences) if _REASON.search(s)] or list(range(len(sentences)))
+    chosen, used = [], 0
+    for i in reversed(reasons):
+        if chosen and used + len(sentences[i]) > limit:
+            continue  # a long sentence would crowd out the others; a shorter earlier one may fit
+        chosen.append(i)
+        used += len(sentences[i]) + 1
+    text = " ".join(sentences[i] for i in sorted(chosen))
+    return text if len(text) <= limit + 100 else text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def summary_digest(case_summary: str | None) -> str:
+    """Identifies a letter by its case summary (shared by all its items) without storing the text."""
+    normal = " ".join((case_summary or "").split()).lower()
+    return hashlib.blake2b(normal.encode(), digest_size=8).hexdigest() if normal else ""
+
+
+def build_index(rows: Sequence[Mapping[str, Any]], model_dir: Path,
+                treatment_weight: float = TREATMENT_WEIGHT) -> list[str]:
+    """Write the index of the decided items `rows` (dataset rows, features.dataset.item_rows) into
+    model_dir/precedents/; returns the files' paths relative to model_dir, for the manifest."""
+    import pandas as pd
+    from scipy import sparse
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    inputs = [model_inputs(r, "pre_decision") for r in rows]
+    blocks, vocab = [], {}
+    for name, texts, weight in (("treatment", [treatment_text(i) for i in inputs], treatment_weight),
+                                ("context", [i["text"] for i in inputs], 1 - treatment_weight)):
+        vectorizer = TfidfVectorizer(**_TFIDF).fit(texts)
+        blocks.append(vectorizer.transform(texts) * np.float32(np.sqrt(weight)))
+        vocab[name] = {"vocabulary": {t: int(i) for t, i in vectorizer.vocabulary_.items()},
+                       "idf": vectorizer.idf_.astype(float).tolist()}
+    (model_dir / FOLDER).mkdir(parents=True, exist_ok=True)
+    # Column-major: a query reads only the columns (posting lists) of its own terms.
+    sparse.save_npz(model_dir / MATRIX_FILE, sparse.hstack(blocks, format="csc", dtype=np.float32))
+    (model_dir / VECTORIZER_FILE).write_text(json.dumps({"treatment_weight": treatment_weight, **vocab}))
+    table = pd.DataFrame({
+        "case_number": [r.get("case_number") for r in rows],
+        "decision_date": [r.get("decision_date") for r in rows],
+        "treatment": [r["treatment"] for r in rows],
+        "treatment_category": [i["treatment_category"] for i in inputs],
+        "decision": [r["decision"] for r in rows],
+        "claims_administrator_guideline": [r.get("claims_administrator_guideline") or "" for r in rows],
+        "maximus_guideline": [r.get("maximus_guideline") or "" for r in rows],
+        "rationale_excerpt": [rationale_excerpt(r.get("rationale") or "") for r in rows],
+        "summary_digest": [summary_digest(r.get("case_summary")) for r in rows],
+    })
+    table.to_parquet(model_dir / ITEMS_FILE, index=False)
+    return list(FILES)
+
+
+_TFIDF = {"ngram_range": (1, 2), "sublinear_tf": True, "min_df": 1, "dtype": np.float32, "lowercase": True}
+
+
+@dataclass
+class Filters:
+    decision: str | None = None
+    category: str | None = None
+    since: str | None = None  # ISO dates, inclusive
+    until: str | None = None
+
+    def check(self, categories: set[str]) -> None:
+        from datetime import date
+
+        if self.decision is not None and self.decision not in LABEL_NAMES:
+            raise PrecedentQueryError(f"decision must be one of {', '.join(LABEL_NAMES)}")
+        if self.category is not None and self.category not in categories:
+            raise PrecedentQueryError(f"unknown treatment category; expected one of {', '.join(sorted(categories))}")
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value is not None:
+                try:
+                    date.fromisoformat(value)
+                except ValueError:
+                    raise PrecedentQueryError(f"{name} must be an ISO date (YYYY-MM-DD)") from None
+
+
+class PrecedentIndex:
+    """Searches the packaged index. Load only after the model folder's hashes were verified."""
+
+    def __init__(self, model_dir: Path):
+        import pandas as pd
+        from scipy import sparse
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        spec = json.loads((model_dir / VECTORIZER_FILE).read_text())
+        self.weight = float(spec["treatment_weight"])
+        self.vectorizers = []
+        for name in ("treatment", "context"):
+            vectorizer = TfidfVectorizer(**_TFIDF, vocabulary=spec[name]["vocabulary"])
+            vectorizer.idf_ = np.asarray(spec[name]["idf"], dtype=np.float32)
+            self.vectorizers.append(vectorizer)
+        self.matrix = sparse.load_npz(model_dir / MATRIX_FILE).tocsc()  # np.load(allow_pickle=False) inside
+        table = pd.read_parquet(model_dir / ITEMS_FILE)
+        self.rows = table[list(SHOWN)].astype(object).where(table[list(SHOWN)].notna(), None).to_dict("records")
+        self.case_numbers = table["case_number"].fillna("").to_numpy(dtype=object)
+        self.digests = table["summary_digest"].to_numpy(dtype=object)
+        self.decisions = table["decision"].to_numpy(dtype=object)
+        self.categories = table["treatment_category"].to_numpy(dtype=object)
+        # Missing dates sort below every real date, so a date filter leaves them out.
+        self.dates = table["decision_date"].fillna("").to_numpy(dtype="U10")
+        self.category_names = set(self.categories)
+
+    def __len__(self) -> int:
+        return self.matrix.shape[0]
+
+    def vector(self, record: Mapping[str, Any]):
+        """The request's query vector, from its pre-decision inputs only (never the rationale)."""
+        from scipy import sparse
+
+        inputs = model_inputs(record, "pre_decision")
+        parts = [v.transform([text]) * np.float32(np.sqrt(w)) for v, text, w in
+                 ((self.vectorizers[0], treatment_text(inputs), self.weight),
+                  (self.vectorizers[1], inputs["text"], 1 - self.weight))]
+        return sparse.hstack(parts, format="csr", dtype=np.float32)
+
+    def scores(self, record: Mapping[str, Any]) -> np.ndarray:
+        """Similarity of every indexed item to the request. Only the query's `QUERY_TERMS` heaviest
+        terms are looked up: the rest are frequent words with tiny weights (low idf) whose long
+        posting lists would cost more than they change the ranking (benchmarks/retrieval_quality.py)."""
+        query = self.vector(record)
+        terms, weights = query.indices, query.data
+        if len(terms) > QUERY_TERMS:
+            keep = np.argpartition(-weights, QUERY_TERMS - 1)[:QUERY_TERMS]
+            terms, weights = terms[keep], weights[keep]
+        return np.asarray(self.matrix[:, terms] @ weights).ravel()
+
+    def search(self, record: Mapping[str, Any], k: int = 5, filters: Filters | None = None,
+               case_number: str | None = None) -> list[dict[str, Any]]:
+        """The k most similar decided items, best first, each with `similarity` (0-1). Items of
+        the request's own letter (same case number, or the same case summary) are never returned."""
+        filters = filters or Filters()
+        filters.check(self.category_names)
+        scores = self.scores(record)
+        keep = np.ones(len(scores), dtype=bool)
+        if case_number:
+            keep &= self.case_numbers != case_number
+        digest = summary_digest(record.get("case_summary"))
+        if digest:
+            keep &= self.digests != digest
+        if filters.decision:
+            keep &= self.decisions == filters.decision
+        if filters.category:
+            keep &= self.categories == filters.category
+        if filters.since:
+            keep &= self.dates >= filters.since
+        if filters.until:
+            keep &= self.dates <= filters.until
+        keep &= self.dates != "" if (filters.since or filters.until) else True
+        candidates = np.flatnonzero(keep)
+        if k <= 0 or not len(candidates):
+            return []
+        top = candidates[np.argpartition(-scores[candidates], min(k, len(candidates)) - 1)[:k]]
+        top = top[np.lexsort((top, -scores[top]))]  # best first; ties by index, so the order is stable
+        return [self.rows[i] | {"similarity": round(float(scores[i]), 4)} for i in top]
+
+
+def load_precedents(model_dir: Path, files: Mapping[str, str]) -> PrecedentIndex | None:
+    """The index when the (verified) manifest lists it; None for models packaged without one."""
+    return PrecedentIndex(model_dir) if all(name in files for name in FILES) else None
