@@ -35,6 +35,8 @@ def add_serving_commands(sub) -> None:
     p.add_argument("--backend", choices=["torch", "onnx"], help="transformer runtime (default torch; onnx = int8)")
     p.add_argument("--max-items", type=int,
                    help="most items per /v1/predict request (env IMR_SERVE_MAX_ITEMS, default 256)")
+    p.add_argument("--max-explain-items", type=int,
+                   help="most items per request with explain (env IMR_SERVE_MAX_EXPLAIN_ITEMS, default 16)")
     p.add_argument("--max-body-bytes", type=int,
                    help="largest request body in bytes (env IMR_SERVE_MAX_BODY_BYTES, default 5 MiB)")
     p.add_argument("--max-batch-items", type=int,
@@ -149,7 +151,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from serving.http_models import ServeSettings
     from serving.http_protocol import uvicorn_options
 
-    names = ("max_items", "max_body_bytes", "max_batch_items", "max_wait_ms", "header_timeout_s", "body_timeout_s",
+    names = ("max_items", "max_explain_items", "max_body_bytes", "max_batch_items", "max_wait_ms", "header_timeout_s",
+             "body_timeout_s",
              "max_header_bytes", "max_headers", "max_connections")
     flags = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     try:

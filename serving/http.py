@@ -123,6 +123,9 @@ def create_app(model_uri: str | None, backend: str | None = None, settings: Serv
         if len(body.items) > settings.max_items:
             return _client_error(("body", "items"), f"too many items: {len(body.items)} (at most {settings.max_items})",
                                  "too_long")
+        if body.explain and len(body.items) > settings.max_explain_items:
+            return _client_error(("body", "items"), f"too many items to explain: {len(body.items)} (at most "
+                                 f"{settings.max_explain_items} with explain; send the rest without it)", "too_long")
         predictor = ready_predictor()
         records = [item.model_dump(exclude={"id"}, exclude_unset=True) for item in body.items]
         rows = await score(request, records)
@@ -148,8 +151,12 @@ def create_app(model_uri: str | None, backend: str | None = None, settings: Serv
         from features.dataset import item_rows
 
         items = item_rows(letter, letter.case_number or "upload", "upload")
+        explain = evidence.wants_explanation(explain_)  # reasons and precedents (the letter itself excluded)
+        if explain and len(items) > settings.max_explain_items:
+            return _client_error(("query", "explain"), f"the letter has {len(items)} items, more than "
+                                 f"{settings.max_explain_items} to explain; send it without explain", "too_long")
         rows = await score(request, items)
-        if evidence.wants_explanation(explain_):  # ?explain=true: reasons and precedents (the letter itself excluded)
+        if explain:
             rows = await evidence.explain(predictor, items, rows)
         predictions = letter_rows(items, rows)
         return {"model": predictor.info(), "case_number": letter.case_number, "predictions": predictions}

@@ -21,6 +21,9 @@ class ServeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IMR_SERVE_", extra="ignore")
 
     max_items: int = Field(default=256, ge=1, description="most items in one /v1/predict request")
+    # An explained transformer item costs up to 41 forward passes (one per left-out sentence).
+    max_explain_items: int = Field(
+        default=16, ge=1, description="most items in one request with explain (/v1/predict, /v1/predict-letter)")
     max_body_bytes: int = Field(default=5 * MB, ge=1, description="largest request body (JSON or letter), bytes")
     max_batch_items: int = Field(
         default=64, ge=1,

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from browser import CHROMIUM
 from compose import compose
 
 from features.extract import read_letter_text
@@ -106,6 +107,18 @@ def real_letters(pdf_paths) -> dict[str, Letter]:
 def seed_letters(seed_paths) -> dict[str, Letter]:
     """Seed letters parsed once, keyed by their 3-digit prefix ("000" ... "004")."""
     return {p.name[:3]: parse_letter(read_letter_text(p)) for p in seed_paths}
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's headless Chromium for the browser tests: without it they fail, unless
+    IMR_ALLOW_NO_BROWSER=1 (a machine that cannot install it) turns that into a named skip."""
+    if CHROMIUM is None:
+        if os.environ.get("IMR_ALLOW_NO_BROWSER") == "1":
+            pytest.skip("no chromium installed and IMR_ALLOW_NO_BROWSER=1")
+        pytest.fail("no chromium on PATH: install Debian's chromium (apt-get install chromium), "
+                    "or set IMR_ALLOW_NO_BROWSER=1 to skip the browser tests")
+    return CHROMIUM
 
 
 # Fixtures that train a model (each is built once per module or session, but the first test to

@@ -6,14 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest_transformer import (  # noqa: F401
-    tf_env,
-    tf_letters,
-    tf_model_folder,
-    tf_splits,
-    tf_trained,
-    tiny_base,
-)
 
 from features.views import split_sentences
 from serving.reasons import readable_feature, sentence_reasons
@@ -47,7 +39,7 @@ def test_baseline_feature_names_read_as_words():
     assert readable_feature("numeric__days_since_injury") == ("feature", "days since injury")
 
 
-def test_transformer_predictions_explain_with_summary_sentences(tf_model_folder, tf_splits):  # noqa: F811
+def test_transformer_predictions_explain_with_summary_sentences(tf_model_folder, tf_splits):
     from serving.predictor import load_predictor
 
     predictor = load_predictor(str(tf_model_folder))

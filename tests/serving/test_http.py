@@ -237,6 +237,26 @@ def test_too_many_items_is_422(predictor):
         assert fields(r) == ["items"] and "at most 3" in r.json()["detail"][0]["msg"]
 
 
+def test_explained_requests_have_their_own_item_limit(predictor, seed_paths):
+    """An explained item costs far more than a plain one (a transformer re-scores it once per
+    summary sentence), so explain has a lower item cap; the same items without explain pass."""
+    from features.extract import read_letter_text
+    from features.parser import parse_letter
+
+    with small_client(predictor, max_explain_items=2) as c:
+        wait_ready(c)
+        assert c.post("/v1/predict", json={"items": ITEMS[:2], "explain": True}).status_code == 200
+        r = c.post("/v1/predict", json={"items": ITEMS, "explain": True})
+        assert r.status_code == 422 and fields(r) == ["items"]
+        assert "at most 2 with explain" in r.json()["detail"][0]["msg"]
+        assert c.post("/v1/predict", json={"items": ITEMS}).status_code == 200
+        letter = next(p for p in seed_paths if len(parse_letter(read_letter_text(p)).items) > 2)
+        upload = {"content": letter.read_bytes(), "headers": TEXT}
+        r = c.post("/v1/predict-letter?explain=true", **upload)
+        assert r.status_code == 422 and fields(r) == ["query.explain"]
+        assert c.post("/v1/predict-letter", **upload).status_code == 200
+
+
 def test_limits_from_environment(monkeypatch):
     monkeypatch.setenv("IMR_SERVE_MAX_ITEMS", "7")
     monkeypatch.setenv("IMR_SERVE_MAX_BODY_BYTES", "1000")

@@ -1,5 +1,5 @@
 """The page at `/` of `imr serve`, driven in a real headless Chromium (Debian's `chromium`, found
-as in test_ui_browser.py): the form is filled and submitted like a user would, and the calibrated
+the `chromium` fixture of tests/conftest.py): the form is filled and submitted like a user would, and the calibrated
 probability, the base rate, the model's AUROC and at least one precedent with its expandable
 rationale must appear. Chromium is driven over the DevTools protocol on a pipe
 (--remote-debugging-pipe: NUL-separated JSON on fds 3 and 4), so no driver package is needed.
@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from browser import ARTIFACTS as ARTIFACTS_ROOT
+from browser import free_port
 from conftest import small_baseline
-from test_ui_browser import ARTIFACTS as UI_ARTIFACTS
-from test_ui_browser import chromium, free_port  # noqa: F401
 
 from serving.http import create_app
 
 pytestmark = pytest.mark.browser
-ARTIFACTS = UI_ARTIFACTS.parent / "page"
+ARTIFACTS = ARTIFACTS_ROOT / "page"
 
 
 def _onto_3_and_4(read_end: int, write_end: int) -> None:
@@ -130,7 +130,7 @@ def fill(browser: DevTools, field: str, value: str) -> None:
                f"f.value = {json.dumps(value)}; f.dispatchEvent(new Event('input', {{bubbles: true}})); }})()")
 
 
-def test_the_page_scores_a_request_with_reasons_and_precedents(chromium, served, tmp_path):  # noqa: F811
+def test_the_page_scores_a_request_with_reasons_and_precedents(chromium, served, tmp_path):
     base, predictor = served
     summary = ("The injured worker has chronic low back pain radiating to the left leg after lifting at work. "
                "Conservative care with physical therapy and medications failed. Examination shows decreased "
@@ -180,7 +180,7 @@ def test_the_page_scores_a_request_with_reasons_and_precedents(chromium, served,
         browser.close()
 
 
-def test_the_page_scores_an_uploaded_letter(chromium, served, small_corpus, tmp_path):  # noqa: F811
+def test_the_page_scores_an_uploaded_letter(chromium, served, small_corpus, tmp_path):
     base, _ = served
     letter = sorted(small_corpus.glob("*.pdf"))[0]
     browser = DevTools(chromium, tmp_path / "profile")

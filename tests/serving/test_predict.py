@@ -553,7 +553,7 @@ def test_cli_letter_scores_do_not_depend_on_its_decisions(result, seed_paths, tm
     # each row shows its letter's decision; everything the model says is the same
     assert [r["letter_decision"] for r in rows_a] == ["Upheld"] * 3
     assert [r["letter_decision"] for r in rows_b] == ["Overturned"] * 3
-    strip = lambda rows: [{k: v for k, v in r.items() if k not in ("source", "letter_decision")}  # noqa: E731
+    strip = lambda rows: [{k: v for k, v in r.items() if k not in ("source", "letter_decision")}
                           for r in rows]
     assert strip(rows_a) == strip(rows_b)
 

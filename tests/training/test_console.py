@@ -11,7 +11,6 @@ import warnings
 from types import SimpleNamespace
 
 import pytest
-from conftest_transformer import tf_letters, tf_splits, tiny_base  # noqa: F401
 
 # --- Trainer progress -----------------------------------------------------------------------------
 
@@ -79,7 +78,7 @@ def loader_messages():
     logger.removeHandler(handler)
 
 
-def test_a_new_head_loads_without_a_report_or_warning(tiny_base, loader_messages):  # noqa: F811
+def test_a_new_head_loads_without_a_report_or_warning(tiny_base, loader_messages):
     from transformers import AutoModelForMaskedLM, AutoModelForSequenceClassification
 
     from training.checkpoint_loading import load_with_new_head
@@ -93,7 +92,7 @@ def test_a_new_head_loads_without_a_report_or_warning(tiny_base, loader_messages
     assert not [m for m in loader_messages if "LOAD REPORT" in m or "seem corrupted" in m], loader_messages
 
 
-def test_unexpected_missing_weights_are_still_reported(tiny_base, loader_messages):  # noqa: F811
+def test_unexpected_missing_weights_are_still_reported(tiny_base, loader_messages):
     from transformers import AutoModelForMaskedLM, AutoModelForSequenceClassification
 
     from training.checkpoint_loading import load_with_new_head
@@ -108,7 +107,7 @@ def test_unexpected_missing_weights_are_still_reported(tiny_base, loader_message
     assert any("seem corrupted" in m for m in loader_messages), loader_messages
 
 
-def test_without_the_filter_transformers_reports_those_loads(tiny_base, loader_messages):  # noqa: F811
+def test_without_the_filter_transformers_reports_those_loads(tiny_base, loader_messages):
     """The messages the loader filters exist: otherwise the tests above would prove nothing."""
     from transformers import AutoModelForMaskedLM
 
@@ -120,7 +119,7 @@ def test_without_the_filter_transformers_reports_those_loads(tiny_base, loader_m
 # --- ONNX export --------------------------------------------------------------------------------------
 
 
-def test_onnx_export_shows_none_of_the_known_tracer_messages(tiny_base, tmp_path, caplog):  # noqa: F811
+def test_onnx_export_shows_none_of_the_known_tracer_messages(tiny_base, tmp_path, caplog):
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 

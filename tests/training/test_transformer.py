@@ -471,7 +471,7 @@ def test_torch_and_onnx_agree(tf_trained, torch_predictor, test_rows):
 
     _, result = tf_trained
     onnx_predictor = load_predictor(result.model_uri, backend="onnx")
-    backend = lambda predictor: getattr(predictor.scorer, "inner", predictor.scorer).backend  # noqa: E731
+    backend = lambda predictor: getattr(predictor.scorer, "inner", predictor.scorer).backend
     assert backend(torch_predictor) == "torch" and backend(onnx_predictor) == "onnx"
     torch_out, onnx_out = torch_predictor.predict(test_rows), onnx_predictor.predict(test_rows)
     for out in (torch_out, onnx_out):
@@ -482,7 +482,7 @@ def test_torch_and_onnx_agree(tf_trained, torch_predictor, test_rows):
             assert (row["model_name"], row["model_version"]) == (MODEL_NAME, result.model_version)
     # int8 error is a property of the network, so bound it on the raw scores: a steep calibrator
     # would magnify it in the served probabilities
-    raw = lambda predictor: getattr(predictor.scorer, "inner", predictor.scorer).predict_proba(test_rows)  # noqa: E731
+    raw = lambda predictor: getattr(predictor.scorer, "inner", predictor.scorer).predict_proba(test_rows)
     r_torch, r_onnx = raw(torch_predictor), raw(onnx_predictor)
     diffs = np.abs(r_torch - r_onnx)
     assert diffs.max() < 0.03, diffs

@@ -14,10 +14,7 @@ names the reason, for machines that cannot install it.
 from __future__ import annotations
 
 import html
-import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -25,38 +22,18 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest_transformer import (  # noqa: F401
-    tf_config,
-    tf_env,
-    tf_letters,
-    tf_splits,
-    tiny_base,
-)
+from browser import ARTIFACTS as ARTIFACTS_ROOT
+from browser import free_port
+from conftest_transformer import tf_config
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARTIFACTS = Path(os.environ.get("IMR_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "ui"
+ARTIFACTS = ARTIFACTS_ROOT / "ui"
 EXPERIMENT = "imr-tests-ui"
 # What a reader compares first, in the order the headline view shows the columns.
 FIRST_COLUMNS = ["cv_roc_auc", "cv_roc_auc_ci_low", "cv_roc_auc_ci_high", "cv_pr_auc"]
 
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    if CHROMIUM is None:
-        if os.environ.get("IMR_ALLOW_NO_BROWSER") == "1":
-            pytest.skip("no chromium installed and IMR_ALLOW_NO_BROWSER=1")
-        pytest.fail("no chromium on PATH: install Debian's chromium (apt-get install chromium), "
-                    "or set IMR_ALLOW_NO_BROWSER=1 to skip the browser tests")
-    return CHROMIUM
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def render(browser: str, url: str, profile: Path, size: str, *, screenshot: Path | None = None) -> str:
@@ -88,7 +65,7 @@ def wait_healthy(base: str, server: subprocess.Popen, seconds: float = 120) -> N
 
 
 @pytest.fixture(scope="module")
-def trained(tf_env, tf_letters, tiny_base):  # noqa: F811
+def trained(tf_env, tf_letters, tiny_base):
     """A baseline and a tiny transformer, each cross-validated on 3 folds, in one experiment."""
     import mlflow
 
