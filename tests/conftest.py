@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,63 @@ def small_baseline(root: Path, letters: Path, model_name: str, experiment: str, 
         yield train(cfg)
 
 
+@dataclass(frozen=True)
+class TrainedBaseline:
+    """A baseline trained once per session on the small corpus, in its own MLflow store."""
+
+    result: object  # training.run.TrainResult
+    root: Path  # the store's folder (mlflow.db and its artifacts)
+    letters: Path
+    name: str
+    alias: str = "testing"
+
+    @property
+    def tracking_uri(self) -> str:
+        return f"sqlite:///{self.root}/mlflow.db"
+
+
+BASELINE_NAME = "imr-test-baseline-sigmoid"
+RAW_BASELINE_NAME = "imr-test-baseline-none"
+
+
+def _session_baseline(tmp_path_factory, letters: Path, calibration: str) -> TrainedBaseline:
+    name = {"sigmoid": BASELINE_NAME, "none": RAW_BASELINE_NAME}[calibration]
+    root = tmp_path_factory.mktemp(name)
+    with small_baseline(root, letters, name, "imr-tests-shared", calibration=calibration) as result:
+        return TrainedBaseline(result, root, letters, name)
+
+
+@pytest.fixture(scope="session")
+def shared_baseline(tmp_path_factory, small_corpus) -> TrainedBaseline:
+    """The default baseline (sigmoid calibration), shared by every test that only needs a trained
+    model to serve; tests must not register versions or move aliases in its store."""
+    return _session_baseline(tmp_path_factory, small_corpus, "sigmoid")
+
+
+@pytest.fixture(scope="session")
+def shared_raw_baseline(tmp_path_factory, small_corpus) -> TrainedBaseline:
+    """The same baseline without calibration, for tests of scoring itself: the small corpus's
+    pooled out-of-fold scores do not rank its few overturned items, so a sigmoid calibrator rightly
+    collapses to the observed rate and every calibrated answer would be the same number."""
+    return _session_baseline(tmp_path_factory, small_corpus, "none")
+
+
+@pytest.fixture(scope="module")
+def baseline_store(shared_baseline) -> TrainedBaseline:
+    """shared_baseline, with MLFLOW_TRACKING_URI at its store for the requesting module."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", shared_baseline.tracking_uri)
+        yield shared_baseline
+
+
+@pytest.fixture(scope="module")
+def raw_baseline_store(shared_raw_baseline) -> TrainedBaseline:
+    """shared_raw_baseline, with MLFLOW_TRACKING_URI at its store for the requesting module."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", shared_raw_baseline.tracking_uri)
+        yield shared_raw_baseline
+
+
 @pytest.fixture(scope="session")
 def real_letters(pdf_paths) -> dict[str, Letter]:
     """Every bundled PDF parsed once, keyed by file stem (the case number)."""
@@ -123,7 +181,7 @@ def chromium() -> str:
 
 # Fixtures that train a model (each is built once per module or session, but the first test to
 # ask for one pays for it): a test that uses one, or drives a browser, is `slow`.
-TRAINING_FIXTURES = {"trained", "cv_run", "split_run", "tf_env", "env"}
+TRAINING_FIXTURES = {"trained", "cv_run", "split_run", "tf_env", "env", "baseline_store", "raw_baseline_store"}
 
 
 def pytest_collection_modifyitems(config, items):

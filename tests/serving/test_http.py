@@ -20,14 +20,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import SMALL_CORPUS_PDFS, small_baseline
+from conftest import BASELINE_NAME, SMALL_CORPUS_PDFS
 from fastapi.testclient import TestClient
 
 from serving.http import create_app
 from serving.http_batching import BatchingScorer, ScoringError
 from serving.http_models import ServeSettings
 
-MODEL_NAME = "imr-test-http"
+MODEL_NAME = BASELINE_NAME
 ALIAS = "testing"
 # Stands in for clinical text: it must reach the model but never a log line.
 SECRET = "Zqxj-sentinel-clinical-text"
@@ -46,13 +46,10 @@ TEXT = {"content-type": "text/plain"}
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory, small_corpus):
-    """Train once: (TrainResult, temp root, letters folder); MLFLOW_TRACKING_URI points at a temp
-    store for the whole module."""
-    root = tmp_path_factory.mktemp("http")
-    letters = small_corpus
-    with small_baseline(root, letters, MODEL_NAME, "imr-tests-http", ALIAS) as result:
-        yield result, root, letters
+def env(baseline_store):
+    """(TrainResult, store folder, letters folder) of the session's baseline; MLFLOW_TRACKING_URI
+    points at its store for the whole module."""
+    return baseline_store.result, baseline_store.root, baseline_store.letters
 
 
 @pytest.fixture(scope="module")

@@ -5,34 +5,30 @@ impossible age is scored with the age left out."""
 from __future__ import annotations
 
 import resource
+import time
 
 import psutil
 import pytest
-from conftest import small_baseline
 from fastapi.testclient import TestClient
 from hostile import bomb_pdf
 from letters import simple_letter
 
 from serving.http import create_app
 
-MODEL_NAME = "imr-test-http-faults"
 TEXT = {"content-type": "text/plain"}
 PDF = {"content-type": "application/pdf"}
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory, small_corpus):
-    root = tmp_path_factory.mktemp("http-faults")
-    with small_baseline(root, small_corpus, MODEL_NAME, "imr-tests-http-faults"):
-        app = create_app(f"models:/{MODEL_NAME}@testing")
-        with TestClient(app) as c:
-            for _ in range(600):
-                if c.get("/health").status_code == 200:
-                    break
-                import time
-
-                time.sleep(0.1)
-            yield c
+def client(baseline_store):
+    """The app serving the session's baseline (its store set for this module), ready."""
+    app = create_app(f"models:/{baseline_store.name}@{baseline_store.alias}")
+    with TestClient(app) as c:
+        for _ in range(600):
+            if c.get("/health").status_code == 200:
+                break
+            time.sleep(0.1)
+        yield c
 
 
 def test_invalid_header_date_is_422_naming_the_field(client):

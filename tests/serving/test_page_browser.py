@@ -19,7 +19,6 @@ import pytest
 import uvicorn
 from browser import ARTIFACTS as ARTIFACTS_ROOT
 from browser import free_port
-from conftest import small_baseline
 
 from serving.http import create_app
 
@@ -104,13 +103,12 @@ class DevTools:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory, small_corpus):
-    """A small baseline served by the real app (uvicorn on a free port) for the module."""
+def served(baseline_store):
+    """The session's baseline served by the real app (uvicorn on a free port) for the module."""
     from serving.predictor import load_predictor
 
-    root = tmp_path_factory.mktemp("page")
-    with small_baseline(root, small_corpus, "imr-test-page", "imr-tests-page") as result:
-        predictor = load_predictor(result.model_uri)
+    result = baseline_store.result
+    predictor = load_predictor(result.model_uri)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(None, predictor=predictor), host="127.0.0.1", port=port,
                                            log_level="warning"))

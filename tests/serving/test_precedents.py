@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import small_baseline
+from conftest import RAW_BASELINE_NAME
 from fastapi.testclient import TestClient
 
 from serving import precedents
@@ -19,16 +19,14 @@ from serving.http import create_app
 from serving.precedents import FILES, MATRIX_FILE, Filters, PrecedentIndex, PrecedentQueryError, build_index
 from training.imr import main
 
-MODEL_NAME = "imr-test-precedents"
+MODEL_NAME = RAW_BASELINE_NAME
 SHOWN = {"case_number", "decision_date", "treatment", "treatment_category", "decision",
          "claims_administrator_guideline", "maximus_guideline", "rationale_excerpt", "similarity"}
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory, small_corpus):
-    root = tmp_path_factory.mktemp("precedents")
-    with small_baseline(root, small_corpus, MODEL_NAME, "imr-tests-precedents", calibration="none") as result:
-        yield result, root, small_corpus
+def env(raw_baseline_store):
+    return raw_baseline_store.result, raw_baseline_store.root, raw_baseline_store.letters
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import small_baseline
+from conftest import RAW_BASELINE_NAME
 
 from training.imr import main
 
-MODEL_NAME = "imr-test-predict"
+MODEL_NAME = RAW_BASELINE_NAME
 ALIAS = "testing"
 PREDICTION_KEYS = {"p_overturned", "predicted_decision", "in_distribution", "ood_reason", "base_rate", "model_name",
                    "model_version"}
@@ -34,17 +34,11 @@ REQUESTS = [
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory, small_corpus):
-    """Train once: (TrainResult, letters folder, temp root); MLFLOW_TRACKING_URI points at a temp
-    store for the whole module."""
-    root = tmp_path_factory.mktemp("predict")
-    letters = small_corpus
-    # Uncalibrated: the small corpus's pooled out-of-fold scores do not rank its few overturned
-    # items, so a sigmoid calibrator rightly collapses to the observed rate and every answer would
-    # be the same number. These tests exercise scoring itself, which needs scores that vary;
-    # calibration at serving is tested in test_evaluation.py.
-    with small_baseline(root, letters, MODEL_NAME, "imr-tests", ALIAS, calibration="none") as result:
-        yield result, letters, root
+def env(raw_baseline_store):
+    """(TrainResult, letters folder, store folder) of the session's uncalibrated baseline (these
+    tests exercise scoring itself, which needs scores that vary; calibration at serving is tested
+    in tests/training/test_evaluation.py); MLFLOW_TRACKING_URI points at its store for the module."""
+    return raw_baseline_store.result, raw_baseline_store.letters, raw_baseline_store.root
 
 
 @pytest.fixture(scope="module")
