@@ -2,6 +2,11 @@
 
 Unknown or mistyped keys fail with the key path and the file named. `--set a.b=value`
 overrides are applied to the YAML before validation, values parsed as YAML scalars.
+
+Loading is yaml.safe_load + pydantic validation plus `apply_override`, not pydantic-settings: its
+CLI source parses `--model.classifier.C 0.5` flags, while the documented interface is
+`--set key=<YAML value>` (lists such as `data.sources=[a,b]` included), and nothing here is read
+from the environment.
 """
 
 from __future__ import annotations
