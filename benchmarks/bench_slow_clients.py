@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -142,8 +143,6 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         log_path = Path(tmp) / "serve.log"
         with open(log_path, "wb") as log:
-            import subprocess
-
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         try:
             wait_ready(proc, f"http://127.0.0.1:{port}", args.startup_timeout)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +80,23 @@ def small_corpus(tmp_path_factory, pdf_paths, seed_paths) -> Path:
 
 
 @contextmanager
+def tracking_store(root: Path):
+    """MLFLOW_TRACKING_URI at a SQLite store in `root` (artifacts land beside it) until the block
+    ends. Yields root."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
+        yield root
+
+
+def wait_ready(client, timeout: float = 60) -> None:
+    """Until the app behind a TestClient has loaded its model (GET /health answers 200)."""
+    deadline = time.monotonic() + timeout
+    while client.get("/health").status_code != 200:
+        assert time.monotonic() < deadline, "model did not load"
+        time.sleep(0.05)
+
+
+@contextmanager
 def small_baseline(root: Path, letters: Path, model_name: str, experiment: str, alias: str = "testing",
                    calibration: str = "sigmoid"):
     """Train a small baseline on `letters` into an MLflow store under `root`; MLFLOW_TRACKING_URI
@@ -93,8 +111,7 @@ def small_baseline(root: Path, letters: Path, model_name: str, experiment: str, 
         evaluation={"folds": 3, "repeats": 1, "bootstrap_samples": 100, "calibration": calibration},
         mlflow={"experiment": experiment, "registered_model_name": model_name, "alias": alias},
     )
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
+    with tracking_store(root):
         yield train(cfg)
 
 
@@ -107,10 +124,6 @@ class TrainedBaseline:
     letters: Path
     name: str
     alias: str = "testing"
-
-    @property
-    def tracking_uri(self) -> str:
-        return f"sqlite:///{self.root}/mlflow.db"
 
 
 BASELINE_NAME = "imr-test-baseline-sigmoid"
@@ -142,16 +155,14 @@ def shared_raw_baseline(tmp_path_factory, small_corpus) -> TrainedBaseline:
 @pytest.fixture(scope="module")
 def baseline_store(shared_baseline) -> TrainedBaseline:
     """shared_baseline, with MLFLOW_TRACKING_URI at its store for the requesting module."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MLFLOW_TRACKING_URI", shared_baseline.tracking_uri)
+    with tracking_store(shared_baseline.root):
         yield shared_baseline
 
 
 @pytest.fixture(scope="module")
 def raw_baseline_store(shared_raw_baseline) -> TrainedBaseline:
     """shared_raw_baseline, with MLFLOW_TRACKING_URI at its store for the requesting module."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MLFLOW_TRACKING_URI", shared_raw_baseline.tracking_uri)
+    with tracking_store(shared_raw_baseline.root):
         yield shared_raw_baseline
 
 

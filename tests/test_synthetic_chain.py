@@ -6,15 +6,15 @@ able to fail: a chain that loses the case summary, shuffles labels or leaks fold
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
+from compose import compose
+from conftest import tracking_store, wait_ready
 from fastapi.testclient import TestClient
 from synthetic_corpus import HELPED, NOT_HELPED, write_corpus
 
 from features.letter import OVERTURNED, UPHELD
 from serving.http import create_app
-from training.config import PROJECT_ROOT, load_config
 from training.imr import main
 from training.run import train
 
@@ -31,13 +31,10 @@ def synthetic(tmp_path_factory):
 @pytest.fixture(scope="module")
 def trained(synthetic):
     root, _ = synthetic
-    cfg = load_config(PROJECT_ROOT / "configs" / "baseline.yaml", [
-        f"data.sources=[{root / 'letters'}]", "model.text_tfidf.min_df=1", "evaluation.folds=3",
-        "evaluation.repeats=1", "evaluation.bootstrap_samples=100", "mlflow.experiment=imr-synthetic",
-        f"mlflow.registered_model_name={MODEL_NAME}", "mlflow.alias=testing",
-    ])
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
+    cfg = compose("baseline", data={"sources": [str(root / "letters")]}, model={"text_tfidf": {"min_df": 1}},
+                  evaluation={"folds": 3, "repeats": 1, "bootstrap_samples": 100},
+                  mlflow={"experiment": "imr-synthetic", "registered_model_name": MODEL_NAME, "alias": "testing"})
+    with tracking_store(root):  # for the whole module: the tests below load the registered model
         yield train(cfg)
 
 
@@ -72,16 +69,10 @@ def test_the_registered_model_ranks_new_requests_by_the_signal(trained, syntheti
     assert not_helped["predicted_decision"] == UPHELD
 
 
-def test_the_service_scores_with_the_registered_model(trained, synthetic):
-    root, _ = synthetic
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
-        with TestClient(create_app(f"models:/{MODEL_NAME}@testing")) as client:
-            for _ in range(600):
-                if client.get("/health").status_code == 200:
-                    break
-                time.sleep(0.05)
-            response = client.post("/v1/predict", json={"items": [{"treatment": "TENS unit purchase"}]})
+def test_the_service_scores_with_the_registered_model(trained):
+    with TestClient(create_app(f"models:/{MODEL_NAME}@testing")) as client:
+        wait_ready(client)
+        response = client.post("/v1/predict", json={"items": [{"treatment": "TENS unit purchase"}]})
     assert response.status_code == 200, response.text
     prediction = response.json()["predictions"][0]
     assert 0 < prediction["p_overturned"] < 1 and prediction["model_name"] == MODEL_NAME

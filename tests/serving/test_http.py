@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import BASELINE_NAME, SMALL_CORPUS_PDFS
+from conftest import BASELINE_NAME, SMALL_CORPUS_PDFS, wait_ready
 from fastapi.testclient import TestClient
 
 from serving.http import create_app
@@ -66,13 +66,6 @@ def client(env):
     with TestClient(app) as c:
         wait_ready(c)
         yield c
-
-
-def wait_ready(c: TestClient, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while c.get("/health").status_code != 200:
-        assert time.monotonic() < deadline, "model did not load"
-        time.sleep(0.05)
 
 
 def small_client(predictor, **limits) -> TestClient:

@@ -5,10 +5,10 @@ impossible age is scored with the age left out."""
 from __future__ import annotations
 
 import resource
-import time
 
 import psutil
 import pytest
+from conftest import wait_ready
 from fastapi.testclient import TestClient
 from hostile import bomb_pdf
 from letters import simple_letter
@@ -24,10 +24,7 @@ def client(baseline_store):
     """The app serving the session's baseline (its store set for this module), ready."""
     app = create_app(f"models:/{baseline_store.name}@{baseline_store.alias}")
     with TestClient(app) as c:
-        for _ in range(600):
-            if c.get("/health").status_code == 200:
-                break
-            time.sleep(0.1)
+        wait_ready(c)
         yield c
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 from compose import compose
-from conftest import SMALL_CORPUS_PDFS
+from conftest import SMALL_CORPUS_PDFS, tracking_store
 
 from training.config import TrainConfig, resolved_yaml
 
@@ -43,9 +43,7 @@ def same_metrics(a: dict, b: dict) -> bool:
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     """A temp MLflow store for this module (artifacts land beside the db)."""
-    root = tmp_path_factory.mktemp("mlflow")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
+    with tracking_store(tmp_path_factory.mktemp("mlflow")) as root:
         yield root
 
 

@@ -11,6 +11,7 @@ import json
 import math
 
 import pytest
+from conftest import tracking_store
 
 from training.compare import COLUMNS, render, run_rows
 from training.imr import main
@@ -58,9 +59,7 @@ def store(tmp_path_factory):
 
     from training import tracking
 
-    root = tmp_path_factory.mktemp("compare")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
+    with tracking_store(tmp_path_factory.mktemp("compare")):
         tracking.setup(EXPERIMENT)
         ids = {}
         ids["weaker"] = log_run("weaker", SPLIT_TAGS,

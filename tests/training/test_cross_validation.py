@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from compose import compose
+from conftest import tracking_store
 from sklearn import metrics as skm
 
 from training.folds import FoldError, item_folds, letter_fold_ids
@@ -41,9 +42,7 @@ def cv_config(letters: Path, experiment: str = EXPERIMENT, **evaluation):
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cv-store")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
+    with tracking_store(tmp_path_factory.mktemp("cv-store")) as root:
         yield root
 
 

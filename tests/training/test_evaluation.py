@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from compose import compose
+from conftest import tracking_store
 from sklearn import metrics as skm
 
 from serving.calibration import apply_calibration, fit_calibration
@@ -381,8 +382,7 @@ def split_run(tmp_path_factory, small_corpus):
                               "bootstrap_samples": 100},
                   mlflow={"experiment": "imr-tests-evaluation", "registered_model_name": MODEL_NAME,
                           "alias": "testing"})
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
+    with tracking_store(root):
         result = train(cfg)
         artifacts = Path(mlflow.artifacts.download_artifacts(run_id=result.run_id, dst_path=str(root / "artifacts")))
         yield cfg, result, MlflowClient(), artifacts, letters

@@ -13,6 +13,7 @@ import subprocess
 
 import pytest
 from compose import compose
+from conftest import tracking_store
 
 from training.config import TrainConfig
 from training.imr import main
@@ -73,9 +74,7 @@ def test_transformer_run_names_name_the_base_and_domain_adaptation():
 def store(tmp_path_factory):
     import mlflow.models
 
-    root = tmp_path_factory.mktemp("tracking")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
+    with tracking_store(tmp_path_factory.mktemp("tracking")) as root, pytest.MonkeyPatch.context() as mp:
         # MLflow's requirement inference starts a subprocess per model; nothing here reads it
         mp.setattr(mlflow.models, "infer_pip_requirements", lambda *a, fallback=None, **k: list(fallback or []))
         yield root
