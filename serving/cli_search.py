@@ -7,6 +7,8 @@ import argparse
 import json
 import sys
 
+from features.letter import LABEL_NAMES
+
 
 def add_search_command(sub) -> None:
     p = sub.add_parser("search", help="find decided items (precedents) like a treatment request")
@@ -14,7 +16,7 @@ def add_search_command(sub) -> None:
     p.add_argument("--model", required=True,
                    help="models:/NAME/VERSION, models:/NAME@ALIAS, runs:/ID/model or a folder (its precedents index)")
     p.add_argument("--k", type=int, default=5, help="how many items (default 5)")
-    p.add_argument("--decision", choices=["Upheld", "Overturned"], help="only items with this decision")
+    p.add_argument("--decision", choices=LABEL_NAMES, help="only items with this decision")
     p.add_argument("--category", help="only items of this treatment category (e.g. opioids, imaging_diagnostics)")
     p.add_argument("--since", help="only items decided on or after this date (YYYY-MM-DD)")
     p.add_argument("--until", help="only items decided on or before this date (YYYY-MM-DD)")

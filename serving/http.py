@@ -30,7 +30,15 @@ from starlette.exceptions import HTTPException
 from serving import http_evidence as evidence
 from serving.http_batching import BatchingScorer, ScoringError
 from serving.http_middleware import RequestLimitsAndLog
-from serving.http_models import LETTER_BODY, ErrorBody, Health, ModelInfo, ServeSettings, client_errors, error_detail
+from serving.http_models import (
+    LETTER_BODY,
+    ErrorBody,
+    Health,
+    ModelInfo,
+    ServeSettings,
+    client_errors,
+    error_response,
+)
 from serving.prediction import letter_rows
 
 log = logging.getLogger("imr.serve")
@@ -121,11 +129,11 @@ def create_app(model_uri: str | None, backend: str | None = None, settings: Serv
     async def predict(body: evidence.ExplainablePredictRequest, request: Request):
         """Score disputed items; predictions come back in request order, each with its `id` when given."""
         if len(body.items) > settings.max_items:
-            return _client_error(("body", "items"), f"too many items: {len(body.items)} (at most {settings.max_items})",
-                                 "too_long")
+            return error_response(("body", "items"),
+                                  f"too many items: {len(body.items)} (at most {settings.max_items})", "too_long")
         if body.explain and len(body.items) > settings.max_explain_items:
-            return _client_error(("body", "items"), f"too many items to explain: {len(body.items)} (at most "
-                                 f"{settings.max_explain_items} with explain; send the rest without it)", "too_long")
+            return error_response(("body", "items"), f"too many items to explain: {len(body.items)} (at most "
+                                  f"{settings.max_explain_items} with explain; send the rest without it)", "too_long")
         predictor = ready_predictor()
         records = [item.model_dump(exclude={"id"}, exclude_unset=True) for item in body.items]
         rows = await score(request, records)
@@ -147,14 +155,14 @@ def create_app(model_uri: str | None, backend: str | None = None, settings: Serv
         predictor = ready_predictor()
         letter, reason = await run_in_threadpool(_parse_letter, data)
         if letter is None:
-            return _client_error(("body", "file"), reason, "letter_rejected")
+            return error_response(("body", "file"), reason, "letter_rejected")
         from features.dataset import item_rows
 
         items = item_rows(letter, letter.case_number or "upload", "upload")
         explain = evidence.wants_explanation(explain_)  # reasons and precedents (the letter itself excluded)
         if explain and len(items) > settings.max_explain_items:
-            return _client_error(("query", "explain"), f"the letter has {len(items)} items, more than "
-                                 f"{settings.max_explain_items} to explain; send it without explain", "too_long")
+            return error_response(("query", "explain"), f"the letter has {len(items)} items, more than "
+                                  f"{settings.max_explain_items} to explain; send it without explain", "too_long")
         rows = await score(request, items)
         if explain:
             rows = await evidence.explain(predictor, items, rows)
@@ -171,14 +179,14 @@ async def _letter_bytes(request: Request) -> bytes | JSONResponse:
         async with request.form(max_files=1, max_fields=10) as form:
             upload = form.get("file")
             if upload is None or isinstance(upload, str):
-                return _client_error(("body", "file"), "a multipart upload needs the letter in a file field "
-                                     "named 'file'", "missing")
+                return error_response(("body", "file"), "a multipart upload needs the letter in a file field "
+                                      "named 'file'", "missing")
             return await upload.read()
     if content_type in LETTER_TYPES:
         return await request.body()
-    return _client_error(("header", "content-type"), f"send the letter as multipart/form-data (field 'file'), "
-                         f"application/pdf or text/plain, not {_named_media_type(content_type)}",
-                         "unsupported_media_type", status=415)
+    return error_response(("header", "content-type"), f"send the letter as multipart/form-data (field 'file'), "
+                          f"application/pdf or text/plain, not {_named_media_type(content_type)}",
+                          "unsupported_media_type", status=415)
 
 
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9.+-]{0,63}/[a-z0-9][a-z0-9.+-]{0,63}")
@@ -200,23 +208,19 @@ def _parse_letter(data: bytes):
     return parse_contained(data)
 
 
-def _client_error(loc: tuple, msg: str, type_: str, status: int = 422) -> JSONResponse:
-    return JSONResponse({"detail": [error_detail(loc, msg, type_)]}, status_code=status)
-
-
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     """FastAPI's 422 without `input`/`ctx`: never echo (or let anything log) the submitted text."""
     if isinstance(exc.body, bytes):  # FastAPI parses JSON only when the content type says JSON
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        return _client_error(("header", "content-type"), f"send the request as JSON with content-type "
-                             f"application/json, not {_named_media_type(content_type)}", "unsupported_media_type",
-                             status=415)
+        return error_response(("header", "content-type"), f"send the request as JSON with content-type "
+                              f"application/json, not {_named_media_type(content_type)}", "unsupported_media_type",
+                              status=415)
     errors = exc.errors()
     invalid = next((e for e in errors if e.get("type") == "json_invalid"), None)
     if invalid is not None:  # FastAPI puts the character offset in loc and the parser's reason in ctx
         reason = (invalid.get("ctx") or {}).get("error", "invalid JSON")
-        return _client_error(("body",), f"{invalid['msg']}: {reason} at character {invalid['loc'][-1]}",
-                             "json_invalid")
+        return error_response(("body",), f"{invalid['msg']}: {reason} at character {invalid['loc'][-1]}",
+                              "json_invalid")
     return JSONResponse({"detail": client_errors(errors)}, status_code=422)
 
 
@@ -225,8 +229,8 @@ async def _http_error(request: Request, exc: HTTPException):
     of more than 4,300 digits, nesting deeper than the recursion limit) with a 400 whose detail is
     a string; here it is a 422 in the same list shape as every other malformed body."""
     if exc.status_code == 400 and isinstance(exc.__cause__, (ValueError, RecursionError)):
-        return _client_error(("body",), "the body could not be read as JSON: a number with too many digits "
-                             "or nesting too deep", "json_invalid")
+        return error_response(("body",), "the body could not be read as JSON: a number with too many digits "
+                              "or nesting too deep", "json_invalid")
     return await http_exception_handler(request, exc)
 
 

@@ -18,16 +18,17 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
+from features.letter import Decision
 from serving.http_models import (
     LetterPrediction,
     LetterResponse,
     Prediction,
     PredictRequest,
     PredictResponse,
-    error_detail,
+    error_response,
 )
 
 MAX_K = 50
@@ -45,7 +46,7 @@ class Precedent(BaseModel):
     decision_date: str | None
     treatment: str
     treatment_category: str
-    decision: Literal["Upheld", "Overturned"]
+    decision: Decision
     claims_administrator_guideline: str
     maximus_guideline: str
     rationale_excerpt: str = Field(description="the rationale's sentences that give the reason (display only)")
@@ -123,12 +124,13 @@ def evidence_router(ready_predictor: Callable[[], Any]) -> APIRouter:
         """How far to trust the model: its headline evaluation (cross-validated AUROC with its 95% CI, ...)."""
         predictor = ready_predictor()
         if predictor.evaluation is None:
-            return _error(("path",), "this model was packaged without its evaluation", "no_evaluation", status=404)
+            return error_response(("path",), "this model was packaged without its evaluation", "no_evaluation",
+                                  status=404)
         return predictor.evaluation
 
     @router.get("/v1/search", response_model=SearchResponse)
     async def search(q: str = Query(min_length=1, max_length=10_000, description="treatment (and context), free text"),
-                     k: int = Query(5, ge=1, le=MAX_K), decision: Literal["Upheld", "Overturned"] | None = None,
+                     k: int = Query(5, ge=1, le=MAX_K), decision: Decision | None = None,
                      category: str | None = None, since: str | None = Query(None, description="YYYY-MM-DD"),
                      until: str | None = Query(None, description="YYYY-MM-DD")):
         """The k decided items most like the query, best first, within the filters."""
@@ -136,19 +138,15 @@ def evidence_router(ready_predictor: Callable[[], Any]) -> APIRouter:
 
         predictor = ready_predictor()
         if not q.strip():
-            return _error(("query", "q"), "q must not be blank", "value_error")
+            return error_response(("query", "q"), "q must not be blank", "value_error")
         if predictor.precedents is None:
-            return _error(("query", "q"), "this model has no precedents index (packaged before it existed)",
-                          "no_index", status=404)
+            return error_response(("query", "q"), "this model has no precedents index (packaged before it existed)",
+                                  "no_index", status=404)
         try:
             rows = await run_in_threadpool(predictor.search, {"treatment": q}, k,
                                            Filters(decision, category, since, until))
         except PrecedentQueryError as exc:
-            return _error(("query",), str(exc), "value_error")
+            return error_response(("query",), str(exc), "value_error")
         return {"precedents": rows}
 
     return router
-
-
-def _error(loc: tuple, msg: str, type_: str, status: int = 422) -> JSONResponse:
-    return JSONResponse({"detail": [error_detail(loc, msg, type_)]}, status_code=status)

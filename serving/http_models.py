@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -150,6 +151,11 @@ def error_detail(loc: tuple | list, msg: str, type_: str) -> dict[str, Any]:
     """One client error: `field` is the dotted path inside the body ("items.0.treatment")."""
     inner = [p for p in loc[1:]] if loc and loc[0] == "body" else list(loc)
     return {"loc": list(loc), "field": ".".join(str(p) for p in inner) or "body", "msg": msg, "type": type_}
+
+
+def error_response(loc: tuple | list, msg: str, type_: str, status: int = 422) -> JSONResponse:
+    """A response carrying one client error, in the documented list shape."""
+    return JSONResponse({"detail": [error_detail(loc, msg, type_)]}, status_code=status)
 
 
 UNKNOWN_FIELD = "<unknown field>"
