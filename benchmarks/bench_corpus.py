@@ -48,9 +48,11 @@ DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
 AGE = re.compile(r"\b(\d{1,3})([- ]years?[- ]old)\b", re.IGNORECASE)
 CASE = re.compile(r"CM\d{2}-\d{7}")
 PREAMBLE = "including all medical records:"
-SENTENCES = ["The injured worker reports {n} prior visits for the same complaint.",
-             "Records from visit {n} document unchanged findings on examination.",
-             "A progress note numbered {n} describes the current treatment plan."]
+SENTENCES = [
+    "The injured worker reports {n} prior visits for the same complaint.",
+    "Records from visit {n} document unchanged findings on examination.",
+    "A progress note numbered {n} describes the current treatment plan.",
+]
 
 
 def templates() -> list[str]:
@@ -81,8 +83,10 @@ def variant(text: str, k: int, rng: random.Random) -> str:
 
 
 def as_pdf(text: str) -> bytes:
-    pages = [[ln.encode("cp1252", "replace").decode("cp1252") for ln in page.split("\n") if ln.strip()]
-             for page in text.split("\f")]
+    pages = [
+        [ln.encode("cp1252", "replace").decode("cp1252") for ln in page.split("\n") if ln.strip()]
+        for page in text.split("\f")
+    ]
     return pdf_bytes(pages)
 
 
@@ -98,8 +102,20 @@ def generate(root: Path, n: int, start: int, base: list[str], seed: int, bad_sha
     rng = random.Random(seed)
     written = 0
     bombs = [bomb_pdf(1100 + j) for j in range(2)] if start == 0 else []
-    kinds = ["bad_date", "doubled", "age150", "empty", "binary", "latin1", "utf16", "resent", "copy",
-             "dangling", "oversize", "bomb"]
+    kinds = [
+        "bad_date",
+        "doubled",
+        "age150",
+        "empty",
+        "binary",
+        "latin1",
+        "utf16",
+        "resent",
+        "copy",
+        "dangling",
+        "oversize",
+        "bomb",
+    ]
     for k in range(start, start + n):
         folder = root / f"batch-{k // 1000:03d}"
         folder.mkdir(parents=True, exist_ok=True)
@@ -178,12 +194,20 @@ def ingest(paths: list[Path], out: Path, workers: int | None) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"imr ingest failed ({proc.returncode}): {stdout[-2000:]}")
     report = json.loads((out / "report.json").read_text())
-    return {"wall_s": wall, "peak_rss_mb": peak / 2**20, "parent_peak_rss_mb": parent_peak / 2**20,
-            "cpu_s": sum(cpu.values()),
-            "load_avg_1m": os.getloadavg()[0], "files": report["total_files"],
-            "files_per_s": report["total_files"] / wall, "parsed": report["parsed"],
-            "rejected": report["rejected"], "duplicate": report["duplicate"], "run": report["run"],
-            "report": report}
+    return {
+        "wall_s": wall,
+        "peak_rss_mb": peak / 2**20,
+        "parent_peak_rss_mb": parent_peak / 2**20,
+        "cpu_s": sum(cpu.values()),
+        "load_avg_1m": os.getloadavg()[0],
+        "files": report["total_files"],
+        "files_per_s": report["total_files"] / wall,
+        "parsed": report["parsed"],
+        "rejected": report["rejected"],
+        "duplicate": report["duplicate"],
+        "run": report["run"],
+        "report": report,
+    }
 
 
 def accounted(report: dict, roots: list[Path]) -> tuple[int, int]:
@@ -214,15 +238,20 @@ def main() -> int:
         n_full_paths = generate(full, args.letters, 0, base, seed=2)
         n_extra = max(1, args.letters // 100)
         gen_s = time.perf_counter() - t0
-        print(f"# {platform.platform()}, {cores} cores; corpus {args.letters} letters ({n_full_paths} paths) "
-              f"+ {n_small_paths} small, generated in {gen_s:.0f} s under {tmp}", flush=True)
+        print(
+            f"# {platform.platform()}, {cores} cores; corpus {args.letters} letters ({n_full_paths} paths) "
+            f"+ {n_small_paths} small, generated in {gen_s:.0f} s under {tmp}",
+            flush=True,
+        )
         fig: dict = {"cores": cores, "letters": args.letters, "small": args.small}
 
         def show(label: str, r: dict) -> None:
-            print(f"{label}: {r['files_per_s']:7.1f} files/s  {r['wall_s']:6.1f} s  "
-                  f"peak RSS {r['peak_rss_mb']:6.0f} MB "
-                  f"(parent {r['parent_peak_rss_mb']:4.0f})  CPU {r['cpu_s']:6.1f} s  load {r['load_avg_1m']:.1f}",
-                  flush=True)
+            print(
+                f"{label}: {r['files_per_s']:7.1f} files/s  {r['wall_s']:6.1f} s  "
+                f"peak RSS {r['peak_rss_mb']:6.0f} MB "
+                f"(parent {r['parent_peak_rss_mb']:4.0f})  CPU {r['cpu_s']:6.1f} s  load {r['load_avg_1m']:.1f}",
+                flush=True,
+            )
 
         r = ingest([small], tmp / "out-small", None)
         fig["small"] = {k: v for k, v in r.items() if k != "report"}
@@ -240,20 +269,27 @@ def main() -> int:
         fig["rerun"] = {k: v for k, v in rerun.items() if k != "report"}
         total2, found2 = accounted(rerun["report"], [full, extra])
         fig["accounted_rerun"] = {"paths": total2, "in_report": found2}
-        print(f"re-run after adding {n_extra} letters: {rerun['wall_s']:.1f} s "
-              f"(parsed now {rerun['run']['parsed_now']}, reused {rerun['run']['reused_outcomes']})", flush=True)
+        print(
+            f"re-run after adding {n_extra} letters: {rerun['wall_s']:.1f} s "
+            f"(parsed now {rerun['run']['parsed_now']}, reused {rerun['run']['reused_outcomes']})",
+            flush=True,
+        )
 
         w1, w2 = fig["full_w1"]["files_per_s"], fig["full_w2"]["files_per_s"]
         targets = {
             "2 workers >= 1.7x one worker": (w2 / w1, w2 / w1 >= 1.7),
             "parent peak RSS at full <= 1.2x at small": (
                 fig["full"]["parent_peak_rss_mb"] / fig["small"]["parent_peak_rss_mb"],
-                fig["full"]["parent_peak_rss_mb"] <= 1.2 * fig["small"]["parent_peak_rss_mb"]),
+                fig["full"]["parent_peak_rss_mb"] <= 1.2 * fig["small"]["parent_peak_rss_mb"],
+            ),
             "peak RSS at full <= 1.2x at small (all workers)": (
                 fig["full"]["peak_rss_mb"] / fig["small"]["peak_rss_mb"],
-                fig["full"]["peak_rss_mb"] <= 1.2 * fig["small"]["peak_rss_mb"]),
-            "re-run <= 10% of a full run": (rerun["wall_s"] / fig["full"]["wall_s"],
-                                            rerun["wall_s"] <= 0.10 * fig["full"]["wall_s"]),
+                fig["full"]["peak_rss_mb"] <= 1.2 * fig["small"]["peak_rss_mb"],
+            ),
+            "re-run <= 10% of a full run": (
+                rerun["wall_s"] / fig["full"]["wall_s"],
+                rerun["wall_s"] <= 0.10 * fig["full"]["wall_s"],
+            ),
             "every file accounted for": (found2 / total2, found == total and found2 == total2),
         }
         per_worker = fig["full"]["files_per_s"] / cores
@@ -265,12 +301,16 @@ def main() -> int:
         print()
         for name, (value, ok) in targets.items():
             print(f"{'PASS' if ok else 'FAIL'}  {name}: {value:.3f}")
-        print(f"CPU {fig['cpu_ms_per_file']:.2f} ms per file (all processes) -> 1,000,000 letters on 16 cores, "
-              f"CPU-bound: {fig['projected_1m_16_cores_cpu_bound_min']:.0f} min; load average now "
-              f"{os.getloadavg()[0]:.1f} on {cores} cores")
-        print(f"per-worker rate {per_worker:.1f} files/s -> 1,000,000 letters on 16 cores: "
-              f"{fig['projected_1m_16_cores_h'] * 60:.0f} min (if it scales linearly; reading, hashing and "
-              f"writing stay in one process)")
+        print(
+            f"CPU {fig['cpu_ms_per_file']:.2f} ms per file (all processes) -> 1,000,000 letters on 16 cores, "
+            f"CPU-bound: {fig['projected_1m_16_cores_cpu_bound_min']:.0f} min; load average now "
+            f"{os.getloadavg()[0]:.1f} on {cores} cores"
+        )
+        print(
+            f"per-worker rate {per_worker:.1f} files/s -> 1,000,000 letters on 16 cores: "
+            f"{fig['projected_1m_16_cores_h'] * 60:.0f} min (if it scales linearly; reading, hashing and "
+            f"writing stay in one process)"
+        )
         line = json.dumps(fig)
         print(line)
         if args.json:

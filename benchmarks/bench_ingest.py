@@ -80,9 +80,17 @@ def run_cli(args: list[str], stdout) -> tuple[float, float]:
         if Path("/usr/bin/time").exists():
             cmd = ["/usr/bin/time", "-f", "%M", "-o", rss.name, str(IMR), *args]
         else:
-            cmd = [sys.executable, "-S", "-c", "import resource, subprocess, sys; rc = subprocess.call(sys.argv[2:]); "
-                   "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); "
-                   "sys.exit(rc)", rss.name, str(IMR), *args]
+            cmd = [
+                sys.executable,
+                "-S",
+                "-c",
+                "import resource, subprocess, sys; rc = subprocess.call(sys.argv[2:]); "
+                "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); "
+                "sys.exit(rc)",
+                rss.name,
+                str(IMR),
+                *args,
+            ]
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, stdout=stdout, stderr=subprocess.PIPE, text=True)
         wall = time.perf_counter() - t0
@@ -107,6 +115,7 @@ def main() -> int:
     import datasets  # warm the heavy imports so in-process ingest times work, not imports
 
     import features.dataset  # noqa: F401
+
     datasets.disable_progress_bars()
     extract_all(blobs[:1])
 
@@ -127,8 +136,9 @@ def main() -> int:
         lines = (Path(tmp) / "parse.jsonl").read_text().count("\n")
         if lines != n:
             raise SystemExit(f"imr parse wrote {lines} records for {n} files")
-        cli_ingest_wall, cli_ingest_rss = run_cli(["ingest", str(args.letters), "--out", str(Path(tmp) / "ingest")],
-                                                  subprocess.DEVNULL)
+        cli_ingest_wall, cli_ingest_rss = run_cli(
+            ["ingest", str(args.letters), "--out", str(Path(tmp) / "ingest")], subprocess.DEVNULL
+        )
 
     ratio = t_extract / t_parse  # = parse letters/s over extraction letters/s
     rows = [  # (key, label, seconds for all n letters, CLI wall or None, peak MB or None)
@@ -139,9 +149,17 @@ def main() -> int:
         ("cli_parse", "imr parse CLI (subprocess, end-to-end)", cli_parse_wall, cli_parse_wall, cli_parse_rss),
         ("cli_ingest", "imr ingest CLI (subprocess, end-to-end)", cli_ingest_wall, cli_ingest_wall, cli_ingest_rss),
     ]
-    fig = {"machine": platform.platform(), "python": platform.python_version(), "cpu_count": os.cpu_count(),
-           "letters": n, "rejected_by_parser": rejected, "repeat": args.repeat,
-           "parse_over_extract_ratio": ratio, "ratio_target": TARGET_RATIO, "ratio_pass": ratio >= TARGET_RATIO}
+    fig = {
+        "machine": platform.platform(),
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+        "letters": n,
+        "rejected_by_parser": rejected,
+        "repeat": args.repeat,
+        "parse_over_extract_ratio": ratio,
+        "ratio_target": TARGET_RATIO,
+        "ratio_pass": ratio >= TARGET_RATIO,
+    }
     print(f"machine: {fig['machine']}  python {fig['python']}  cpu_count {fig['cpu_count']}")
     print(f"corpus:  {n} PDFs in {args.letters} ({rejected} rejected by the parser); in-process best of {args.repeat}")
     print(f"\n{'phase':<44} {'letters/s':>10} {'ms/letter':>10} {'wall s':>8} {'peak MB':>8}")
@@ -152,12 +170,18 @@ def main() -> int:
         if peak is not None:
             fig[f"{key}_{'tracemalloc' if wall is None else 'rss'}_peak_mb"] = peak
         peak_s = "" if peak is None else f"{peak:.1f}" + ("*" if wall is None else "")
-        print(f"{label:<44} {n / secs:>10.1f} {1e3 * secs / n:>10.2f} {'' if wall is None else f'{wall:.2f}':>8} "
-              f"{peak_s:>8}")
-    print(f"\nparse/extract throughput ratio: {ratio:.3f} (target >= {TARGET_RATIO}) "
-          f"{'PASS' if fig['ratio_pass'] else 'FAIL'}")
-    print("peak MB: CLI rows are the subprocess's ru_maxrss; * is the tracemalloc peak of Python allocations\n"
-          "during one in-process parse pass (PDFium's native memory is not traced)")
+        print(
+            f"{label:<44} {n / secs:>10.1f} {1e3 * secs / n:>10.2f} {'' if wall is None else f'{wall:.2f}':>8} "
+            f"{peak_s:>8}"
+        )
+    print(
+        f"\nparse/extract throughput ratio: {ratio:.3f} (target >= {TARGET_RATIO}) "
+        f"{'PASS' if fig['ratio_pass'] else 'FAIL'}"
+    )
+    print(
+        "peak MB: CLI rows are the subprocess's ru_maxrss; * is the tracemalloc peak of Python allocations\n"
+        "during one in-process parse pass (PDFium's native memory is not traced)"
+    )
     if args.json:
         args.json.write_text(json.dumps(fig, indent=2) + "\n")
     print(json.dumps(fig))

@@ -84,8 +84,10 @@ def stage_breakdown(predictor, items: list[dict], repeat: int) -> list[tuple[str
             ("pd.DataFrame(rows)", lambda: pd.DataFrame(rows)),
             (".astype(category/sex -> object)", lambda: frame.astype(cast)),
             ("ColumnTransformer.transform (TF-IDF)", lambda: features.transform(typed)),
-            ("  of which TfidfVectorizer.transform alone",
-             lambda: features.transformers_[0][1].transform(typed["text"])),
+            (
+                "  of which TfidfVectorizer.transform alone",
+                lambda: features.transformers_[0][1].transform(typed["text"]),
+            ),
             ("LogisticRegression.predict_proba", lambda: classifier.predict_proba(X)),
             ("Predictor.predict, end to end", lambda: predictor.predict(records)),
         ]
@@ -138,10 +140,17 @@ def profile(fn, top: int = 25) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", help="model URI or folder; default: train --config into a temp MLflow store")
-    ap.add_argument("--config", type=Path, default=DEFAULT_CONFIG,
-                    help=f"training config (default {DEFAULT_CONFIG.name})")
-    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                    help="config override for the training, as in `imr train`")
+    ap.add_argument(
+        "--config", type=Path, default=DEFAULT_CONFIG, help=f"training config (default {DEFAULT_CONFIG.name})"
+    )
+    ap.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config override for the training, as in `imr train`",
+    )
     ap.add_argument("--letters", type=Path, nargs="+", help="letters to score (default: the config's data.sources)")
     ap.add_argument("--batch-sizes", type=int, nargs="+", default=[1000, 4000])
     ap.add_argument("--single-calls", type=int, default=500, help="single-item calls timed (default 500, min 300)")
@@ -156,8 +165,10 @@ def main() -> int:
 
     fig: dict = {"machine": platform.platform(), "python": platform.python_version(), "cpu_count": os.cpu_count()}
     fig["loadavg_start"] = os.getloadavg()[0]
-    print(f"machine: {fig['machine']}  python {fig['python']}  cpu_count {fig['cpu_count']}  "
-          f"load average {fig['loadavg_start']:.2f}")
+    print(
+        f"machine: {fig['machine']}  python {fig['python']}  cpu_count {fig['cpu_count']}  "
+        f"load average {fig['loadavg_start']:.2f}"
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         if args.model:
@@ -166,8 +177,10 @@ def main() -> int:
             os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp}/mlflow.db"
             uri, train_s, metrics = train_model(args.config, args.overrides)
             fig.update(train_s=train_s, trained_model=uri, test_roc_auc=metrics.get("test_roc_auc"))
-            print(f"training: {train_s:.1f} s  ({args.config.name} on the bundled letters, temp MLflow store; "
-                  f"includes MLflow logging, plots and registration)  -> {uri}")
+            print(
+                f"training: {train_s:.1f} s  ({args.config.name} on the bundled letters, temp MLflow store; "
+                f"includes MLflow logging, plots and registration)  -> {uri}"
+            )
 
         letters = args.letters or load_config(args.config, args.overrides).data.source_paths()
         items = load_items(letters)
@@ -183,8 +196,10 @@ def main() -> int:
         fig.update(model_family=info["family"], feature_view=info["feature_view"])
         print(f"model:    {info['name']} v{info['version']} ({info['family']}, {info['feature_view']})")
         print(f"corpus:   {len(items)} items from {', '.join(str(p) for p in letters)}")
-        print(f"load:     {1e3 * fig['load_cold_s']:.0f} ms first in process, {1e3 * fig['load_warm_s']:.0f} ms warm "
-              f"(resolve + download + sha256 check + deserialise)")
+        print(
+            f"load:     {1e3 * fig['load_cold_s']:.0f} ms first in process, {1e3 * fig['load_warm_s']:.0f} ms warm "
+            f"(resolve + download + sha256 check + deserialise)"
+        )
 
         predictor.predict(items[:50])  # warm-up
         print(f"\n{'batch size':>10} {'items/s':>10} {'ms/batch':>10} {'us/item':>9} {'CPU items/s':>12}")
@@ -197,7 +212,7 @@ def main() -> int:
             fig[f"batch_{size}_cpu_items_per_s"] = size / cpu
             print(f"{size:>10} {size / secs:>10.0f} {1e3 * secs:>10.1f} {1e6 * secs / size:>9.0f} {size / cpu:>12.0f}")
 
-        singles = (items * (args.single_calls // len(items) + 1))[:args.single_calls]
+        singles = (items * (args.single_calls // len(items) + 1))[: args.single_calls]
         for item in singles[:20]:
             predictor.predict([item])
         latencies, cpu_ms = [], []
@@ -206,12 +221,18 @@ def main() -> int:
             predictor.predict([item])
             latencies.append(1e3 * (time.perf_counter() - t0))
             cpu_ms.append(1e3 * (time.process_time() - c0))
-        fig.update(single_calls=len(latencies), single_p50_ms=percentile(latencies, 50),
-                   single_p95_ms=percentile(latencies, 95), single_mean_ms=statistics.fmean(latencies),
-                   single_cpu_p50_ms=percentile(cpu_ms, 50))
-        print(f"\nsingle item ({len(latencies)} calls): p50 {fig['single_p50_ms']:.2f} ms  "
-              f"p95 {fig['single_p95_ms']:.2f} ms  mean {fig['single_mean_ms']:.2f} ms  "
-              f"(CPU p50 {fig['single_cpu_p50_ms']:.2f} ms)")
+        fig.update(
+            single_calls=len(latencies),
+            single_p50_ms=percentile(latencies, 50),
+            single_p95_ms=percentile(latencies, 95),
+            single_mean_ms=statistics.fmean(latencies),
+            single_cpu_p50_ms=percentile(cpu_ms, 50),
+        )
+        print(
+            f"\nsingle item ({len(latencies)} calls): p50 {fig['single_p50_ms']:.2f} ms  "
+            f"p95 {fig['single_p95_ms']:.2f} ms  mean {fig['single_mean_ms']:.2f} ms  "
+            f"(CPU p50 {fig['single_cpu_p50_ms']:.2f} ms)"
+        )
 
         breakdown = stage_breakdown(predictor, items, args.repeat)
         if breakdown:
@@ -222,15 +243,21 @@ def main() -> int:
 
         fig["batch_pass"] = min(rates) >= TARGET_BATCH_ITEMS_PER_S
         fig["single_pass"] = fig["single_p50_ms"] < TARGET_SINGLE_P50_MS
-        print(f"\nbatch throughput >= {TARGET_BATCH_ITEMS_PER_S:.0f} items/s (every batch size): "
-              f"{min(rates):.0f}  {'PASS' if fig['batch_pass'] else 'FAIL'}")
-        print(f"single-item p50 < {TARGET_SINGLE_P50_MS:.0f} ms: {fig['single_p50_ms']:.2f} ms  "
-              f"{'PASS' if fig['single_pass'] else 'FAIL'}")
+        print(
+            f"\nbatch throughput >= {TARGET_BATCH_ITEMS_PER_S:.0f} items/s (every batch size): "
+            f"{min(rates):.0f}  {'PASS' if fig['batch_pass'] else 'FAIL'}"
+        )
+        print(
+            f"single-item p50 < {TARGET_SINGLE_P50_MS:.0f} ms: {fig['single_p50_ms']:.2f} ms  "
+            f"{'PASS' if fig['single_pass'] else 'FAIL'}"
+        )
 
         fig["loadavg_end"] = os.getloadavg()[0]
         if max(fig["loadavg_start"], fig["loadavg_end"]) > 0.75 * (os.cpu_count() or 1):
-            print(f"note: load average {fig['loadavg_end']:.2f} on {os.cpu_count()} CPUs: other processes compete, "
-                  "so wall-clock figures are pessimistic; the CPU columns are less affected")
+            print(
+                f"note: load average {fig['loadavg_end']:.2f} on {os.cpu_count()} CPUs: other processes compete, "
+                "so wall-clock figures are pessimistic; the CPU columns are less affected"
+            )
         if args.profile:
             batch = (items * (1000 // len(items) + 1))[:1000]
             print("\n--- cProfile: one batch of 1000 ---")

@@ -37,24 +37,42 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 IMR = ROOT / ".venv" / "bin" / "imr"
-TREATMENTS = ["MRI of the lumbar spine without contrast", "Norco 10/325mg #60",
-              "Physical therapy 2x6 for the right knee", "Lidoderm 5% patch #30", "Acupuncture 6 sessions",
-              "Functional restoration program, 160 hours", "EMG/NCV of the bilateral upper extremities",
-              "Right shoulder arthroscopy with subacromial decompression"]
-SUMMARY = ("The injured worker is a 52 year old male who sustained an industrial injury while lifting boxes. "
-           "He reports chronic low back pain radiating to the left leg, rated 7/10, worse with sitting. "
-           "Prior treatment has included physical therapy, chiropractic care, NSAIDs and activity modification "
-           "with limited benefit. Examination shows decreased lumbar range of motion, positive straight leg raise "
-           "on the left and diminished sensation in the L5 dermatome. ") * 3
+TREATMENTS = [
+    "MRI of the lumbar spine without contrast",
+    "Norco 10/325mg #60",
+    "Physical therapy 2x6 for the right knee",
+    "Lidoderm 5% patch #30",
+    "Acupuncture 6 sessions",
+    "Functional restoration program, 160 hours",
+    "EMG/NCV of the bilateral upper extremities",
+    "Right shoulder arthroscopy with subacromial decompression",
+]
+SUMMARY = (
+    "The injured worker is a 52 year old male who sustained an industrial injury while lifting boxes. "
+    "He reports chronic low back pain radiating to the left leg, rated 7/10, worse with sitting. "
+    "Prior treatment has included physical therapy, chiropractic care, NSAIDs and activity modification "
+    "with limited benefit. Examination shows decreased lumbar range of motion, positive straight leg raise "
+    "on the left and diminished sensation in the L5 dermatome. "
+) * 3
 GUIDELINE = "Decision based on MTUS ACOEM Practice Guidelines, Low Back Complaints, and ODG Low Back chapter."
 
 
 def payload(index: int, items: int) -> dict:
     rng = random.Random(index)
-    return {"items": [{"id": f"{index}-{k}", "treatment": rng.choice(TREATMENTS), "case_summary": SUMMARY,
-                       "claims_administrator_guideline": GUIDELINE, "patient_age": rng.randint(25, 70),
-                       "patient_sex": rng.choice(["male", "female"]), "days_since_injury": rng.randint(30, 3000)}
-                      for k in range(items)]}
+    return {
+        "items": [
+            {
+                "id": f"{index}-{k}",
+                "treatment": rng.choice(TREATMENTS),
+                "case_summary": SUMMARY,
+                "claims_administrator_guideline": GUIDELINE,
+                "patient_age": rng.randint(25, 70),
+                "patient_sex": rng.choice(["male", "female"]),
+                "days_since_injury": rng.randint(30, 3000),
+            }
+            for k in range(items)
+        ]
+    }
 
 
 def free_port() -> int:
@@ -73,10 +91,27 @@ def cpu_seconds(pid: int) -> float:
 
 
 def start_server(args, port: int, log_path: Path) -> subprocess.Popen:
-    cmd = [str(IMR), "serve", "--model", args.model, "--host", "127.0.0.1", "--port", str(port),
-           "--log-level", args.server_log_level, "--http", args.http, "--loop", args.loop]
-    for flag, value in (("--backend", args.backend), ("--max-batch-items", args.max_batch_items),
-                        ("--max-wait-ms", args.max_wait_ms)):
+    cmd = [
+        str(IMR),
+        "serve",
+        "--model",
+        args.model,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        args.server_log_level,
+        "--http",
+        args.http,
+        "--loop",
+        args.loop,
+    ]
+    for flag, value in (
+        ("--backend", args.backend),
+        ("--max-batch-items", args.max_batch_items),
+        ("--max-wait-ms", args.max_wait_ms),
+    ):
         if value is not None:
             cmd += [flag, str(value)]
     if args.access_log:
@@ -110,8 +145,9 @@ def stop_server(proc: subprocess.Popen) -> None:
             proc.wait(timeout=5)
 
 
-async def load(url: str, total: int, concurrency: int, items: int, deadline: float,
-               client: str = "raw") -> tuple[list[float], list[str]]:
+async def load(
+    url: str, total: int, concurrency: int, items: int, deadline: float, client: str = "raw"
+) -> tuple[list[float], list[str]]:
     """(latencies in seconds of the successful requests, one line per error)."""
     bodies = [json.dumps(payload(i, items)).encode() for i in range(min(total, 256))]
     latencies: list[float] = []
@@ -146,8 +182,10 @@ async def load(url: str, total: int, concurrency: int, items: int, deadline: flo
                 conn.extend(await asyncio.open_connection(host, int(port)))
             reader, writer = conn
             try:
-                writer.write(b"POST /v1/predict HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
-                             b"Content-Length: %d\r\n\r\n%s" % (host.encode(), len(body), body))
+                writer.write(
+                    b"POST /v1/predict HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: %d\r\n\r\n%s" % (host.encode(), len(body), body)
+                )
                 head = await reader.readuntil(b"\r\n\r\n")
                 lines = head.decode("latin-1").split("\r\n")
                 headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)}
@@ -172,8 +210,10 @@ async def load(url: str, total: int, concurrency: int, items: int, deadline: flo
             await asyncio.gather(*(raw_worker() for _ in range(concurrency)))
             return
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30,
-                                     headers={"content-type": "application/json"}) as http:
+        async with httpx.AsyncClient(
+            base_url=url, limits=limits, timeout=30, headers={"content-type": "application/json"}
+        ) as http:
+
             async def post(body: bytes):
                 r = await http.post("/v1/predict", content=body)
                 return r.status_code, r.content
@@ -202,13 +242,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backend", choices=["torch", "onnx"])
     ap.add_argument("--http", default="auto", choices=["auto", "h11", "httptools"], help="imr serve --http")
     ap.add_argument("--loop", default="auto", choices=["auto", "asyncio", "uvloop"], help="imr serve --loop")
-    ap.add_argument("--client", default="raw", choices=["raw", "httpx"],
-                    help="raw: hand-written keep-alive HTTP/1.1 on asyncio streams (least client CPU; default); "
-                         "httpx: httpx.AsyncClient")
+    ap.add_argument(
+        "--client",
+        default="raw",
+        choices=["raw", "httpx"],
+        help="raw: hand-written keep-alive HTTP/1.1 on asyncio streams (least client CPU; default); "
+        "httpx: httpx.AsyncClient",
+    )
     ap.add_argument("--max-batch-items", type=int, help="imr serve --max-batch-items (default: the server's)")
     ap.add_argument("--max-wait-ms", type=float, help="imr serve --max-wait-ms (default: the server's)")
-    ap.add_argument("--server-log-level", default="warning", help="imr serve --log-level (default warning: "
-                    "no per-request lines)")
+    ap.add_argument(
+        "--server-log-level", default="warning", help="imr serve --log-level (default warning: no per-request lines)"
+    )
     ap.add_argument("--access-log", action="store_true", help="turn uvicorn's access log on")
     ap.add_argument("--warmup", type=int, default=50, help="unmeasured requests first (default 50)")
     ap.add_argument("--time-limit", type=float, default=120, help="seconds for the measured requests (default 120)")
@@ -229,8 +274,9 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(load(url, args.warmup, args.concurrency, args.items, time.monotonic() + 60, args.client))
         server_cpu0, client_cpu0 = cpu_seconds(proc.pid), time.process_time()
         t0 = time.perf_counter()
-        latencies, errors = asyncio.run(load(url, args.requests, args.concurrency, args.items,
-                                             time.monotonic() + args.time_limit, args.client))
+        latencies, errors = asyncio.run(
+            load(url, args.requests, args.concurrency, args.items, time.monotonic() + args.time_limit, args.client)
+        )
         wall = time.perf_counter() - t0
         server_cpu, client_cpu = cpu_seconds(proc.pid) - server_cpu0, time.process_time() - client_cpu0
     except RuntimeError as exc:
@@ -241,34 +287,58 @@ def main(argv: list[str] | None = None) -> int:
     latencies.sort()
     ok = len(latencies)
     figures = {
-        "model": f"{info['name']} v{info['version']} ({info['family']})", "backend": args.backend,
-        "http": args.http, "loop": args.loop, "client": args.client, "server_log_level": args.server_log_level,
+        "model": f"{info['name']} v{info['version']} ({info['family']})",
+        "backend": args.backend,
+        "http": args.http,
+        "loop": args.loop,
+        "client": args.client,
+        "server_log_level": args.server_log_level,
         "access_log": args.access_log,
-        "max_batch_items": args.max_batch_items, "max_wait_ms": args.max_wait_ms, "concurrency": args.concurrency,
+        "max_batch_items": args.max_batch_items,
+        "max_wait_ms": args.max_wait_ms,
+        "concurrency": args.concurrency,
         "items_per_request": args.items,
-        "requests": ok + len(errors), "ok": ok, "errors": len(errors), "wall_s": round(wall, 3),
-        "requests_per_s": round(ok / wall, 1), "items_per_s": round(ok * args.items / wall, 1),
+        "requests": ok + len(errors),
+        "ok": ok,
+        "errors": len(errors),
+        "wall_s": round(wall, 3),
+        "requests_per_s": round(ok / wall, 1),
+        "items_per_s": round(ok * args.items / wall, 1),
         **{f"p{q}_ms": round(percentile(latencies, q) * 1000, 2) for q in (50, 95, 99)},
         "max_ms": round(latencies[-1] * 1000, 2) if latencies else None,
-        "server_cpu_s": round(server_cpu, 2), "client_cpu_s": round(client_cpu, 2), "startup_s": round(startup, 2),
-        "cpu_count": os.cpu_count(), "loadavg_1m": round(os.getloadavg()[0], 2), "platform": platform.platform(),
+        "server_cpu_s": round(server_cpu, 2),
+        "client_cpu_s": round(client_cpu, 2),
+        "startup_s": round(startup, 2),
+        "cpu_count": os.cpu_count(),
+        "loadavg_1m": round(os.getloadavg()[0], 2),
+        "platform": platform.platform(),
     }
-    print(f"imr serve on {url}: {figures['model']}, backend {args.backend or 'default'}, http {args.http}, "
-          f"client {args.client}, {os.cpu_count()} CPUs, load average {figures['loadavg_1m']} "
-          f"(server ready in {startup:.1f} s)")
-    print(f"{figures['requests']} requests x {args.items} item(s) at concurrency {args.concurrency}: "
-          f"{figures['requests_per_s']} req/s ({figures['items_per_s']} items/s) in {wall:.1f} s, "
-          f"{len(errors)} errors")
-    print(f"latency ms: p50 {figures['p50_ms']}  p95 {figures['p95_ms']}  p99 {figures['p99_ms']}  "
-          f"max {figures['max_ms']}")
-    print(f"CPU s: server {server_cpu:.1f} ({server_cpu / wall:.2f} cores), client {client_cpu:.1f} "
-          f"({client_cpu / wall:.2f} cores)")
+    print(
+        f"imr serve on {url}: {figures['model']}, backend {args.backend or 'default'}, http {args.http}, "
+        f"client {args.client}, {os.cpu_count()} CPUs, load average {figures['loadavg_1m']} "
+        f"(server ready in {startup:.1f} s)"
+    )
+    print(
+        f"{figures['requests']} requests x {args.items} item(s) at concurrency {args.concurrency}: "
+        f"{figures['requests_per_s']} req/s ({figures['items_per_s']} items/s) in {wall:.1f} s, "
+        f"{len(errors)} errors"
+    )
+    print(
+        f"latency ms: p50 {figures['p50_ms']}  p95 {figures['p95_ms']}  p99 {figures['p99_ms']}  "
+        f"max {figures['max_ms']}"
+    )
+    print(
+        f"CPU s: server {server_cpu:.1f} ({server_cpu / wall:.2f} cores), client {client_cpu:.1f} "
+        f"({client_cpu / wall:.2f} cores)"
+    )
     if errors:
         print("errors:", ", ".join(sorted(set(errors))))
     if info["family"] == "baseline" and args.items == 1 and args.concurrency == 8:
         passed = figures["requests_per_s"] >= 300 and figures["p99_ms"] < 50 and not errors
-        print(f"target (baseline, 1 item, concurrency 8: >= 300 req/s, p99 < 50 ms, 0 errors): "
-              f"{'PASS' if passed else 'FAIL'}")
+        print(
+            f"target (baseline, 1 item, concurrency 8: >= 300 req/s, p99 < 50 ms, 0 errors): "
+            f"{'PASS' if passed else 'FAIL'}"
+        )
     line = json.dumps(figures)
     print(line)
     if args.json:

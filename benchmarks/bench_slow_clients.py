@@ -38,10 +38,25 @@ NORMAL_EVERY_S = 0.25
 
 
 def server_command(args, port: int) -> list[str]:
-    cmd = [str(IMR), "serve", "--model", args.model, "--host", "127.0.0.1", "--port", str(port),
-           "--log-level", "warning", "--http", args.http]
-    for flag, value in (("--header-timeout", args.header_timeout), ("--body-timeout", args.body_timeout),
-                        ("--max-connections", args.max_connections)):
+    cmd = [
+        str(IMR),
+        "serve",
+        "--model",
+        args.model,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--http",
+        args.http,
+    ]
+    for flag, value in (
+        ("--header-timeout", args.header_timeout),
+        ("--body-timeout", args.body_timeout),
+        ("--max-connections", args.max_connections),
+    ):
         if value is not None:
             cmd += [flag, str(value)]
     return cmd
@@ -52,8 +67,10 @@ async def normal_request(port: int, body: bytes) -> tuple[int, float]:
     start = time.perf_counter()
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 10)
-        writer.write(b"POST /v1/predict HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
+        writer.write(
+            b"POST /v1/predict HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
+        )
         data = await asyncio.wait_for(reader.read(), 10)
         writer.close()
         return int(data.split(b" ", 2)[1]), time.perf_counter() - start
@@ -85,11 +102,14 @@ async def trickle(port: int, head: bytes, byte: bytes, interval: float, until: f
 
 def latency_summary(results: list[tuple[int, float]]) -> dict:
     ok = sorted(t * 1000 for status, t in results if status == 200)
-    return {"requests": len(results), "ok": len(ok),
-            "statuses": sorted({status for status, _ in results}),
-            "p50_ms": round(percentile(ok, 50), 2) if ok else None,
-            "p95_ms": round(percentile(ok, 95), 2) if ok else None,
-            "max_ms": round(ok[-1], 2) if ok else None}
+    return {
+        "requests": len(results),
+        "ok": len(ok),
+        "statuses": sorted({status for status, _ in results}),
+        "p50_ms": round(percentile(ok, 50), 2) if ok else None,
+        "p95_ms": round(percentile(ok, 95), 2) if ok else None,
+        "max_ms": round(ok[-1], 2) if ok else None,
+    }
 
 
 async def measure(args, port: int) -> dict:
@@ -97,8 +117,9 @@ async def measure(args, port: int) -> dict:
     before = [await normal_request(port, body) for _ in range(20)]
     until = time.monotonic() + args.duration
     header_head = b"GET /health HTTP/1.1\r\nHost: bench\r\nX-Slow: "
-    body_head = (b"POST /v1/predict HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
-                 b"Content-Length: 1000\r\n\r\n")
+    body_head = (
+        b"POST /v1/predict HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+    )
     slow = [asyncio.create_task(trickle(port, header_head, b"x", args.interval, until))]
     slow += [asyncio.create_task(trickle(port, body_head, b" ", args.interval, until)) for _ in range(args.slow_body)]
     during = []
@@ -114,12 +135,18 @@ async def measure(args, port: int) -> dict:
         "slow_body_connections": args.slow_body,
         "slow_body_closed": len(body_closed),
         "slow_body_still_open_at_end": args.slow_body - len(body_closed),
-        "slow_body_closed_after_s": {"min": round(body_closed[0], 2), "max": round(body_closed[-1], 2),
-                                     "median": round(statistics.median(body_closed), 2)} if body_closed else None,
+        "slow_body_closed_after_s": {
+            "min": round(body_closed[0], 2),
+            "max": round(body_closed[-1], 2),
+            "median": round(statistics.median(body_closed), 2),
+        }
+        if body_closed
+        else None,
         "slow_body_statuses": sorted({s for _, s in outcomes[1:]}),
         "normal_before": latency_summary(before),
         "normal_during": latency_summary(during),
-        "duration_s": args.duration, "interval_s": args.interval,
+        "duration_s": args.duration,
+        "interval_s": args.interval,
     }
 
 
@@ -152,15 +179,21 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         finally:
             stop_server(proc)
-    print(f"slow-header connection: closed after {figures['slow_header_closed_after_s']} s "
-          f"(status {figures['slow_header_status']})")
-    print(f"{args.slow_body} slow-body connections: {figures['slow_body_closed']} closed "
-          f"(after {figures['slow_body_closed_after_s']} s, statuses {figures['slow_body_statuses']}), "
-          f"{figures['slow_body_still_open_at_end']} still open after {args.duration:g} s")
+    print(
+        f"slow-header connection: closed after {figures['slow_header_closed_after_s']} s "
+        f"(status {figures['slow_header_status']})"
+    )
+    print(
+        f"{args.slow_body} slow-body connections: {figures['slow_body_closed']} closed "
+        f"(after {figures['slow_body_closed_after_s']} s, statuses {figures['slow_body_statuses']}), "
+        f"{figures['slow_body_still_open_at_end']} still open after {args.duration:g} s"
+    )
     for phase in ("normal_before", "normal_during"):
         f = figures[phase]
-        print(f"normal request {phase.removeprefix('normal_')} the slow clients: {f['ok']}/{f['requests']} ok, "
-              f"p50 {f['p50_ms']} ms, p95 {f['p95_ms']} ms, max {f['max_ms']} ms, statuses {f['statuses']}")
+        print(
+            f"normal request {phase.removeprefix('normal_')} the slow clients: {f['ok']}/{f['requests']} ok, "
+            f"p50 {f['p50_ms']} ms, p95 {f['p95_ms']} ms, max {f['max_ms']} ms, statuses {f['statuses']}"
+        )
     line = json.dumps(figures)
     if args.json:
         args.json.write_text(line + "\n")

@@ -39,8 +39,12 @@ def score_timings(predictor, rows: list[dict], repeat_single: int) -> dict[str, 
         predictor.predict([row])
         latencies.append((time.perf_counter() - t) * 1000)
     latencies.sort()
-    return {"items_per_s": len(rows) / batch_s, "p50_ms": statistics.median(latencies),
-            "p95_ms": latencies[int(0.95 * (len(latencies) - 1))], "p": p}
+    return {
+        "items_per_s": len(rows) / batch_s,
+        "p50_ms": statistics.median(latencies),
+        "p95_ms": latencies[int(0.95 * (len(latencies) - 1))],
+        "p": p,
+    }
 
 
 def time_one_epoch(max_length: int) -> dict[str, float]:
@@ -55,9 +59,15 @@ def time_one_epoch(max_length: int) -> dict[str, float]:
     from training.splits import Split
     from training.transformer import fit
 
-    cfg = load_config(ROOT / "configs" / "transformer.yaml", [
-        "model.epochs=1", "model.domain_adaptation.enabled=false", "model.export_onnx=false",
-        f"model.max_length={max_length}"])
+    cfg = load_config(
+        ROOT / "configs" / "transformer.yaml",
+        [
+            "model.epochs=1",
+            "model.domain_adaptation.enabled=false",
+            "model.export_onnx=false",
+            f"model.max_length={max_length}",
+        ],
+    )
     dsd, _ = load_splits(cfg.data)
     train = Split.of(dsd["train"], cfg.data.feature_view)
     with tempfile.TemporaryDirectory() as tmp:
@@ -90,8 +100,10 @@ def main() -> None:
     rows = list(datasets.concatenate_datasets([dsd[s] for s in dsd]))
     test_rows = list(dsd["test"])
     figures: dict[str, float] = {"cpu_count": os.cpu_count(), "items": len(rows)}
-    print(f"machine: {platform.platform()}  cpu_count {os.cpu_count()}  torch threads "
-          f"{__import__('torch').get_num_threads()}  items {len(rows)}")
+    print(
+        f"machine: {platform.platform()}  cpu_count {os.cpu_count()}  torch threads "
+        f"{__import__('torch').get_num_threads()}  items {len(rows)}"
+    )
 
     results = {}
     for backend in ("torch", "onnx"):
@@ -104,9 +116,11 @@ def main() -> None:
         results[backend]["load_s"] = load_s
         results[backend]["peak_rss_mb"] = peak_rss_mb()
         max_length = predictor.scorer.max_length
-        print(f"{backend:<6} max_length {max_length}: {results[backend]['items_per_s']:7.1f} items/s batch, "
-              f"p50 {results[backend]['p50_ms']:6.1f} ms, p95 {results[backend]['p95_ms']:6.1f} ms single item, "
-              f"load {load_s:.1f} s, peak RSS so far {results[backend]['peak_rss_mb']:.0f} MB (was {rss_before:.0f})")
+        print(
+            f"{backend:<6} max_length {max_length}: {results[backend]['items_per_s']:7.1f} items/s batch, "
+            f"p50 {results[backend]['p50_ms']:6.1f} ms, p95 {results[backend]['p95_ms']:6.1f} ms single item, "
+            f"load {load_s:.1f} s, peak RSS so far {results[backend]['peak_rss_mb']:.0f} MB (was {rss_before:.0f})"
+        )
         for key in ("items_per_s", "p50_ms", "p95_ms", "load_s", "peak_rss_mb"):
             figures[f"{backend}_{key}"] = results[backend][key]
 
@@ -114,15 +128,21 @@ def main() -> None:
     diff_test = max(abs(a - b) for a, b in zip(results["torch"]["test_p"], results["onnx"]["test_p"]))
     figures.update({"max_abs_diff_all_items": diff_all, "max_abs_diff_test_items": diff_test})
     onnx_ok = figures["onnx_items_per_s"] >= 50
-    print(f"ONNX int8 vs PyTorch fp32: max |dp| {diff_test:.4f} on test items, {diff_all:.4f} on all "
-          f"({'PASS' if diff_test <= 0.02 else 'FAIL'} <= 0.02)")
-    print(f"ONNX int8 throughput {figures['onnx_items_per_s']:.1f} items/s ({'PASS' if onnx_ok else 'FAIL'} >= 50), "
-          f"speed-up over PyTorch x{figures['onnx_items_per_s'] / figures['torch_items_per_s']:.2f}")
+    print(
+        f"ONNX int8 vs PyTorch fp32: max |dp| {diff_test:.4f} on test items, {diff_all:.4f} on all "
+        f"({'PASS' if diff_test <= 0.02 else 'FAIL'} <= 0.02)"
+    )
+    print(
+        f"ONNX int8 throughput {figures['onnx_items_per_s']:.1f} items/s ({'PASS' if onnx_ok else 'FAIL'} >= 50), "
+        f"speed-up over PyTorch x{figures['onnx_items_per_s'] / figures['torch_items_per_s']:.2f}"
+    )
     if args.epoch:
         epoch = time_one_epoch(max_length)
         figures.update(epoch)
-        print(f"fine-tune: one epoch over {epoch['train_items']} train items at max_length {max_length}: "
-              f"{epoch['epoch_train_runtime_s']:.0f} s (Trainer), {epoch['epoch_wall_s']:.0f} s wall with set-up")
+        print(
+            f"fine-tune: one epoch over {epoch['train_items']} train items at max_length {max_length}: "
+            f"{epoch['epoch_train_runtime_s']:.0f} s (Trainer), {epoch['epoch_wall_s']:.0f} s wall with set-up"
+        )
     figures["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(figures))
     if args.json:

@@ -34,8 +34,26 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 WORD = re.compile(r"[a-z]{4,}")
-STOP = {"with", "without", "right", "left", "bilateral", "times", "sessions", "session", "each", "month", "week",
-        "weeks", "days", "request", "tablets", "tablet", "units", "unit"}
+STOP = {
+    "with",
+    "without",
+    "right",
+    "left",
+    "bilateral",
+    "times",
+    "sessions",
+    "session",
+    "each",
+    "month",
+    "week",
+    "weeks",
+    "days",
+    "request",
+    "tablets",
+    "tablet",
+    "units",
+    "unit",
+}
 
 
 def words(treatment: str) -> set[str]:
@@ -61,8 +79,12 @@ def evaluate(rows, folds, k, search_fn) -> dict[str, float]:
             cat.append(np.mean([h["treatment_category"] == query["treatment_category"] for h in hits]))
             dec.append(np.mean([h["decision"] == query["decision"] for h in hits]))
             trt.append(np.mean([bool(words(h["treatment"]) & words(query["treatment"])) for h in hits]))
-    return {f"P@{k} category": float(np.mean(cat)), f"P@{k} decision": float(np.mean(dec)),
-            f"P@{k} treatment": float(np.mean(trt)), "ms/query": 1000 * seconds / queries}
+    return {
+        f"P@{k} category": float(np.mean(cat)),
+        f"P@{k} decision": float(np.mean(dec)),
+        f"P@{k} treatment": float(np.mean(trt)),
+        "ms/query": 1000 * seconds / queries,
+    }
 
 
 def tfidf_search(weight: float, k: int):
@@ -78,6 +100,7 @@ def tfidf_search(weight: float, k: int):
                 scores = index.scores(query)
                 tops.append(np.argsort(-scores, kind="stable")[:k])
             return tops, time.perf_counter() - t0
+
     return run
 
 
@@ -91,6 +114,7 @@ def embedding_search(k: int):
         queries = embed([model_inputs(r)["text"] for r in test])
         tops = [np.argsort(-(base @ q), kind="stable")[:k] for q in queries]
         return tops, time.perf_counter() - t0
+
     return run
 
 
@@ -108,8 +132,10 @@ def main() -> int:
     rows = [r for split in dsd.values() for r in split]
     folds = folds_of(rows, args.folds)
     shares = np.array([np.mean([r["decision"] == d for r in rows]) for d in ("Upheld", "Overturned")])
-    print(f"{len(rows)} items, {len({r['letter_id'] for r in rows})} letters, {args.folds} folds by letter, "
-          f"k={args.k}; chance P@k decision {float((shares ** 2).sum()):.3f}")
+    print(
+        f"{len(rows)} items, {len({r['letter_id'] for r in rows})} letters, {args.folds} folds by letter, "
+        f"k={args.k}; chance P@k decision {float((shares**2).sum()):.3f}"
+    )
     candidates = {f"tfidf w={w}": tfidf_search(w, args.k) for w in (0.0, 0.3, 0.5, 0.7, 0.9)}
     if not args.no_embeddings:
         candidates["minilm"] = embedding_search(args.k)

@@ -26,10 +26,19 @@ def add_feature_commands(sub) -> None:
     p.add_argument("--workers", type=_positive_int, default=None, help="parsing processes (default: all cores)")
     p.add_argument("--rebuild", action="store_true", help="parse every file again, even those already in --out")
     p.add_argument("--timeout", type=float, default=None, help="seconds allowed per file (default 30)")
-    p.add_argument("--memory-limit", type=_positive_int, default=None, metavar="MIB",
-                   help="address space per worker in MiB (default 1024)")
-    p.add_argument("--progress", choices=["auto", "on", "off"], default="auto",
-                   help="progress bar on stderr (auto: when stderr is a terminal)")
+    p.add_argument(
+        "--memory-limit",
+        type=_positive_int,
+        default=None,
+        metavar="MIB",
+        help="address space per worker in MiB (default 1024)",
+    )
+    p.add_argument(
+        "--progress",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="progress bar on stderr (auto: when stderr is a terminal)",
+    )
     p.set_defaults(func=cmd_ingest)
 
 
@@ -74,8 +83,16 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     progress = {"on": True, "off": False, "auto": sys.stderr.isatty()}[args.progress]
     existed = (args.out / "report.json").exists()
     try:
-        data = ingest_to_dir(args.paths, args.out, seed=args.seed, workers=args.workers, rebuild=args.rebuild,
-                             progress=progress, timeout_s=args.timeout, memory_mib=args.memory_limit)
+        data = ingest_to_dir(
+            args.paths,
+            args.out,
+            seed=args.seed,
+            workers=args.workers,
+            rebuild=args.rebuild,
+            progress=progress,
+            timeout_s=args.timeout,
+            memory_mib=args.memory_limit,
+        )
     except (OSError, KeyboardInterrupt) as exc:
         kept = f"; the previous output in {args.out} is unchanged" if existed else ""
         what = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"failed: {exc}"
@@ -97,4 +114,3 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(f"  {split:<10} {c['letters']:>4} letters {c['items']:>5} items {c['overturned']:>4} overturned")
     print(f"dataset: {args.out / 'dataset'}  parquet: {args.out / 'parquet'}  report: {args.out / 'report.json'}")
     return 1 if args.strict and data["rejected"] else 0
-

@@ -50,13 +50,22 @@ class ContainedPool:
     """A process pool whose task outcomes are always a dict: the task's own, or
     {"ok": False, "reason", "contained": True} when the worker hung, died or raised."""
 
-    def __init__(self, workers: int | None = None, timeout_s: float = TIMEOUT_S, memory_mib: int = MEMORY_MIB,
-                 task: Callable[..., dict] = parse_bytes):
+    def __init__(
+        self,
+        workers: int | None = None,
+        timeout_s: float = TIMEOUT_S,
+        memory_mib: int = MEMORY_MIB,
+        task: Callable[..., dict] = parse_bytes,
+    ):
         self.workers = workers or default_workers()
         self.timeout_s, self.memory_mib, self.task = timeout_s, memory_mib, task
-        self._pool = ProcessPool(max_workers=self.workers, max_tasks=MAX_TASKS, initializer=_init_worker,
-                                 initargs=(memory_mib * 1024 * 1024,),
-                                 context=multiprocessing.get_context("spawn"))
+        self._pool = ProcessPool(
+            max_workers=self.workers,
+            max_tasks=MAX_TASKS,
+            initializer=_init_worker,
+            initargs=(memory_mib * 1024 * 1024,),
+            context=multiprocessing.get_context("spawn"),
+        )
 
     def submit(self, *args: Any) -> Future:
         return self._pool.schedule(self.task, args=args, timeout=self.timeout_s)
@@ -68,18 +77,24 @@ class ContainedPool:
             reason = f"took longer than {self.timeout_s:g} s to extract and parse (hostile or broken file?)"
             return {"ok": False, "reason": reason, "contained": True, "timed_out": True}
         except ProcessExpired as exc:
-            how = f"signal {signal.Signals(-exc.exitcode).name}" if exc.exitcode and exc.exitcode < 0 \
+            how = (
+                f"signal {signal.Signals(-exc.exitcode).name}"
+                if exc.exitcode and exc.exitcode < 0
                 else f"exit status {exc.exitcode}"
-            reason = (f"the worker reading it died ({how}): over the {self.memory_mib} MiB memory limit "
-                      f"(decompression bomb?) or a crash in the PDF library")
+            )
+            reason = (
+                f"the worker reading it died ({how}): over the {self.memory_mib} MiB memory limit "
+                f"(decompression bomb?) or a crash in the PDF library"
+            )
         except MemoryError:
             reason = f"over the {self.memory_mib} MiB memory limit while reading it (decompression bomb?)"
         except Exception as exc:  # a parser bug must not stop the run; its message may quote the letter
             reason = f"the parser failed unexpectedly ({type(exc).__name__})"
         return {"ok": False, "reason": reason, "contained": True}
 
-    def imap(self, jobs: Iterable[tuple[T, tuple | None]], window: int | None = None,
-             chunk: int = CHUNK) -> Iterator[tuple[T, dict | None]]:
+    def imap(
+        self, jobs: Iterable[tuple[T, tuple | None]], window: int | None = None, chunk: int = CHUNK
+    ) -> Iterator[tuple[T, dict | None]]:
         """(tag, outcome) in the order of `jobs`, with at most `window` files in flight (memory
         stays flat however many files there are). A job whose args are None is not run: its
         outcome is None, yielded in its place in the order.
@@ -128,11 +143,17 @@ def _run_chunk(task: Callable[..., dict], chunk: list[tuple]) -> list[dict]:
         try:
             out.append(task(*args))
         except MemoryError:
-            out.append({"ok": False, "reason": "over the memory limit while reading it (decompression bomb?)",
-                        "contained": True})
+            out.append(
+                {
+                    "ok": False,
+                    "reason": "over the memory limit while reading it (decompression bomb?)",
+                    "contained": True,
+                }
+            )
         except Exception as exc:  # noqa: BLE001  (the message may quote the letter: only the type)
-            out.append({"ok": False, "reason": f"the parser failed unexpectedly ({type(exc).__name__})",
-                        "contained": True})
+            out.append(
+                {"ok": False, "reason": f"the parser failed unexpectedly ({type(exc).__name__})", "contained": True}
+            )
     return out
 
 

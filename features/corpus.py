@@ -36,10 +36,19 @@ from features.work import PLACEMENT_COLUMNS
 BATCH_ROWS = 2_048  # rows read back from the store at a time (~12 MB of text): memory stays flat
 
 
-def ingest_to_dir(paths: Sequence[str | Path], out: Path, *, seed: int = 0,
-                  fractions: tuple[float, float, float] = (0.7, 0.15, 0.15), workers: int | None = None,
-                  rebuild: bool = False, progress: bool = False, max_bytes: int = MAX_LETTER_BYTES,
-                  timeout_s: float | None = None, memory_mib: int | None = None) -> dict[str, Any]:
+def ingest_to_dir(
+    paths: Sequence[str | Path],
+    out: Path,
+    *,
+    seed: int = 0,
+    fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
+    workers: int | None = None,
+    rebuild: bool = False,
+    progress: bool = False,
+    max_bytes: int = MAX_LETTER_BYTES,
+    timeout_s: float | None = None,
+    memory_mib: int | None = None,
+) -> dict[str, Any]:
     """Ingest into `out` and return the report. Raises InputError when there is nothing to
     ingest or `out` is not an ingest output; `out` is then untouched."""
     import pyarrow as pa
@@ -60,8 +69,10 @@ def ingest_to_dir(paths: Sequence[str | Path], out: Path, *, seed: int = 0,
     tmp.mkdir(parents=True)
     workers = workers or default_workers()
     try:  # the pool first: its workers start up while this process carries on
-        with ContainedPool(workers, timeout_s or TIMEOUT_S, memory_mib or MEMORY_MIB) as pool, \
-                _progress_bar(len(entries), progress) as bar:
+        with (
+            ContainedPool(workers, timeout_s or TIMEOUT_S, memory_mib or MEMORY_MIB) as pool,
+            _progress_bar(len(entries), progress) as bar,
+        ):
             schema, info = _schema()
             from features.store import ParseStore
 
@@ -84,8 +95,9 @@ def ingest_to_dir(paths: Sequence[str | Path], out: Path, *, seed: int = 0,
         results = []
         while placed:  # popped as they are turned into results: the two never both hold every file
             path, sha, reason, status = placed.popleft()
-            results.append(result_from(path, sha, store.get(sha) or timed_out[sha]) if sha
-                           else FileResult(path, status, reason))
+            results.append(
+                result_from(path, sha, store.get(sha) or timed_out[sha]) if sha else FileResult(path, status, reason)
+            )
         store.outcomes.clear()
         results.sort(key=lambda r: r.path)
         mark_duplicates(results)
@@ -94,9 +106,13 @@ def ingest_to_dir(paths: Sequence[str | Path], out: Path, *, seed: int = 0,
             raise nothing_to_ingest(list(paths), results)
         splits = _write_splits(tmp, store, kept, schema, info, seed, fractions)
         data = report(results, split_counts_of((splits[r.letter_id], r.items, r.overturned) for r in kept), lazy=True)
-        data["run"] = {"workers": workers, "rebuild": rebuild, "reused_outcomes": reused,
-                       "parsed_now": parsed_now,
-                       "seconds": round(time.perf_counter() - started, 2)}
+        data["run"] = {
+            "workers": workers,
+            "rebuild": rebuild,
+            "reused_outcomes": reused,
+            "parsed_now": parsed_now,
+            "seconds": round(time.perf_counter() - started, 2),
+        }
         write_report(tmp / "report.json", data)
         _swap_in(tmp, out)
         return data
@@ -132,8 +148,10 @@ def _check_out(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not (out / "report.json").exists():
-        raise InputError(f"--out {out}: a non-empty folder that is not an imr ingest output (no report.json); "
-                         f"refusing to replace it: choose another --out")
+        raise InputError(
+            f"--out {out}: a non-empty folder that is not an imr ingest output (no report.json); "
+            f"refusing to replace it: choose another --out"
+        )
 
 
 def _swap_in(tmp: Path, out: Path) -> None:
@@ -162,8 +180,9 @@ def _row_schema(schema):
     return pa.schema([*fields, pa.field("sha256", pa.string())])
 
 
-def _write_splits(tmp: Path, store, kept: list[FileResult], schema, info, seed: int,
-                  fractions: tuple[float, float, float]) -> dict[str, str]:
+def _write_splits(
+    tmp: Path, store, kept: list[FileResult], schema, info, seed: int, fractions: tuple[float, float, float]
+) -> dict[str, str]:
     """Stream the kept letters' rows from the store into the per-split Parquet and Arrow shards;
     returns {letter_id: split}."""
     import pyarrow as pa
@@ -194,7 +213,8 @@ def _write_splits(tmp: Path, store, kept: list[FileResult], schema, info, seed: 
                 columns = {"letter_id": pc.take(kept_id, at), "source": pc.take(kept_path, at)}
                 part = batch.filter(mask)
                 table = pa.Table.from_arrays(
-                    [columns[f.name] if f.name in columns else part.column(f.name) for f in schema], schema=schema)
+                    [columns[f.name] if f.name in columns else part.column(f.name) for f in schema], schema=schema
+                )
                 parquet[split].write(table)
                 arrow[split].write(table)
     for split in SPLITS:

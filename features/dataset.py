@@ -24,27 +24,29 @@ def item_rows(letter: Letter, letter_id: str, source: str) -> list[dict[str, Any
     rows = []
     for index, item in enumerate(letter.items):
         partial = item.partial_approval
-        rows.append({
-            "letter_id": letter_id,
-            "source": source,
-            "case_number": letter.case_number,
-            "item_index": index,
-            "label": LABEL2ID[item.decision],
-            "decision": item.decision,
-            "treatment": item.treatment,
-            "treatment_category": treatment_category(item.treatment),
-            "case_summary": letter.case_summary,
-            "claims_administrator_guideline": item.claims_administrator_guideline,
-            "patient_age": letter.patient_age,
-            "patient_sex": letter.patient_sex,
-            "days_since_injury": days,
-            "partial_approval": partial is not None,
-            "original_request": partial.original_request if partial else "",
-            "authorized_portion": (partial.authorized or "") if partial else "",
-            "maximus_guideline": item.maximus_guideline,
-            "rationale": item.rationale,
-            "decision_date": letter.decision_date,
-        })
+        rows.append(
+            {
+                "letter_id": letter_id,
+                "source": source,
+                "case_number": letter.case_number,
+                "item_index": index,
+                "label": LABEL2ID[item.decision],
+                "decision": item.decision,
+                "treatment": item.treatment,
+                "treatment_category": treatment_category(item.treatment),
+                "case_summary": letter.case_summary,
+                "claims_administrator_guideline": item.claims_administrator_guideline,
+                "patient_age": letter.patient_age,
+                "patient_sex": letter.patient_sex,
+                "days_since_injury": days,
+                "partial_approval": partial is not None,
+                "original_request": partial.original_request if partial else "",
+                "authorized_portion": (partial.authorized or "") if partial else "",
+                "maximus_guideline": item.maximus_guideline,
+                "rationale": item.rationale,
+                "decision_date": letter.decision_date,
+            }
+        )
     return rows
 
 
@@ -55,8 +57,7 @@ def letter_unit(key: str, salt: str) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
-def split_of(key: str, has_overturn: bool, seed: int,
-             fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)) -> str:
+def split_of(key: str, has_overturn: bool, seed: int, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)) -> str:
     """A letter's split: a hash of its key (case number) with the seed, taken within its stratum
     (whether it has an overturned item), as training/folds.py does for folds. Stratified in
     expectation, and stable: adding letters never moves an old one to another split."""
@@ -93,8 +94,9 @@ def split_letters(
     return assignment
 
 
-def build_dataset_dict(rows: list[dict[str, Any]], seed: int,
-                       fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)):
+def build_dataset_dict(
+    rows: list[dict[str, Any]], seed: int, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
+):
     """`datasets.DatasetDict` with the three splits; no letter's items cross a split."""
     import datasets
 
@@ -107,34 +109,48 @@ def build_dataset_dict(rows: list[dict[str, Any]], seed: int,
     for row in rows:  # column-wise, so an empty split still has every column
         for name in features:
             by_split[assignment[row["letter_id"]]][name].append(row[name])
-    return datasets.DatasetDict({
-        split: datasets.Dataset.from_dict(columns, features=features) for split, columns in by_split.items()
-    })
+    return datasets.DatasetDict(
+        {split: datasets.Dataset.from_dict(columns, features=features) for split, columns in by_split.items()}
+    )
 
 
 # The dataset's columns: name -> type ("label" is the Upheld/Overturned ClassLabel). The item
 # fields a model reads take their types from features.views.ItemRecord, the one item schema.
 _ITEM = {name: {"int": "int32"}.get(kind, kind) for name, kind in item_field_types().items()}
 COLUMNS = {
-    "letter_id": "string", "source": "string", "case_number": "string", "item_index": "int32", "label": "label",
-    "decision": "string", "treatment": _ITEM["treatment"], "treatment_category": "string",
+    "letter_id": "string",
+    "source": "string",
+    "case_number": "string",
+    "item_index": "int32",
+    "label": "label",
+    "decision": "string",
+    "treatment": _ITEM["treatment"],
+    "treatment_category": "string",
     **{name: kind for name, kind in _ITEM.items() if name not in ("treatment", "rationale")},
-    "maximus_guideline": "string", "rationale": _ITEM["rationale"], "decision_date": "string",
+    "maximus_guideline": "string",
+    "rationale": _ITEM["rationale"],
+    "decision_date": "string",
 }
 
 
 def features_of(datasets):
     """The dataset's columns and types (`datasets` passed in: imported only where needed)."""
-    return datasets.Features({
-        name: datasets.ClassLabel(names=list(LABEL_NAMES)) if kind == "label" else datasets.Value(kind)
-        for name, kind in COLUMNS.items()
-    })
+    return datasets.Features(
+        {
+            name: datasets.ClassLabel(names=list(LABEL_NAMES)) if kind == "label" else datasets.Value(kind)
+            for name, kind in COLUMNS.items()
+        }
+    )
 
 
 def features_dict() -> dict:
     """`features_of(datasets).to_dict()`, without importing datasets (a second of start-up)."""
-    return {name: {"names": list(LABEL_NAMES), "_type": "ClassLabel"} if kind == "label"
-            else {"dtype": kind, "_type": "Value"} for name, kind in COLUMNS.items()}
+    return {
+        name: {"names": list(LABEL_NAMES), "_type": "ClassLabel"}
+        if kind == "label"
+        else {"dtype": kind, "_type": "Value"}
+        for name, kind in COLUMNS.items()
+    }
 
 
 def arrow_schema():

@@ -74,8 +74,9 @@ def decode_text(data: bytes) -> str:
         try:
             return data.decode("utf-16").replace("\r\n", "\n").replace("\r", "\n")
         except UnicodeDecodeError as exc:
-            raise ExtractionError(f"not UTF-16 text despite its byte-order mark: invalid data at byte offset "
-                                  f"{exc.start}") from exc
+            raise ExtractionError(
+                f"not UTF-16 text despite its byte-order mark: invalid data at byte offset {exc.start}"
+            ) from exc
     if b"\x00" in data[:8192]:
         raise ExtractionError("binary data: neither a PDF nor text")
     try:

@@ -79,12 +79,24 @@ def result_from(path: str, sha: str | None, outcome: dict) -> FileResult:
         return FileResult(path, "rejected", outcome["reason"], sha256=sha)
     letter = Letter.model_validate(outcome["letter"]) if "letter" in outcome else None
     case = outcome["case_number"]
-    return FileResult(path, "parsed", None, outcome["items"], sha, letter, case or f"sha256:{sha[:16]}",
-                      outcome["overturned"], case, outcome["decision_date"], list(outcome["warnings"]))
+    return FileResult(
+        path,
+        "parsed",
+        None,
+        outcome["items"],
+        sha,
+        letter,
+        case or f"sha256:{sha[:16]}",
+        outcome["overturned"],
+        case,
+        outcome["decision_date"],
+        list(outcome["warnings"]),
+    )
 
 
-def ingest_files(paths: Iterable[str | Path], max_bytes: int = MAX_LETTER_BYTES,
-                 workers: int | None = None) -> list[FileResult]:
+def ingest_files(
+    paths: Iterable[str | Path], max_bytes: int = MAX_LETTER_BYTES, workers: int | None = None
+) -> list[FileResult]:
     """Parse each distinct file once, in contained worker processes; a repeat of another file's
     bytes or case number is a duplicate (see features.dedup for which copy is kept)."""
     from features.contain import ContainedPool, default_workers
@@ -125,15 +137,23 @@ class FileRows:
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for r in self.results:
-            yield {"path": r.path, "status": r.status, "reason": r.reason, "items": r.items, "sha256": r.sha256,
-                   "overturned": r.overturned, "warnings": r.warnings}
+            yield {
+                "path": r.path,
+                "status": r.status,
+                "reason": r.reason,
+                "items": r.items,
+                "sha256": r.sha256,
+                "overturned": r.overturned,
+                "warnings": r.warnings,
+            }
 
     def __len__(self) -> int:
         return len(self.results)
 
 
-def report(results: Sequence[FileResult], split_counts: dict[str, dict[str, int]] | None = None,
-           lazy: bool = False) -> dict[str, Any]:
+def report(
+    results: Sequence[FileResult], split_counts: dict[str, dict[str, int]] | None = None, lazy: bool = False
+) -> dict[str, Any]:
     """The report; with lazy=True its "files" is a FileRows (for write_report), else a list."""
     files = FileRows(results) if lazy else list(FileRows(results))
     totals = {
@@ -158,9 +178,11 @@ def nothing_to_ingest(paths: Sequence[str | Path], results: Sequence[FileResult]
         return InputError(f"nothing to ingest: {named}: no .pdf or .txt files found (empty folder?)")
     counts = {s: sum(r.status == s for r in results) for s in ("rejected", "duplicate")}
     first = next(r for r in results if r.status != "parsed")
-    return InputError(f"nothing to ingest: {named}: no letter parsed from {len(results)} file(s) "
-                      f"({counts['rejected']} rejected, {counts['duplicate']} duplicate); "
-                      f"first: {first.path}: {first.reason}")
+    return InputError(
+        f"nothing to ingest: {named}: no letter parsed from {len(results)} file(s) "
+        f"({counts['rejected']} rejected, {counts['duplicate']} duplicate); "
+        f"first: {first.path}: {first.reason}"
+    )
 
 
 def split_counts_of(letters: Iterable[tuple[str, int, int]]) -> dict[str, dict[str, int]]:
@@ -174,8 +196,13 @@ def split_counts_of(letters: Iterable[tuple[str, int, int]]) -> dict[str, dict[s
     return counts
 
 
-def ingest(paths: Iterable[str | Path], seed: int = 0, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
-           max_bytes: int = MAX_LETTER_BYTES, workers: int | None = None):
+def ingest(
+    paths: Iterable[str | Path],
+    seed: int = 0,
+    fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
+    max_bytes: int = MAX_LETTER_BYTES,
+    workers: int | None = None,
+):
     """Parse letters and split their items by letter: (DatasetDict, report dict). Raises
     InputError when no letter parses."""
     from features.dataset import build_dataset_dict, holdout_splits, item_rows

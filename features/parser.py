@@ -35,7 +35,8 @@ SUMMARY_PREAMBLE = re.compile(
     r"case file, including all medical records:\s*"
 )
 ISSUES_PREAMBLE = re.compile(
-    r"^The Final Determination was based on decisions for the disputed items/services set forth below:\s*")
+    r"^The Final Determination was based on decisions for the disputed items/services set forth below:\s*"
+)
 DATE = r"(\d{1,2}/\d{1,2}/\d{4})"
 MIN_AGE, MAX_AGE = 0, 120  # the range the predict API accepts for patient_age
 
@@ -196,8 +197,10 @@ def parse_items(lines: list[Line]) -> list[Item]:
         start = 0
     lines = lines[start:]
 
-    labels = {lab: [i for i, ln in enumerate(lines) if ln.text.startswith(lab)]
-              for lab in (CA_LABEL, MAXIMUS_LABEL, RATIONALE_LABEL)}
+    labels = {
+        lab: [i for i, ln in enumerate(lines) if ln.text.startswith(lab)]
+        for lab in (CA_LABEL, MAXIMUS_LABEL, RATIONALE_LABEL)
+    }
     ca, mx, rat = labels[CA_LABEL], labels[MAXIMUS_LABEL], labels[RATIONALE_LABEL]
     if not ca:
         raise LetterRejected(f"no disputed items: no '{CA_LABEL}' in '{ISSUES}'")
@@ -210,7 +213,8 @@ def parse_items(lines: list[Line]) -> list[Item]:
         nxt = ca[k + 1] if k + 1 < len(ca) else len(lines)
         if not c < m < r < nxt:
             raise LetterRejected(
-                f"item {k + 1}: guideline and rationale labels out of order near line {lines[c].number}")
+                f"item {k + 1}: guideline and rationale labels out of order near line {lines[c].number}"
+            )
 
     headings = [_heading_span(lines, c, floor=(rat[k - 1] if k else -1), item_no=k + 1) for k, c in enumerate(ca)]
     decision_lines = sum(1 for ln in lines if DECISION_AT_END.match(ln.text) or DECISION_ALONE.match(ln.text))
@@ -264,11 +268,13 @@ def _heading_span(lines: list[Line], ca_index: int, floor: int, item_no: int) ->
             start -= 1
         if "was the original request" not in join(lines[start:ca_index]):
             raise LetterRejected(
-                f"item {item_no}: partial approval without 'was the original request' (line {lines[d].number})")
+                f"item {item_no}: partial approval without 'was the original request' (line {lines[d].number})"
+            )
         start = extend(start)
     if start == floor + 1 and floor >= 0 and not lines[floor].text.endswith(SENTENCE_END):
         raise LetterRejected(
-            f"item {item_no}: cannot tell the item name from the previous rationale (line {lines[start].number})")
+            f"item {item_no}: cannot tell the item name from the previous rationale (line {lines[start].number})"
+        )
     return start, d
 
 

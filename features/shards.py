@@ -94,9 +94,15 @@ class ArrowSplit:
             path.rename(final)
             names.append(final.name)
             self._digest.update(f"{final.name}:{final.stat().st_size}".encode())
-        state = {"_data_files": [{"filename": name} for name in names], "_fingerprint": self._digest.hexdigest(),
-                 "_format_columns": None, "_format_kwargs": {}, "_format_type": None,
-                 "_output_all_columns": False, "_split": None}
+        state = {
+            "_data_files": [{"filename": name} for name in names],
+            "_fingerprint": self._digest.hexdigest(),
+            "_format_columns": None,
+            "_format_kwargs": {},
+            "_format_type": None,
+            "_output_all_columns": False,
+            "_split": None,
+        }
         (self.folder / "state.json").write_text(json.dumps(state, indent=2))
         (self.folder / "dataset_info.json").write_text(json.dumps(self.info, indent=2))
 

@@ -24,11 +24,18 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-OUTCOME_SCHEMA = pa.schema([
-    ("sha256", pa.string()), ("ok", pa.bool_()), ("reason", pa.string()), ("case_number", pa.string()),
-    ("decision_date", pa.string()), ("items", pa.int32()), ("overturned", pa.int32()),
-    ("warnings", pa.list_(pa.string())),
-])
+OUTCOME_SCHEMA = pa.schema(
+    [
+        ("sha256", pa.string()),
+        ("ok", pa.bool_()),
+        ("reason", pa.string()),
+        ("case_number", pa.string()),
+        ("decision_date", pa.string()),
+        ("items", pa.int32()),
+        ("overturned", pa.int32()),
+        ("warnings", pa.list_(pa.string())),
+    ]
+)
 FIELDS = tuple(OUTCOME_SCHEMA.names[1:])  # an outcome's values, in this order, after its sha256
 ROWS_PER_FILE = 200_000
 BUFFER_ROWS = 2_000  # rows held before they are written out as one row group
@@ -111,9 +118,15 @@ class ParseStore:
             path = self.folder / f"outcomes-{self.stamp}.parquet"
             self._outcome_writer = pq.ParquetWriter(path, OUTCOME_SCHEMA)
         columns = list(zip(*self._new_outcomes, strict=True))
-        self._outcome_writer.write_table(pa.table(
-            {name: pa.array(col, OUTCOME_SCHEMA.field(name).type) for name, col in
-             zip(OUTCOME_SCHEMA.names, columns, strict=True)}, schema=OUTCOME_SCHEMA))
+        self._outcome_writer.write_table(
+            pa.table(
+                {
+                    name: pa.array(col, OUTCOME_SCHEMA.field(name).type)
+                    for name, col in zip(OUTCOME_SCHEMA.names, columns, strict=True)
+                },
+                schema=OUTCOME_SCHEMA,
+            )
+        )
         self._new_outcomes = []
 
     def save_paths(self) -> None:
@@ -143,8 +156,12 @@ class PathIndex:
         if not path.exists():
             return cls()
         t = pq.ParquetFile(path).read().to_pydict()
-        return cls({p: (s, m, i, h) for p, s, m, i, h in zip(t["path"], t["size"], t["mtime_ns"], t["inode"],
-                                                              t["sha256"], strict=True)})
+        return cls(
+            {
+                p: (s, m, i, h)
+                for p, s, m, i, h in zip(t["path"], t["size"], t["mtime_ns"], t["inode"], t["sha256"], strict=True)
+            }
+        )
 
     def unchanged(self, path: Path) -> str | None:
         """The file's sha256 when it is as the last run saw it, else None."""
@@ -169,13 +186,18 @@ class PathIndex:
 
     def save(self, path: Path) -> None:
         rows = sorted(self.new.items())
-        pq.write_table(pa.table({
-            "path": pa.array([p for p, _ in rows], pa.string()),
-            "size": pa.array([v[0] for _, v in rows], pa.int64()),
-            "mtime_ns": pa.array([v[1] for _, v in rows], pa.int64()),
-            "inode": pa.array([v[2] for _, v in rows], pa.uint64()),
-            "sha256": pa.array([v[3] for _, v in rows], pa.string()),
-        }), path)
+        pq.write_table(
+            pa.table(
+                {
+                    "path": pa.array([p for p, _ in rows], pa.string()),
+                    "size": pa.array([v[0] for _, v in rows], pa.int64()),
+                    "mtime_ns": pa.array([v[1] for _, v in rows], pa.int64()),
+                    "inode": pa.array([v[2] for _, v in rows], pa.uint64()),
+                    "sha256": pa.array([v[3] for _, v in rows], pa.string()),
+                }
+            ),
+            path,
+        )
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:

@@ -69,11 +69,13 @@ def model_inputs(record: Mapping[str, Any], view: View = "pre_decision") -> dict
     if r.partial_approval:
         parts.append(f"partial approval: original request {r.original_request}; authorized {r.authorized_portion}.")
     patient = " ".join(
-        p for p in (
+        p
+        for p in (
             f"{r.patient_age} year old" if r.patient_age is not None else "",
             r.patient_sex or "",
             f"{r.days_since_injury} days since injury" if r.days_since_injury is not None else "",
-        ) if p
+        )
+        if p
     )
     if patient:
         parts.append(f"patient: {patient}.")

@@ -30,8 +30,9 @@ def parse_bytes(data: bytes, rows: bool = False) -> dict[str, Any]:
         "warnings": list(letter.warnings),
     }
     if rows:
-        out["rows"] = [{k: v for k, v in row.items() if k not in PLACEMENT_COLUMNS}
-                       for row in item_rows(letter, "", "")]
+        out["rows"] = [
+            {k: v for k, v in row.items() if k not in PLACEMENT_COLUMNS} for row in item_rows(letter, "", "")
+        ]
     else:
         out["letter"] = letter.model_dump()
     return out

@@ -15,55 +15,94 @@ from serving.cli_search import add_search_command
 
 def add_serving_commands(sub) -> None:
     p = sub.add_parser("predict", help="score requests or letters with a registered model")
-    p.add_argument("--model", required=True,
-                   help="models:/NAME/VERSION, models:/NAME@ALIAS, runs:/ID/model or a folder")
+    p.add_argument(
+        "--model", required=True, help="models:/NAME/VERSION, models:/NAME@ALIAS, runs:/ID/model or a folder"
+    )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--input", type=Path, help="requests as .jsonl or .csv (treatment required)")
     src.add_argument("--letters", type=Path, nargs="+", help="letters (PDF or text) whose items to score")
     p.add_argument("--output", type=Path, default=Path("-"), help="JSON Lines output (default: stdout)")
     p.add_argument("--strict", action="store_true", help="exit 1 if any input line or letter is invalid")
     p.add_argument("--backend", choices=["torch", "onnx"], help="transformer runtime (default torch; onnx = int8)")
-    p.add_argument("--explain", action="store_true",
-                   help="add each prediction's reasons and its most similar decided items (precedents)")
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="add each prediction's reasons and its most similar decided items (precedents)",
+    )
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("serve", help="serve a registered model over HTTP (FastAPI + uvicorn)")
-    p.add_argument("--model", required=True,
-                   help="models:/NAME/VERSION, models:/NAME@ALIAS, runs:/ID/model or a folder")
+    p.add_argument(
+        "--model", required=True, help="models:/NAME/VERSION, models:/NAME@ALIAS, runs:/ID/model or a folder"
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--backend", choices=["torch", "onnx"], help="transformer runtime (default torch; onnx = int8)")
-    p.add_argument("--max-items", type=int,
-                   help="most items per /v1/predict request (env IMR_SERVE_MAX_ITEMS, default 256)")
-    p.add_argument("--max-explain-items", type=int,
-                   help="most items per request with explain (env IMR_SERVE_MAX_EXPLAIN_ITEMS, default 16)")
-    p.add_argument("--max-body-bytes", type=int,
-                   help="largest request body in bytes (env IMR_SERVE_MAX_BODY_BYTES, default 5 MiB)")
-    p.add_argument("--max-batch-items", type=int,
-                   help="score concurrent requests together up to this many items (env IMR_SERVE_MAX_BATCH_ITEMS, "
-                        "default 64; 1 = one request at a time)")
-    p.add_argument("--max-wait-ms", type=float,
-                   help="a busy server waits up to this long to fill a batch (env IMR_SERVE_MAX_WAIT_MS, default 2; "
-                        "0 = never)")
-    p.add_argument("--header-timeout", type=float, dest="header_timeout_s",
-                   help="seconds for a request's headers to arrive, else 408 (env IMR_SERVE_HEADER_TIMEOUT_S, "
-                        "default 10)")
-    p.add_argument("--body-timeout", type=float, dest="body_timeout_s",
-                   help="seconds for a body to arrive after its headers, else 408 (env IMR_SERVE_BODY_TIMEOUT_S, "
-                        "default 30)")
-    p.add_argument("--max-header-bytes", type=int,
-                   help="largest header section, else 431 (env IMR_SERVE_MAX_HEADER_BYTES, default 32768)")
-    p.add_argument("--max-headers", type=int,
-                   help="most header fields in a request, else 431 (env IMR_SERVE_MAX_HEADERS, default 100)")
-    p.add_argument("--max-connections", type=int,
-                   help="open connections beyond which requests get 503 (env IMR_SERVE_MAX_CONNECTIONS, default 512)")
-    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
-                   help="info logs one line per request: method, path, status, item count, latency (default info)")
+    p.add_argument(
+        "--max-items", type=int, help="most items per /v1/predict request (env IMR_SERVE_MAX_ITEMS, default 256)"
+    )
+    p.add_argument(
+        "--max-explain-items",
+        type=int,
+        help="most items per request with explain (env IMR_SERVE_MAX_EXPLAIN_ITEMS, default 16)",
+    )
+    p.add_argument(
+        "--max-body-bytes", type=int, help="largest request body in bytes (env IMR_SERVE_MAX_BODY_BYTES, default 5 MiB)"
+    )
+    p.add_argument(
+        "--max-batch-items",
+        type=int,
+        help="score concurrent requests together up to this many items (env IMR_SERVE_MAX_BATCH_ITEMS, "
+        "default 64; 1 = one request at a time)",
+    )
+    p.add_argument(
+        "--max-wait-ms",
+        type=float,
+        help="a busy server waits up to this long to fill a batch (env IMR_SERVE_MAX_WAIT_MS, default 2; 0 = never)",
+    )
+    p.add_argument(
+        "--header-timeout",
+        type=float,
+        dest="header_timeout_s",
+        help="seconds for a request's headers to arrive, else 408 (env IMR_SERVE_HEADER_TIMEOUT_S, default 10)",
+    )
+    p.add_argument(
+        "--body-timeout",
+        type=float,
+        dest="body_timeout_s",
+        help="seconds for a body to arrive after its headers, else 408 (env IMR_SERVE_BODY_TIMEOUT_S, default 30)",
+    )
+    p.add_argument(
+        "--max-header-bytes",
+        type=int,
+        help="largest header section, else 431 (env IMR_SERVE_MAX_HEADER_BYTES, default 32768)",
+    )
+    p.add_argument(
+        "--max-headers",
+        type=int,
+        help="most header fields in a request, else 431 (env IMR_SERVE_MAX_HEADERS, default 100)",
+    )
+    p.add_argument(
+        "--max-connections",
+        type=int,
+        help="open connections beyond which requests get 503 (env IMR_SERVE_MAX_CONNECTIONS, default 512)",
+    )
+    p.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="info logs one line per request: method, path, status, item count, latency (default info)",
+    )
     p.add_argument("--access-log", action="store_true", help="also write uvicorn's access log")
-    p.add_argument("--http", default="auto", choices=["auto", "h11", "httptools"],
-                   help="uvicorn HTTP parser (auto: httptools when installed)")
-    p.add_argument("--loop", default="auto", choices=["auto", "asyncio", "uvloop"],
-                   help="event loop (auto: uvloop when installed)")
+    p.add_argument(
+        "--http",
+        default="auto",
+        choices=["auto", "h11", "httptools"],
+        help="uvicorn HTTP parser (auto: httptools when installed)",
+    )
+    p.add_argument(
+        "--loop", default="auto", choices=["auto", "asyncio", "uvloop"], help="event loop (auto: uvloop when installed)"
+    )
     p.set_defaults(func=cmd_serve)
     add_search_command(sub)
 
@@ -135,8 +174,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     else:
         args.output.write_text(text)
-    print(f"scored {len(rows) - failed} of {len(rows)} with {predictor.model_name} v{predictor.model_version}",
-          file=sys.stderr)
+    print(
+        f"scored {len(rows) - failed} of {len(rows)} with {predictor.model_name} v{predictor.model_version}",
+        file=sys.stderr,
+    )
     return 1 if args.strict and failed else 0
 
 
@@ -151,9 +192,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from serving.http_models import ServeSettings
     from serving.http_protocol import uvicorn_options
 
-    names = ("max_items", "max_explain_items", "max_body_bytes", "max_batch_items", "max_wait_ms", "header_timeout_s",
-             "body_timeout_s",
-             "max_header_bytes", "max_headers", "max_connections")
+    names = (
+        "max_items",
+        "max_explain_items",
+        "max_body_bytes",
+        "max_batch_items",
+        "max_wait_ms",
+        "header_timeout_s",
+        "body_timeout_s",
+        "max_header_bytes",
+        "max_headers",
+        "max_connections",
+    )
     flags = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     try:
         settings = ServeSettings(**flags)
@@ -169,8 +219,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     log_config = copy.deepcopy(LOGGING_CONFIG)
     log_config["loggers"]["imr.serve"] = {"handlers": ["default"], "level": args.log_level.upper(), "propagate": False}
     app = create_app(args.model, args.backend, settings, on_load_error=stop)
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level, log_config=log_config,
-                            access_log=args.access_log, loop=args.loop, **uvicorn_options(settings, args.http))
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        log_config=log_config,
+        access_log=args.access_log,
+        loop=args.loop,
+        **uvicorn_options(settings, args.http),
+    )
     server = uvicorn.Server(config)
     server.run()
     if failed:

@@ -13,8 +13,11 @@ from features.letter import LABEL_NAMES
 def add_search_command(sub) -> None:
     p = sub.add_parser("search", help="find decided items (precedents) like a treatment request")
     p.add_argument("query", help="the treatment and, optionally, its clinical context, as free text")
-    p.add_argument("--model", required=True,
-                   help="models:/NAME/VERSION, models:/NAME@ALIAS, runs:/ID/model or a folder (its precedents index)")
+    p.add_argument(
+        "--model",
+        required=True,
+        help="models:/NAME/VERSION, models:/NAME@ALIAS, runs:/ID/model or a folder (its precedents index)",
+    )
     p.add_argument("--k", type=int, default=5, help="how many items (default 5)")
     p.add_argument("--decision", choices=LABEL_NAMES, help="only items with this decision")
     p.add_argument("--category", help="only items of this treatment category (e.g. opioids, imaging_diagnostics)")
@@ -34,8 +37,10 @@ def cmd_search(args: argparse.Namespace) -> int:
     try:
         predictor = load_predictor(args.model)
         if predictor.precedents is None:
-            print(f"imr search: model {args.model!r} has no precedents index (packaged before it existed: "
-                  f"retrain it)", file=sys.stderr)
+            print(
+                f"imr search: model {args.model!r} has no precedents index (packaged before it existed: retrain it)",
+                file=sys.stderr,
+            )
             return 2
         filters = Filters(args.decision, args.category, args.since, args.until)
         # The query is a request whose treatment is the free text (its category is inferred from it).

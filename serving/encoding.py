@@ -19,7 +19,7 @@ def encode(tokenizer, texts: Sequence[str], max_length: int, head_fraction: floa
     for ids in ids_per_text:
         if len(ids) > budget:
             head = int(budget * head_fraction)
-            ids = ids[:head] + (ids[len(ids) - (budget - head):] if budget > head else [])
+            ids = ids[:head] + (ids[len(ids) - (budget - head) :] if budget > head else [])
         input_ids.append([tokenizer.cls_token_id, *ids, tokenizer.sep_token_id])
     return {"input_ids": input_ids, "attention_mask": [[1] * len(ids) for ids in input_ids]}
 

@@ -56,8 +56,13 @@ class ModelState:
         self.scorer: BatchingScorer | None = None
 
 
-def create_app(model_uri: str | None, backend: str | None = None, settings: ServeSettings | None = None,
-               predictor=None, on_load_error: Callable[[str], None] | None = None) -> FastAPI:
+def create_app(
+    model_uri: str | None,
+    backend: str | None = None,
+    settings: ServeSettings | None = None,
+    predictor=None,
+    on_load_error: Callable[[str], None] | None = None,
+) -> FastAPI:
     """The app for `model_uri` (or an already loaded `predictor`, for tests). `on_load_error` is
     called with the reason when loading fails (imr serve then stops the server)."""
     settings = settings or ServeSettings()
@@ -77,8 +82,14 @@ def create_app(model_uri: str | None, backend: str | None = None, settings: Serv
         state.scorer.predictor = loaded
         state.predictor = loaded
         info = loaded.info()
-        log.info("model ready: %s v%s (%s, %s, threshold %.4f)", info["name"], info["version"], info["family"],
-                 info["feature_view"], info["threshold"])
+        log.info(
+            "model ready: %s v%s (%s, %s, threshold %.4f)",
+            info["name"],
+            info["version"],
+            info["family"],
+            info["feature_view"],
+            info["threshold"],
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -92,11 +103,21 @@ def create_app(model_uri: str | None, backend: str | None = None, settings: Serv
 
     # FastAPI's native telemetry can record validation failures and exception messages, which
     # may quote clinical text; its log records are off (spans and metrics stay available).
-    app = FastAPI(title="imr-outcome", version=_package_version(), lifespan=lifespan, telemetry={"logs": False},
-                  description="P(IMR overturns a UR denial) for disputed items of California workers' comp "
-                              "Final Determination Letters.")
-    app.add_middleware(RequestLimitsAndLog, max_body_bytes=settings.max_body_bytes, max_headers=settings.max_headers,
-                       max_header_bytes=settings.max_header_bytes, router=app.router)
+    app = FastAPI(
+        title="imr-outcome",
+        version=_package_version(),
+        lifespan=lifespan,
+        telemetry={"logs": False},
+        description="P(IMR overturns a UR denial) for disputed items of California workers' comp "
+        "Final Determination Letters.",
+    )
+    app.add_middleware(
+        RequestLimitsAndLog,
+        max_body_bytes=settings.max_body_bytes,
+        max_headers=settings.max_headers,
+        max_header_bytes=settings.max_header_bytes,
+        router=app.router,
+    )
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
 
@@ -124,27 +145,42 @@ def create_app(model_uri: str | None, backend: str | None = None, settings: Serv
     def version():
         return ready_predictor().info()
 
-    @app.post("/v1/predict", response_model=evidence.ExplainedPredictResponse, response_model_exclude_unset=True,
-              responses=ERRORS)
+    @app.post(
+        "/v1/predict",
+        response_model=evidence.ExplainedPredictResponse,
+        response_model_exclude_unset=True,
+        responses=ERRORS,
+    )
     async def predict(body: evidence.ExplainablePredictRequest, request: Request):
         """Score disputed items; predictions come back in request order, each with its `id` when given."""
         if len(body.items) > settings.max_items:
-            return error_response(("body", "items"),
-                                  f"too many items: {len(body.items)} (at most {settings.max_items})", "too_long")
+            return error_response(
+                ("body", "items"), f"too many items: {len(body.items)} (at most {settings.max_items})", "too_long"
+            )
         if body.explain and len(body.items) > settings.max_explain_items:
-            return error_response(("body", "items"), f"too many items to explain: {len(body.items)} (at most "
-                                  f"{settings.max_explain_items} with explain; send the rest without it)", "too_long")
+            return error_response(
+                ("body", "items"),
+                f"too many items to explain: {len(body.items)} (at most "
+                f"{settings.max_explain_items} with explain; send the rest without it)",
+                "too_long",
+            )
         predictor = ready_predictor()
         records = [item.model_dump(exclude={"id"}, exclude_unset=True) for item in body.items]
         rows = await score(request, records)
         if body.explain:
             rows = await evidence.explain(predictor, records, rows)
-        predictions = [({"id": item.id} if item.id is not None else {}) | row
-                       for item, row in zip(body.items, rows, strict=True)]
+        predictions = [
+            ({"id": item.id} if item.id is not None else {}) | row for item, row in zip(body.items, rows, strict=True)
+        ]
         return {"model": predictor.info(), "predictions": predictions}
 
-    @app.post("/v1/predict-letter", response_model=evidence.ExplainedLetterResponse, response_model_exclude_unset=True,
-              openapi_extra={"requestBody": LETTER_BODY}, responses={**ERRORS, 415: {"model": ErrorBody}})
+    @app.post(
+        "/v1/predict-letter",
+        response_model=evidence.ExplainedLetterResponse,
+        response_model_exclude_unset=True,
+        openapi_extra={"requestBody": LETTER_BODY},
+        responses={**ERRORS, 415: {"model": ErrorBody}},
+    )
     async def predict_letter(request: Request, explain_: str | None = Query(None, alias="explain")):
         """Parse an uploaded letter and score each disputed item with the model's own feature view
         (pre-decision by default: the letter's decisions and rationales are not read; each item's
@@ -161,8 +197,12 @@ def create_app(model_uri: str | None, backend: str | None = None, settings: Serv
         items = item_rows(letter, letter.case_number or "upload", "upload")
         explain = evidence.wants_explanation(explain_)  # reasons and precedents (the letter itself excluded)
         if explain and len(items) > settings.max_explain_items:
-            return error_response(("query", "explain"), f"the letter has {len(items)} items, more than "
-                                  f"{settings.max_explain_items} to explain; send it without explain", "too_long")
+            return error_response(
+                ("query", "explain"),
+                f"the letter has {len(items)} items, more than "
+                f"{settings.max_explain_items} to explain; send it without explain",
+                "too_long",
+            )
         rows = await score(request, items)
         if explain:
             rows = await evidence.explain(predictor, items, rows)
@@ -179,14 +219,19 @@ async def _letter_bytes(request: Request) -> bytes | JSONResponse:
         async with request.form(max_files=1, max_fields=10) as form:
             upload = form.get("file")
             if upload is None or isinstance(upload, str):
-                return error_response(("body", "file"), "a multipart upload needs the letter in a file field "
-                                      "named 'file'", "missing")
+                return error_response(
+                    ("body", "file"), "a multipart upload needs the letter in a file field named 'file'", "missing"
+                )
             return await upload.read()
     if content_type in LETTER_TYPES:
         return await request.body()
-    return error_response(("header", "content-type"), f"send the letter as multipart/form-data (field 'file'), "
-                          f"application/pdf or text/plain, not {_named_media_type(content_type)}",
-                          "unsupported_media_type", status=415)
+    return error_response(
+        ("header", "content-type"),
+        f"send the letter as multipart/form-data (field 'file'), "
+        f"application/pdf or text/plain, not {_named_media_type(content_type)}",
+        "unsupported_media_type",
+        status=415,
+    )
 
 
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9.+-]{0,63}/[a-z0-9][a-z0-9.+-]{0,63}")
@@ -212,15 +257,19 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
     """FastAPI's 422 without `input`/`ctx`: never echo (or let anything log) the submitted text."""
     if isinstance(exc.body, bytes):  # FastAPI parses JSON only when the content type says JSON
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        return error_response(("header", "content-type"), f"send the request as JSON with content-type "
-                              f"application/json, not {_named_media_type(content_type)}", "unsupported_media_type",
-                              status=415)
+        return error_response(
+            ("header", "content-type"),
+            f"send the request as JSON with content-type application/json, not {_named_media_type(content_type)}",
+            "unsupported_media_type",
+            status=415,
+        )
     errors = exc.errors()
     invalid = next((e for e in errors if e.get("type") == "json_invalid"), None)
     if invalid is not None:  # FastAPI puts the character offset in loc and the parser's reason in ctx
         reason = (invalid.get("ctx") or {}).get("error", "invalid JSON")
-        return error_response(("body",), f"{invalid['msg']}: {reason} at character {invalid['loc'][-1]}",
-                              "json_invalid")
+        return error_response(
+            ("body",), f"{invalid['msg']}: {reason} at character {invalid['loc'][-1]}", "json_invalid"
+        )
     return JSONResponse({"detail": client_errors(errors)}, status_code=422)
 
 
@@ -229,8 +278,11 @@ async def _http_error(request: Request, exc: HTTPException):
     of more than 4,300 digits, nesting deeper than the recursion limit) with a 400 whose detail is
     a string; here it is a 422 in the same list shape as every other malformed body."""
     if exc.status_code == 400 and isinstance(exc.__cause__, (ValueError, RecursionError)):
-        return error_response(("body",), "the body could not be read as JSON: a number with too many digits "
-                              "or nesting too deep", "json_invalid")
+        return error_response(
+            ("body",),
+            "the body could not be read as JSON: a number with too many digits or nesting too deep",
+            "json_invalid",
+        )
     return await http_exception_handler(request, exc)
 
 

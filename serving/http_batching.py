@@ -110,11 +110,12 @@ class BatchingScorer:
                 except Exception:
                     _settle(future, exc=_scoring_failed())
             return
-        log.debug("scored %d items of %d requests in %.1f ms", len(records), len(batch),
-                  (time.perf_counter() - start) * 1000)
+        log.debug(
+            "scored %d items of %d requests in %.1f ms", len(records), len(batch), (time.perf_counter() - start) * 1000
+        )
         offset = 0
         for job_records, future in batch:
-            _settle(future, rows=rows[offset:offset + len(job_records)])
+            _settle(future, rows=rows[offset : offset + len(job_records)])
             offset += len(job_records)
 
 

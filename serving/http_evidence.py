@@ -33,8 +33,10 @@ from serving.http_models import (
 
 MAX_K = 50
 # The page loads nothing from elsewhere; its own inline style and script only.
-CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
-       "img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
+    "img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 
 
 class ExplainablePredictRequest(PredictRequest):
@@ -60,8 +62,9 @@ class SearchResponse(BaseModel):
 class Reason(BaseModel):
     kind: Literal["term", "feature", "sentence"]
     text: str
-    effect: float = Field(description="baseline: log-odds contribution; transformer: change in probability "
-                                      "when the sentence is left out")
+    effect: float = Field(
+        description="baseline: log-odds contribution; transformer: change in probability when the sentence is left out"
+    )
     direction: Literal["up", "down"]
 
 
@@ -124,15 +127,20 @@ def evidence_router(ready_predictor: Callable[[], Any]) -> APIRouter:
         """How far to trust the model: its headline evaluation (cross-validated AUROC with its 95% CI, ...)."""
         predictor = ready_predictor()
         if predictor.evaluation is None:
-            return error_response(("path",), "this model was packaged without its evaluation", "no_evaluation",
-                                  status=404)
+            return error_response(
+                ("path",), "this model was packaged without its evaluation", "no_evaluation", status=404
+            )
         return predictor.evaluation
 
     @router.get("/v1/search", response_model=SearchResponse)
-    async def search(q: str = Query(min_length=1, max_length=10_000, description="treatment (and context), free text"),
-                     k: int = Query(5, ge=1, le=MAX_K), decision: Decision | None = None,
-                     category: str | None = None, since: str | None = Query(None, description="YYYY-MM-DD"),
-                     until: str | None = Query(None, description="YYYY-MM-DD")):
+    async def search(
+        q: str = Query(min_length=1, max_length=10_000, description="treatment (and context), free text"),
+        k: int = Query(5, ge=1, le=MAX_K),
+        decision: Decision | None = None,
+        category: str | None = None,
+        since: str | None = Query(None, description="YYYY-MM-DD"),
+        until: str | None = Query(None, description="YYYY-MM-DD"),
+    ):
         """The k decided items most like the query, best first, within the filters."""
         from serving.precedents import Filters, PrecedentQueryError
 
@@ -140,11 +148,16 @@ def evidence_router(ready_predictor: Callable[[], Any]) -> APIRouter:
         if not q.strip():
             return error_response(("query", "q"), "q must not be blank", "value_error")
         if predictor.precedents is None:
-            return error_response(("query", "q"), "this model has no precedents index (packaged before it existed)",
-                                  "no_index", status=404)
+            return error_response(
+                ("query", "q"),
+                "this model has no precedents index (packaged before it existed)",
+                "no_index",
+                status=404,
+            )
         try:
-            rows = await run_in_threadpool(predictor.search, {"treatment": q}, k,
-                                           Filters(decision, category, since, until))
+            rows = await run_in_threadpool(
+                predictor.search, {"treatment": q}, k, Filters(decision, category, since, until)
+            )
         except PrecedentQueryError as exc:
             return error_response(("query",), str(exc), "value_error")
         return {"precedents": rows}

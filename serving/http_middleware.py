@@ -20,8 +20,13 @@ def log_exception_type(what: str, exc: BaseException) -> None:
     """Log an unexpected exception by type and traceback frames, never its message: messages
     (a pydantic error's above all) may quote the request's clinical text."""
     kind = type(exc)
-    log.error("%s: %s.%s\n%s", what, kind.__module__, kind.__qualname__,
-              "".join(traceback.format_tb(exc.__traceback__)).rstrip())
+    log.error(
+        "%s: %s.%s\n%s",
+        what,
+        kind.__module__,
+        kind.__qualname__,
+        "".join(traceback.format_tb(exc.__traceback__)).rstrip(),
+    )
 
 
 class RequestLimitsAndLog:
@@ -32,8 +37,9 @@ class RequestLimitsAndLog:
     exception into a 500 logged by type only (so uvicorn never logs its message); and logs one
     line per request: method, route template, status, item count, latency."""
 
-    def __init__(self, app, max_body_bytes: int, max_headers: int = 100, max_header_bytes: int = 32 * 1024,
-                 router=None):
+    def __init__(
+        self, app, max_body_bytes: int, max_headers: int = 100, max_header_bytes: int = 32 * 1024, router=None
+    ):
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_headers = max_headers
@@ -60,8 +66,17 @@ class RequestLimitsAndLog:
                 return
             receive = await self._limited_body(scope, receive)
             if receive is None:
-                await _send_json(send_status, 413, {"detail": [error_detail(
-                    ("body",), f"request body is larger than {self.max_body_bytes} bytes", "too_large")]})
+                await _send_json(
+                    send_status,
+                    413,
+                    {
+                        "detail": [
+                            error_detail(
+                                ("body",), f"request body is larger than {self.max_body_bytes} bytes", "too_large"
+                            )
+                        ]
+                    },
+                )
             elif receive is not GONE:
                 await self.app(scope, receive, send_status)
         except Exception as exc:
@@ -69,16 +84,22 @@ class RequestLimitsAndLog:
             if not status[0]:  # else the response is cut short; uvicorn closes the connection
                 await _send_json(send_status, 500, {"detail": "internal server error"})
         finally:
-            log.info("%s %s %s items=%s %.1fms", scope["method"], self.route_template(scope), status[0] or "-",
-                     scope.get("imr.items", "-"),
-                     (time.perf_counter() - start) * 1000)
+            log.info(
+                "%s %s %s items=%s %.1fms",
+                scope["method"],
+                self.route_template(scope),
+                status[0] or "-",
+                scope.get("imr.items", "-"),
+                (time.perf_counter() - start) * 1000,
+            )
 
     def _header_error(self, headers) -> dict | None:
         if len(headers) > self.max_headers:
             return error_detail(("header",), f"more than {self.max_headers} header fields", "too_many_headers")
         if sum(len(name) + len(value) for name, value in headers) > self.max_header_bytes:
-            return error_detail(("header",), f"request headers are larger than {self.max_header_bytes} bytes",
-                                "header_too_large")
+            return error_detail(
+                ("header",), f"request headers are larger than {self.max_header_bytes} bytes", "header_too_large"
+            )
         return None
 
     def route_template(self, scope) -> str:
@@ -132,7 +153,15 @@ def _replay(first: dict, receive):
 
 async def _send_json(send, status: int, body: dict) -> None:
     data = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
-                            (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": data})

@@ -24,26 +24,38 @@ class ServeSettings(BaseSettings):
     max_items: int = Field(default=256, ge=1, description="most items in one /v1/predict request")
     # An explained transformer item costs up to 41 forward passes (one per left-out sentence).
     max_explain_items: int = Field(
-        default=16, ge=1, description="most items in one request with explain (/v1/predict, /v1/predict-letter)")
+        default=16, ge=1, description="most items in one request with explain (/v1/predict, /v1/predict-letter)"
+    )
     max_body_bytes: int = Field(default=5 * MB, ge=1, description="largest request body (JSON or letter), bytes")
     max_batch_items: int = Field(
-        default=64, ge=1,
-        description="concurrent requests are scored together up to this many items (1: one request at a time)")
+        default=64,
+        ge=1,
+        description="concurrent requests are scored together up to this many items (1: one request at a time)",
+    )
     max_wait_ms: float = Field(
-        default=2.0, ge=0, le=1000,
-        description="a busy server waits up to this long to fill a batch (0: never waits; an idle one never does)")
+        default=2.0,
+        ge=0,
+        le=1000,
+        description="a busy server waits up to this long to fill a batch (0: never waits; an idle one never does)",
+    )
     # Connection limits (serving/http_protocol.py): a slow or hostile client is answered and
     # dropped, never held. The body deadline lets a 5 MiB letter through at about 1.5 Mbit/s.
-    header_timeout_s: float = Field(default=10.0, gt=0, le=3600,
-                                    description="a request's headers must arrive within this many seconds (408)")
-    body_timeout_s: float = Field(default=30.0, gt=0, le=3600,
-                                  description="a request's body must arrive within this many seconds of its "
-                                              "headers (408)")
+    header_timeout_s: float = Field(
+        default=10.0, gt=0, le=3600, description="a request's headers must arrive within this many seconds (408)"
+    )
+    body_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="a request's body must arrive within this many seconds of its headers (408)",
+    )
     max_header_bytes: int = Field(default=32 * 1024, ge=1024, description="largest header section, bytes (431)")
     max_headers: int = Field(default=100, ge=1, description="most header fields in one request (431)")
-    max_connections: int = Field(default=512, ge=1,
-                                 description="open connections (and requests in progress) beyond which a "
-                                             "request is answered 503")
+    max_connections: int = Field(
+        default=512,
+        ge=1,
+        description="open connections (and requests in progress) beyond which a request is answered 503",
+    )
 
 
 class PredictItem(ItemRecord):
@@ -53,9 +65,18 @@ class PredictItem(ItemRecord):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"id": "req-1", "treatment": "MRI of the lumbar spine without contrast",
-                                         "case_summary": "The injured worker reports low back pain ...",
-                                         "patient_age": 52, "patient_sex": "male", "days_since_injury": 400}]},
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "req-1",
+                    "treatment": "MRI of the lumbar spine without contrast",
+                    "case_summary": "The injured worker reports low back pain ...",
+                    "patient_age": 52,
+                    "patient_sex": "male",
+                    "days_since_injury": 400,
+                }
+            ]
+        },
     )
 
     id: str | int | None = Field(default=None, description="echoed in the prediction")
@@ -180,10 +201,15 @@ def client_errors(errors: list[dict]) -> list[dict[str, Any]]:
 LETTER_BODY = {
     "required": True,
     "description": "The letter as a multipart upload (field `file`), or the raw bytes with content type "
-                   "application/pdf or text/plain.",
+    "application/pdf or text/plain.",
     "content": {
-        "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
-                                           "properties": {"file": {"type": "string", "format": "binary"}}}},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            }
+        },
         "application/pdf": {"schema": {"type": "string", "format": "binary"}},
         "text/plain": {"schema": {"type": "string"}},
     },

@@ -24,9 +24,12 @@ from serving.http_models import ServeSettings, error_detail
 
 def uvicorn_options(settings: ServeSettings, http: str = "auto") -> dict:
     """The keyword arguments of `uvicorn.Config` that apply `settings`' connection limits."""
-    return {"http": limited_protocol(http, settings), "limit_concurrency": settings.max_connections,
-            # h11 (--http h11) refuses a larger header section itself, with a 400
-            "h11_max_incomplete_event_size": settings.max_header_bytes}
+    return {
+        "http": limited_protocol(http, settings),
+        "limit_concurrency": settings.max_connections,
+        # h11 (--http h11) refuses a larger header section itself, with a 400
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+    }
 
 
 def limited_protocol(http: str, settings: ServeSettings) -> type[asyncio.Protocol]:
@@ -45,8 +48,10 @@ def limited_protocol(http: str, settings: ServeSettings) -> type[asyncio.Protoco
 def raw_response(status: int, loc: tuple, msg: str, type_: str) -> bytes:
     """A whole JSON error response that closes the connection, in the service's error shape."""
     body = json.dumps({"detail": [error_detail(loc, msg, type_)]}).encode()
-    head = (f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\ncontent-type: application/json\r\n"
-            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n")
+    head = (
+        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    )
     return head.encode() + body
 
 
@@ -90,8 +95,12 @@ class ReadLimits:
         else:  # part of a request's headers
             self._head_bytes += len(data)
             if self._head_bytes > self.settings.max_header_bytes:
-                self._refuse(431, ("header",), f"request headers are larger than {self.settings.max_header_bytes} "
-                                               "bytes", "header_too_large")
+                self._refuse(
+                    431,
+                    ("header",),
+                    f"request headers are larger than {self.settings.max_header_bytes} bytes",
+                    "header_too_large",
+                )
             elif self._deadline is None:
                 self._arm("headers")
 
@@ -118,8 +127,12 @@ class ReadLimits:
         if what == "body" and self.cycle is not None and self.cycle.response_started:
             self.transport.close()  # an answer is under way (e.g. a 413): no second one
             return
-        self._refuse(408, ("header",) if what == "headers" else ("body",),
-                     f"request {what} not received within {timeout:g} s", "timeout")
+        self._refuse(
+            408,
+            ("header",) if what == "headers" else ("body",),
+            f"request {what} not received within {timeout:g} s",
+            "timeout",
+        )
 
     def _refuse(self, status: int, loc: tuple, msg: str, type_: str) -> None:
         self._refused = True

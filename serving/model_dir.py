@@ -51,13 +51,24 @@ def sha256_file(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def write_meta(model_dir: Path, family: str, feature_view: str, threshold: float, files: list[str],
-               options: dict | None = None, calibration: dict | None = None,
-               base_rate: float | None = None) -> ModelMeta:
+def write_meta(
+    model_dir: Path,
+    family: str,
+    feature_view: str,
+    threshold: float,
+    files: list[str],
+    options: dict | None = None,
+    calibration: dict | None = None,
+    base_rate: float | None = None,
+) -> ModelMeta:
     meta = ModelMeta(
-        family=family, feature_view=feature_view, threshold=threshold,
-        files={name: sha256_file(model_dir / name) for name in sorted(files)}, options=options or {},
-        calibration=calibration, base_rate=base_rate,
+        family=family,
+        feature_view=feature_view,
+        threshold=threshold,
+        files={name: sha256_file(model_dir / name) for name in sorted(files)},
+        options=options or {},
+        calibration=calibration,
+        base_rate=base_rate,
     )
     (model_dir / META_FILE).write_text(meta.model_dump_json(indent=2))
     return meta
@@ -70,8 +81,10 @@ def read_verified_meta(model_dir: Path) -> ModelMeta:
     meta = _read_meta(meta_path)
     for name in meta.files:
         if not _inside(name):
-            raise ModelIntegrityError(f"{meta_path}: lists {name!r}, which is not a relative path inside the "
-                                      "model folder; refusing to load it")
+            raise ModelIntegrityError(
+                f"{meta_path}: lists {name!r}, which is not a relative path inside the "
+                "model folder; refusing to load it"
+            )
     for name, expected in meta.files.items():
         path = model_dir / name
         if not path.is_file():
@@ -86,8 +99,9 @@ def require_listed(model_dir: Path, meta: ModelMeta, *names: str) -> None:
     """Refuse to open a file the manifest does not list: its hash was never checked."""
     for name in names:
         if name not in meta.files:
-            raise ModelIntegrityError(f"{model_dir / name}: not listed in {META_FILE}, so its sha256 is unknown; "
-                                      "refusing to load it")
+            raise ModelIntegrityError(
+                f"{model_dir / name}: not listed in {META_FILE}, so its sha256 is unknown; refusing to load it"
+            )
 
 
 @contextmanager
@@ -117,5 +131,6 @@ def _read_meta(meta_path: Path) -> ModelMeta:
 def _inside(name: str) -> bool:
     """A relative path with no `..`, in POSIX or Windows spelling."""
     posix, windows = PurePosixPath(name), PureWindowsPath(name)
-    return bool(name) and not (posix.is_absolute() or windows.is_absolute() or windows.drive
-                               or ".." in posix.parts or ".." in windows.parts)
+    return bool(name) and not (
+        posix.is_absolute() or windows.is_absolute() or windows.drive or ".." in posix.parts or ".." in windows.parts
+    )

@@ -23,8 +23,11 @@ def write_evaluation(model_dir: Path, metrics: Mapping[str, float], protocol: st
     file's name for the manifest. Undefined values (NaN) are written as null."""
     prefix = "cv_" if protocol == "cv" else "test_"
     values = {name: metrics.get(f"{prefix}{name}") for name in HEADLINE}
-    body = {"protocol": protocol, "base_rate": metrics.get("base_rate"),
-            **{k: (None if v is None or not math.isfinite(v) else round(float(v), 4)) for k, v in values.items()}}
+    body = {
+        "protocol": protocol,
+        "base_rate": metrics.get("base_rate"),
+        **{k: (None if v is None or not math.isfinite(v) else round(float(v), 4)) for k, v in values.items()},
+    }
     (model_dir / EVALUATION_FILE).write_text(json.dumps(body, indent=2))
     return EVALUATION_FILE
 

@@ -38,7 +38,8 @@ MAX_SHORT_SUMMARY_WORDS = 20
 
 # Words that say nothing about which treatment is asked for: a nonsense treatment padded with
 # them ("asdf 2 times a week for the right knee" minus "knee") must still be flagged.
-_STOP = frozenset("""
+_STOP = frozenset(
+    """
 a an and as at by for from in into of on or per the to with without w wo plus
 right left bilateral both side
 one two three four five six seven eight nine ten eleven twelve
@@ -47,7 +48,8 @@ x q qd qid bid tid prn po hs qhs once twice
 mg mcg ug ml cc l g gm gms gram grams kg oz mEq meq iu unit units percent dose doses
 qty quantity count refill refills supply session sessions visit visits
 request requested retro retrospective prospective purchase rental rent dos date service
-""".lower().split())
+""".lower().split()
+)
 
 _WORD = re.compile(r"[a-z]+")
 
@@ -79,8 +81,7 @@ def write_training_vocabulary(model_dir: Path, records: Iterable[Mapping[str, An
         "format_version": FORMAT_VERSION,
         "n_items": len(records),
         "treatment_words": sorted(vocabulary),
-        "summary_words": {"p01": p01, "p05": float(np.percentile(lengths, 5)),
-                          "median": float(np.median(lengths))},
+        "summary_words": {"p01": p01, "p05": float(np.percentile(lengths, 5)), "median": float(np.median(lengths))},
         "min_summary_words": int(min(MAX_SHORT_SUMMARY_WORDS, math.floor(p01))),
     }
     (Path(model_dir) / VOCAB_FILE).write_text(json.dumps(content, indent=1))

@@ -35,19 +35,32 @@ from features.letter import LABEL_NAMES
 from features.views import model_inputs, split_sentences
 
 FOLDER = "precedents"
-ITEMS_FILE, MATRIX_FILE, VECTORIZER_FILE = (f"{FOLDER}/items.parquet", f"{FOLDER}/matrix.npz",
-                                            f"{FOLDER}/vectorizer.json")
+ITEMS_FILE, MATRIX_FILE, VECTORIZER_FILE = (
+    f"{FOLDER}/items.parquet",
+    f"{FOLDER}/matrix.npz",
+    f"{FOLDER}/vectorizer.json",
+)
 FILES = (ITEMS_FILE, MATRIX_FILE, VECTORIZER_FILE)
 TREATMENT_WEIGHT = 0.7  # chosen by benchmarks/retrieval_quality.py (README: "How precedents are found")
 EXCERPT_CHARS = 400
 QUERY_TERMS = 64  # see PrecedentIndex.scores
-SHOWN = ("case_number", "decision_date", "treatment", "treatment_category", "decision",
-         "claims_administrator_guideline", "maximus_guideline", "rationale_excerpt")
+SHOWN = (
+    "case_number",
+    "decision_date",
+    "treatment",
+    "treatment_category",
+    "decision",
+    "claims_administrator_guideline",
+    "maximus_guideline",
+    "rationale_excerpt",
+)
 # Sentences that give the reason for a decision, rather than restate the request or the history.
 _REASON = re.compile(
     r"\bbecause\b|\bsince\b|\bdue to\b|\btherefore\b|\bthus\b|\bas such\b|\bhowever\b|\bnot (?:been )?documented\b|"
     r"\bno (?:documentation|evidence|indication)\b|\black of\b|\bfail(?:ed|ure)\b|\bguidelines?\b|\brecommend|"
-    r"\bindicated\b|\bsupport|\bnecessary\b|\bevidence\b|\bwarranted\b", re.IGNORECASE)
+    r"\bindicated\b|\bsupport|\bnecessary\b|\bevidence\b|\bwarranted\b",
+    re.IGNORECASE,
+)
 
 
 class PrecedentQueryError(ValueError):
@@ -79,8 +92,9 @@ def summary_digest(case_summary: str | None) -> str:
     return hashlib.blake2b(normal.encode(), digest_size=8).hexdigest() if normal else ""
 
 
-def build_index(rows: Sequence[Mapping[str, Any]], model_dir: Path,
-                treatment_weight: float = TREATMENT_WEIGHT) -> list[str]:
+def build_index(
+    rows: Sequence[Mapping[str, Any]], model_dir: Path, treatment_weight: float = TREATMENT_WEIGHT
+) -> list[str]:
     """Write the index of the decided items `rows` (dataset rows, features.dataset.item_rows) into
     model_dir/precedents/; returns the files' paths relative to model_dir, for the manifest."""
     import pandas as pd
@@ -89,27 +103,33 @@ def build_index(rows: Sequence[Mapping[str, Any]], model_dir: Path,
 
     inputs = [model_inputs(r, "pre_decision") for r in rows]
     blocks, vocab = [], {}
-    for name, texts, weight in (("treatment", [treatment_text(i) for i in inputs], treatment_weight),
-                                ("context", [i["text"] for i in inputs], 1 - treatment_weight)):
+    for name, texts, weight in (
+        ("treatment", [treatment_text(i) for i in inputs], treatment_weight),
+        ("context", [i["text"] for i in inputs], 1 - treatment_weight),
+    ):
         vectorizer = TfidfVectorizer(**_TFIDF).fit(texts)
         blocks.append(vectorizer.transform(texts) * np.float32(np.sqrt(weight)))
-        vocab[name] = {"vocabulary": {t: int(i) for t, i in vectorizer.vocabulary_.items()},
-                       "idf": vectorizer.idf_.astype(float).tolist()}
+        vocab[name] = {
+            "vocabulary": {t: int(i) for t, i in vectorizer.vocabulary_.items()},
+            "idf": vectorizer.idf_.astype(float).tolist(),
+        }
     (model_dir / FOLDER).mkdir(parents=True, exist_ok=True)
     # Column-major: a query reads only the columns (posting lists) of its own terms.
     sparse.save_npz(model_dir / MATRIX_FILE, sparse.hstack(blocks, format="csc", dtype=np.float32))
     (model_dir / VECTORIZER_FILE).write_text(json.dumps({"treatment_weight": treatment_weight, **vocab}))
-    table = pd.DataFrame({
-        "case_number": [r.get("case_number") for r in rows],
-        "decision_date": [r.get("decision_date") for r in rows],
-        "treatment": [r["treatment"] for r in rows],
-        "treatment_category": [i["treatment_category"] for i in inputs],
-        "decision": [r["decision"] for r in rows],
-        "claims_administrator_guideline": [r.get("claims_administrator_guideline") or "" for r in rows],
-        "maximus_guideline": [r.get("maximus_guideline") or "" for r in rows],
-        "rationale_excerpt": [rationale_excerpt(r.get("rationale") or "") for r in rows],
-        "summary_digest": [summary_digest(r.get("case_summary")) for r in rows],
-    })
+    table = pd.DataFrame(
+        {
+            "case_number": [r.get("case_number") for r in rows],
+            "decision_date": [r.get("decision_date") for r in rows],
+            "treatment": [r["treatment"] for r in rows],
+            "treatment_category": [i["treatment_category"] for i in inputs],
+            "decision": [r["decision"] for r in rows],
+            "claims_administrator_guideline": [r.get("claims_administrator_guideline") or "" for r in rows],
+            "maximus_guideline": [r.get("maximus_guideline") or "" for r in rows],
+            "rationale_excerpt": [rationale_excerpt(r.get("rationale") or "") for r in rows],
+            "summary_digest": [summary_digest(r.get("case_summary")) for r in rows],
+        }
+    )
     table.to_parquet(model_dir / ITEMS_FILE, index=False)
     return list(FILES)
 
@@ -174,9 +194,13 @@ class PrecedentIndex:
         from scipy import sparse
 
         inputs = model_inputs(record, "pre_decision")
-        parts = [v.transform([text]) * np.float32(np.sqrt(w)) for v, text, w in
-                 ((self.vectorizers[0], treatment_text(inputs), self.weight),
-                  (self.vectorizers[1], inputs["text"], 1 - self.weight))]
+        parts = [
+            v.transform([text]) * np.float32(np.sqrt(w))
+            for v, text, w in (
+                (self.vectorizers[0], treatment_text(inputs), self.weight),
+                (self.vectorizers[1], inputs["text"], 1 - self.weight),
+            )
+        ]
         return sparse.hstack(parts, format="csr", dtype=np.float32)
 
     def scores(self, record: Mapping[str, Any]) -> np.ndarray:
@@ -190,8 +214,9 @@ class PrecedentIndex:
             terms, weights = terms[keep], weights[keep]
         return np.asarray(self.matrix[:, terms] @ weights).ravel()
 
-    def search(self, record: Mapping[str, Any], k: int = 5, filters: Filters | None = None,
-               case_number: str | None = None) -> list[dict[str, Any]]:
+    def search(
+        self, record: Mapping[str, Any], k: int = 5, filters: Filters | None = None, case_number: str | None = None
+    ) -> list[dict[str, Any]]:
         """The k most similar decided items, best first, each with `similarity` (0-1). Items of
         the request's own letter (same case number, or the same case summary) are never returned."""
         filters = filters or Filters()

@@ -20,11 +20,11 @@ from serving.ood import DistributionCheck
 class ItemScore(BaseModel):
     """The fields every prediction carries (the pyfunc wrapper's output columns)."""
 
-    p_overturned: float = Field(description="P(IMR overturns the denial); capped at base_rate when out of "
-                                            "distribution")
+    p_overturned: float = Field(description="P(IMR overturns the denial); capped at base_rate when out of distribution")
     predicted_decision: Decision = Field(description="p_overturned at the model's threshold")
-    in_distribution: bool | None = Field(description="false: unlike the training items (see ood_reason); "
-                                                     "null: model packaged without the check")
+    in_distribution: bool | None = Field(
+        description="false: unlike the training items (see ood_reason); null: model packaged without the check"
+    )
     ood_reason: str | None = Field(description="which check failed; never quotes the request")
     base_rate: float | None = Field(description="overturn rate of the model's training items")
 
@@ -65,13 +65,27 @@ def score_items(scorer, check: DistributionCheck | None, records: Sequence[Mappi
         reason = check.reason(record) if check is not None else None
         if reason is not None and meta.base_rate is not None:
             p = min(p, meta.base_rate)
-        rows.append({"p_overturned": p, "predicted_decision": decide(p, meta),
-                     "in_distribution": None if check is None else reason is None, "ood_reason": reason,
-                     "base_rate": meta.base_rate})
+        rows.append(
+            {
+                "p_overturned": p,
+                "predicted_decision": decide(p, meta),
+                "in_distribution": None if check is None else reason is None,
+                "ood_reason": reason,
+                "base_rate": meta.base_rate,
+            }
+        )
     return rows
 
 
 def letter_rows(items: Sequence[Mapping[str, Any]], predictions: Sequence[Mapping[str, Any]]) -> list[dict]:
     """LetterItem fields (from `features.dataset.item_rows`) followed by each item's prediction."""
-    return [{"case_number": item["case_number"], "item_index": item["item_index"], "treatment": item["treatment"],
-             "letter_decision": item.get("decision"), **prediction} for item, prediction in zip(items, predictions)]
+    return [
+        {
+            "case_number": item["case_number"],
+            "item_index": item["item_index"],
+            "treatment": item["treatment"],
+            "letter_decision": item.get("decision"),
+            **prediction,
+        }
+        for item, prediction in zip(items, predictions)
+    ]

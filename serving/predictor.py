@@ -36,9 +36,15 @@ class Predictor:
 
     def info(self) -> dict[str, Any]:
         meta = self.scorer.meta
-        return {"name": self.model_name, "version": self.model_version, "run_id": self.run_id,
-                "family": meta.family, "feature_view": meta.feature_view, "threshold": meta.threshold,
-                "base_rate": meta.base_rate}
+        return {
+            "name": self.model_name,
+            "version": self.model_version,
+            "run_id": self.run_id,
+            "family": meta.family,
+            "feature_view": meta.feature_view,
+            "threshold": meta.threshold,
+            "base_rate": meta.base_rate,
+        }
 
     def predict(self, items: Sequence[Mapping[str, Any]], explain: bool = False) -> list[dict[str, Any]]:
         """Per item, the fields of serving.prediction.ModelPrediction: p_overturned,
@@ -57,8 +63,10 @@ class Predictor:
         its k `precedents` (decided items of other letters; [] for a model packaged without an index).
         Computed only when asked for: never part of a plain prediction."""
         reasons = self.scorer.reasons(items)
-        return [row | {"reasons": why, "precedents": self.search(item, k, case_number=item.get("case_number"))}
-                for item, row, why in zip(items, rows, reasons, strict=True)]
+        return [
+            row | {"reasons": why, "precedents": self.search(item, k, case_number=item.get("case_number"))}
+            for item, row, why in zip(items, rows, reasons, strict=True)
+        ]
 
     def search(self, record: Mapping[str, Any], k: int = 5, filters=None, case_number: str | None = None) -> list:
         """The k decided items most like `record` (serving.precedents.PrecedentIndex.search)."""
@@ -77,8 +85,15 @@ def load_predictor(model_uri: str, backend: str | None = None) -> Predictor:
         local, name, version, run_id = _resolve(model_uri, Path(download))
         model_dir = _find_model_dir(local, model_uri)
         scorer = load_scorer(model_dir, backend)  # verifies every listed file's sha256, the index's too
-        return Predictor(scorer, name, version, run_id, load_distribution_check(model_dir, scorer.meta),
-                         load_precedents(model_dir, scorer.meta.files), read_evaluation(model_dir, scorer.meta.files))
+        return Predictor(
+            scorer,
+            name,
+            version,
+            run_id,
+            load_distribution_check(model_dir, scorer.meta),
+            load_precedents(model_dir, scorer.meta.files),
+            read_evaluation(model_dir, scorer.meta.files),
+        )
 
 
 def _resolve(model_uri: str, download: Path) -> tuple[Path, str, str | None, str | None]:
@@ -117,7 +132,8 @@ def _registered_version(ref: str):
     name, _, version = ref.rpartition("/")
     if not name:
         raise ModelNotFoundError(
-            f"models:/{ref}: give a version or alias, e.g. models:/{ref}/1 or models:/{ref}@candidate")
+            f"models:/{ref}: give a version or alias, e.g. models:/{ref}/1 or models:/{ref}@candidate"
+        )
     return client.get_model_version(name, version)
 
 

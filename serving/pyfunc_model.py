@@ -34,13 +34,21 @@ class IMRPythonModel(mlflow.pyfunc.PythonModel):
 
 def input_example() -> pd.DataFrame:
     """A made-up request (never real clinical text, which must not be logged)."""
-    return pd.DataFrame([{
-        "treatment": "Physical therapy 2 times a week for 6 weeks for the lumbar spine",
-        "case_summary": "The injured worker is a 45 year old female with low back pain after lifting a box.",
-        "claims_administrator_guideline": "Decision based on MTUS Chronic Pain Medical Treatment 2016.",
-        "patient_age": 45.0, "patient_sex": "female", "days_since_injury": 60.0,
-        "partial_approval": False, "original_request": "", "authorized_portion": "",
-    }])
+    return pd.DataFrame(
+        [
+            {
+                "treatment": "Physical therapy 2 times a week for 6 weeks for the lumbar spine",
+                "case_summary": "The injured worker is a 45 year old female with low back pain after lifting a box.",
+                "claims_administrator_guideline": "Decision based on MTUS Chronic Pain Medical Treatment 2016.",
+                "patient_age": 45.0,
+                "patient_sex": "female",
+                "days_since_injury": 60.0,
+                "partial_approval": False,
+                "original_request": "",
+                "authorized_portion": "",
+            }
+        ]
+    )
 
 
 def log_packaged_model(model_dir, registered_name: str, alias: str):
@@ -66,8 +74,21 @@ def log_packaged_model(model_dir, registered_name: str, alias: str):
     return f"models:/{registered_name}/{version}", version, info.model_uri
 
 
-RUNTIME_PACKAGES = ("mlflow", "scikit-learn", "skops", "numpy", "pandas", "scipy", "pydantic", "pypdfium2",
-                    "torch", "transformers", "onnxruntime", "safetensors", "tokenizers")
+RUNTIME_PACKAGES = (
+    "mlflow",
+    "scikit-learn",
+    "skops",
+    "numpy",
+    "pandas",
+    "scipy",
+    "pydantic",
+    "pypdfium2",
+    "torch",
+    "transformers",
+    "onnxruntime",
+    "safetensors",
+    "tokenizers",
+)
 
 
 def pip_requirements() -> list[str]:
@@ -96,8 +117,12 @@ def model_signature():
     from features.views import ItemRecord, item_field_types
 
     mlflow_type = {"string": "string", "bool": "boolean", "int": AnyType()}
-    inputs = Schema([ColSpec(mlflow_type[kind], name, required=ItemRecord.model_fields[name].is_required())
-                     for name, kind in item_field_types().items()])
+    inputs = Schema(
+        [
+            ColSpec(mlflow_type[kind], name, required=ItemRecord.model_fields[name].is_required())
+            for name, kind in item_field_types().items()
+        ]
+    )
     return ModelSignature(inputs=inputs, outputs=Schema(_output_columns()))
 
 

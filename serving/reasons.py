@@ -66,14 +66,14 @@ def term_reasons(matrix, names: Sequence[str], coef: np.ndarray, top: int = TOP)
         start, end = matrix.indptr[row], matrix.indptr[row + 1]
         columns, values = matrix.indices[start:end], matrix.data[start:end]
         effects = coef[columns] * values
-        candidates = [_reason(*readable_feature(names[c]), e)
-                      for c, e in zip(columns, effects, strict=True) if e != 0]
+        candidates = [_reason(*readable_feature(names[c]), e) for c, e in zip(columns, effects, strict=True) if e != 0]
         out.append(top_reasons(candidates, top))
     return out
 
 
-def sentence_reasons(predict: Callable[[list[Mapping[str, Any]]], np.ndarray], records: Sequence[Mapping[str, Any]],
-                     top: int = TOP) -> list[list[dict[str, Any]]]:
+def sentence_reasons(
+    predict: Callable[[list[Mapping[str, Any]]], np.ndarray], records: Sequence[Mapping[str, Any]], top: int = TOP
+) -> list[list[dict[str, Any]]]:
     """Per record, the effect of leaving out each of its case summary's sentences, one at a time."""
     out = []
     for record in records:
@@ -83,10 +83,12 @@ def sentence_reasons(predict: Callable[[list[Mapping[str, Any]]], np.ndarray], r
             continue
         variants = [dict(record)] + [
             dict(record, case_summary=" ".join(s for j, s in enumerate(sentences) if j != i))
-            for i in range(len(sentences))]
+            for i in range(len(sentences))
+        ]
         p = np.asarray(predict(variants), dtype=float)
-        candidates = [_reason("sentence", _clip(s), p[0] - p[i + 1]) for i, s in enumerate(sentences)
-                      if p[0] != p[i + 1]]
+        candidates = [
+            _reason("sentence", _clip(s), p[0] - p[i + 1]) for i, s in enumerate(sentences) if p[0] != p[i + 1]
+        ]
         out.append(top_reasons(candidates, top))
     return out
 

@@ -66,8 +66,11 @@ class BaselineScorer:
         features = self.pipeline.named_steps["features"]
         if self._names is None:  # built once: naming every column costs more than one explanation
             self._names = features.get_feature_names_out()
-        matrix = (self.tfidf.transform([i["text"] for i in inputs]) if self.text_only
-                  else features.transform(self._frame(inputs)))
+        matrix = (
+            self.tfidf.transform([i["text"] for i in inputs])
+            if self.text_only
+            else features.transform(self._frame(inputs))
+        )
         return term_reasons(matrix, self._names, self.pipeline.named_steps["classifier"].coef_[0], top)
 
 

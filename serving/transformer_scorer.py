@@ -79,8 +79,10 @@ class TransformerScorer:
         texts = [model_inputs(r, self.meta.feature_view)["text"] for r in records]
         out = []
         for start in range(0, len(texts), BATCH_SIZE):
-            batch = pad_batch(self.tokenizer, encode(self.tokenizer, texts[start:start + BATCH_SIZE],
-                                                     self.max_length, self.head_fraction))
+            batch = pad_batch(
+                self.tokenizer,
+                encode(self.tokenizer, texts[start : start + BATCH_SIZE], self.max_length, self.head_fraction),
+            )
             out.append(self._logits(batch))
         logits = np.concatenate(out) if out else np.zeros((0, 2))
         return softmax(logits, axis=1)[:, 1]

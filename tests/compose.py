@@ -18,5 +18,6 @@ def compose(config: str, **sections: dict):
             return [a for key, inner in value.items() for a in assignments(f"{prefix}.{key}", inner)]
         return [f"{prefix}={json.dumps(value)}"]  # JSON is YAML: the value is parsed as written
 
-    return load_config(CONFIGS / f"{config}.yaml",
-                       [a for key, value in sections.items() for a in assignments(key, value)])
+    return load_config(
+        CONFIGS / f"{config}.yaml", [a for key, value in sections.items() for a in assignments(key, value)]
+    )

@@ -58,10 +58,26 @@ def seed_paths() -> list[Path]:
 
 # A small training corpus: 16 bundled letters, the first 8 with an overturned item, so every
 # split of a training test holds some overturned items.
-OVERTURNED_PDFS = ["CM16-0229336", "CM16-0230548", "CM16-0235991", "CM16-0239110", "CM16-0240259",
-                   "CM16-0242419", "CM16-0246624", "CM17-0005589"]
-UPHELD_PDFS = ["CM16-0213037", "CM16-0221706", "CM16-0224814", "CM16-0228949", "CM16-0231706",
-               "CM16-0231745", "CM16-0232182", "CM16-0232543"]
+OVERTURNED_PDFS = [
+    "CM16-0229336",
+    "CM16-0230548",
+    "CM16-0235991",
+    "CM16-0239110",
+    "CM16-0240259",
+    "CM16-0242419",
+    "CM16-0246624",
+    "CM17-0005589",
+]
+UPHELD_PDFS = [
+    "CM16-0213037",
+    "CM16-0221706",
+    "CM16-0224814",
+    "CM16-0228949",
+    "CM16-0231706",
+    "CM16-0231745",
+    "CM16-0232182",
+    "CM16-0232543",
+]
 SMALL_CORPUS_PDFS = OVERTURNED_PDFS + UPHELD_PDFS
 
 
@@ -97,8 +113,9 @@ def wait_ready(client, timeout: float = 60) -> None:
 
 
 @contextmanager
-def small_baseline(root: Path, letters: Path, model_name: str, experiment: str, alias: str = "testing",
-                   calibration: str = "sigmoid"):
+def small_baseline(
+    root: Path, letters: Path, model_name: str, experiment: str, alias: str = "testing", calibration: str = "sigmoid"
+):
     """Train a small baseline on `letters` into an MLflow store under `root`; MLFLOW_TRACKING_URI
     points at that store until the block ends. Yields the TrainResult."""
     from training.run import train
@@ -185,8 +202,10 @@ def chromium() -> str:
     if CHROMIUM is None:
         if os.environ.get("IMR_ALLOW_NO_BROWSER") == "1":
             pytest.skip("no chromium installed and IMR_ALLOW_NO_BROWSER=1")
-        pytest.fail("no chromium on PATH: install Debian's chromium (apt-get install chromium), "
-                    "or set IMR_ALLOW_NO_BROWSER=1 to skip the browser tests")
+        pytest.fail(
+            "no chromium on PATH: install Debian's chromium (apt-get install chromium), "
+            "or set IMR_ALLOW_NO_BROWSER=1 to skip the browser tests"
+        )
     return CHROMIUM
 
 

@@ -47,8 +47,7 @@ def tf_env(tmp_path_factory):
         mp.delenv("MLFLOW_RUN_ID", raising=False)
         mp.delenv("IMR_BACKEND", raising=False)
         mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
-        mp.setattr(mlflow.models, "infer_pip_requirements",
-                   lambda *args, fallback=None, **kwargs: list(fallback or []))
+        mp.setattr(mlflow.models, "infer_pip_requirements", lambda *args, fallback=None, **kwargs: list(fallback or []))
         yield root
 
 
@@ -83,9 +82,16 @@ def tf_config(letters: Path, base: TinyBase, *, name: str = MODEL_NAME, **model)
     no frozen layers (it has 2), 50 bootstrap samples; learning rate 1e-3 for every layer, since at
     the default 5e-5 a random tiny encoder does not move in 6 steps."""
     settings = {
-        "base_model": str(base.path), "base_sha256": base.sha256, "max_length": 64, "epochs": 2,
-        "batch_size": 8, "learning_rate": 1e-3, "head_learning_rate": None, "freeze_layers": 0,
-        "export_onnx": True, "compare_with_baseline": True,
+        "base_model": str(base.path),
+        "base_sha256": base.sha256,
+        "max_length": 64,
+        "epochs": 2,
+        "batch_size": 8,
+        "learning_rate": 1e-3,
+        "head_learning_rate": None,
+        "freeze_layers": 0,
+        "export_onnx": True,
+        "compare_with_baseline": True,
         "domain_adaptation": {"enabled": False, "epochs": 1, "max_length": 64, "batch_size": 8},
     }
     settings.update(model)
@@ -127,8 +133,15 @@ def tf_da_trained(tf_env, tf_letters, tiny_base):
     import training.domain_adaptation as da
     from training.run import train
 
-    cfg = tf_config(tf_letters, tiny_base, name=DA_MODEL_NAME, epochs=1, export_onnx=False, compare_with_baseline=False,
-                    domain_adaptation={"enabled": True, "epochs": 1, "max_length": 64, "batch_size": 8})
+    cfg = tf_config(
+        tf_letters,
+        tiny_base,
+        name=DA_MODEL_NAME,
+        epochs=1,
+        export_onnx=False,
+        compare_with_baseline=False,
+        domain_adaptation={"enabled": True, "epochs": 1, "max_length": 64, "batch_size": 8},
+    )
     calls = []
     real = da.adaptation_texts
 

@@ -90,9 +90,12 @@ def item(
     body = rationale if rationale is not None else rationale_lines("this request", verdict)
     return (
         heading
-        + [f"Claims Administrator guideline: {ca_lines[0]}"] + ca_lines[1:]
-        + [f"MAXIMUS guideline: {mx_lines[0]}"] + mx_lines[1:]
-        + [f"Decision rationale: {body[0]}"] + body[1:]
+        + [f"Claims Administrator guideline: {ca_lines[0]}"]
+        + ca_lines[1:]
+        + [f"MAXIMUS guideline: {mx_lines[0]}"]
+        + mx_lines[1:]
+        + [f"Decision rationale: {body[0]}"]
+        + body[1:]
     )
 
 
@@ -113,8 +116,12 @@ def partial_heading(original: str, authorized: str, remaining: str, *, leaving: 
     ]
 
 
-def letter_lines(*items: list[str], case_number: str | None = CASE_NUMBER, reviewer: list[str] = REVIEWER,
-                 summary: list[str] = SUMMARY) -> list[str]:
+def letter_lines(
+    *items: list[str],
+    case_number: str | None = CASE_NUMBER,
+    reviewer: list[str] = REVIEWER,
+    summary: list[str] = SUMMARY,
+) -> list[str]:
     """A whole letter (no header block when case_number is None, like the seed texts); one
     page break after the case summary, as in the real letters."""
     header = header_lines(case_number) if case_number else []
@@ -124,9 +131,7 @@ def letter_lines(*items: list[str], case_number: str | None = CASE_NUMBER, revie
 def simple_letter_lines(case_number: str, decisions: str) -> list[str]:
     """A letter with one item per character of `decisions` ("U" Upheld, "O" Overturned)."""
     names = ["MRI of the lumbar spine", "Norco 10/325mg #60", "Physical therapy 2x6", "TENS unit"]
-    items = [
-        item(names[k % len(names)], "Overturned" if d == "O" else "Upheld") for k, d in enumerate(decisions)
-    ]
+    items = [item(names[k % len(names)], "Overturned" if d == "O" else "Upheld") for k, d in enumerate(decisions)]
     return letter_lines(*items, case_number=case_number)
 
 
@@ -134,8 +139,9 @@ def simple_letter(case_number: str, decisions: str) -> str:
     return render(simple_letter_lines(case_number, decisions))
 
 
-def render(lines: list[str], *, page_numbers: str | None = None, repeat_case_number: bool = False,
-           blank_lines: bool = False) -> str:
+def render(
+    lines: list[str], *, page_numbers: str | None = None, repeat_case_number: bool = False, blank_lines: bool = False
+) -> str:
     """Text as an extractor returns it. page_numbers: None, "page_of" ("Page 2 of 3" at the
     foot of every page) or "bare" ("2" at the foot of every page)."""
     pages = split_pages(lines)

@@ -15,12 +15,22 @@ from pathlib import Path
 
 from letters import item, letter_lines, rationale_lines, render
 
-TREATMENTS = ["Norco 10/325mg #60", "Physical therapy 2x6 lumbar spine", "MRI of the lumbar spine",
-              "TENS unit purchase", "Acupuncture x 6 sessions", "Lidoderm 5% patch #30"]
-HELPED = ("Records show documented functional improvement with prior {t}: she returned to modified duty "
-          "and walks longer distances.")
-NOT_HELPED = ("Records show no objective functional improvement with prior {t}; pain is unchanged and "
-              "work status is temporarily totally disabled.")
+TREATMENTS = [
+    "Norco 10/325mg #60",
+    "Physical therapy 2x6 lumbar spine",
+    "MRI of the lumbar spine",
+    "TENS unit purchase",
+    "Acupuncture x 6 sessions",
+    "Lidoderm 5% patch #30",
+]
+HELPED = (
+    "Records show documented functional improvement with prior {t}: she returned to modified duty "
+    "and walks longer distances."
+)
+NOT_HELPED = (
+    "Records show no objective functional improvement with prior {t}; pain is unchanged and "
+    "work status is temporarily totally disabled."
+)
 P_OVERTURNED = {True: 0.7, False: 0.05}
 
 
@@ -38,9 +48,16 @@ def synthetic_letter(case_number: str, rng: random.Random) -> tuple[str, list[st
         (HELPED if helped else NOT_HELPED).format(t=treatments[0].split()[0].lower()),
         "Utilization review non-certified the requests.",
     ]
-    items = [item(t, d, rationale=rationale_lines(t, "is medically necessary" if d == "Overturned"
-                                                   else "is not medically necessary"))
-             for t, d in zip(treatments, decisions, strict=True)]
+    items = [
+        item(
+            t,
+            d,
+            rationale=rationale_lines(
+                t, "is medically necessary" if d == "Overturned" else "is not medically necessary"
+            ),
+        )
+        for t, d in zip(treatments, decisions, strict=True)
+    ]
     return render(letter_lines(*items, case_number=case_number, summary=summary)), decisions
 
 

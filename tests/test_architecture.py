@@ -41,9 +41,12 @@ def test_the_scan_sees_the_packages():
 
 
 def test_imports_run_one_way():
-    wrong = [f"{module} imports {target}" for module, targets in project_imports().items() for target in targets
-             if target.split(".")[0] != module.split(".")[0]
-             and target.split(".")[0] not in ALLOWED[module.split(".")[0]]]
+    wrong = [
+        f"{module} imports {target}"
+        for module, targets in project_imports().items()
+        for target in targets
+        if target.split(".")[0] != module.split(".")[0] and target.split(".")[0] not in ALLOWED[module.split(".")[0]]
+    ]
     assert wrong == []
 
 
@@ -58,7 +61,7 @@ def test_no_import_cycles():
         path.append(node)
         for nxt in sorted(graph[node]):
             if nxt in on_path:
-                cycles.append(" -> ".join(path[path.index(nxt):] + [nxt]))
+                cycles.append(" -> ".join(path[path.index(nxt) :] + [nxt]))
             elif nxt not in done:
                 visit(nxt, path, on_path, done)
         path.pop()
@@ -73,6 +76,9 @@ def test_no_import_cycles():
 
 
 def test_the_dispatcher_sees_every_package():
-    sees_all = [m for m, targets in project_imports().items()
-                if {t.split(".")[0] for t in targets} | {m.split(".")[0]} == set(PACKAGES)]
+    sees_all = [
+        m
+        for m, targets in project_imports().items()
+        if {t.split(".")[0] for t in targets} | {m.split(".")[0]} == set(PACKAGES)
+    ]
     assert "training.imr" in sees_all

@@ -31,9 +31,13 @@ def synthetic(tmp_path_factory):
 @pytest.fixture(scope="module")
 def trained(synthetic):
     root, _ = synthetic
-    cfg = compose("baseline", data={"sources": [str(root / "letters")]}, model={"text_tfidf": {"min_df": 1}},
-                  evaluation={"folds": 3, "repeats": 1, "bootstrap_samples": 100},
-                  mlflow={"experiment": "imr-synthetic", "registered_model_name": MODEL_NAME, "alias": "testing"})
+    cfg = compose(
+        "baseline",
+        data={"sources": [str(root / "letters")]},
+        model={"text_tfidf": {"min_df": 1}},
+        evaluation={"folds": 3, "repeats": 1, "bootstrap_samples": 100},
+        mlflow={"experiment": "imr-synthetic", "registered_model_name": MODEL_NAME, "alias": "testing"},
+    )
     with tracking_store(root):  # for the whole module: the tests below load the registered model
         yield train(cfg)
 
@@ -62,8 +66,10 @@ def test_the_registered_model_ranks_new_requests_by_the_signal(trained, syntheti
     from serving.predictor import load_predictor
 
     predictor = load_predictor(trained.model_uri)
-    requests = [{"treatment": "Acupuncture x 6 sessions", "case_summary": text.format(t="acupuncture")}
-                for text in (HELPED, NOT_HELPED)]
+    requests = [
+        {"treatment": "Acupuncture x 6 sessions", "case_summary": text.format(t="acupuncture")}
+        for text in (HELPED, NOT_HELPED)
+    ]
     helped, not_helped = predictor.predict(requests)
     assert helped["p_overturned"] > 2 * not_helped["p_overturned"]
     assert not_helped["predicted_decision"] == UPHELD

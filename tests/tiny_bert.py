@@ -54,17 +54,24 @@ def build_tokenizer(texts: Iterable[str], vocab_size: int = VOCAB_SIZE):
     tok.normalizer, tok.pre_tokenizer = _normalizer_and_pre_tokenizer()
     tok.decoder = decoders.WordPiece()
     tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
         special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
     )
     return PreTrainedTokenizerFast(
-        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
-        mask_token="[MASK]", model_max_length=MAX_POSITIONS,
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=MAX_POSITIONS,
     )
 
 
-def build_tiny_bert(out_dir: Path, texts: Iterable[str], seed: int = 1234, vocab_size: int = VOCAB_SIZE,
-                    initializer_range: float = 0.2) -> Path:
+def build_tiny_bert(
+    out_dir: Path, texts: Iterable[str], seed: int = 1234, vocab_size: int = VOCAB_SIZE, initializer_range: float = 0.2
+) -> Path:
     """Save a tokenizer built from `texts` and a random tiny BertModel into `out_dir`.
 
     `initializer_range` (BERT's default is 0.02) is raised so that this untrained encoder's output
@@ -75,8 +82,13 @@ def build_tiny_bert(out_dir: Path, texts: Iterable[str], seed: int = 1234, vocab
 
     tokenizer = build_tokenizer(texts, vocab_size)
     config = BertConfig(
-        vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=MAX_POSITIONS, pad_token_id=tokenizer.pad_token_id,
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=MAX_POSITIONS,
+        pad_token_id=tokenizer.pad_token_id,
         initializer_range=initializer_range,
     )
     torch.manual_seed(seed)

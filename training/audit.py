@@ -36,24 +36,29 @@ def leakage_audit_cv(cfg: TrainConfig, family: Family, items: Split, folds, metr
     scores = raw.scores(ev.calibration)
     threshold = choose_threshold(np.tile(items.y, ev.repeats), scores.prob.ravel())
     audit = cv_metrics.oof_metrics(items.y, scores, items.letter_ids, threshold, ev.bootstrap_samples, cfg.seed, "")
-    table = pd.DataFrame([
-        {"feature_view": cfg.data.feature_view, **{k: metrics[f"{cv_metrics.MODEL}{k}"] for k in CV_AUDITED}},
-        {"feature_view": other, **{k: audit[k] for k in CV_AUDITED}},
-    ])
+    table = pd.DataFrame(
+        [
+            {"feature_view": cfg.data.feature_view, **{k: metrics[f"{cv_metrics.MODEL}{k}"] for k in CV_AUDITED}},
+            {"feature_view": other, **{k: audit[k] for k in CV_AUDITED}},
+        ]
+    )
     mlflow.log_text(markdown_table(table), "leakage_audit.md")
     return {f"audit_{other}_cv_{k}": audit[k] for k in CV_AUDITED}
 
 
-def leakage_audit_split(cfg: TrainConfig, family: Family, splits: dict[str, Split], metrics: dict,
-                        tmp: Path) -> dict[str, float]:
+def leakage_audit_split(
+    cfg: TrainConfig, family: Family, splits: dict[str, Split], metrics: dict, tmp: Path
+) -> dict[str, float]:
     other, other_cfg = other_view(cfg)
     views = {name: Split(s.rows, Split.of(s.rows, other).frame, s.y) for name, s in splits.items()}
     model = fit_packaged(other_cfg, family, views["train"], views["validation"], tmp / f"audit-{other}")
     threshold = choose_threshold(views["validation"].y, model.score(views["validation"]))
     audit = binary_metrics(views["test"].y, model.score(views["test"]), threshold, "test_")
-    table = pd.DataFrame([
-        {"feature_view": cfg.data.feature_view, **{k: metrics[k] for k in SPLIT_AUDITED}},
-        {"feature_view": other, **{k: audit[k] for k in SPLIT_AUDITED}},
-    ])
+    table = pd.DataFrame(
+        [
+            {"feature_view": cfg.data.feature_view, **{k: metrics[k] for k in SPLIT_AUDITED}},
+            {"feature_view": other, **{k: audit[k] for k in SPLIT_AUDITED}},
+        ]
+    )
     mlflow.log_text(markdown_table(table), "leakage_audit.md")
     return {f"audit_{other}_{k}": audit[k] for k in SPLIT_AUDITED}

@@ -40,5 +40,6 @@ def resolve_base_model(spec: str, expected_sha256: str | None) -> Path:
         actual = sha256_file(weights)
         if actual != expected_sha256:
             raise BaseModelError(
-                f"{weights}: sha256 {actual} does not match the configured base_sha256 {expected_sha256}")
+                f"{weights}: sha256 {actual} does not match the configured base_sha256 {expected_sha256}"
+            )
     return path

@@ -24,8 +24,13 @@ PIPELINE_FILE = "pipeline.skops"
 
 def _tfidf(cfg: TfidfConfig) -> TfidfVectorizer:
     return TfidfVectorizer(
-        analyzer=cfg.analyzer, ngram_range=tuple(cfg.ngram_range), min_df=cfg.min_df,
-        max_features=cfg.max_features, sublinear_tf=cfg.sublinear_tf, lowercase=True, dtype=np.float32,
+        analyzer=cfg.analyzer,
+        ngram_range=tuple(cfg.ngram_range),
+        min_df=cfg.min_df,
+        max_features=cfg.max_features,
+        sublinear_tf=cfg.sublinear_tf,
+        lowercase=True,
+        dtype=np.float32,
     )
 
 
@@ -39,7 +44,9 @@ def build_pipeline(cfg: BaselineModelConfig, seed: int) -> Pipeline:
         blocks.append(("numeric", scaled, NUMERIC))
     features = ColumnTransformer(blocks)
     classifier = LogisticRegression(
-        C=cfg.classifier.C, class_weight=cfg.classifier.class_weight, max_iter=cfg.classifier.max_iter,
+        C=cfg.classifier.C,
+        class_weight=cfg.classifier.class_weight,
+        max_iter=cfg.classifier.max_iter,
         random_state=seed,
     )
     return Pipeline([("features", features), ("classifier", classifier)])
@@ -68,8 +75,10 @@ def check_data(cfg: TrainConfig, n_train_items: int) -> None:
     blocks = {"text_tfidf": cfg.model.text_tfidf, "treatment_tfidf": cfg.model.treatment_tfidf}
     for key, tfidf in blocks.items():
         if tfidf is not None and tfidf.min_df > n_train_items:
-            raise ConfigError(f"model.{key}.min_df: {tfidf.min_df} is larger than the {n_train_items} items "
-                              f"a model is trained on here; no term could be kept")
+            raise ConfigError(
+                f"model.{key}.min_df: {tfidf.min_df} is larger than the {n_train_items} items "
+                f"a model is trained on here; no term could be kept"
+            )
 
 
 def top_terms(model_dir: Path, k: int = 25) -> pd.DataFrame:

@@ -55,9 +55,15 @@ def load_with_new_head(model_cls, path: Path, new: Sequence[str] = (), dropped: 
     missing = [k for k in info.get("missing_keys", ()) if not k.startswith(tuple(new))]
     unexpected = [k for k in info.get("unexpected_keys", ()) if not k.startswith(tuple(dropped))]
     mismatched = list(info.get("mismatched_keys", ()))
-    problems = [f"{label}: {sorted(map(str, keys))}" for label, keys in
-                (("missing", missing), ("unexpected", unexpected), ("mismatched", mismatched)) if keys]
+    problems = [
+        f"{label}: {sorted(map(str, keys))}"
+        for label, keys in (("missing", missing), ("unexpected", unexpected), ("mismatched", mismatched))
+        if keys
+    ]
     if problems:
-        warnings.warn(f"{model_cls.__name__} from {path}: weights not as expected ({'; '.join(problems)})",
-                      RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"{model_cls.__name__} from {path}: weights not as expected ({'; '.join(problems)})",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return model

@@ -11,19 +11,34 @@ from pathlib import Path
 def add_train_command(sub) -> None:
     p = sub.add_parser("train", help="train a model from a YAML config and track the run in MLflow")
     p.add_argument("--config", required=True, type=Path, help="YAML config, e.g. configs/baseline.yaml")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config key, e.g. --set model.classifier.C=0.5 (repeatable)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set model.classifier.C=0.5 (repeatable)",
+    )
     p.add_argument("--summary", type=Path, help="write {run_id, model_uri, metrics} as JSON here")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("compare", help="tracked runs side by side, best test AUROC first")
     p.add_argument("--experiment", default="imr-outcome")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
-    p.add_argument("--plot", type=Path, metavar="FILE",
-                   help="also write the runs' out-of-fold ROC, precision-recall and reliability curves, with the "
-                        "reference predictors, to FILE (.png, .pdf or .svg)")
-    p.add_argument("--runs", nargs="+", default=[], metavar="RUN",
-                   help="run names or ids to plot, in legend order (default: every listed cross-validation run)")
+    p.add_argument(
+        "--plot",
+        type=Path,
+        metavar="FILE",
+        help="also write the runs' out-of-fold ROC, precision-recall and reliability curves, with the "
+        "reference predictors, to FILE (.png, .pdf or .svg)",
+    )
+    p.add_argument(
+        "--runs",
+        nargs="+",
+        default=[],
+        metavar="RUN",
+        help="run names or ids to plot, in legend order (default: every listed cross-validation run)",
+    )
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("ui", help="start the MLflow UI on the project's tracking store (loopback)")
@@ -97,8 +112,10 @@ def print_result(result) -> None:
     print(f"threshold {result.threshold:.4f}; base rate {m['base_rate']:.3f}")
     print(f"run {result.run_id}\nmodel {result.model_uri}")
     print("compare runs:  .venv/bin/imr compare    MLflow UI:  .venv/bin/imr ui  (http://127.0.0.1:5000)")
-    print(f"score a request:  echo '{{\"treatment\": \"MRI of the lumbar spine\"}}' > req.jsonl && "
-          f".venv/bin/imr predict --model {result.model_uri} --input req.jsonl")
+    print(
+        f'score a request:  echo \'{{"treatment": "MRI of the lumbar spine"}}\' > req.jsonl && '
+        f".venv/bin/imr predict --model {result.model_uri} --input req.jsonl"
+    )
 
 
 def _print_cv(m: dict) -> None:
@@ -109,12 +126,16 @@ def _print_cv(m: dict) -> None:
     for label, prefix in (("model", MODEL), ("ref_base_rate", REF_BASE_RATE), ("ref_category", REF_CATEGORY)):
         g = lambda k, prefix=prefix: m.get(f"{prefix}{k}", float("nan"))
         ci = f"{g('roc_auc_ci_low'):.3f}-{g('roc_auc_ci_high'):.3f}"
-        print(f"{label:<14}{g('roc_auc'):>8.3f}{ci:>14}{g('pr_auc'):>8.3f}{g('brier'):>8.4f}{g('brier_skill'):>8.3f}"
-              f"{g('ece'):>7.3f}{g('mean_p'):>8.3f}{g('f1'):>7.3f}")
+        print(
+            f"{label:<14}{g('roc_auc'):>8.3f}{ci:>14}{g('pr_auc'):>8.3f}{g('brier'):>8.4f}{g('brier_skill'):>8.3f}"
+            f"{g('ece'):>7.3f}{g('mean_p'):>8.3f}{g('f1'):>7.3f}"
+        )
     if "cv_diff_vs_baseline_roc_auc" in m:
         d = "cv_diff_vs_baseline_roc_auc"
-        print(f"AUROC minus the default baseline's on the same folds: {m[d]:+.3f} "
-              f"(95% CI {m[d + '_ci_low']:+.3f} to {m[d + '_ci_high']:+.3f})")
+        print(
+            f"AUROC minus the default baseline's on the same folds: {m[d]:+.3f} "
+            f"(95% CI {m[d + '_ci_low']:+.3f} to {m[d + '_ci_high']:+.3f})"
+        )
 
 
 def _print_split(m: dict) -> None:
@@ -122,11 +143,17 @@ def _print_split(m: dict) -> None:
     print(f"{'test':<14}{'AUROC':>8}{'PR-AUC':>8}{'prec':>7}{'recall':>7}{'F1':>7}{'acc':>7}{'Brier':>8}")
     for label, prefix in rows:
         g = lambda k, prefix=prefix: m.get(f"{prefix}test_{k}", float("nan"))
-        print(f"{label:<14}{g('roc_auc'):>8.3f}{g('pr_auc'):>8.3f}{g('precision'):>7.3f}{g('recall'):>7.3f}"
-              f"{g('f1'):>7.3f}{g('accuracy'):>7.3f}{g('brier'):>8.3f}")
-    print(f"model AUROC 95% CI {m['test_roc_auc_ci_low']:.3f}-{m['test_roc_auc_ci_high']:.3f}, "
-          f"PR-AUC 95% CI {m['test_pr_auc_ci_low']:.3f}-{m['test_pr_auc_ci_high']:.3f} (bootstrap over test letters)")
+        print(
+            f"{label:<14}{g('roc_auc'):>8.3f}{g('pr_auc'):>8.3f}{g('precision'):>7.3f}{g('recall'):>7.3f}"
+            f"{g('f1'):>7.3f}{g('accuracy'):>7.3f}{g('brier'):>8.3f}"
+        )
+    print(
+        f"model AUROC 95% CI {m['test_roc_auc_ci_low']:.3f}-{m['test_roc_auc_ci_high']:.3f}, "
+        f"PR-AUC 95% CI {m['test_pr_auc_ci_low']:.3f}-{m['test_pr_auc_ci_high']:.3f} (bootstrap over test letters)"
+    )
     if "test_roc_auc_diff_vs_baseline" in m:
-        print(f"AUROC minus the baseline's on the same split: {m['test_roc_auc_diff_vs_baseline']:+.3f} "
-              f"(95% CI {m['test_roc_auc_diff_vs_baseline_ci_low']:+.3f} to "
-              f"{m['test_roc_auc_diff_vs_baseline_ci_high']:+.3f})")
+        print(
+            f"AUROC minus the baseline's on the same split: {m['test_roc_auc_diff_vs_baseline']:+.3f} "
+            f"(95% CI {m['test_roc_auc_diff_vs_baseline_ci_low']:+.3f} to "
+            f"{m['test_roc_auc_diff_vs_baseline_ci_high']:+.3f})"
+        )

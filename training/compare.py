@@ -9,8 +9,23 @@ import math
 
 import mlflow
 
-COLUMNS = ["run_id", "run_name", "family", "view", "mode", "params", "auroc", "auroc_ci", "pr_auc", "pr_auc_ci",
-           "f1", "brier", "brier_skill", "ece", "ref_category_auroc"]
+COLUMNS = [
+    "run_id",
+    "run_name",
+    "family",
+    "view",
+    "mode",
+    "params",
+    "auroc",
+    "auroc_ci",
+    "pr_auc",
+    "pr_auc_ci",
+    "f1",
+    "brier",
+    "brier_skill",
+    "ece",
+    "ref_category_auroc",
+]
 
 
 def _fmt(value: float | None) -> str:
@@ -44,22 +59,31 @@ def run_rows(experiment: str) -> list[dict]:
             continue
         cv = tags.get("evaluation_mode") == "cv"
         get = lambda name, m=m: m.get(name, math.nan)
-        rows.append({
-            "run_id": run.info.run_id, "run_name": run.info.run_name, "family": tags["model_family"],
-            "view": tags.get("feature_view", ""), "mode": tags.get("evaluation_mode", "split"),
-            "params": _key_params(tags["model_family"], params),
-            "auroc": get("cv_roc_auc" if cv else "test_roc_auc"),
-            "auroc_ci": _ci(get("cv_roc_auc_ci_low" if cv else "test_roc_auc_ci_low"),
-                            get("cv_roc_auc_ci_high" if cv else "test_roc_auc_ci_high")),
-            "pr_auc": get("cv_pr_auc" if cv else "test_pr_auc"),
-            "pr_auc_ci": _ci(get("cv_pr_auc_ci_low" if cv else "test_pr_auc_ci_low"),
-                             get("cv_pr_auc_ci_high" if cv else "test_pr_auc_ci_high")),
-            "f1": get("cv_f1" if cv else "test_f1"),
-            "brier": get("cv_brier" if cv else "test_brier"),
-            "brier_skill": get("cv_brier_skill"),
-            "ece": get("cv_ece" if cv else "test_ece"),
-            "ref_category_auroc": get("ref_category_cv_roc_auc" if cv else "ref_category_test_roc_auc"),
-        })
+        rows.append(
+            {
+                "run_id": run.info.run_id,
+                "run_name": run.info.run_name,
+                "family": tags["model_family"],
+                "view": tags.get("feature_view", ""),
+                "mode": tags.get("evaluation_mode", "split"),
+                "params": _key_params(tags["model_family"], params),
+                "auroc": get("cv_roc_auc" if cv else "test_roc_auc"),
+                "auroc_ci": _ci(
+                    get("cv_roc_auc_ci_low" if cv else "test_roc_auc_ci_low"),
+                    get("cv_roc_auc_ci_high" if cv else "test_roc_auc_ci_high"),
+                ),
+                "pr_auc": get("cv_pr_auc" if cv else "test_pr_auc"),
+                "pr_auc_ci": _ci(
+                    get("cv_pr_auc_ci_low" if cv else "test_pr_auc_ci_low"),
+                    get("cv_pr_auc_ci_high" if cv else "test_pr_auc_ci_high"),
+                ),
+                "f1": get("cv_f1" if cv else "test_f1"),
+                "brier": get("cv_brier" if cv else "test_brier"),
+                "brier_skill": get("cv_brier_skill"),
+                "ece": get("cv_ece" if cv else "test_ece"),
+                "ref_category_auroc": get("ref_category_cv_roc_auc" if cv else "ref_category_test_roc_auc"),
+            }
+        )
     rows.sort(key=lambda r: (math.isnan(r["auroc"]), -r["auroc"] if not math.isnan(r["auroc"]) else 0))
     return rows
 
@@ -74,11 +98,39 @@ def render(rows: list[dict], fmt: str) -> str:
         writer.writeheader()
         writer.writerows(rows)
         return out.getvalue()
-    shown = ["run_name", "family", "mode", "auroc", "auroc_ci", "pr_auc", "pr_auc_ci", "f1", "brier", "brier_skill",
-             "ece", "ref_category_auroc", "params"]
-    cells = [[r["run_name"], r["family"], r["mode"], _fmt(r["auroc"]), r["auroc_ci"], _fmt(r["pr_auc"]),
-              r["pr_auc_ci"], _fmt(r["f1"]), _fmt(r["brier"]), _fmt(r["brier_skill"]), _fmt(r["ece"]),
-              _fmt(r["ref_category_auroc"]), r["params"]] for r in rows]
+    shown = [
+        "run_name",
+        "family",
+        "mode",
+        "auroc",
+        "auroc_ci",
+        "pr_auc",
+        "pr_auc_ci",
+        "f1",
+        "brier",
+        "brier_skill",
+        "ece",
+        "ref_category_auroc",
+        "params",
+    ]
+    cells = [
+        [
+            r["run_name"],
+            r["family"],
+            r["mode"],
+            _fmt(r["auroc"]),
+            r["auroc_ci"],
+            _fmt(r["pr_auc"]),
+            r["pr_auc_ci"],
+            _fmt(r["f1"]),
+            _fmt(r["brier"]),
+            _fmt(r["brier_skill"]),
+            _fmt(r["ece"]),
+            _fmt(r["ref_category_auroc"]),
+            r["params"],
+        ]
+        for r in rows
+    ]
     widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(shown)]
     line = lambda values: "  ".join(v.ljust(w) for v, w in zip(values, widths)).rstrip()  # noqa: E731
     return "\n".join([line(shown), line(["-" * w for w in widths]), *(line(c) for c in cells)]) + "\n"

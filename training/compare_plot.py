@@ -166,8 +166,7 @@ def build_figure(rows: list[dict], wanted: list[str]):
             continue
         ci = f" ({row['auroc_ci']})" if row.get("auroc_ci") else ""
         pr_ci = f" ({row['pr_auc_ci']})" if row.get("pr_auc_ci") else ""
-        runs.append(Curves(row["run_name"], oof, f"AUROC {row['auroc']:.3f}{ci}",
-                           f"PR-AUC {row['pr_auc']:.3f}{pr_ci}"))
+        runs.append(Curves(row["run_name"], oof, f"AUROC {row['auroc']:.3f}{ci}", f"PR-AUC {row['pr_auc']:.3f}{pr_ci}"))
     if not runs:
         raise PlotError("no run with out-of-fold predictions to plot")
     return comparison_figure(runs, reference_curves(runs[0].oof)), [r.label for r in runs], skipped

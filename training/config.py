@@ -91,16 +91,28 @@ class DomainAdaptationConfig(Strict):
 
 
 # TrainingArguments fields that a typed key of TransformerModelConfig sets (one definition each).
-SET_BY_MODEL_KEYS = {"num_train_epochs": "epochs", "learning_rate": "learning_rate", "weight_decay": "weight_decay",
-                     "per_device_train_batch_size": "batch_size", "per_device_eval_batch_size": "batch_size",
-                     "warmup_steps": "warmup_ratio", "warmup_ratio": "warmup_ratio"}
+SET_BY_MODEL_KEYS = {
+    "num_train_epochs": "epochs",
+    "learning_rate": "learning_rate",
+    "weight_decay": "weight_decay",
+    "per_device_train_batch_size": "batch_size",
+    "per_device_eval_batch_size": "batch_size",
+    "warmup_steps": "warmup_ratio",
+    "warmup_ratio": "warmup_ratio",
+}
 # TrainingArguments fields that the run sets from what it is doing; a config value would break it.
-OWNED_BY_RUN = {"output_dir": "a temporary folder", "seed": "the top-level seed", "data_seed": "the top-level seed",
-                "eval_strategy": "evaluation only with a validation split",
-                "save_strategy": "checkpoints only to pick the best epoch",
-                "load_best_model_at_end": "the best epoch by validation PR-AUC",
-                "metric_for_best_model": "validation PR-AUC", "greater_is_better": "validation PR-AUC",
-                "report_to": "the run's own MLflow logging", "disable_tqdm": "the run's own progress bar"}
+OWNED_BY_RUN = {
+    "output_dir": "a temporary folder",
+    "seed": "the top-level seed",
+    "data_seed": "the top-level seed",
+    "eval_strategy": "evaluation only with a validation split",
+    "save_strategy": "checkpoints only to pick the best epoch",
+    "load_best_model_at_end": "the best epoch by validation PR-AUC",
+    "metric_for_best_model": "validation PR-AUC",
+    "greater_is_better": "validation PR-AUC",
+    "report_to": "the run's own MLflow logging",
+    "disable_tqdm": "the run's own progress bar",
+}
 
 
 class TransformerModelConfig(Strict):
@@ -165,8 +177,10 @@ class TransformerModelConfig(Strict):
         # silently ignore its optimizer settings then.
         ignored = sorted(k for k in self.trainer if k.startswith(("optim", "adam_")))
         if ignored and self.head_learning_rate is not None:
-            raise ValueError(f"trainer.{ignored[0]} has no effect with model.head_learning_rate set "
-                             "(that builds its own AdamW); set head_learning_rate: null to use it")
+            raise ValueError(
+                f"trainer.{ignored[0]} has no effect with model.head_learning_rate set "
+                "(that builds its own AdamW); set head_learning_rate: null to use it"
+            )
         return self
 
 
@@ -201,7 +215,8 @@ class TrainConfig(Strict):
     seed: int = 0
     data: DataConfig = DataConfig()
     model: Annotated[BaselineModelConfig | TransformerModelConfig, Field(discriminator="family")] = (
-        BaselineModelConfig())
+        BaselineModelConfig()
+    )
     evaluation: EvaluationConfig = EvaluationConfig()
     mlflow: MlflowConfig = MlflowConfig()
 
@@ -214,8 +229,9 @@ class TrainConfig(Strict):
 
 
 # The union's tags, read from the model configs themselves (pydantic puts the tag into error locations).
-MODEL_FAMILY_TAGS = {get_args(c.model_fields["family"].annotation)[0]
-                     for c in get_args(TrainConfig.model_fields["model"].annotation)}
+MODEL_FAMILY_TAGS = {
+    get_args(c.model_fields["family"].annotation)[0] for c in get_args(TrainConfig.model_fields["model"].annotation)
+}
 
 
 class ConfigError(ValueError):
@@ -256,8 +272,9 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> TrainConfig:
     try:
         return TrainConfig.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(f"{_key_path(err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
-                             for err in exc.errors())
+        problems = "; ".join(
+            f"{_key_path(err['loc'])}: {err['msg'].removeprefix('Value error, ')}" for err in exc.errors()
+        )
         raise ConfigError(f"{path}: {problems}") from exc
 
 

@@ -41,11 +41,11 @@ class OutOfFold:
         """The raw scores for ranking, and the probabilities serving would have answered: calibrated
         by a calibrator fitted on the other folds only, and capped at the fold model's base rate
         when out of distribution (serving.prediction.score_items)."""
-        calibrated = np.stack([cross_fitted_calibration(p, y, fold, calibration)
-                               for p, fold, y in zip(self.p, self.fold, self.labels)])
+        calibrated = np.stack(
+            [cross_fitted_calibration(p, y, fold, calibration) for p, fold, y in zip(self.p, self.fold, self.labels)]
+        )
         served = np.where(self.in_distribution, calibrated, np.minimum(calibrated, self.base_rate))
         return OOFScores.of(self.p, served, self.base_rate)
-
 
 
 def fold_ids(folds: list[Fold], items: int) -> np.ndarray:
@@ -60,22 +60,41 @@ def out_of_fold(cfg: TrainConfig, family: Family, items: Split, folds: list[Fold
     """Raw OOF probabilities of `family` under `cfg`; one nested run per fold."""
     repeats = max(f.repeat for f in folds) + 1
     shape = (repeats, len(items))
-    oof = OutOfFold(np.full(shape, np.nan), fold_ids(folds, len(items)), np.ones(shape, dtype=bool),
-                    np.full(shape, np.nan), np.tile(items.y, (repeats, 1)))
+    oof = OutOfFold(
+        np.full(shape, np.nan),
+        fold_ids(folds, len(items)),
+        np.ones(shape, dtype=bool),
+        np.full(shape, np.nan),
+        np.tile(items.y, (repeats, 1)),
+    )
     name = label or family.name
     cfg = family.fold_config(cfg)
     for f in tqdm(folds, desc=f"{name} cross-validation", unit="fold"):
-        with mlflow.start_run(run_name=f"{name}-repeat{f.repeat}-fold{f.index}", nested=True), \
-                tempfile.TemporaryDirectory() as tmp:
-            mlflow.set_tags({"model_family": family.name, "feature_view": cfg.data.feature_view,
-                             "cv_repeat": f.repeat, "cv_fold": f.index, "stage": "cv_fold"})
+        with (
+            mlflow.start_run(run_name=f"{name}-repeat{f.repeat}-fold{f.index}", nested=True),
+            tempfile.TemporaryDirectory() as tmp,
+        ):
+            mlflow.set_tags(
+                {
+                    "model_family": family.name,
+                    "feature_view": cfg.data.feature_view,
+                    "cv_repeat": f.repeat,
+                    "cv_fold": f.index,
+                    "stage": "cv_fold",
+                }
+            )
             test = items.select(f.test)
             model = fit_packaged(cfg, family, items.select(f.train), None, Path(tmp) / "model")
             oof.p[f.repeat, f.test] = model.score(test)
             oof.in_distribution[f.repeat, f.test] = model.in_distribution(test)
             oof.base_rate[f.repeat, f.test] = model.base_rate
-            mlflow.log_metrics({"fold_train_items": len(f.train), "fold_test_items": len(f.test),
-                                "fold_test_overturned": int(test.y.sum())})
+            mlflow.log_metrics(
+                {
+                    "fold_train_items": len(f.train),
+                    "fold_test_items": len(f.test),
+                    "fold_test_overturned": int(test.y.sum()),
+                }
+            )
     return oof
 
 

@@ -71,15 +71,20 @@ def probability_metrics(y: np.ndarray, rank: np.ndarray, prob: np.ndarray, base:
 
 def threshold_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
     pred = p >= threshold
-    return {"precision": skm.precision_score(y, pred, zero_division=0),
-            "recall": skm.recall_score(y, pred, zero_division=0),
-            "f1": skm.f1_score(y, pred, zero_division=0), "accuracy": skm.accuracy_score(y, pred)}
+    return {
+        "precision": skm.precision_score(y, pred, zero_division=0),
+        "recall": skm.recall_score(y, pred, zero_division=0),
+        "f1": skm.f1_score(y, pred, zero_division=0),
+        "accuracy": skm.accuracy_score(y, pred),
+    }
 
 
 def _per_repeat(y, scores: OOFScores, rows=None) -> dict[str, np.ndarray]:
     rows = slice(None) if rows is None else rows
-    values = [probability_metrics(y[rows], r[rows], p[rows], b[rows])
-              for r, p, b in zip(scores.rank, scores.prob, scores.base)]
+    values = [
+        probability_metrics(y[rows], r[rows], p[rows], b[rows])
+        for r, p, b in zip(scores.rank, scores.prob, scores.base)
+    ]
     return {name: np.array([v[name] for v in values], dtype=float) for name in PER_REPEAT}
 
 
@@ -87,8 +92,9 @@ def _interval(values) -> tuple[float, float]:
     return tuple(float(v) for v in np.percentile(values, [2.5, 97.5])) if values else (math.nan, math.nan)
 
 
-def oof_metrics(y, scores: OOFScores, groups, threshold: float, samples: int, seed: int,
-                prefix: str) -> dict[str, float]:
+def oof_metrics(
+    y, scores: OOFScores, groups, threshold: float, samples: int, seed: int, prefix: str
+) -> dict[str, float]:
     y = np.asarray(y, dtype=int)
     per_repeat = _per_repeat(y, scores)
     out = {f"{prefix}{name}": float(np.mean(v)) for name, v in per_repeat.items()}
@@ -128,9 +134,12 @@ def within_fold_roc_auc(y, P, fold) -> float:
     folds' models (each fold's intercept), so a gap between the two shows how much of the pooled
     ranking is fold-level shift rather than ranking of items."""
     y = np.asarray(y, dtype=int)
-    values = [skm.roc_auc_score(y[rows], p[rows])
-              for p, f in zip(np.atleast_2d(P), np.atleast_2d(fold)) for k in np.unique(f)
-              if len(np.unique(y[rows := f == k])) == 2]
+    values = [
+        skm.roc_auc_score(y[rows], p[rows])
+        for p, f in zip(np.atleast_2d(P), np.atleast_2d(fold))
+        for k in np.unique(f)
+        if len(np.unique(y[rows := f == k])) == 2
+    ]
     return float(np.mean(values)) if values else math.nan
 
 

@@ -30,9 +30,11 @@ def require_every_split(dsd, cfg: DataConfig) -> None:
     if empty:
         where = f"data.dataset {cfg.dataset}" if cfg.dataset else "data.sources"
         letters = len({k for split in dsd for k in dsd[split]["letter_id"]})
-        raise InputError(f"{where}: the {', '.join(empty)} split(s) have no letters ({letters} letters in all); "
-                         f"every split needs letters: add letters, change data.split_fractions "
-                         f"or use evaluation.mode: cv")
+        raise InputError(
+            f"{where}: the {', '.join(empty)} split(s) have no letters ({letters} letters in all); "
+            f"every split needs letters: add letters, change data.split_fractions "
+            f"or use evaluation.mode: cv"
+        )
 
 
 def _load_ingested(cfg: DataConfig):
@@ -40,8 +42,10 @@ def _load_ingested(cfg: DataConfig):
 
     folder = cfg.dataset_path()
     if not (folder / "dataset" / "dataset_dict.json").exists() or not (folder / "report.json").exists():
-        raise InputError(f"data.dataset {folder}: not an imr ingest output (no dataset/ and report.json); "
-                         f"run: imr ingest LETTERS... --out {folder}")
+        raise InputError(
+            f"data.dataset {folder}: not an imr ingest output (no dataset/ and report.json); "
+            f"run: imr ingest LETTERS... --out {folder}"
+        )
     report = json.loads((folder / "report.json").read_text())
     return datasets.load_from_disk(str(folder / "dataset")), report
 

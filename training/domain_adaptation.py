@@ -47,35 +47,65 @@ def adapt(cfg: TransformerModelConfig, base_dir: Path, train_rows, val_rows, out
     tokenizer = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
     # An encoder checkpoint has no masked-LM head (`cls.predictions.*` starts fresh) and its pooler
     # has no place in a masked-LM model; the pooler is put back on saving (_save_encoder_with_pooler).
-    model = load_with_new_head(AutoModelForMaskedLM, base_dir, new=("cls.predictions.",), dropped=("pooler.",),
-                               local_files_only=True, use_safetensors=True)
+    model = load_with_new_head(
+        AutoModelForMaskedLM,
+        base_dir,
+        new=("cls.predictions.",),
+        dropped=("pooler.",),
+        local_files_only=True,
+        use_safetensors=True,
+    )
 
     def tokenized(rows):
         ds = datasets.Dataset.from_dict({"text": adaptation_texts(rows)})
-        return ds.map(lambda b: tokenizer(b["text"], truncation=True, max_length=da.max_length),
-                      batched=True, remove_columns=["text"])
+        return ds.map(
+            lambda b: tokenizer(b["text"], truncation=True, max_length=da.max_length),
+            batched=True,
+            remove_columns=["text"],
+        )
 
     if val_rows is None:  # cross-validation and the final refit: hold out some train letters for the MLM loss
         held = {lid for lid in set(train_rows["letter_id"]) if letter_unit(lid, "mlm-eval") < 0.15}
         val_rows = train_rows.filter(lambda r: r["letter_id"] in held)
         train_rows = train_rows.filter(lambda r: r["letter_id"] not in held)
     args = TrainingArguments(
-        output_dir=str(out_dir / "checkpoints"), num_train_epochs=da.epochs, learning_rate=da.learning_rate,
-        per_device_train_batch_size=da.batch_size, per_device_eval_batch_size=da.batch_size,
-        eval_strategy="epoch", save_strategy="no", logging_steps=5, seed=seed, data_seed=seed,
-        report_to=["mlflow"], disable_tqdm=True, dataloader_pin_memory=torch.cuda.is_available(),
+        output_dir=str(out_dir / "checkpoints"),
+        num_train_epochs=da.epochs,
+        learning_rate=da.learning_rate,
+        per_device_train_batch_size=da.batch_size,
+        per_device_eval_batch_size=da.batch_size,
+        eval_strategy="epoch",
+        save_strategy="no",
+        logging_steps=5,
+        seed=seed,
+        data_seed=seed,
+        report_to=["mlflow"],
+        disable_tqdm=True,
+        dataloader_pin_memory=torch.cuda.is_available(),
     )
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=da.mlm_probability, seed=seed)
     with mlflow.start_run(run_name="domain-adaptation", nested=True) as run:
         mlflow.set_tags({"stage": "domain_adaptation", "base_model": cfg.base_model})
-        trainer = Trainer(model=model, args=args, train_dataset=tokenized(train_rows), eval_dataset=tokenized(val_rows),
-                          processing_class=tokenizer, data_collator=collator)
+        trainer = Trainer(
+            model=model,
+            args=args,
+            train_dataset=tokenized(train_rows),
+            eval_dataset=tokenized(val_rows),
+            processing_class=tokenizer,
+            data_collator=collator,
+        )
         use_progress(trainer, "domain adaptation")
         before = trainer.evaluate()["eval_loss"]
         trainer.train()
         after = trainer.evaluate()["eval_loss"]
-        mlflow.log_metrics({"val_mlm_loss_before": before, "val_mlm_loss_after": after,
-                            "val_perplexity_before": math.exp(before), "val_perplexity_after": math.exp(after)})
+        mlflow.log_metrics(
+            {
+                "val_mlm_loss_before": before,
+                "val_mlm_loss_after": after,
+                "val_perplexity_before": math.exp(before),
+                "val_perplexity_after": math.exp(after),
+            }
+        )
         adapted = out_dir / "adapted"
         _save_encoder_with_pooler(trainer.model, base_dir, adapted)
         tokenizer.save_pretrained(str(adapted))

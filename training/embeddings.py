@@ -42,15 +42,16 @@ def embed(texts: Sequence[str], window: int = 256, max_windows: int = 4, batch: 
         for i, text in enumerate(todo):
             ids = tokenizer(text or " ", add_special_tokens=False)["input_ids"]
             step = window - 2
-            chunks = [ids[s:s + step] for s in range(0, max(len(ids), 1), step)][:max_windows] or [[]]
+            chunks = [ids[s : s + step] for s in range(0, max(len(ids), 1), step)][:max_windows] or [[]]
             for chunk in chunks:
                 pieces.append(tokenizer.decode(chunk))
                 owner.append(i)
         vectors = []
         with torch.inference_mode():
             for s in range(0, len(pieces), batch):
-                enc = tokenizer(pieces[s:s + batch], padding=True, truncation=True, max_length=window,
-                                return_tensors="pt")
+                enc = tokenizer(
+                    pieces[s : s + batch], padding=True, truncation=True, max_length=window, return_tensors="pt"
+                )
                 states = model(**enc).last_hidden_state
                 mask = enc["attention_mask"].unsqueeze(-1).float()
                 vectors.append(((states * mask).sum(1) / mask.sum(1).clamp(min=1)).numpy())

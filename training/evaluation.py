@@ -48,17 +48,22 @@ def per_category_table(categories, y, p) -> pd.DataFrame:
     rows = []
     for category, group in frame.groupby("category", sort=True):
         both = group["y"].nunique() == 2
-        rows.append({
-            "category": category, "items": len(group), "overturned": int(group["y"].sum()),
-            "overturn_rate": round(float(group["y"].mean()), 4),
-            "mean_p_overturned": round(float(group["p"].mean()), 4),
-            "roc_auc": round(float(skm.roc_auc_score(group["y"], group["p"])), 4) if both else None,
-        })
+        rows.append(
+            {
+                "category": category,
+                "items": len(group),
+                "overturned": int(group["y"].sum()),
+                "overturn_rate": round(float(group["y"].mean()), 4),
+                "mean_p_overturned": round(float(group["p"].mean()), 4),
+                "roc_auc": round(float(skm.roc_auc_score(group["y"], group["p"])), 4) if both else None,
+            }
+        )
     return pd.DataFrame(rows).sort_values(["items", "category"], ascending=[False, True], ignore_index=True)
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
     """A GitHub-style table (pandas' to_markdown needs the optional tabulate package)."""
+
     def cell(v) -> str:
         if v is None or (isinstance(v, float) and math.isnan(v)):
             return ""

@@ -39,18 +39,31 @@ def _without_onnx(cfg: TrainConfig) -> TrainConfig:
 
 
 FAMILIES: dict[str, Family] = {
-    "baseline": Family("baseline", baseline.fit,
-                       {"model.classifier.C": "C", "model.text_tfidf.ngram_range": "tfidf",
-                        "model.text_tfidf.min_df": "mindf"},
-                       family_docs.baseline_describe, family_docs.baseline_card,
-                       check_data=baseline.check_data, log_artifacts=baseline.log_top_terms),
-    "transformer": Family("transformer", transformer.fit,
-                          {"model.base_model": "", "model.max_length": "len", "model.epochs": "ep",
-                           "model.freeze_layers": "frz", "model.learning_rate": "lr",
-                           "model.domain_adaptation.enabled": "da"},
-                          family_docs.transformer_describe, family_docs.transformer_card,
-                          compare_to_baseline=lambda cfg: cfg.model.compare_with_baseline,
-                          fold_config=_without_onnx),
+    "baseline": Family(
+        "baseline",
+        baseline.fit,
+        {"model.classifier.C": "C", "model.text_tfidf.ngram_range": "tfidf", "model.text_tfidf.min_df": "mindf"},
+        family_docs.baseline_describe,
+        family_docs.baseline_card,
+        check_data=baseline.check_data,
+        log_artifacts=baseline.log_top_terms,
+    ),
+    "transformer": Family(
+        "transformer",
+        transformer.fit,
+        {
+            "model.base_model": "",
+            "model.max_length": "len",
+            "model.epochs": "ep",
+            "model.freeze_layers": "frz",
+            "model.learning_rate": "lr",
+            "model.domain_adaptation.enabled": "da",
+        },
+        family_docs.transformer_describe,
+        family_docs.transformer_card,
+        compare_to_baseline=lambda cfg: cfg.model.compare_with_baseline,
+        fold_config=_without_onnx,
+    ),
 }
 
 

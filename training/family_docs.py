@@ -30,23 +30,31 @@ def _num(value: float, digits: int = 3, signed: bool = False) -> str:
 
 def _interval(m: dict, key: str, signed: bool = False) -> str:
     low, high = m.get(f"{key}_ci_low", math.nan), m.get(f"{key}_ci_high", math.nan)
-    return (f"{_num(m.get(key, math.nan), signed=signed)} "
-            f"(95% CI {_num(low, signed=signed)} to {_num(high, signed=signed)})")
+    return (
+        f"{_num(m.get(key, math.nan), signed=signed)} "
+        f"(95% CI {_num(low, signed=signed)} to {_num(high, signed=signed)})"
+    )
 
 
 # ---------------------------------------------------------------- baseline
 
+
 def _tfidf_words(t) -> str:
-    grams = f"{t.ngram_range[0]}-{t.ngram_range[1]}-grams" if t.ngram_range[0] != t.ngram_range[1] \
+    grams = (
+        f"{t.ngram_range[0]}-{t.ngram_range[1]}-grams"
+        if t.ngram_range[0] != t.ngram_range[1]
         else f"{t.ngram_range[0]}-grams"
+    )
     cap = f"up to {t.max_features:,} features" if t.max_features else "no feature cap"
     return f"{t.analyzer} {grams}, min_df {t.min_df}, {cap}{', sublinear tf' if t.sublinear_tf else ''}"
 
 
 def baseline_describe(cfg: TrainConfig) -> str:
     m = cfg.model
-    return (f"TF-IDF ({_tfidf_words(m.text_tfidf)}) + logistic regression (C={m.classifier.C:g}, "
-            f"class_weight {m.classifier.class_weight})")
+    return (
+        f"TF-IDF ({_tfidf_words(m.text_tfidf)}) + logistic regression (C={m.classifier.C:g}, "
+        f"class_weight {m.classifier.class_weight})"
+    )
 
 
 def baseline_card(cfg: TrainConfig, facts: RunFacts) -> str:
@@ -68,11 +76,14 @@ max_iter {m.classifier.max_iter}; saved with skops (no pickle).
 
 # ---------------------------------------------------------------- transformer
 
+
 def transformer_describe(cfg: TrainConfig) -> str:
     m = cfg.model
     adapted = ", domain-adapted on the train letters (masked LM)" if m.domain_adaptation.enabled else ""
-    return (f"fine-tuned {m.base_model}{adapted}: {m.max_length} tokens, {m.epochs:g} epoch(s), "
-            f"{_frozen(m.freeze_layers)}, learning rate {m.learning_rate:g}")
+    return (
+        f"fine-tuned {m.base_model}{adapted}: {m.max_length} tokens, {m.epochs:g} epoch(s), "
+        f"{_frozen(m.freeze_layers)}, learning rate {m.learning_rate:g}"
+    )
 
 
 def _frozen(layers: int) -> str:
@@ -87,40 +98,60 @@ def _base_model_lines(cfg: TrainConfig, facts: RunFacts) -> list[str]:
     else:
         pinned = "not pinned (base_sha256: null)" + (f"; loaded weights had sha256 `{actual}`" if actual else "")
     head_rate = f" (head {m.head_learning_rate:g})" if m.head_learning_rate else ""
-    return [f"- Base model: `{m.base_model}`; {pinned}.",
-            (f"- Input: {m.max_length} tokens, the first {m.head_fraction:.0%} from the start of the text (treatment "
-             f"first), the rest from the end of the case summary."),
-            (f"- Fine-tuning: {m.epochs:g} epoch(s), batch {m.batch_size}, learning rate "
-             f"{m.learning_rate:g}{head_rate}, weight decay {m.weight_decay:g}, class weights {m.class_weight}, "
-             f"{_frozen(m.freeze_layers)}. "
-             f"Trainer arguments are in the nested `fine-tuning` run.")]
+    return [
+        f"- Base model: `{m.base_model}`; {pinned}.",
+        (
+            f"- Input: {m.max_length} tokens, the first {m.head_fraction:.0%} from the start of the text (treatment "
+            f"first), the rest from the end of the case summary."
+        ),
+        (
+            f"- Fine-tuning: {m.epochs:g} epoch(s), batch {m.batch_size}, learning rate "
+            f"{m.learning_rate:g}{head_rate}, weight decay {m.weight_decay:g}, class weights {m.class_weight}, "
+            f"{_frozen(m.freeze_layers)}. "
+            f"Trainer arguments are in the nested `fine-tuning` run."
+        ),
+    ]
 
 
 def _domain_adaptation_lines(cfg: TrainConfig, facts: RunFacts) -> list[str]:
     da = cfg.model.domain_adaptation
     if not da.enabled:
         return ["- Domain adaptation: off (the base encoder was fine-tuned directly)."]
-    line = (f"- Domain adaptation: {da.epochs:g} epoch(s) of masked-LM pretraining on the train letters' case "
-            f"summaries, treatments and guidelines (mask rate {da.mlm_probability:g}), before fine-tuning.")
+    line = (
+        f"- Domain adaptation: {da.epochs:g} epoch(s) of masked-LM pretraining on the train letters' case "
+        f"summaries, treatments and guidelines (mask rate {da.mlm_probability:g}), before fine-tuning."
+    )
     mlm = facts.linked.get("domain_adaptation", {})
     if "val_mlm_loss_before" in mlm:
-        line += (f" Held-out MLM loss {_num(mlm['val_mlm_loss_before'])} before, "
-                 f"{_num(mlm.get('val_mlm_loss_after', math.nan))} after (perplexity "
-                 f"{_num(mlm.get('val_perplexity_before', math.nan), 1)} to "
-                 f"{_num(mlm.get('val_perplexity_after', math.nan), 1)}).")
+        line += (
+            f" Held-out MLM loss {_num(mlm['val_mlm_loss_before'])} before, "
+            f"{_num(mlm.get('val_mlm_loss_after', math.nan))} after (perplexity "
+            f"{_num(mlm.get('val_perplexity_before', math.nan), 1)} to "
+            f"{_num(mlm.get('val_perplexity_after', math.nan), 1)})."
+        )
     return [line]
 
 
 def _versus_baseline_lines(facts: RunFacts) -> list[str]:
     m = facts.metrics
     if "cv_diff_vs_baseline_roc_auc" in m:
-        return [("- Paired difference against the default baseline on the same folds and letter resamples "
-                 "(this model minus the baseline):"),
-                (f"  AUROC {_interval(m, 'cv_diff_vs_baseline_roc_auc', signed=True)}; "
-                 f"Brier skill {_interval(m, 'cv_diff_vs_baseline_brier_skill', signed=True)}.")]
+        return [
+            (
+                "- Paired difference against the default baseline on the same folds and letter resamples "
+                "(this model minus the baseline):"
+            ),
+            (
+                f"  AUROC {_interval(m, 'cv_diff_vs_baseline_roc_auc', signed=True)}; "
+                f"Brier skill {_interval(m, 'cv_diff_vs_baseline_brier_skill', signed=True)}."
+            ),
+        ]
     if "test_roc_auc_diff_vs_baseline" in m:
-        return [("- Paired difference against the default baseline on the same test split: AUROC "
-                 f"{_interval(m, 'test_roc_auc_diff_vs_baseline', signed=True)}.")]
+        return [
+            (
+                "- Paired difference against the default baseline on the same test split: AUROC "
+                f"{_interval(m, 'test_roc_auc_diff_vs_baseline', signed=True)}."
+            )
+        ]
     return ["- Not compared with the baseline in this run (model.compare_with_baseline: false)."]
 
 
@@ -128,17 +159,26 @@ def _onnx_lines(cfg: TrainConfig, facts: RunFacts) -> list[str]:
     if not cfg.model.export_onnx:
         return ["- ONNX: not exported (model.export_onnx: false)."]
     m = facts.metrics
-    line = ("- ONNX: an int8 export (dynamic quantisation) ships beside the PyTorch weights; "
-            "`imr predict --backend onnx` uses it.")
+    line = (
+        "- ONNX: an int8 export (dynamic quantisation) ships beside the PyTorch weights; "
+        "`imr predict --backend onnx` uses it."
+    )
     if "onnx_max_abs_diff" in m:
-        line += (f" On {int(m.get('onnx_items', 0))} training items its probabilities differ from PyTorch's by "
-                 f"{_num(m['onnx_max_abs_diff'], 4)} at most (mean {_num(m.get('onnx_mean_abs_diff', math.nan), 4)}); "
-                 f"{_num(m.get('onnx_items_per_s', math.nan), 0)} items/s against PyTorch's "
-                 f"{_num(m.get('torch_items_per_s', math.nan), 0)} on the training machine's CPU.")
+        line += (
+            f" On {int(m.get('onnx_items', 0))} training items its probabilities differ from PyTorch's by "
+            f"{_num(m['onnx_max_abs_diff'], 4)} at most (mean {_num(m.get('onnx_mean_abs_diff', math.nan), 4)}); "
+            f"{_num(m.get('onnx_items_per_s', math.nan), 0)} items/s against PyTorch's "
+            f"{_num(m.get('torch_items_per_s', math.nan), 0)} on the training machine's CPU."
+        )
     return [line]
 
 
 def transformer_card(cfg: TrainConfig, facts: RunFacts) -> str:
-    lines = ["## Model family: fine-tuned transformer", *_base_model_lines(cfg, facts),
-             *_domain_adaptation_lines(cfg, facts), *_versus_baseline_lines(facts), *_onnx_lines(cfg, facts)]
+    lines = [
+        "## Model family: fine-tuned transformer",
+        *_base_model_lines(cfg, facts),
+        *_domain_adaptation_lines(cfg, facts),
+        *_versus_baseline_lines(facts),
+        *_onnx_lines(cfg, facts),
+    ]
     return "\n".join(lines) + "\n"

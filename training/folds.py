@@ -30,8 +30,13 @@ class Fold:
 def letter_fold_ids(letter_keys: Sequence[str], has_overturn: Sequence[bool], folds: int, salt: str) -> np.ndarray:
     """The fold (0..folds-1) of each letter."""
     strata = {True: "overturned", False: "upheld"}
-    return np.array([min(int(letter_unit(key, f"{salt}:{strata[bool(pos)]}") * folds), folds - 1)
-                     for key, pos in zip(letter_keys, has_overturn)], dtype=int)
+    return np.array(
+        [
+            min(int(letter_unit(key, f"{salt}:{strata[bool(pos)]}") * folds), folds - 1)
+            for key, pos in zip(letter_keys, has_overturn)
+        ],
+        dtype=int,
+    )
 
 
 def item_folds(letter_keys: Sequence[str], labels: Sequence[int], folds: int, repeats: int, seed: int) -> list[Fold]:
@@ -41,8 +46,10 @@ def item_folds(letter_keys: Sequence[str], labels: Sequence[int], folds: int, re
     y = np.asarray(labels, dtype=int)
     letters, inverse = np.unique(keys, return_inverse=True)
     if len(letters) < folds:
-        raise FoldError(f"{len(letters)} letters cannot fill {folds} folds (evaluation.folds); "
-                        f"add letters or lower evaluation.folds")
+        raise FoldError(
+            f"{len(letters)} letters cannot fill {folds} folds (evaluation.folds); "
+            f"add letters or lower evaluation.folds"
+        )
     positive = np.zeros(len(letters), dtype=bool)
     np.logical_or.at(positive, inverse, y == 1)
     out = []
@@ -56,6 +63,7 @@ def item_folds(letter_keys: Sequence[str], labels: Sequence[int], folds: int, re
                 raise FoldError(
                     f"fold {k} of repeat {repeat} has {len(test)} items and {int(y[test].sum())} overturned: "
                     f"metrics would be undefined; the corpus has {int(positive.sum())} letters with an "
-                    f"overturned item for {folds} folds (evaluation.folds)")
+                    f"overturned item for {folds} folds (evaluation.folds)"
+                )
             out.append(Fold(repeat, k, train, test))
     return out

@@ -26,12 +26,25 @@ def headline_keys(mode: str) -> list[str]:
     difference against the baseline (when the run has one)."""
     if mode == "cv":
         m, diff = cv_metrics.MODEL, f"{cv_metrics.MODEL}diff_vs_baseline_"
-        return [*_with_ci(m, "roc_auc"), *_with_ci(m, "pr_auc"), *_with_ci(m, "brier_skill"), f"{m}ece",
-                f"{cv_metrics.REF_CATEGORY}roc_auc",
-                *_with_ci(diff, "roc_auc"), *_with_ci(diff, "brier_skill")]
-    return [*_with_ci("test_", "roc_auc"), *_with_ci("test_", "pr_auc"), "test_brier", "test_ece",
-            "ref_category_test_roc_auc", "test_roc_auc_diff_vs_baseline", "test_roc_auc_diff_vs_baseline_ci_low",
-            "test_roc_auc_diff_vs_baseline_ci_high"]
+        return [
+            *_with_ci(m, "roc_auc"),
+            *_with_ci(m, "pr_auc"),
+            *_with_ci(m, "brier_skill"),
+            f"{m}ece",
+            f"{cv_metrics.REF_CATEGORY}roc_auc",
+            *_with_ci(diff, "roc_auc"),
+            *_with_ci(diff, "brier_skill"),
+        ]
+    return [
+        *_with_ci("test_", "roc_auc"),
+        *_with_ci("test_", "pr_auc"),
+        "test_brier",
+        "test_ece",
+        "ref_category_test_roc_auc",
+        "test_roc_auc_diff_vs_baseline",
+        "test_roc_auc_diff_vs_baseline_ci_low",
+        "test_roc_auc_diff_vs_baseline_ci_high",
+    ]
 
 
 def headline_metrics(metrics: dict[str, float], mode: str) -> dict[str, float]:
@@ -41,5 +54,8 @@ def headline_metrics(metrics: dict[str, float], mode: str) -> dict[str, float]:
 
 def point_estimates(metrics: dict[str, float], mode: str) -> dict[str, float]:
     """The headline values without their interval ends (for registry tags)."""
-    return {k: metrics[k] for k in headline_keys(mode)
-            if k in metrics and not k.endswith(("_ci_low", "_ci_high")) and math.isfinite(metrics[k])}
+    return {
+        k: metrics[k]
+        for k in headline_keys(mode)
+        if k in metrics and not k.endswith(("_ci_low", "_ci_high")) and math.isfinite(metrics[k])
+    }

@@ -84,8 +84,9 @@ def run_variant(variant: Variant, frame, y, keys, folds, repeats: int) -> Result
     fold_of = np.zeros((repeats, len(y)), dtype=int)
     chosen: Counter = Counter()
     for f in folds:
-        p, best = fit_predict(variant, frame.iloc[f.train], y[f.train], keys[f.train], frame.iloc[f.test],
-                              seed=f.repeat * 100 + f.index)
+        p, best = fit_predict(
+            variant, frame.iloc[f.train], y[f.train], keys[f.train], frame.iloc[f.test], seed=f.repeat * 100 + f.index
+        )
         p_raw[f.repeat, f.test] = p
         base[f.repeat, f.test] = y[f.train].mean()
         fold_of[f.repeat, f.test] = f.index
@@ -117,8 +118,9 @@ def summary_metrics(res: Result, y, keys, writer, samples: int) -> dict[str, flo
     threshold = choose_threshold(np.tile(y, len(s.prob)), s.prob.ravel())
     out = oof_metrics(y, s, keys, threshold, samples, 0, "cv_")
     out["cv_roc_auc_within_fold"] = float(np.mean([stratified_auc(y, p, f) for p, f in zip(s.rank, res.fold_of)]))
-    out["cv_roc_auc_within_writer"] = float(np.mean([stratified_auc(y, p, f * 10 + writer)
-                                                     for p, f in zip(s.rank, res.fold_of)]))
+    out["cv_roc_auc_within_writer"] = float(
+        np.mean([stratified_auc(y, p, f * 10 + writer) for p, f in zip(s.rank, res.fold_of)])
+    )
     return out
 
 
@@ -131,12 +133,21 @@ def log_mlflow(variant: Variant, res: Result, metrics: dict, args, n_letters: in
     import mlflow
 
     with mlflow.start_run(run_name=variant.name):
-        mlflow.log_params({"hypothesis": variant.hypothesis, "description": variant.description[:500],
-                           "grid": str(variant.grid_description)[:500], "outer_folds": 5,
-                           "repeats": args.repeats, "inner_folds": INNER_FOLDS, "inner_scoring": "roc_auc",
-                           "calibration": "sigmoid cross-fitted",
-                           "bootstrap_samples": args.bootstrap, "letters": n_letters,
-                           "most_chosen": str(res.chosen.most_common(1)[0][0])[:500]})
+        mlflow.log_params(
+            {
+                "hypothesis": variant.hypothesis,
+                "description": variant.description[:500],
+                "grid": str(variant.grid_description)[:500],
+                "outer_folds": 5,
+                "repeats": args.repeats,
+                "inner_folds": INNER_FOLDS,
+                "inner_scoring": "roc_auc",
+                "calibration": "sigmoid cross-fitted",
+                "bootstrap_samples": args.bootstrap,
+                "letters": n_letters,
+                "most_chosen": str(res.chosen.most_common(1)[0][0])[:500],
+            }
+        )
         mlflow.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)} | {"seconds": res.seconds})
 
 
@@ -144,13 +155,24 @@ def table(rows: list[dict]) -> str:
     frame = pd.DataFrame(rows)
     for name in ("diff_roc_auc", "diff_brier_skill"):
         frame[name.replace("diff_", "Δ ")] = [
-            "" if r["name"] == "ref_default"
-            else f"{r[name]:+.3f} [{r[name + '_ci_low']:+.3f}, {r[name + '_ci_high']:+.3f}]" for r in rows]
-    cols = {"name": "variant", "hypothesis": "hyp", "cv_roc_auc": "AUROC", "cv_brier_skill": "Brier skill",
-            "cv_log_loss": "log loss", "cv_ece": "ECE", "cv_roc_auc_within_fold": "AUROC within fold",
-            "cv_roc_auc_within_writer": "AUROC within writer",
-            "Δ roc_auc": "Δ AUROC [95% CI]",
-            "Δ brier_skill": "Δ Brier skill [95% CI]", "most_chosen": "most chosen (inner CV)"}
+            ""
+            if r["name"] == "ref_default"
+            else f"{r[name]:+.3f} [{r[name + '_ci_low']:+.3f}, {r[name + '_ci_high']:+.3f}]"
+            for r in rows
+        ]
+    cols = {
+        "name": "variant",
+        "hypothesis": "hyp",
+        "cv_roc_auc": "AUROC",
+        "cv_brier_skill": "Brier skill",
+        "cv_log_loss": "log loss",
+        "cv_ece": "ECE",
+        "cv_roc_auc_within_fold": "AUROC within fold",
+        "cv_roc_auc_within_writer": "AUROC within writer",
+        "Δ roc_auc": "Δ AUROC [95% CI]",
+        "Δ brier_skill": "Δ Brier skill [95% CI]",
+        "most_chosen": "most chosen (inner CV)",
+    }
     return markdown_table(frame[list(cols)].rename(columns=cols))
 
 
@@ -172,8 +194,10 @@ def main(argv: list[str] | None = None) -> None:
     frame, y, keys = load_frame()
     writer = WriterTemplate().transform(frame).argmax(1)
     folds = item_folds(list(keys), list(y), folds=5, repeats=args.repeats, seed=0)
-    print(f"{len(np.unique(keys))} letters, {len(y)} items, {int(y.sum())} overturned; "
-          f"{len(folds)} outer folds", flush=True)
+    print(
+        f"{len(np.unique(keys))} letters, {len(y)} items, {int(y.sum())} overturned; {len(folds)} outer folds",
+        flush=True,
+    )
     if not args.no_mlflow:
         from training.tracking import setup
 
@@ -187,14 +211,21 @@ def main(argv: list[str] | None = None) -> None:
         results[variant.name] = res
         metrics = summary_metrics(res, y, keys, writer, args.bootstrap)
         metrics |= paired_differences(res, results["ref_default"], y, keys, args.bootstrap)
-        row = {"name": variant.name, "hypothesis": variant.hypothesis, **metrics,
-               "most_chosen": res.chosen.most_common(1)[0][0] if res.chosen else ""}
+        row = {
+            "name": variant.name,
+            "hypothesis": variant.hypothesis,
+            **metrics,
+            "most_chosen": res.chosen.most_common(1)[0][0] if res.chosen else "",
+        }
         rows.append(row)
-        print(f"{variant.name:28s} AUROC {metrics['cv_roc_auc']:.3f} BSS {metrics['cv_brier_skill']:+.3f} "
-              f"ECE {metrics['cv_ece']:.3f} fold {metrics['cv_roc_auc_within_fold']:.3f} "
-              f"writer {metrics['cv_roc_auc_within_writer']:.3f} dAUC {metrics['diff_roc_auc']:+.3f} "
-              f"[{metrics['diff_roc_auc_ci_low']:+.3f},{metrics['diff_roc_auc_ci_high']:+.3f}] "
-              f"dBSS {metrics['diff_brier_skill']:+.3f} ({res.seconds:.0f}s) {row['most_chosen']}", flush=True)
+        print(
+            f"{variant.name:28s} AUROC {metrics['cv_roc_auc']:.3f} BSS {metrics['cv_brier_skill']:+.3f} "
+            f"ECE {metrics['cv_ece']:.3f} fold {metrics['cv_roc_auc_within_fold']:.3f} "
+            f"writer {metrics['cv_roc_auc_within_writer']:.3f} dAUC {metrics['diff_roc_auc']:+.3f} "
+            f"[{metrics['diff_roc_auc_ci_low']:+.3f},{metrics['diff_roc_auc_ci_high']:+.3f}] "
+            f"dBSS {metrics['diff_brier_skill']:+.3f} ({res.seconds:.0f}s) {row['most_chosen']}",
+            flush=True,
+        )
         if not args.no_mlflow:
             log_mlflow(variant, res, metrics, args, len(np.unique(keys)))
         return metrics
@@ -207,11 +238,13 @@ def main(argv: list[str] | None = None) -> None:
     if not args.only:
         evaluate(combination(wins))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    header = (f"Nested CV over letters: {len(np.unique(keys))} letters, {len(y)} items, {int(y.sum())} overturned; "
-              f"5 outer folds x {args.repeats} repeats (item_folds seed 0), inner StratifiedGroupKFold({INNER_FOLDS}) "
-              f"AUROC; sigmoid cross-fitted calibration; Δ = variant - ref_default, 95% CI from {args.bootstrap} "
-              f"letter-bootstrap resamples. Combination of supported hypotheses: "
-              f"{'not run (--only)' if args.only else ', '.join(wins) or 'none'}.\n\n")
+    header = (
+        f"Nested CV over letters: {len(np.unique(keys))} letters, {len(y)} items, {int(y.sum())} overturned; "
+        f"5 outer folds x {args.repeats} repeats (item_folds seed 0), inner StratifiedGroupKFold({INNER_FOLDS}) "
+        f"AUROC; sigmoid cross-fitted calibration; Δ = variant - ref_default, 95% CI from {args.bootstrap} "
+        f"letter-bootstrap resamples. Combination of supported hypotheses: "
+        f"{'not run (--only)' if args.only else ', '.join(wins) or 'none'}.\n\n"
+    )
     args.out.write_text(header + table(rows))
     print(f"wrote {args.out}")
 

@@ -40,8 +40,14 @@ NO_SUMMARY = ["treatment", "treatment_category", "claims_administrator_guideline
 
 def tfidf(min_df: int = 2, max_features: int | None = 50_000) -> TfidfVectorizer:
     """The baseline's text TF-IDF settings (word 1-2 grams, sublinear tf)."""
-    return TfidfVectorizer(ngram_range=(1, 2), min_df=min_df, max_features=max_features, sublinear_tf=True,
-                           lowercase=True, dtype=np.float32)
+    return TfidfVectorizer(
+        ngram_range=(1, 2),
+        min_df=min_df,
+        max_features=max_features,
+        sublinear_tf=True,
+        lowercase=True,
+        dtype=np.float32,
+    )
 
 
 def classifier(C: float = 1.0) -> LogisticRegression:
@@ -63,8 +69,10 @@ EXTRA_BLOCKS = {
     "treatment_tfidf": lambda: ("treatment", tfidf(min_df=2), "treatment"),
     "guideline_timing": lambda: ("guideline_timing", GuidelineTimingFeatures(), GUIDELINE_COLUMNS),
     "letter_context": lambda: ("letter_context", LetterContextFeatures(), ["treatment", *LETTER_COLUMNS]),
-    "embedding": lambda: [("emb_treatment", SentenceEmbedder(), ["treatment"]),
-                          ("emb_summary", SentenceEmbedder(), ["case_summary"])],
+    "embedding": lambda: [
+        ("emb_treatment", SentenceEmbedder(), ["treatment"]),
+        ("emb_summary", SentenceEmbedder(), ["case_summary"]),
+    ],
 }
 
 
@@ -79,8 +87,10 @@ def pipeline(blocks: list[tuple], C: float = 1.0) -> Pipeline:
 
 def weight_grid(extra: list[tuple]) -> list[dict[str, float]]:
     """transformer_weights choices: every added block at the same weight, the text block at 1."""
-    return [{name: (w if name in {b[0] for b in extra} else 1.0) for name in ["text", *(b[0] for b in extra)]}
-            for w in WEIGHTS]
+    return [
+        {name: (w if name in {b[0] for b in extra} else 1.0) for name in ["text", *(b[0] for b in extra)]}
+        for w in WEIGHTS
+    ]
 
 
 @dataclass
@@ -104,6 +114,7 @@ def _added(extra: tuple[str, ...]) -> Callable[[], tuple]:
     def build():
         blocks = [b for name in extra for b in _blocks(name)]
         return pipeline([text_block(), *blocks]), {"features__transformer_weights": weight_grid(blocks)}
+
     return build
 
 
@@ -126,12 +137,15 @@ def _stack(X_tr, y_tr, g_tr, X_te, seed):
     stacker is fitted on inner out-of-fold predictions of the outer training letters only."""
     bases = [build_pipeline(BaselineModelConfig(), 0), pipeline(_blocks("embedding"), C=1.0)]
     cv = StratifiedGroupKFold(n_splits=4, shuffle=True, random_state=seed)
-    inner = np.column_stack([_logit(cross_val_predict(b, X_tr, y_tr, groups=g_tr, cv=cv, method="predict_proba")[:, 1])
-                             for b in bases])
+    inner = np.column_stack(
+        [_logit(cross_val_predict(b, X_tr, y_tr, groups=g_tr, cv=cv, method="predict_proba")[:, 1]) for b in bases]
+    )
     stacker = LogisticRegression(C=1.0).fit(inner, y_tr)
     outer = np.column_stack([_logit(b.fit(X_tr, y_tr).predict_proba(X_te)[:, 1]) for b in bases])
-    return stacker.predict_proba(outer)[:, 1], {"w_tfidf": round(float(stacker.coef_[0, 0]), 1),
-                                                "w_emb": round(float(stacker.coef_[0, 1]), 1)}
+    return stacker.predict_proba(outer)[:, 1], {
+        "w_tfidf": round(float(stacker.coef_[0, 0]), 1),
+        "w_emb": round(float(stacker.coef_[0, 1]), 1),
+    }
 
 
 class WriterTemplate(TextComposer):
@@ -142,8 +156,13 @@ class WriterTemplate(TextComposer):
 
     def transform(self, X):
         opening = pd.DataFrame(X)["case_summary"].fillna("").astype(str).str[:60].str.lower()
-        flags = np.column_stack([opening.str.contains("injured worker"), opening.str.contains("this case involves"),
-                                 opening.str.contains("applicant")]).astype(float)
+        flags = np.column_stack(
+            [
+                opening.str.contains("injured worker"),
+                opening.str.contains("this case involves"),
+                opening.str.contains("applicant"),
+            ]
+        ).astype(float)
         return np.column_stack([flags, flags.sum(1) == 0]).astype(float)
 
 
@@ -182,61 +201,157 @@ def _regularised_C():
 
 
 def _regularised_vocab():
-    grid = {"classifier__C": C_GRID, "features__text__min_df": [2, 5],
-            "features__text__max_features": [1000, 50_000]}
+    grid = {"classifier__C": C_GRID, "features__text__min_df": [2, 5], "features__text__max_features": [1000, 50_000]}
     return build_pipeline(BaselineModelConfig(), 0), grid
 
 
 VARIANTS: list[Variant] = [
-    Variant("ref_default", "ref", "current default baseline: word 1-2gram TF-IDF of the whole text, LR C=1 balanced",
-            build=lambda: (build_pipeline(BaselineModelConfig(), 0), {})),
+    Variant(
+        "ref_default",
+        "ref",
+        "current default baseline: word 1-2gram TF-IDF of the whole text, LR C=1 balanced",
+        build=lambda: (build_pipeline(BaselineModelConfig(), 0), {}),
+    ),
     Variant("ref_category_rate", "ref", "train overturn rate of the item's treatment category", custom=_category_rate),
-    Variant("h1_style_normalised", "1", "whole text style-normalised (person terms, dates, years, citation and "
-            "template boilerplate) before the TF-IDF", build=_text_only("style"), combinable=True, text_kind="style"),
-    Variant("h1_style_no_numbers", "1", "as h1_style_normalised and every number dropped too",
-            build=lambda: (pipeline([("text", make_pipeline(TextComposer(["text"], drop_numbers=True), tfidf()),
-                                      ["text"])]), {}), combinable=True, text_kind="style_no_numbers"),
-    Variant("h1_writer_adjusted", "1", "reference + the writer template as a block while fitting, marginalised "
-            "(training mean) at prediction", build=_writer_adjusted),
-    Variant("diag_writer_template", "diag", "diagnostic: one-hot of the case-summary writer's template only",
-            build=lambda: (pipeline([("template", WriterTemplate(), ["case_summary"])]), {})),
-    Variant("h1_no_summary", "1", "TF-IDF of treatment + category + guideline only: the case summary dropped",
-            build=_text_only("no_summary"), combinable=True, text_kind="no_summary"),
-    Variant("h2_request_features", "2", "reference + request flags/counts (retrospective, associated surgical, "
-            "peri-operative, initial/additional, sessions, quantity, partial approval)",
-            build=_added(("request",)), combinable=True, extra=("request",)),
-    Variant("h2_treatment_tfidf", "2", "reference + a separate word TF-IDF of the treatment text",
-            build=_added(("treatment_tfidf",)), combinable=True, extra=("treatment_tfidf",)),
-    Variant("h3_guideline_timing", "3", "reference + cited guideline flags (no citation, MTUS chapter, ODG, "
-            "outside MTUS, 2004 ACOEM) and days-since-injury bins", build=_added(("guideline_timing",)),
-            combinable=True, extra=("guideline_timing",)),
-    Variant("h4_letter_context", "4", "reference + items in the letter, a surgical procedure in the letter, "
-            "and that crossed with associated/peri-operative items", build=_added(("letter_context",)),
-            combinable=True, extra=("letter_context",)),
-    Variant("h5_embedding_alone", "5", "frozen MiniLM mean-pooled embeddings of treatment and case summary, LR head",
-            build=_embedding_alone),
-    Variant("h5_embedding_added", "5", "reference + the MiniLM embedding blocks", build=_added(("embedding",)),
-            combinable=True, extra=("embedding",)),
-    Variant("h6_regularised_C", "6", "reference pipeline with C chosen in inner CV from 0.1/0.3/1",
-            build=_regularised_C, combinable=True),
-    Variant("h6_regularised_vocab", "6", "reference pipeline with C, min_df (2/5) and max_features (1000/50000) "
-            "chosen in inner CV", build=_regularised_vocab, combinable=True, regularise=True),
-    Variant("h7_stack_tfidf_embedding", "7", "logistic stack of the reference TF-IDF model and the embedding model",
-            custom=_stack),
+    Variant(
+        "h1_style_normalised",
+        "1",
+        "whole text style-normalised (person terms, dates, years, citation and template boilerplate) before the TF-IDF",
+        build=_text_only("style"),
+        combinable=True,
+        text_kind="style",
+    ),
+    Variant(
+        "h1_style_no_numbers",
+        "1",
+        "as h1_style_normalised and every number dropped too",
+        build=lambda: (
+            pipeline([("text", make_pipeline(TextComposer(["text"], drop_numbers=True), tfidf()), ["text"])]),
+            {},
+        ),
+        combinable=True,
+        text_kind="style_no_numbers",
+    ),
+    Variant(
+        "h1_writer_adjusted",
+        "1",
+        "reference + the writer template as a block while fitting, marginalised (training mean) at prediction",
+        build=_writer_adjusted,
+    ),
+    Variant(
+        "diag_writer_template",
+        "diag",
+        "diagnostic: one-hot of the case-summary writer's template only",
+        build=lambda: (pipeline([("template", WriterTemplate(), ["case_summary"])]), {}),
+    ),
+    Variant(
+        "h1_no_summary",
+        "1",
+        "TF-IDF of treatment + category + guideline only: the case summary dropped",
+        build=_text_only("no_summary"),
+        combinable=True,
+        text_kind="no_summary",
+    ),
+    Variant(
+        "h2_request_features",
+        "2",
+        "reference + request flags/counts (retrospective, associated surgical, "
+        "peri-operative, initial/additional, sessions, quantity, partial approval)",
+        build=_added(("request",)),
+        combinable=True,
+        extra=("request",),
+    ),
+    Variant(
+        "h2_treatment_tfidf",
+        "2",
+        "reference + a separate word TF-IDF of the treatment text",
+        build=_added(("treatment_tfidf",)),
+        combinable=True,
+        extra=("treatment_tfidf",),
+    ),
+    Variant(
+        "h3_guideline_timing",
+        "3",
+        "reference + cited guideline flags (no citation, MTUS chapter, ODG, "
+        "outside MTUS, 2004 ACOEM) and days-since-injury bins",
+        build=_added(("guideline_timing",)),
+        combinable=True,
+        extra=("guideline_timing",),
+    ),
+    Variant(
+        "h4_letter_context",
+        "4",
+        "reference + items in the letter, a surgical procedure in the letter, "
+        "and that crossed with associated/peri-operative items",
+        build=_added(("letter_context",)),
+        combinable=True,
+        extra=("letter_context",),
+    ),
+    Variant(
+        "h5_embedding_alone",
+        "5",
+        "frozen MiniLM mean-pooled embeddings of treatment and case summary, LR head",
+        build=_embedding_alone,
+    ),
+    Variant(
+        "h5_embedding_added",
+        "5",
+        "reference + the MiniLM embedding blocks",
+        build=_added(("embedding",)),
+        combinable=True,
+        extra=("embedding",),
+    ),
+    Variant(
+        "h6_regularised_C",
+        "6",
+        "reference pipeline with C chosen in inner CV from 0.1/0.3/1",
+        build=_regularised_C,
+        combinable=True,
+    ),
+    Variant(
+        "h6_regularised_vocab",
+        "6",
+        "reference pipeline with C, min_df (2/5) and max_features (1000/50000) chosen in inner CV",
+        build=_regularised_vocab,
+        combinable=True,
+        regularise=True,
+    ),
+    Variant(
+        "h7_stack_tfidf_embedding",
+        "7",
+        "logistic stack of the reference TF-IDF model and the embedding model",
+        custom=_stack,
+    ),
 ]
+
+
 def _blocks_tuned_C():
     blocks = [b for name in ("request", "guideline_timing", "letter_context") for b in _blocks(name)]
-    return pipeline([text_block(), *blocks]), {"classifier__C": C_GRID,
-                                               "features__transformer_weights": weight_grid(blocks)}
+    return pipeline([text_block(), *blocks]), {
+        "classifier__C": C_GRID,
+        "features__transformer_weights": weight_grid(blocks),
+    }
 
 
 # Check of the deployable setting, not a selection: h6_regularised_C picks C per fold (0.1 most often);
 # does a fixed C=0.1 keep its gain, or did the gain come from C varying across folds?
-VARIANTS.append(Variant("check_fixed_C0.1", "6", "reference pipeline with C fixed at 0.1 (no inner CV)",
-                        build=lambda: (pipeline([text_block()], C=0.1), {})))
+VARIANTS.append(
+    Variant(
+        "check_fixed_C0.1",
+        "6",
+        "reference pipeline with C fixed at 0.1 (no inner CV)",
+        build=lambda: (pipeline([text_block()], C=0.1), {}),
+    )
+)
 # Sensitivity check: were the structured blocks judged unfairly at the reference's C=1?
-VARIANTS.append(Variant("sens_blocks_tuned_C", "2+3+4", "reference + request, guideline/timing and letter "
-                        "blocks, with C and the blocks' weight chosen in inner CV", build=_blocks_tuned_C))
+VARIANTS.append(
+    Variant(
+        "sens_blocks_tuned_C",
+        "2+3+4",
+        "reference + request, guideline/timing and letter blocks, with C and the blocks' weight chosen in inner CV",
+        build=_blocks_tuned_C,
+    )
+)
 BY_NAME = {v.name: v for v in VARIANTS}
 
 
@@ -257,5 +372,9 @@ def combination(names: list[str]) -> Variant:
             grid["features__text__min_df"] = [2, 5]
         return pipeline([text_block(kind), *blocks]), grid
 
-    return Variant("combination", "+".join(v.hypothesis for v in chosen) or "none",
-                   f"text={kind}; blocks={list(extra)}; from {names}", build=build)
+    return Variant(
+        "combination",
+        "+".join(v.hypothesis for v in chosen) or "none",
+        f"text={kind}; blocks={list(extra)}; from {names}",
+        build=build,
+    )

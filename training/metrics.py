@@ -25,8 +25,9 @@ def choose_threshold(y_true: Sequence[int], p: Sequence[float]) -> float:
     return float(thresholds[best])
 
 
-def binary_metrics(y_true: Sequence[int], p: Sequence[float], threshold: float,
-                   prefix: str = "test_") -> dict[str, float]:
+def binary_metrics(
+    y_true: Sequence[int], p: Sequence[float], threshold: float, prefix: str = "test_"
+) -> dict[str, float]:
     """AUROC and PR-AUC (NaN when the split has a single class), precision/recall/F1 of
     Overturned at the threshold, accuracy and Brier score."""
     y, p = np.asarray(y_true), np.asarray(p, dtype=float)
@@ -98,10 +99,16 @@ def paired_bootstrap_auc_diff(y, p_a, p_b, groups, samples: int, seed: int, pref
     """AUROC(a) - AUROC(b) with a 95% percentile interval, resampling letters, both models scored
     on the same resample."""
     y, p_a, p_b = map(np.asarray, (y, p_a, p_b))
-    diffs = [skm.roc_auc_score(y[rows], p_a[rows]) - skm.roc_auc_score(y[rows], p_b[rows])
-             for rows in letter_resamples(y, groups, samples, seed)]
+    diffs = [
+        skm.roc_auc_score(y[rows], p_a[rows]) - skm.roc_auc_score(y[rows], p_b[rows])
+        for rows in letter_resamples(y, groups, samples, seed)
+    ]
     point = skm.roc_auc_score(y, p_a) - skm.roc_auc_score(y, p_b) if len(np.unique(y)) == 2 else math.nan
-    low, high = (np.percentile(diffs, [2.5, 97.5]) if diffs else (math.nan, math.nan))
-    return {prefix: float(point), f"{prefix}_ci_low": float(low), f"{prefix}_ci_high": float(high),
-            f"{prefix}_resamples_used": float(len(diffs)),
-            "baseline_test_roc_auc": float(skm.roc_auc_score(y, p_b)) if len(np.unique(y)) == 2 else math.nan}
+    low, high = np.percentile(diffs, [2.5, 97.5]) if diffs else (math.nan, math.nan)
+    return {
+        prefix: float(point),
+        f"{prefix}_ci_low": float(low),
+        f"{prefix}_ci_high": float(high),
+        f"{prefix}_resamples_used": float(len(diffs)),
+        "baseline_test_roc_auc": float(skm.roc_auc_score(y, p_b)) if len(np.unique(y)) == 2 else math.nan,
+    }

@@ -23,33 +23,46 @@ def _cv_section(cfg, m: dict) -> str:
     ev = cfg.evaluation
     lines = [
         f"## Out-of-fold metrics ({ev.folds}-fold cross-validation by letter, {ev.repeats} repeat(s), every letter)",
-        ("Each item is scored by a model that never saw its letter; calibration is cross-fitted (the calibrator "
-         "applied to a fold never saw it). CIs resample whole letters."),
+        (
+            "Each item is scored by a model that never saw its letter; calibration is cross-fitted (the calibrator "
+            "applied to a fold never saw it). CIs resample whole letters."
+        ),
         "",
         "| predictor | AUROC (95% CI) | PR-AUC (95% CI) | Brier | Brier skill (95% CI) | log loss | ECE | mean p |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for label, prefix in (("this model", "cv_"), ("base rate", "ref_base_rate_cv_"),
-                          ("category rate (smoothed)", "ref_category_cv_")):
+    for label, prefix in (
+        ("this model", "cv_"),
+        ("base rate", "ref_base_rate_cv_"),
+        ("category rate (smoothed)", "ref_category_cv_"),
+    ):
         g = lambda k, prefix=prefix: m.get(f"{prefix}{k}", math.nan)
-        lines.append(f"| {label} | {_ci(m, prefix + 'roc_auc')} | {_ci(m, prefix + 'pr_auc')} | {g('brier'):.4f} | "
-                     f"{_ci(m, prefix + 'brier_skill')} | {g('log_loss'):.4f} | {g('ece'):.4f} | {g('mean_p'):.3f} |")
-    lines += ["",
-              (f"- Observed overturn rate {m['base_rate']:.3f}; before calibration the mean OOF probability was "
-               f"{m.get('cv_uncalibrated_mean_p', math.nan):.3f} (ECE {m.get('cv_uncalibrated_ece', math.nan):.3f})."),
-              (f"- At the threshold: precision {m['cv_precision']:.3f}, recall {m['cv_recall']:.3f}, "
-               f"F1 {m['cv_f1']:.3f}, accuracy {m['cv_accuracy']:.3f}")]
+        lines.append(
+            f"| {label} | {_ci(m, prefix + 'roc_auc')} | {_ci(m, prefix + 'pr_auc')} | {g('brier'):.4f} | "
+            f"{_ci(m, prefix + 'brier_skill')} | {g('log_loss'):.4f} | {g('ece'):.4f} | {g('mean_p'):.3f} |"
+        )
+    lines += [
+        "",
+        (
+            f"- Observed overturn rate {m['base_rate']:.3f}; before calibration the mean OOF probability was "
+            f"{m.get('cv_uncalibrated_mean_p', math.nan):.3f} (ECE {m.get('cv_uncalibrated_ece', math.nan):.3f})."
+        ),
+        (
+            f"- At the threshold: precision {m['cv_precision']:.3f}, recall {m['cv_recall']:.3f}, "
+            f"F1 {m['cv_f1']:.3f}, accuracy {m['cv_accuracy']:.3f}"
+        ),
+    ]
     return "\n".join(lines) + "\n"
 
 
 def _split_section(m: dict) -> str:
     return f"""## Test metrics (Overturned class, one held-out split)
-- AUROC {_ci(m, 'test_roc_auc')}; PR-AUC {_ci(m, 'test_pr_auc')} (letter-level bootstrap)
-- At the threshold: precision {m['test_precision']:.3f}, recall {m['test_recall']:.3f}, F1 {m['test_f1']:.3f}, \
-accuracy {m['test_accuracy']:.3f}
-- Calibration: Brier {m['test_brier']:.4f}, ECE (adaptive bins) {m['test_ece']:.4f}
-- References: always-Upheld AUROC {m['ref_upheld_test_roc_auc']:.3f}; category rate AUROC \
-{m['ref_category_test_roc_auc']:.3f}, PR-AUC {m['ref_category_test_pr_auc']:.3f}
+- AUROC {_ci(m, "test_roc_auc")}; PR-AUC {_ci(m, "test_pr_auc")} (letter-level bootstrap)
+- At the threshold: precision {m["test_precision"]:.3f}, recall {m["test_recall"]:.3f}, F1 {m["test_f1"]:.3f}, \
+accuracy {m["test_accuracy"]:.3f}
+- Calibration: Brier {m["test_brier"]:.4f}, ECE (adaptive bins) {m["test_ece"]:.4f}
+- References: always-Upheld AUROC {m["ref_upheld_test_roc_auc"]:.3f}; category rate AUROC \
+{m["ref_category_test_roc_auc"]:.3f}, PR-AUC {m["ref_category_test_pr_auc"]:.3f}
 """
 
 
@@ -61,13 +74,17 @@ def run_facts(metrics: dict) -> RunFacts:
         return RunFacts(metrics=dict(metrics))
     client = mlflow.MlflowClient()
     data = client.get_run(run.info.run_id).data
-    linked = {key.removesuffix("_run_id"): client.get_run(value).data.metrics
-              for key, value in data.params.items() if key.endswith("_run_id")}
+    linked = {
+        key.removesuffix("_run_id"): client.get_run(value).data.metrics
+        for key, value in data.params.items()
+        if key.endswith("_run_id")
+    }
     return RunFacts({**data.metrics, **metrics}, dict(data.params), dict(data.tags), linked)
 
 
-def model_card(cfg, family: str, dsd, metrics: dict, categories: pd.DataFrame, model_uri: str,
-               facts: RunFacts | None = None) -> str:
+def model_card(
+    cfg, family: str, dsd, metrics: dict, categories: pd.DataFrame, model_uri: str, facts: RunFacts | None = None
+) -> str:
     from training.families import FAMILIES
 
     corpus = corpus_facts(dsd)
@@ -85,7 +102,7 @@ def model_card(cfg, family: str, dsd, metrics: dict, categories: pd.DataFrame, m
 ## Model
 - Family: {family}; feature view: `{cfg.data.feature_view}`; fitted on {fitted_on}
 - Post-hoc calibration: {cfg.evaluation.calibration} (fitted on {calibrated_on}); `p_overturned` is calibrated
-- Decision threshold {m['threshold']:.4f} ({threshold_on})
+- Decision threshold {m["threshold"]:.4f} ({threshold_on})
 - Predicts P(IMR overturns the UR denial) for one disputed item.
 
 ## Data

@@ -31,5 +31,10 @@ def onnx_agreement(model_dir: Path, records: list[dict], feature_view: str, opti
         out[backend] = scorer.predict_proba(sample)
         speed[backend] = len(sample) / max(time.perf_counter() - start, 1e-9)
     diff = np.abs(out["torch"] - out["onnx"])
-    return {"onnx_max_abs_diff": float(diff.max()), "onnx_mean_abs_diff": float(diff.mean()),
-            "onnx_items": float(len(sample)), "onnx_items_per_s": speed["onnx"], "torch_items_per_s": speed["torch"]}
+    return {
+        "onnx_max_abs_diff": float(diff.max()),
+        "onnx_mean_abs_diff": float(diff.mean()),
+        "onnx_items": float(len(sample)),
+        "onnx_items_per_s": speed["onnx"],
+        "torch_items_per_s": speed["torch"],
+    }

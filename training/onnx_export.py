@@ -22,8 +22,9 @@ def _known_export_warnings():
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
         warnings.filterwarnings("ignore", message=r"Exporting aten::index operator of advanced indexing")
-        warnings.filterwarnings("ignore", message=r"You are using the legacy TorchScript-based ONNX export",
-                                category=DeprecationWarning)
+        warnings.filterwarnings(
+            "ignore", message=r"You are using the legacy TorchScript-based ONNX export", category=DeprecationWarning
+        )
         warnings.filterwarnings("ignore", message=r"The feature will be removed", category=DeprecationWarning)
         yield
 
@@ -54,6 +55,7 @@ def export_int8(model, tokenizer, out_file: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     out_file.parent.mkdir(parents=True, exist_ok=True)
+
     class LogitsOnly(torch.nn.Module):  # export sees (input_ids, attention_mask) -> logits
         def __init__(self, inner):
             super().__init__()
@@ -69,14 +71,21 @@ def export_int8(model, tokenizer, out_file: Path) -> None:
         fp32 = Path(tmp) / "model.onnx"
         with torch.inference_mode(), _known_export_warnings():
             torch.onnx.export(
-                LogitsOnly(model), inputs, str(fp32), dynamo=False, opset_version=17,
-                input_names=["input_ids", "attention_mask"], output_names=["logits"],
-                dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
-                              "logits": {0: "batch"}},
+                LogitsOnly(model),
+                inputs,
+                str(fp32),
+                dynamo=False,
+                opset_version=17,
+                input_names=["input_ids", "attention_mask"],
+                output_names=["logits"],
+                dynamic_axes={
+                    "input_ids": {0: "batch", 1: "sequence"},
+                    "attention_mask": {0: "batch", 1: "sequence"},
+                    "logits": {0: "batch"},
+                },
             )
         # Per-channel weight scales, 7-bit range: per-tensor scales put the int8 model up to 0.03
         # away from PyTorch's probabilities on the bundled letters, these within 0.011 at the same
         # speed. reduce_range avoids the u8 x s8 overflow of AVX2 CPUs without VNNI.
         with _without_preprocessing_hint():
-            quantize_dynamic(str(fp32), str(out_file), weight_type=QuantType.QInt8, per_channel=True,
-                             reduce_range=True)
+            quantize_dynamic(str(fp32), str(out_file), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True)

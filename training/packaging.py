@@ -30,8 +30,9 @@ class PackagedModel:
 
     def finish(self, threshold: float = 0.5, calibration: dict | None = None) -> None:
         """(Re)write imr_model.json: hashes of every file, the threshold and the calibration."""
-        write_meta(self.model_dir, self.family, self.view, threshold, self.files, self.options, calibration,
-                   self.base_rate)
+        write_meta(
+            self.model_dir, self.family, self.view, threshold, self.files, self.options, calibration, self.base_rate
+        )
 
     def add_evaluation(self, metrics: dict, protocol: str) -> None:
         """Ship the headline metrics in the package (serving/model_evaluation.py); hashed by finish()."""
@@ -55,8 +56,9 @@ class PackagedModel:
         return np.array([row["p_overturned"] for row in score_items(scorer, check, items.records())])
 
 
-def fit_packaged(cfg: TrainConfig, family: Family, train: Split, validation: Split | None,
-                 model_dir: Path, precedents: bool = False) -> PackagedModel:
+def fit_packaged(
+    cfg: TrainConfig, family: Family, train: Split, validation: Split | None, model_dir: Path, precedents: bool = False
+) -> PackagedModel:
     """`precedents`: also index the training items as the model's precedents (serving/precedents.py),
     for the model that ships; cross-validation folds are never asked for evidence and skip it."""
     model_dir.mkdir(parents=True, exist_ok=True)

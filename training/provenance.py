@@ -15,8 +15,13 @@ def git_commit(root: Path = PROJECT_ROOT) -> str | None:
     """HEAD's commit, or None outside a git checkout (an unpacked release, a wheel) or without git.
     MLflow would set the tag itself only with GitPython installed and the entry script in the repo."""
     try:
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "--verify", "HEAD"], capture_output=True,
-                             text=True, timeout=10, check=False)
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--verify", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     commit = out.stdout.strip()
@@ -26,8 +31,13 @@ def git_commit(root: Path = PROJECT_ROOT) -> str | None:
 def git_dirty(root: Path = PROJECT_ROOT) -> bool | None:
     """Whether tracked files differ from HEAD (the commit alone then does not reproduce the run)."""
     try:
-        out = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                             capture_output=True, text=True, timeout=10, check=False)
+        out = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return bool(out.stdout.strip()) if out.returncode == 0 else None

@@ -29,8 +29,13 @@ or on the test split), data digest, git commit and training run.
 
 
 def version_tags(cfg: TrainConfig, family, metrics: dict[str, float], run) -> dict[str, str]:
-    tags = {"family": family.name, "feature_view": cfg.data.feature_view, "evaluation_mode": cfg.evaluation.mode,
-            "run_name": run.info.run_name, "data_digest": run.data.tags.get("data_digest", "")}
+    tags = {
+        "family": family.name,
+        "feature_view": cfg.data.feature_view,
+        "evaluation_mode": cfg.evaluation.mode,
+        "run_name": run.info.run_name,
+        "data_digest": run.data.tags.get("data_digest", ""),
+    }
     tags.update({k: f"{v:.4f}" for k, v in point_estimates(metrics, cfg.evaluation.mode).items()})
     commit = run.data.tags.get(GIT_COMMIT_TAG)
     if commit:

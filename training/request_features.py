@@ -34,11 +34,14 @@ from sklearn.base import BaseEstimator, TransformerMixin
 # Ways different summary writers name the same person; one token so the model cannot tell writers apart.
 _PERSON = re.compile(
     r"\b(?:the |this |an? )?(?:injured (?:worker|employee)|applicant|claimant|employee|patient|worker|"
-    r"\biw\b|i\.w\.)(?:'s)?\b", re.IGNORECASE)
+    r"\biw\b|i\.w\.)(?:'s)?\b",
+    re.IGNORECASE,
+)
 _MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 _DATE = re.compile(
     rf"\b\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}\b|\b{_MONTHS}\s+\d{{1,2}},?\s+\d{{4}}\b|\b\d{{1,2}}[/-]\d{{4}}\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 # Citation boilerplate of the guideline paragraph and the summary templates: the same facts written
 # by different templates. What was cited is kept by GuidelineTimingFeatures as flags.
@@ -48,7 +51,8 @@ _BOILERPLATE = re.compile(
     r"the claims administrator|\bcitation\b|\bdocumented as\b|\bthis case involves\b|\bnow\b|"
     r"\bsustained an industrial injury\b|\bindustrial injury\b|\boccupational claim\b|\bhistory of an\b|"
     r"\bdate of injury\b|\bmechanism of injury\b|\bis detailed as\b|\bhttps?://\S+",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _NUMBER = re.compile(r"\b\d+(?:\.\d+)?\b")
 
 
@@ -92,8 +96,24 @@ class TextComposer(_FrameTransformer):
 
 # --- what is requested -----------------------------------------------------------------------------
 
-_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-          "ten": 10, "eleven": 11, "twelve": 12, "sixteen": 16, "eighteen": 18, "twenty": 20, "twenty-four": 24}
+_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "sixteen": 16,
+    "eighteen": 18,
+    "twenty": 20,
+    "twenty-four": 24,
+}
 _NUM = r"(\d+|" + "|".join(sorted(_WORDS, key=len, reverse=True)) + r")"
 _FLAGS = {
     "retrospective": re.compile(r"\bretro(?:spective)?\b|\bdos\b|date of service", re.IGNORECASE),
@@ -107,11 +127,17 @@ _FLAGS = {
     "bilateral": re.compile(r"\bbilateral\b|\bboth\b", re.IGNORECASE),
 }
 _QUANTITY = re.compile(r"#\s*(\d+)|\bqty:?\s*(\d+)|\bquantity:?\s*(\d+)", re.IGNORECASE)
-_FREQUENCY = re.compile(rf"{_NUM}(?:\s*to\s*{_NUM})?\s*(?:x|times?)\s*(?:a|per)?\s*(?:week|weekly|wk)\w*"
-                        rf"(?:\s*(?:for|x|times)\s*{_NUM}\s*weeks?)?", re.IGNORECASE)
+_FREQUENCY = re.compile(
+    rf"{_NUM}(?:\s*to\s*{_NUM})?\s*(?:x|times?)\s*(?:a|per)?\s*(?:week|weekly|wk)\w*"
+    rf"(?:\s*(?:for|x|times)\s*{_NUM}\s*weeks?)?",
+    re.IGNORECASE,
+)
 _COMPACT = re.compile(r"\b(\d+)\s*x\s*(\d+)\b", re.IGNORECASE)
-_SESSIONS = re.compile(rf"{_NUM}\s*(?:\(\d+\)\s*)?(?:\w+\s+){{0,3}}?(?:sessions?|visits?|treatments?)\b|"
-                       rf"(?:sessions?|visits?),?\s*(?:times\s*|#)?{_NUM}\b|\btimes\s+{_NUM}\b", re.IGNORECASE)
+_SESSIONS = re.compile(
+    rf"{_NUM}\s*(?:\(\d+\)\s*)?(?:\w+\s+){{0,3}}?(?:sessions?|visits?|treatments?)\b|"
+    rf"(?:sessions?|visits?),?\s*(?:times\s*|#)?{_NUM}\b|\btimes\s+{_NUM}\b",
+    re.IGNORECASE,
+)
 
 
 def _number(token: str | None) -> float | None:
@@ -172,9 +198,15 @@ class RequestFeatures(_FrameTransformer):
 
 # MTUS chapters (a closed list), so the block has the same columns for any training set.
 _CHAPTERS = {
-    "chronic_pain": r"chronic pain", "low_back": r"low back", "neck": r"neck and upper back",
-    "shoulder": r"shoulder complaints", "knee": r"knee complaints", "acupuncture": r"acupuncture",
-    "hand_wrist": r"forearm, wrist|wrist, and hand", "opioid": r"opioid", "postsurgical": r"postsurgical",
+    "chronic_pain": r"chronic pain",
+    "low_back": r"low back",
+    "neck": r"neck and upper back",
+    "shoulder": r"shoulder complaints",
+    "knee": r"knee complaints",
+    "acupuncture": r"acupuncture",
+    "hand_wrist": r"forearm, wrist|wrist, and hand",
+    "opioid": r"opioid",
+    "postsurgical": r"postsurgical",
     "general": r"general approaches|independent medical|clinical topics",
 }
 _CHAPTER_RX = {name: re.compile(r"(?<!non-)mtus[^.]*?(?:" + rx + ")", re.IGNORECASE) for name, rx in _CHAPTERS.items()}
@@ -194,13 +226,18 @@ class GuidelineTimingFeatures(_FrameTransformer):
     after the injury UR denied (acute/subacute/chronic bins, missing flagged)."""
 
     names_: ClassVar[list[str]] = [
-        *_GUIDE_FLAGS, *(f"mtus_{c}" for c in _CHAPTERS), *(b[0] for b in _DAY_BINS), "days_missing"]
+        *_GUIDE_FLAGS,
+        *(f"mtus_{c}" for c in _CHAPTERS),
+        *(b[0] for b in _DAY_BINS),
+        "days_missing",
+    ]
 
     def transform(self, X):
         frame = pd.DataFrame(X)
         rows = []
-        for guideline, days in zip(frame["claims_administrator_guideline"].fillna("").astype(str),
-                                   frame["days_since_injury"]):
+        for guideline, days in zip(
+            frame["claims_administrator_guideline"].fillna("").astype(str), frame["days_since_injury"]
+        ):
             row = [float(bool(rx.search(guideline))) for rx in _GUIDE_FLAGS.values()]
             row += [float(bool(rx.search(guideline))) for rx in _CHAPTER_RX.values()]
             missing = days is None or (isinstance(days, float) and math.isnan(days))
@@ -211,8 +248,11 @@ class GuidelineTimingFeatures(_FrameTransformer):
 
 # --- the other items of the same letter -------------------------------------------------------------
 
-_PROCEDURE = re.compile(r"arthroscop|repair|fusion|decompression|release|replacement|ectomy|otomy|plasty|"
-                        r"surgery|surgical procedure|reconstruction|\bORIF\b", re.IGNORECASE)
+_PROCEDURE = re.compile(
+    r"arthroscop|repair|fusion|decompression|release|replacement|ectomy|otomy|plasty|"
+    r"surgery|surgical procedure|reconstruction|\bORIF\b",
+    re.IGNORECASE,
+)
 LETTER_COLUMNS = ("letter_items", "letter_has_procedure")
 
 
@@ -222,9 +262,18 @@ def add_letter_context(frame: pd.DataFrame, letter_keys: Sequence[str]) -> pd.Da
     letter at once: the `--letters` path has them; a single JSON request defaults to one item, none."""
     out = frame.copy()
     keys = pd.Series(list(letter_keys), index=frame.index)
-    procedure = frame["treatment"].fillna("").astype(str).map(
-        lambda t: bool(_PROCEDURE.search(t)) and not _FLAGS["associated_surgical"].search(t)
-        and not _FLAGS["perioperative"].search(t))
+    procedure = (
+        frame["treatment"]
+        .fillna("")
+        .astype(str)
+        .map(
+            lambda t: (
+                bool(_PROCEDURE.search(t))
+                and not _FLAGS["associated_surgical"].search(t)
+                and not _FLAGS["perioperative"].search(t)
+            )
+        )
+    )
     out["letter_items"] = keys.map(keys.value_counts()).astype(int)
     out["letter_has_procedure"] = procedure.groupby(keys).transform("any").astype(bool)
     return out
@@ -240,16 +289,29 @@ class LetterContextFeatures(_FrameTransformer):
         frame = pd.DataFrame(X)
         n = len(frame)
         items = frame["letter_items"] if "letter_items" in frame else pd.Series([1] * n, index=frame.index)
-        proc = frame["letter_has_procedure"] if "letter_has_procedure" in frame else pd.Series([False] * n,
-                                                                                                index=frame.index)
-        periop = frame["treatment"].fillna("").astype(str).map(
-            lambda t: bool(_FLAGS["associated_surgical"].search(t) or _FLAGS["perioperative"].search(t)))
-        out = np.column_stack([np.log1p(items.fillna(1).astype(float)), proc.fillna(False).astype(float),
-                               (periop & proc.fillna(False).astype(bool)).astype(float)])
+        proc = (
+            frame["letter_has_procedure"]
+            if "letter_has_procedure" in frame
+            else pd.Series([False] * n, index=frame.index)
+        )
+        periop = (
+            frame["treatment"]
+            .fillna("")
+            .astype(str)
+            .map(lambda t: bool(_FLAGS["associated_surgical"].search(t) or _FLAGS["perioperative"].search(t)))
+        )
+        out = np.column_stack(
+            [
+                np.log1p(items.fillna(1).astype(float)),
+                proc.fillna(False).astype(float),
+                (periop & proc.fillna(False).astype(bool)).astype(float),
+            ]
+        )
         return out.astype(float)
 
 
 # --- config: the switches the baseline pipeline reads ----------------------------------------------
+
 
 class RequestFeaturesConfig(BaseModel):
     """Which extra blocks to add beside (or instead of) the whole-text TF-IDF, and their weights
@@ -276,10 +338,20 @@ def feature_blocks(cfg: RequestFeaturesConfig) -> tuple[list[tuple], dict[str, f
     blocks, weights = [], {}
     for on, name, transformer, columns, weight in (
         (cfg.request, "request", RequestFeatures(), REQUEST_COLUMNS, cfg.request_weight),
-        (cfg.guideline_timing, "guideline_timing", GuidelineTimingFeatures(), GUIDELINE_COLUMNS,
-         cfg.guideline_timing_weight),
-        (cfg.letter_context, "letter_context", LetterContextFeatures(), ["treatment", *LETTER_COLUMNS],
-         cfg.letter_context_weight),
+        (
+            cfg.guideline_timing,
+            "guideline_timing",
+            GuidelineTimingFeatures(),
+            GUIDELINE_COLUMNS,
+            cfg.guideline_timing_weight,
+        ),
+        (
+            cfg.letter_context,
+            "letter_context",
+            LetterContextFeatures(),
+            ["treatment", *LETTER_COLUMNS],
+            cfg.letter_context_weight,
+        ),
     ):
         if on:
             blocks.append((name, transformer, columns))

@@ -60,8 +60,13 @@ class TrainResult:
     logged_model_uri: str = ""
 
     def summary(self) -> dict:
-        return {"run_id": self.run_id, "model_uri": self.model_uri, "model_version": self.model_version,
-                "threshold": self.threshold, "metrics": self.metrics}
+        return {
+            "run_id": self.run_id,
+            "model_uri": self.model_uri,
+            "model_version": self.model_version,
+            "threshold": self.threshold,
+            "metrics": self.metrics,
+        }
 
 
 def train(cfg: TrainConfig) -> TrainResult:
@@ -77,8 +82,9 @@ def train(cfg: TrainConfig) -> TrainResult:
 
 
 def log_run_inputs(cfg: TrainConfig, family: Family, ingest_report: dict, dsd) -> None:
-    mlflow.set_tags({"model_family": family.name, "feature_view": cfg.data.feature_view,
-                     "evaluation_mode": cfg.evaluation.mode})
+    mlflow.set_tags(
+        {"model_family": family.name, "feature_view": cfg.data.feature_view, "evaluation_mode": cfg.evaluation.mode}
+    )
     run_info.start(cfg, family, ingest_report, dsd)  # provenance tags and the run's description
     mlflow.log_params(tracking.flat_params(cfg.model_dump(mode="json")))
     mlflow.log_text(resolved_yaml(cfg), "config.yaml")
@@ -89,6 +95,7 @@ def log_run_inputs(cfg: TrainConfig, family: Family, ingest_report: dict, dsd) -
 
 
 # ---------------------------------------------------------------- cross-validation (default)
+
 
 def train_cv(cfg: TrainConfig, family: Family, dsd, ingest_report: dict) -> TrainResult:
     ev = cfg.evaluation
@@ -107,11 +114,29 @@ def train_cv(cfg: TrainConfig, family: Family, dsd, ingest_report: dict) -> Trai
         base, category = reference_out_of_fold(items, folds)
         metrics = oof_metrics(y, scores, groups, threshold, ev.bootstrap_samples, cfg.seed, cv_metrics.MODEL)
         metrics.update(_uncalibrated(y, raw.p, base))
-        metrics.update(oof_metrics(y, OOFScores.constant_ranked(base, base), groups, 0.5, ev.bootstrap_samples,
-                                   cfg.seed, cv_metrics.REF_BASE_RATE))
+        metrics.update(
+            oof_metrics(
+                y,
+                OOFScores.constant_ranked(base, base),
+                groups,
+                0.5,
+                ev.bootstrap_samples,
+                cfg.seed,
+                cv_metrics.REF_BASE_RATE,
+            )
+        )
         category_threshold = choose_threshold(np.tile(y, ev.repeats), category.ravel())
-        metrics.update(oof_metrics(y, OOFScores.constant_ranked(category, base), groups, category_threshold,
-                                   ev.bootstrap_samples, cfg.seed, cv_metrics.REF_CATEGORY))
+        metrics.update(
+            oof_metrics(
+                y,
+                OOFScores.constant_ranked(category, base),
+                groups,
+                category_threshold,
+                ev.bootstrap_samples,
+                cfg.seed,
+                cv_metrics.REF_CATEGORY,
+            )
+        )
         metrics["threshold"] = threshold
         metrics["base_rate"] = float(y.mean())
         metrics["cv_out_of_distribution_share"] = float(1 - raw.in_distribution.mean())
@@ -128,8 +153,10 @@ def train_cv(cfg: TrainConfig, family: Family, dsd, ingest_report: dict) -> Trai
         categories = per_category_table(list(items.frame["treatment_category"]), y, mean_p)
         _log_category_table(categories, "per_category_oof")
         if not headline_defined(metrics):
-            raise UndefinedMetricsError(f"run {run.info.run_id}: out-of-fold metrics are undefined "
-                                        f"({_undefined(metrics)}); no model was registered")
+            raise UndefinedMetricsError(
+                f"run {run.info.run_id}: out-of-fold metrics are undefined "
+                f"({_undefined(metrics)}); no model was registered"
+            )
 
         # The model that ships: refitted on every letter, with the calibrator fitted on all OOF
         # scores and the threshold chosen on the calibrated OOF predictions.
@@ -143,8 +170,10 @@ def train_cv(cfg: TrainConfig, family: Family, dsd, ingest_report: dict) -> Trai
 def _uncalibrated(y, p_raw, base) -> dict[str, float]:
     """Calibration metrics before calibration, to show what it changed."""
     values = [cv_metrics.probability_metrics(y, p, p, b) for p, b in zip(p_raw, base)]
-    return {f"{cv_metrics.MODEL}uncalibrated_{k}": float(np.mean([v[k] for v in values]))
-            for k in ("brier", "brier_skill", "ece", "mean_p")}
+    return {
+        f"{cv_metrics.MODEL}uncalibrated_{k}": float(np.mean([v[k] for v in values]))
+        for k in ("brier", "brier_skill", "ece", "mean_p")
+    }
 
 
 def _versus_default_baseline(cfg, items: Split, folds, scores: OOFScores) -> dict[str, float]:
@@ -152,8 +181,15 @@ def _versus_default_baseline(cfg, items: Split, folds, scores: OOFScores) -> dic
     ev = cfg.evaluation
     baseline_cfg = cfg.model_copy(update={"model": BaselineModelConfig()})
     raw = out_of_fold(baseline_cfg, FAMILIES["baseline"], items, folds, label="reference-baseline")
-    return paired_difference(items.y, scores, raw.scores(ev.calibration), items.letter_ids, ev.bootstrap_samples,
-                             cfg.seed, f"{cv_metrics.MODEL}diff_vs_baseline_")
+    return paired_difference(
+        items.y,
+        scores,
+        raw.scores(ev.calibration),
+        items.letter_ids,
+        ev.bootstrap_samples,
+        cfg.seed,
+        f"{cv_metrics.MODEL}diff_vs_baseline_",
+    )
 
 
 def _log_oof_predictions(items: Split, raw, p_calibrated, references, tmp: Path) -> None:
@@ -161,12 +197,24 @@ def _log_oof_predictions(items: Split, raw, p_calibrated, references, tmp: Path)
     calibration, capped at the fold model's base rate when out of distribution); the two reference
     predictors' OOF probabilities on the same folds ride along for `imr compare --plot`."""
     base, category = references
-    frames = [pd.DataFrame({"letter_id": items.letter_ids, "case_number": items.rows["case_number"],
-                            "item_index": items.rows["item_index"], "label": items.y, "p_raw": raw.p[r],
-                            "p_calibrated": p_calibrated[r], "fold": raw.fold[r], "repeat": r,
-                            "in_distribution": raw.in_distribution[r], "p_ref_base_rate": base[r],
-                            "p_ref_category": category[r]})
-              for r in range(len(raw.p))]
+    frames = [
+        pd.DataFrame(
+            {
+                "letter_id": items.letter_ids,
+                "case_number": items.rows["case_number"],
+                "item_index": items.rows["item_index"],
+                "label": items.y,
+                "p_raw": raw.p[r],
+                "p_calibrated": p_calibrated[r],
+                "fold": raw.fold[r],
+                "repeat": r,
+                "in_distribution": raw.in_distribution[r],
+                "p_ref_base_rate": base[r],
+                "p_ref_category": category[r],
+            }
+        )
+        for r in range(len(raw.p))
+    ]
     path = tmp / "oof_predictions.parquet"
     pd.concat(frames, ignore_index=True).to_parquet(path, index=False)
     mlflow.log_artifact(str(path))
@@ -179,19 +227,21 @@ def _undefined(metrics: dict[str, float]) -> str:
 
 # ---------------------------------------------------------------- one split (holdout studies)
 
+
 def train_split(cfg: TrainConfig, family: Family, dsd, ingest_report: dict) -> TrainResult:
     require_every_split(dsd, cfg.data)
     view = cfg.data.feature_view
     splits = {name: Split.of(dsd[name], view) for name in dsd}
     empty = [name for name, s in splits.items() if not s.y.sum()]
     if empty:
-        raise UndefinedMetricsError(f"split {', '.join(empty)} has no overturned item: AUROC, calibration and the "
-                                    f"threshold would be undefined; use evaluation.mode: cv or other split fractions")
+        raise UndefinedMetricsError(
+            f"split {', '.join(empty)} has no overturned item: AUROC, calibration and the "
+            f"threshold would be undefined; use evaluation.mode: cv or other split fractions"
+        )
     family.check_data(cfg, len(splits["train"]))
     with mlflow.start_run(run_name=run_name(cfg)) as run, tempfile.TemporaryDirectory() as tmp:
         log_run_inputs(cfg, family, ingest_report, dsd)
-        model = fit_packaged(cfg, family, splits["train"], splits["validation"], Path(tmp) / "model",
-                             precedents=True)
+        model = fit_packaged(cfg, family, splits["train"], splits["validation"], Path(tmp) / "model", precedents=True)
         raw_val = model.score(splits["validation"])
         calibration = fit_calibration(cfg.evaluation.calibration, raw_val, splits["validation"].y)
         model.finish(0.5, calibration)
@@ -226,8 +276,11 @@ def _split_metrics(cfg, splits: dict[str, Split], p_val, p_test, threshold: floa
     cats = {name: list(s.frame["treatment_category"]) for name, s in splits.items()}
     for ref in (AlwaysUpheld(), CategoryRate()):
         ref.fit(cats["train"], splits["train"].y)
-        t = 0.5 if isinstance(ref, AlwaysUpheld) else choose_threshold(splits["validation"].y,
-                                                                         ref.predict_proba(cats["validation"]))
+        t = (
+            0.5
+            if isinstance(ref, AlwaysUpheld)
+            else choose_threshold(splits["validation"].y, ref.predict_proba(cats["validation"]))
+        )
         metrics.update(binary_metrics(test.y, ref.predict_proba(cats["test"]), t, f"{ref.name}_test_"))
     return metrics
 
@@ -236,24 +289,42 @@ def _split_versus_default_baseline(cfg, splits: dict[str, Split], p_test) -> dic
     baseline = fit_pipeline(BaselineModelConfig(), splits["train"], cfg.seed)
     test = splits["test"]
     p_base = baseline.predict_proba(model_frame(test.frame))[:, 1]
-    return paired_bootstrap_auc_diff(test.y, p_test, p_base, test.letter_ids, cfg.evaluation.bootstrap_samples,
-                                     cfg.seed, prefix="test_roc_auc_diff_vs_baseline")
+    return paired_bootstrap_auc_diff(
+        test.y,
+        p_test,
+        p_base,
+        test.letter_ids,
+        cfg.evaluation.bootstrap_samples,
+        cfg.seed,
+        prefix="test_roc_auc_diff_vs_baseline",
+    )
 
 
 # ---------------------------------------------------------------- shared
+
 
 def _log_category_table(categories: pd.DataFrame, name: str) -> None:
     mlflow.log_table(categories, f"{name}.json")
     mlflow.log_text(markdown_table(categories), f"{name}.md")
 
 
-def _register(cfg: TrainConfig, family: Family, model: PackagedModel, metrics: dict, dsd, categories,
-              threshold: float, calibration: dict | None, run_id: str) -> TrainResult:
+def _register(
+    cfg: TrainConfig,
+    family: Family,
+    model: PackagedModel,
+    metrics: dict,
+    dsd,
+    categories,
+    threshold: float,
+    calibration: dict | None,
+    run_id: str,
+) -> TrainResult:
     if calibration:
         mlflow.log_dict(calibration, "calibration.json")
     family.log_artifacts(model.model_dir)
-    model_uri, version, logged_uri = log_packaged_model(model.model_dir, cfg.mlflow.registered_model_name,
-                                                        cfg.mlflow.alias)
+    model_uri, version, logged_uri = log_packaged_model(
+        model.model_dir, cfg.mlflow.registered_model_name, cfg.mlflow.alias
+    )
     mlflow.set_tag("registered_model", model_uri)
     write_model_card(cfg, family.name, dsd, metrics, categories, model_uri, version)
     describe_version(cfg, family, metrics, version, model_uri)

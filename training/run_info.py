@@ -23,28 +23,38 @@ def corpus_facts(dsd) -> dict:
     dates = sorted(d for split in dsd.values() for d in split["decision_date"] if d)
     items = sum(split.num_rows for split in dsd.values())
     overturned = int(sum(sum(split["label"]) for split in dsd.values()))
-    return {"letters": len({lid for split in dsd.values() for lid in split["letter_id"]}), "items": items,
-            "overturned": overturned, "rate": overturned / max(items, 1),
-            "dates": f"{dates[0]} to {dates[-1]}" if dates else "unknown (no header dates)"}
+    return {
+        "letters": len({lid for split in dsd.values() for lid in split["letter_id"]}),
+        "items": items,
+        "overturned": overturned,
+        "rate": overturned / max(items, 1),
+        "dates": f"{dates[0]} to {dates[-1]}" if dates else "unknown (no header dates)",
+    }
 
 
 def _protocol(cfg: TrainConfig) -> str:
     ev = cfg.evaluation
     if ev.mode == "cv":
-        return (f"{ev.folds}-fold cross-validation by letter, {ev.repeats} repeat(s): every item scored by a model "
-                f"that never saw its letter; {ev.calibration} calibration cross-fitted on the other folds; the "
-                f"registered model is refitted on every letter")
+        return (
+            f"{ev.folds}-fold cross-validation by letter, {ev.repeats} repeat(s): every item scored by a model "
+            f"that never saw its letter; {ev.calibration} calibration cross-fitted on the other folds; the "
+            f"registered model is refitted on every letter"
+        )
     fractions = "/".join(f"{f:.0%}" for f in cfg.data.split_fractions)
-    return (f"one train/validation/test split by letter ({fractions}); {ev.calibration} calibration and the "
-            f"threshold on validation, test scored once")
+    return (
+        f"one train/validation/test split by letter ({fractions}); {ev.calibration} calibration and the "
+        f"threshold on validation, test scored once"
+    )
 
 
 def introduction(cfg: TrainConfig, family, dsd, digest: str) -> str:
     c = corpus_facts(dsd)
-    return (f"**{family.name}**: {family.describe(cfg)}.\n\n"
-            f"**Data**: {c['letters']} letters, {c['items']} disputed items, {c['overturned']} overturned "
-            f"({c['rate']:.1%}); decisions {c['dates']}; view `{cfg.data.feature_view}`; data digest `{digest}`.\n\n"
-            f"**Evaluation**: {_protocol(cfg)}.\n")
+    return (
+        f"**{family.name}**: {family.describe(cfg)}.\n\n"
+        f"**Data**: {c['letters']} letters, {c['items']} disputed items, {c['overturned']} overturned "
+        f"({c['rate']:.1%}); decisions {c['dates']}; view `{cfg.data.feature_view}`; data digest `{digest}`.\n\n"
+        f"**Evaluation**: {_protocol(cfg)}.\n"
+    )
 
 
 def _ci(m: dict, key: str, signed: bool = False) -> str:
@@ -61,15 +71,19 @@ def _ci(m: dict, key: str, signed: bool = False) -> str:
 def headline_sentence(metrics: dict, mode: str) -> str:
     m = metrics
     if mode == "cv":
-        text = (f"**Headline (out-of-fold)**: AUROC {_ci(m, 'cv_roc_auc')}, PR-AUC {_ci(m, 'cv_pr_auc')}, "
-                f"Brier skill {_ci(m, 'cv_brier_skill')}, ECE {_ci(m, 'cv_ece')}; treatment-category reference "
-                f"AUROC {_ci(m, 'ref_category_cv_roc_auc')}")
+        text = (
+            f"**Headline (out-of-fold)**: AUROC {_ci(m, 'cv_roc_auc')}, PR-AUC {_ci(m, 'cv_pr_auc')}, "
+            f"Brier skill {_ci(m, 'cv_brier_skill')}, ECE {_ci(m, 'cv_ece')}; treatment-category reference "
+            f"AUROC {_ci(m, 'ref_category_cv_roc_auc')}"
+        )
         if "cv_diff_vs_baseline_roc_auc" in m:
             text += f"; AUROC minus the default baseline's {_ci(m, 'cv_diff_vs_baseline_roc_auc', signed=True)}"
     else:
-        text = (f"**Headline (test split)**: AUROC {_ci(m, 'test_roc_auc')}, PR-AUC {_ci(m, 'test_pr_auc')}, "
-                f"Brier {_ci(m, 'test_brier')}, ECE {_ci(m, 'test_ece')}; treatment-category reference AUROC "
-                f"{_ci(m, 'ref_category_test_roc_auc')}")
+        text = (
+            f"**Headline (test split)**: AUROC {_ci(m, 'test_roc_auc')}, PR-AUC {_ci(m, 'test_pr_auc')}, "
+            f"Brier {_ci(m, 'test_brier')}, ECE {_ci(m, 'test_ece')}; treatment-category reference AUROC "
+            f"{_ci(m, 'ref_category_test_roc_auc')}"
+        )
         if "test_roc_auc_diff_vs_baseline" in m:
             text += f"; AUROC minus the default baseline's {_ci(m, 'test_roc_auc_diff_vs_baseline', signed=True)}"
     return text + ".\n"

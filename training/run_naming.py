@@ -54,5 +54,6 @@ def run_name(cfg: TrainConfig) -> str:
     parts = [name_part(label, _lookup(tree, key)) for key, label in family_of(cfg).key_params.items()]
     if cfg.data.feature_view != "pre_decision":  # a research view must never pass for the default one
         parts.append(cfg.data.feature_view)
-    return "-".join([cfg.model.family, *(p for p in parts if p), cfg.evaluation.mode, cfg.evaluation.calibration,
-                     config_hash(cfg)])
+    return "-".join(
+        [cfg.model.family, *(p for p in parts if p), cfg.evaluation.mode, cfg.evaluation.calibration, config_hash(cfg)]
+    )

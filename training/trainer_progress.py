@@ -11,8 +11,16 @@ from tqdm.auto import tqdm
 from transformers import PrinterCallback, ProgressCallback, TrainerCallback
 
 # Per-step bookkeeping the Trainer logs that says nothing about the model.
-_SKIPPED = {"total_flos", "train_runtime", "train_samples_per_second", "train_steps_per_second", "eval_runtime",
-            "eval_samples_per_second", "eval_steps_per_second", "eval_model_preparation_time"}
+_SKIPPED = {
+    "total_flos",
+    "train_runtime",
+    "train_samples_per_second",
+    "train_steps_per_second",
+    "eval_runtime",
+    "eval_samples_per_second",
+    "eval_steps_per_second",
+    "eval_model_preparation_time",
+}
 
 
 def format_log(logs: dict) -> str:
@@ -42,8 +50,9 @@ class TrainerProgress(TrainerCallback):
     def on_train_begin(self, args, state, control, **kwargs):
         if state.is_world_process_zero:
             # leave=False: inside the cross-validation bar, each fold's bar goes when the fold ends.
-            self.bar = tqdm(total=state.max_steps, desc=self.desc, unit="step", leave=False, file=self.file,
-                            dynamic_ncols=True)
+            self.bar = tqdm(
+                total=state.max_steps, desc=self.desc, unit="step", leave=False, file=self.file, dynamic_ncols=True
+            )
 
     def on_step_end(self, args, state, control, **kwargs):
         if self.bar is not None:

@@ -64,8 +64,14 @@ def fit(cfg: TrainConfig, train: Split, validation: Split | None, model_dir: Pat
 
         set_seed(cfg.seed)  # before model init, so the classifier head starts the same every run
         model = load_with_new_head(  # the classifier head is new: expected missing from an encoder checkpoint
-            AutoModelForSequenceClassification, init_dir, new=("classifier.",), num_labels=2, id2label=ID2LABEL,
-            label2id=LABEL2ID, local_files_only=True, use_safetensors=True,
+            AutoModelForSequenceClassification,
+            init_dir,
+            new=("classifier.",),
+            num_labels=2,
+            id2label=ID2LABEL,
+            label2id=LABEL2ID,
+            local_files_only=True,
+            use_safetensors=True,
         )
         _freeze_lower_layers(model, m.freeze_layers)
         weights = _class_weights(train.y, m.class_weight)
@@ -84,10 +90,16 @@ def fit(cfg: TrainConfig, train: Split, validation: Split | None, model_dir: Pat
         args = TrainingArguments(**training_arguments(cfg, Path(tmp) / "checkpoints", select, cuda))
         callbacks = [EarlyStoppingCallback(m.early_stopping_patience)] if select and m.early_stopping_patience else []
         trainer = Trainer(
-            model=model, args=args, optimizer_cls_and_kwargs=_optimizer(model, m), train_dataset=as_dataset(train),
+            model=model,
+            args=args,
+            optimizer_cls_and_kwargs=_optimizer(model, m),
+            train_dataset=as_dataset(train),
             eval_dataset=as_dataset(validation) if select else None,
-            processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
-            compute_loss_func=weighted_loss, compute_metrics=pr_auc if select else None, callbacks=callbacks,
+            processing_class=tokenizer,
+            data_collator=DataCollatorWithPadding(tokenizer),
+            compute_loss_func=weighted_loss,
+            compute_metrics=pr_auc if select else None,
+            callbacks=callbacks,
         )
         use_progress(trainer, "fine-tuning")
         with mlflow.start_run(run_name="fine-tuning", nested=True):
@@ -101,8 +113,12 @@ def fit(cfg: TrainConfig, train: Split, validation: Split | None, model_dir: Pat
 
             export_int8(trainer.model, tokenizer, model_dir / ONNX_FILE)
     files = sorted(str(p.relative_to(model_dir)) for p in model_dir.rglob("*") if p.is_file())
-    options = {"max_length": m.max_length, "head_fraction": m.head_fraction, "base_model": m.base_model,
-               "domain_adapted": m.domain_adaptation.enabled}
+    options = {
+        "max_length": m.max_length,
+        "head_fraction": m.head_fraction,
+        "base_model": m.base_model,
+        "domain_adapted": m.domain_adaptation.enabled,
+    }
     if m.export_onnx:
         from training.onnx_check import onnx_agreement
 
@@ -115,16 +131,32 @@ def training_arguments(cfg: TrainConfig, output_dir: Path, select: bool, cuda: b
     then the config's `trainer:` section on top (its keys were checked against both when loaded)."""
     m = cfg.model
     batch_size = m.gpu_batch_size if cuda else m.batch_size
-    return dict(
-        output_dir=str(output_dir), num_train_epochs=m.epochs, learning_rate=m.learning_rate,
-        per_device_train_batch_size=batch_size, per_device_eval_batch_size=batch_size * 2,
-        weight_decay=m.weight_decay, warmup_steps=m.warmup_ratio, bf16=cuda,
-        eval_strategy="epoch" if select else "no", save_strategy="epoch" if select else "no",
-        save_total_limit=2, load_best_model_at_end=select,
-        metric_for_best_model="pr_auc" if select else None, greater_is_better=True if select else None,
-        logging_steps=5, seed=cfg.seed, data_seed=cfg.seed, report_to=["mlflow"], disable_tqdm=True,
-        dataloader_num_workers=0, dataloader_pin_memory=cuda,  # pinned memory only helps copies to a GPU
-    ) | m.trainer
+    return (
+        dict(
+            output_dir=str(output_dir),
+            num_train_epochs=m.epochs,
+            learning_rate=m.learning_rate,
+            per_device_train_batch_size=batch_size,
+            per_device_eval_batch_size=batch_size * 2,
+            weight_decay=m.weight_decay,
+            warmup_steps=m.warmup_ratio,
+            bf16=cuda,
+            eval_strategy="epoch" if select else "no",
+            save_strategy="epoch" if select else "no",
+            save_total_limit=2,
+            load_best_model_at_end=select,
+            metric_for_best_model="pr_auc" if select else None,
+            greater_is_better=True if select else None,
+            logging_steps=5,
+            seed=cfg.seed,
+            data_seed=cfg.seed,
+            report_to=["mlflow"],
+            disable_tqdm=True,
+            dataloader_num_workers=0,
+            dataloader_pin_memory=cuda,  # pinned memory only helps copies to a GPU
+        )
+        | m.trainer
+    )
 
 
 def _freeze_lower_layers(model, layers: int) -> None:

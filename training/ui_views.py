@@ -39,8 +39,10 @@ def headline_view_state(mode: str = "cv") -> str:
     widths = {RUN_NAME_COLUMN: 430, **{c: 12 + 7 * len(c.removeprefix("metrics.`")) for c in columns}}
     state = {
         "searchFilter": "tags.`mlflow.parentRunId` IS NULL",
-        "orderByKey": columns[0], "orderByAsc": False,
-        "selectedColumns": columns, "columnOrder": [RUN_NAME_COLUMN, *columns],
+        "orderByKey": columns[0],
+        "orderByAsc": False,
+        "selectedColumns": columns,
+        "columnOrder": [RUN_NAME_COLUMN, *columns],
         "columnWidths": widths,
     }
     return json.dumps(state, separators=(",", ":"))

@@ -23,10 +23,14 @@ from features.parser import parse_letter
 
 LETTER = letter_lines(
     item(["MRI of the right knee without contrast and", "with gadolinium"], "Overturned"),
-    item(partial_heading("Physical therapy 12 sessions", "Physical therapy 6 sessions", "Physical therapy 6 sessions"),
-         decision_alone=True),
-    item("Retro DOS: 7.10.15 Cyclobenzaprine 2% cream",
-         rationale=["The requested Pre-", "operative cream is not medically necessary."]),
+    item(
+        partial_heading("Physical therapy 12 sessions", "Physical therapy 6 sessions", "Physical therapy 6 sessions"),
+        decision_alone=True,
+    ),
+    item(
+        "Retro DOS: 7.10.15 Cyclobenzaprine 2% cream",
+        rationale=["The requested Pre-", "operative cream is not medically necessary."],
+    ),
 )
 
 
@@ -37,6 +41,7 @@ def reason(data: bytes) -> str:
 
 
 # --- PDFs --------------------------------------------------------------------------------------
+
 
 def test_generated_pdf_is_read_and_parsed(tmp_path):
     path = write_pdf(tmp_path / "synthetic.pdf", LETTER)
@@ -93,6 +98,7 @@ def test_pdf_without_text_layer():
 
 
 # --- text --------------------------------------------------------------------------------------
+
 
 def test_text_line_endings_and_byte_order_mark():
     text = letter_text_from_bytes(b"\xef\xbb\xbfline one\r\nline two\rline three\n")

@@ -31,8 +31,13 @@ REPO = Path(__file__).resolve().parents[2]
 # Good letters: case number -> decisions. 4 letters with an overturned item and 3 without, so
 # that the stratified 70/15/15 split puts at least one letter in every split.
 GOOD = {
-    "CM16-0000001": "UO", "CM16-0000002": "U", "CM16-0000003": "O", "CM16-0000004": "UUU",
-    "CM16-0000005": "O", "CM16-0000006": "OU", "CM16-0000007": "U",
+    "CM16-0000001": "UO",
+    "CM16-0000002": "U",
+    "CM16-0000003": "O",
+    "CM16-0000004": "UUU",
+    "CM16-0000005": "O",
+    "CM16-0000006": "OU",
+    "CM16-0000007": "U",
 }
 PDF_CASE = "CM16-0000003"  # written as a PDF, in a subfolder
 
@@ -190,6 +195,7 @@ def test_real_letters_ingest_counts():
 
 
 # --- imr parse ---------------------------------------------------------------------------------
+
 
 def test_imr_parse_prints_one_json_object_per_file_in_order(tmp_path):
     imr = Path(sys.executable).with_name("imr")

@@ -52,6 +52,7 @@ def by_name(report: dict) -> dict[str, dict]:
 
 # --- parser faults ----------------------------------------------------------------------------
 
+
 def test_invalid_header_date_rejects_the_letter_naming_the_field(tmp_path):
     bad = tmp_path / "bad_date.txt"
     bad.write_text(bad_date_letter())
@@ -103,6 +104,7 @@ def test_size_messages_use_one_unit(tmp_path):
 
 # --- containment ------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def bomb(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("bomb") / "bomb.pdf"
@@ -113,11 +115,14 @@ def bomb(tmp_path_factory) -> Path:
 def test_decompression_bomb_is_rejected_within_the_memory_limit(bomb, tmp_path):
     good = tmp_path / "good.txt"
     good.write_text(simple_letter("CM16-0000001", "U"))
-    code = ("import resource, sys; from training.imr import main; rc = main(['parse', *sys.argv[1:]]); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
-            "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(rc)")
-    proc = subprocess.run([sys.executable, "-c", code, str(bomb), str(good)], capture_output=True, text=True,
-                          timeout=300, check=False)
+    code = (
+        "import resource, sys; from training.imr import main; rc = main(['parse', *sys.argv[1:]]); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
+        "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(rc)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(bomb), str(good)], capture_output=True, text=True, timeout=300, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     first, second = (json.loads(line) for line in proc.stdout.splitlines())
     assert first["ok"] is False and "memory limit" in first["error"], first
@@ -150,6 +155,7 @@ def test_ingest_rejects_a_bomb_and_keeps_going(bomb, tmp_path):
 
 
 # --- every input accounted for ----------------------------------------------------------------
+
 
 def test_links_are_followed_once_and_bad_ones_reported(tmp_path):
     real = tmp_path / "real"
@@ -185,8 +191,11 @@ def test_nothing_to_ingest_is_one_line_and_exit_2(tmp_path, what):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert lines[0].startswith("imr ingest: nothing to ingest: ") and str(target) in lines[0]
-    expected = {"empty folder": "no .pdf or .txt files found", "missing path": "no such file or folder",
-                "nothing parseable": "not an IMR Final Determination Letter"}[what]
+    expected = {
+        "empty folder": "no .pdf or .txt files found",
+        "missing path": "no such file or folder",
+        "nothing parseable": "not an IMR Final Determination Letter",
+    }[what]
     assert expected in lines[0]
     assert not (tmp_path / "out").exists()
 
@@ -217,6 +226,7 @@ def test_same_case_number_keeps_the_same_copy_in_any_order(tmp_path):
 
 # --- output: splits, re-runs, atomic replacement -----------------------------------------------
 
+
 def letters_folder(folder: Path, cases: range) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for k in cases:
@@ -243,10 +253,13 @@ def test_every_split_loads_even_an_empty_one(tmp_path):
     assert all(dsd[s].column_names == dsd["train"].column_names for s in dsd)
 
 
-@pytest.mark.parametrize("mode, message", [
-    ("split", "imr train: data.sources: the validation, test split(s) have no letters"),
-    ("cv", "imr train: 1 letters cannot fill 5 folds (evaluation.folds)"),
-])
+@pytest.mark.parametrize(
+    "mode, message",
+    [
+        ("split", "imr train: data.sources: the validation, test split(s) have no letters"),
+        ("cv", "imr train: 1 letters cannot fill 5 folds (evaluation.folds)"),
+    ],
+)
 def test_training_with_too_few_letters_is_a_one_line_error(tmp_path, monkeypatch, mode, message):
     (tmp_path / "one.txt").write_text(simple_letter("CM16-0000001", "UO"))
     config = tmp_path / "c.yaml"
@@ -291,8 +304,9 @@ def test_rerun_parses_only_new_files_keeps_old_splits_and_leaves_no_stale_shards
     assert {k: after[k] for k in before} == before and len(after) == 44
     assert not stale.exists()
     state = json.loads((out / "dataset" / "train" / "state.json").read_text())
-    assert sorted(p.name for p in (out / "dataset" / "train").glob("*.arrow")) == \
-        sorted(f["filename"] for f in state["_data_files"])
+    assert sorted(p.name for p in (out / "dataset" / "train").glob("*.arrow")) == sorted(
+        f["filename"] for f in state["_data_files"]
+    )
     assert main(["ingest", str(letters), "--out", str(out), "--rebuild"]) == 0
     assert json.loads((out / "report.json").read_text())["run"]["parsed_now"] == 44
     assert split_of(out) == after

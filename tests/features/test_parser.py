@@ -159,6 +159,7 @@ def test_partial_approvals_in_bundled_letters(real_letters):
 
 # --- synthetic letters: extraction debris ------------------------------------------------------
 
+
 def items_of(text: str) -> list[tuple[str, str]]:
     return [(i.treatment, i.decision) for i in parse_letter(text).items]
 
@@ -177,35 +178,46 @@ def test_synthetic_letter_header_and_people():
     assert letter.reviewer_specialty == "Orthopaedic Surgery"
     assert (letter.patient_age, letter.patient_sex) == (47, "female")
     assert [(i.treatment, i.decision) for i in letter.items] == [
-        ("MRI of the right knee without contrast", "Upheld"), ("Norco 10/325mg #60", "Overturned"),
+        ("MRI of the right knee without contrast", "Upheld"),
+        ("Norco 10/325mg #60", "Overturned"),
     ]
 
 
 # A rationale spanning three pages: page breaks fall in the middle of it.
 LONG_RATIONALE = (
-    rationale_lines("the knee MRI")[:2] + [PAGE_BREAK] + ["The prior imaging was normal."]
-    + [PAGE_BREAK] + rationale_lines("the knee MRI")[2:]
+    rationale_lines("the knee MRI")[:2]
+    + [PAGE_BREAK]
+    + ["The prior imaging was normal."]
+    + [PAGE_BREAK]
+    + rationale_lines("the knee MRI")[2:]
 )
 
 
-@pytest.mark.parametrize("debris", [
-    {},
-    {"page_numbers": "page_of"},
-    {"page_numbers": "bare"},
-    {"page_numbers": "page_of", "repeat_case_number": True},
-    {"page_numbers": "bare", "repeat_case_number": True, "blank_lines": True},
-], ids=["plain", "page_of", "bare_numbers", "page_of+case_number", "everything+blank_lines"])
+@pytest.mark.parametrize(
+    "debris",
+    [
+        {},
+        {"page_numbers": "page_of"},
+        {"page_numbers": "bare"},
+        {"page_numbers": "page_of", "repeat_case_number": True},
+        {"page_numbers": "bare", "repeat_case_number": True, "blank_lines": True},
+    ],
+    ids=["plain", "page_of", "bare_numbers", "page_of+case_number", "everything+blank_lines"],
+)
 def test_page_furniture_is_removed(debris):
     lines = letter_lines(item("MRI of the right knee", rationale=LONG_RATIONALE), NORCO)
     letter = parse_letter(render(lines, **debris))
     assert [(i.treatment, i.decision) for i in letter.items] == [
-        ("MRI of the right knee", "Upheld"), ("Norco 10/325mg #60", "Overturned"),
+        ("MRI of the right knee", "Upheld"),
+        ("Norco 10/325mg #60", "Overturned"),
     ]
     assert letter.items[0].rationale == " ".join(
-        ["The guidelines address the knee MRI for the injured worker with persistent symptoms.",
-         "The records document examination findings and prior conservative care.",
-         "The prior imaging was normal.",
-         "Therefore, the request for the knee MRI is not medically necessary."]
+        [
+            "The guidelines address the knee MRI for the injured worker with persistent symptoms.",
+            "The records document examination findings and prior conservative care.",
+            "The prior imaging was normal.",
+            "Therefore, the request for the knee MRI is not medically necessary.",
+        ]
     )
     assert letter.case_number == "CM16-0000001"
 
@@ -213,8 +225,11 @@ def test_page_furniture_is_removed(debris):
 def test_wrapped_item_name_and_decision_alone_on_next_line():
     lines = letter_lines(
         MRI,
-        item(["Physical therapy three times a week for two weeks for the cervical,", "thoracic, and lumbar"],
-             "Overturned", decision_alone=True),
+        item(
+            ["Physical therapy three times a week for two weeks for the cervical,", "thoracic, and lumbar"],
+            "Overturned",
+            decision_alone=True,
+        ),
         item(["Home health aide 4 hours per day for 6 weeks to assist with", "bathing and dressing"]),
     )
     assert items_of(render(lines, blank_lines=True)) == [
@@ -227,15 +242,19 @@ def test_wrapped_item_name_and_decision_alone_on_next_line():
 def test_decision_alone_after_a_page_break():
     lines = letter_lines(MRI, item(["Norco 10/325mg #60", PAGE_BREAK, "for breakthrough pain"], decision_alone=True))
     text = render(lines, page_numbers="page_of", repeat_case_number=True)
-    assert items_of(text) == [("MRI of the right knee without contrast", "Upheld"),
-                              ("Norco 10/325mg #60 for breakthrough pain", "Upheld")]
+    assert items_of(text) == [
+        ("MRI of the right knee without contrast", "Upheld"),
+        ("Norco 10/325mg #60 for breakthrough pain", "Upheld"),
+    ]
 
 
 def test_list_numbers_are_stripped_but_quantities_kept():
-    lines = letter_lines(item("1. MRI of the knee"), item("2) Norco 10/325mg #60"),
-                         item("1 Prescription of Flexeril 7.5mg #30"))
+    lines = letter_lines(
+        item("1. MRI of the knee"), item("2) Norco 10/325mg #60"), item("1 Prescription of Flexeril 7.5mg #30")
+    )
     assert items_of(render(lines)) == [
-        ("MRI of the knee", "Upheld"), ("Norco 10/325mg #60", "Upheld"),
+        ("MRI of the knee", "Upheld"),
+        ("Norco 10/325mg #60", "Upheld"),
         ("1 Prescription of Flexeril 7.5mg #30", "Upheld"),
     ]
 
@@ -257,14 +276,16 @@ def test_non_mtus_guideline_is_kept_whole():
     letter = parse_letter(render(letter_lines(item("Knee brace", maximus=NON_MTUS_GUIDELINE))))
     guideline = letter.items[0].maximus_guideline
     assert guideline.startswith("The Expert Reviewer based their decision on recommendation(s) outside of the MTUS")
-    assert ("Decision based on Non-MTUS Citation Official Disability Guidelines (ODG), Knee and Leg Chapter."
-            in guideline)
+    assert (
+        "Decision based on Non-MTUS Citation Official Disability Guidelines (ODG), Knee and Leg Chapter." in guideline
+    )
     assert letter.items[0].rationale.startswith("The guidelines address this request")
 
 
 def test_partial_approval_remaining_portion_phrasing():
-    heading = partial_heading("Physical therapy 12 sessions", "Physical therapy 6 sessions",
-                              "Physical therapy 6 sessions")
+    heading = partial_heading(
+        "Physical therapy 12 sessions", "Physical therapy 6 sessions", "Physical therapy 6 sessions"
+    )
     letter = parse_letter(render(letter_lines(MRI, item(heading, "Upheld"), NORCO)))
     pt = letter.items[1]
     assert (pt.treatment, pt.decision) == ("Physical therapy 6 sessions", "Upheld")
@@ -275,8 +296,9 @@ def test_partial_approval_remaining_portion_phrasing():
 
 
 def test_partial_approval_leaving_phrasing_with_decision_alone():
-    heading = partial_heading("Knee brace (purchase)", "a knee brace rental for 1 month", "Knee brace (purchase)",
-                              leaving=True)
+    heading = partial_heading(
+        "Knee brace (purchase)", "a knee brace rental for 1 month", "Knee brace (purchase)", leaving=True
+    )
     letter = parse_letter(render(letter_lines(item(heading, "Overturned", decision_alone=True), MRI), blank_lines=True))
     brace = letter.items[0]
     assert (brace.treatment, brace.decision) == ("Knee brace (purchase)", "Overturned")
@@ -323,8 +345,12 @@ def test_rejects_sections_out_of_order():
     lines = letter_lines(MRI)
     reviewer_start = lines.index("HOW THE IMR FINAL DETERMINATION WAS MADE")
     summary_start = lines.index("CLINICAL CASE SUMMARY")
-    swapped = (lines[:reviewer_start] + lines[summary_start:summary_start + 5] + lines[reviewer_start:summary_start]
-               + lines[summary_start + 5:])
+    swapped = (
+        lines[:reviewer_start]
+        + lines[summary_start : summary_start + 5]
+        + lines[reviewer_start:summary_start]
+        + lines[summary_start + 5 :]
+    )
     assert "sections out of order" in rejection(render(swapped))
 
 

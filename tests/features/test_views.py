@@ -62,8 +62,10 @@ def test_with_rationale_masks_the_verdict(seed_rows):
 
 
 def test_mask_verdict_sentences():
-    rationale = ("The worker has chronic pain. Guidelines allow 10 visits. "
-                 "Therefore, the request is not medically necessary. The decision is upheld.")
+    rationale = (
+        "The worker has chronic pain. Guidelines allow 10 visits. "
+        "Therefore, the request is not medically necessary. The decision is upheld."
+    )
     assert mask_verdict(rationale) == f"The worker has chronic pain. Guidelines allow 10 visits. {MASK} {MASK}"
 
 
@@ -86,8 +88,14 @@ def test_request_with_only_a_treatment():
 
 
 def test_partial_approval_is_described():
-    inputs = model_inputs({"treatment": "Norco 10/325mg #35", "partial_approval": True,
-                           "original_request": "Norco 10/325mg #60", "authorized_portion": "Norco 10/325mg #25"})
+    inputs = model_inputs(
+        {
+            "treatment": "Norco 10/325mg #35",
+            "partial_approval": True,
+            "original_request": "Norco 10/325mg #60",
+            "authorized_portion": "Norco 10/325mg #25",
+        }
+    )
     assert "partial approval: original request Norco 10/325mg #60; authorized Norco 10/325mg #25." in inputs["text"]
 
 
@@ -105,30 +113,34 @@ def test_invalid_record_is_refused():
 
 # --- treatment categories ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("name, category", [
-    ("MRI of the lumbar spine without contrast", "imaging_diagnostics"),
-    ("EMG/NCS of the bilateral upper extremities", "imaging_diagnostics"),
-    ("Urine drug screen", "imaging_diagnostics"),
-    ("Norco 10/325mg #60", "opioids"),
-    ("Post-op Percocet 5/325mg", "opioids"),  # a dose makes the drug name win over "post-op"
-    ("Fexmid 7.5mg #90", "muscle_relaxants"),
-    ("Cyclobenzaprine 2% cream", "topical_analgesics"),  # a cream, though the drug is a muscle relaxant
-    ("Lidoderm 5% patch #30", "topical_analgesics"),
-    ("Naproxen 550mg #60", "nsaids"),
-    ("Gabapentin 600mg #90", "neuropathic_agents"),
-    ("Trazodone 50mg #30", "antidepressants_sleep"),
-    ("Omeprazole 20mg #60", "other_medications"),
-    ("Physical therapy 2 times a week for 6 weeks", "physical_medicine"),
-    ("Acupuncture 12 sessions", "physical_medicine"),
-    ("Lumbar epidural steroid injection at L4-5", "injections"),
-    ("Right shoulder arthroscopy with subacromial decompression", "surgery"),
-    ("TENS unit purchase", "dme"),
-    ("H-wave unit rental", "dme"),
-    ("Functional restoration program", "programs"),
-    ("Cognitive behavioral therapy 6 sessions", "behavioral_health"),
-    ("Functional capacity evaluation (FCE)", "evaluation_management"),
-    ("Hearing aids", "other"),
-])
+
+@pytest.mark.parametrize(
+    "name, category",
+    [
+        ("MRI of the lumbar spine without contrast", "imaging_diagnostics"),
+        ("EMG/NCS of the bilateral upper extremities", "imaging_diagnostics"),
+        ("Urine drug screen", "imaging_diagnostics"),
+        ("Norco 10/325mg #60", "opioids"),
+        ("Post-op Percocet 5/325mg", "opioids"),  # a dose makes the drug name win over "post-op"
+        ("Fexmid 7.5mg #90", "muscle_relaxants"),
+        ("Cyclobenzaprine 2% cream", "topical_analgesics"),  # a cream, though the drug is a muscle relaxant
+        ("Lidoderm 5% patch #30", "topical_analgesics"),
+        ("Naproxen 550mg #60", "nsaids"),
+        ("Gabapentin 600mg #90", "neuropathic_agents"),
+        ("Trazodone 50mg #30", "antidepressants_sleep"),
+        ("Omeprazole 20mg #60", "other_medications"),
+        ("Physical therapy 2 times a week for 6 weeks", "physical_medicine"),
+        ("Acupuncture 12 sessions", "physical_medicine"),
+        ("Lumbar epidural steroid injection at L4-5", "injections"),
+        ("Right shoulder arthroscopy with subacromial decompression", "surgery"),
+        ("TENS unit purchase", "dme"),
+        ("H-wave unit rental", "dme"),
+        ("Functional restoration program", "programs"),
+        ("Cognitive behavioral therapy 6 sessions", "behavioral_health"),
+        ("Functional capacity evaluation (FCE)", "evaluation_management"),
+        ("Hearing aids", "other"),
+    ],
+)
 def test_treatment_category(name, category):
     assert treatment_category(name) == category
     assert treatment_category(name.upper()) == category  # case-insensitive

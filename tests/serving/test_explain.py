@@ -10,20 +10,25 @@ import pytest
 from features.views import split_sentences
 from serving.reasons import readable_feature, sentence_reasons
 
-SUMMARY = ("The worker fell from a ladder. An x-ray showed a fracture of the wrist. "
-           "Pain improved with rest. The request is for a brace.")
+SUMMARY = (
+    "The worker fell from a ladder. An x-ray showed a fracture of the wrist. "
+    "Pain improved with rest. The request is for a brace."
+)
 
 
 def fake_model(records):
     """P rises with 'fracture' and falls with 'improved' in the summary; other words do nothing."""
-    return np.array([0.3 + 0.4 * ("fracture" in r["case_summary"]) - 0.2 * ("improved" in r["case_summary"])
-                     for r in records])
+    return np.array(
+        [0.3 + 0.4 * ("fracture" in r["case_summary"]) - 0.2 * ("improved" in r["case_summary"]) for r in records]
+    )
 
 
 def test_sentence_reasons_find_the_sentences_that_move_the_score():
     reasons = sentence_reasons(fake_model, [{"treatment": "wrist brace", "case_summary": SUMMARY}])[0]
     assert [(r["text"], r["direction"]) for r in reasons] == [
-        ("An x-ray showed a fracture of the wrist.", "up"), ("Pain improved with rest.", "down")]
+        ("An x-ray showed a fracture of the wrist.", "up"),
+        ("Pain improved with rest.", "down"),
+    ]
     assert reasons[0]["effect"] == pytest.approx(0.4) and reasons[1]["effect"] == pytest.approx(-0.2)
     assert all(r["kind"] == "sentence" for r in reasons)
 
@@ -52,8 +57,9 @@ def test_transformer_predictions_explain_with_summary_sentences(tf_model_folder,
     sentences = [" ".join(s.split()) for s in split_sentences(row["case_summary"])]
     for reason in reasons:  # each effect is the raw score with the sentence minus the score without it
         index = next(i for i, s in enumerate(sentences) if s.startswith(reason["text"].removesuffix(" …")))
-        without = dict(row, case_summary=" ".join(s for j, s in enumerate(split_sentences(row["case_summary"]))
-                                                   if j != index))
+        without = dict(
+            row, case_summary=" ".join(s for j, s in enumerate(split_sentences(row["case_summary"])) if j != index)
+        )
         scorer = predictor.scorer.inner if hasattr(predictor.scorer, "inner") else predictor.scorer
         p = scorer.predict_proba([row, without])
         assert reason["effect"] == pytest.approx(p[0] - p[1], abs=1e-4)

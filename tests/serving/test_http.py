@@ -33,12 +33,25 @@ ALIAS = "testing"
 SECRET = "Zqxj-sentinel-clinical-text"
 ITEMS = [
     {"id": "a", "treatment": "MRI of the lumbar spine without contrast"},
-    {"treatment": "Norco 10/325mg #60", "case_summary": f"Chronic low back pain on opioids. {SECRET}",
-     "claims_administrator_guideline": "Decision based on MTUS Chronic Pain Medical Treatment Guidelines.",
-     "patient_age": 52, "patient_sex": "male", "days_since_injury": 800},
-    {"id": 7, "treatment": "Physical therapy 2x6 for the right knee", "case_summary": "Right knee pain after a fall.",
-     "patient_age": 38, "patient_sex": "female", "days_since_injury": 90, "partial_approval": True,
-     "original_request": "Physical therapy 3x6", "authorized_portion": "Physical therapy 2x3"},
+    {
+        "treatment": "Norco 10/325mg #60",
+        "case_summary": f"Chronic low back pain on opioids. {SECRET}",
+        "claims_administrator_guideline": "Decision based on MTUS Chronic Pain Medical Treatment Guidelines.",
+        "patient_age": 52,
+        "patient_sex": "male",
+        "days_since_injury": 800,
+    },
+    {
+        "id": 7,
+        "treatment": "Physical therapy 2x6 for the right knee",
+        "case_summary": "Right knee pain after a fall.",
+        "patient_age": 38,
+        "patient_sex": "female",
+        "days_since_injury": 90,
+        "partial_approval": True,
+        "original_request": "Physical therapy 3x6",
+        "authorized_portion": "Physical therapy 2x3",
+    },
 ]
 IMR = Path(sys.executable).parent / "imr"
 JSON = {"content-type": "application/json"}
@@ -86,9 +99,15 @@ def test_health_version_and_docs(client, env):
     assert version.status_code == 200
     base_rate = version.json()["base_rate"]
     assert isinstance(base_rate, float) and 0 < base_rate < 1
-    assert version.json() == {"name": MODEL_NAME, "version": result.model_version, "run_id": result.run_id,
-                              "family": "baseline", "feature_view": "pre_decision", "threshold": result.threshold,
-                              "base_rate": base_rate}
+    assert version.json() == {
+        "name": MODEL_NAME,
+        "version": result.model_version,
+        "run_id": result.run_id,
+        "family": "baseline",
+        "feature_view": "pre_decision",
+        "threshold": result.threshold,
+        "base_rate": base_rate,
+    }
     schema = client.get("/openapi.json")
     assert schema.status_code == 200
     assert {"/v1/predict", "/v1/predict-letter", "/health", "/version"} <= set(schema.json()["paths"])
@@ -129,8 +148,10 @@ def test_predict_letter_multipart_and_raw(client, predictor, env, seed_paths):
         (seed_paths[0], {"files": {"file": (seed_paths[0].name, seed_paths[0].read_bytes(), "text/plain")}}),
         (pdf, {"files": {"file": ("letter.pdf", pdf.read_bytes(), "application/pdf")}}),
         (pdf, {"content": pdf.read_bytes(), "headers": {"content-type": "application/pdf"}}),
-        (seed_paths[1], {"content": seed_paths[1].read_bytes(),
-                         "headers": {"content-type": "text/plain; charset=utf-8"}}),
+        (
+            seed_paths[1],
+            {"content": seed_paths[1].read_bytes(), "headers": {"content-type": "text/plain; charset=utf-8"}},
+        ),
     ]
     for path, kwargs in cases:
         r = client.post("/v1/predict-letter", **kwargs)
@@ -142,7 +163,8 @@ def test_predict_letter_multipart_and_raw(client, predictor, env, seed_paths):
         assert [p["treatment"] for p in body["predictions"]] == [i.treatment for i in letter.items]
         assert [p["item_index"] for p in body["predictions"]] == list(range(len(letter.items)))
         assert [p["p_overturned"] for p in body["predictions"]] == pytest.approx(
-            [e["p_overturned"] for e in expected], abs=1e-12)
+            [e["p_overturned"] for e in expected], abs=1e-12
+        )
         assert all(p["case_number"] == letter.case_number for p in body["predictions"])
         assert [p["predicted_decision"] for p in body["predictions"]] == [e["predicted_decision"] for e in expected]
         assert [p["letter_decision"] for p in body["predictions"]] == [i.decision for i in letter.items]
@@ -154,9 +176,11 @@ def test_predict_letter_multipart_and_raw(client, predictor, env, seed_paths):
 def test_out_of_distribution_items_are_flagged_capped_and_not_echoed(client, env):
     letters = env[2]
     summary = max(letters.glob("0*.txt")).read_text()  # a seed letter's text stands in for a long summary
-    items = [{"id": "nonsense", "treatment": f"asdf qwerty {SECRET}", "case_summary": summary},
-             {"id": "short", "treatment": "MRI of the lumbar spine", "case_summary": f"{SECRET} back pain."},
-             {"id": "real", "treatment": "MRI of the lumbar spine", "case_summary": summary}]
+    items = [
+        {"id": "nonsense", "treatment": f"asdf qwerty {SECRET}", "case_summary": summary},
+        {"id": "short", "treatment": "MRI of the lumbar spine", "case_summary": f"{SECRET} back pain."},
+        {"id": "real", "treatment": "MRI of the lumbar spine", "case_summary": summary},
+    ]
     r = client.post("/v1/predict", json={"items": items})
     assert r.status_code == 200
     nonsense, short, real = r.json()["predictions"]
@@ -207,8 +231,9 @@ BAD_JSON = [
 
 @pytest.mark.parametrize("body,field,type_", BAD_JSON, ids=[b[0][:40].replace(SECRET, "SECRET") for b in BAD_JSON])
 def test_bad_predict_requests_are_422_naming_the_field(client, body, field, type_):
-    r = client.post("/v1/predict", content=body.replace("MRI", f"MRI {SECRET}"),
-                    headers={"content-type": "application/json"})
+    r = client.post(
+        "/v1/predict", content=body.replace("MRI", f"MRI {SECRET}"), headers={"content-type": "application/json"}
+    )
     assert r.status_code == 422, r.text
     detail = r.json()["detail"]
     assert field in [d["field"] for d in detail]
@@ -267,15 +292,18 @@ def test_wrong_content_types_are_415_and_other_junk_4xx(client):
     assert "'application/json'" in r.json()["detail"][0]["msg"]  # a plain media type is named
     r = client.post("/v1/predict", content=b"{}", headers={"content-type": f"text/{SECRET} x"})
     assert r.status_code == 415 and SECRET not in r.text  # anything else in the header is not repeated
-    r = client.post("/v1/predict", content=b'{"items": [{"treatment": "\xff\xfe"}]}',
-                    headers={"content-type": "application/json"})
+    r = client.post(
+        "/v1/predict", content=b'{"items": [{"treatment": "\xff\xfe"}]}', headers={"content-type": "application/json"}
+    )
     assert 400 <= r.status_code < 500
 
 
 def test_rejected_letters_are_422_with_the_reason(client):
     cases = [
-        ({"content": f"Dear {SECRET}, not a letter".encode(), "headers": {"content-type": "text/plain"}},
-         "not an IMR Final Determination Letter"),
+        (
+            {"content": f"Dear {SECRET}, not a letter".encode(), "headers": {"content-type": "text/plain"}},
+            "not an IMR Final Determination Letter",
+        ),
         ({"content": b"   ", "headers": {"content-type": "text/plain"}}, "empty"),
         ({"content": b"%PDF-1.7 truncated", "headers": {"content-type": "application/pdf"}}, "PDF"),
         ({"content": b"\x00\x01\x02binary", "headers": {"content-type": "application/octet-stream"}}, "binary"),
@@ -387,8 +415,15 @@ def test_logs_have_method_path_status_items_latency_and_no_clinical_text(client,
 
 class Broken:
     def info(self):
-        return {"name": "broken", "version": "1", "run_id": None, "family": "baseline",
-                "feature_view": "pre_decision", "threshold": 0.5, "base_rate": 0.1}
+        return {
+            "name": "broken",
+            "version": "1",
+            "run_id": None,
+            "family": "baseline",
+            "feature_view": "pre_decision",
+            "threshold": 0.5,
+            "base_rate": 0.1,
+        }
 
     def predict(self, items):
         raise ValueError(f"cannot score {items[0]['treatment']}")
@@ -503,7 +538,8 @@ def test_imr_serve_scores_over_a_socket(env, predictor, tmp_path):
         r = httpx.post(f"http://127.0.0.1:{port}/v1/predict", json={"items": ITEMS[1:2]}, timeout=30)
         assert r.status_code == 200
         assert r.json()["predictions"][0]["p_overturned"] == pytest.approx(
-            predictor.predict([{k: v for k, v in ITEMS[1].items()}])[0]["p_overturned"], abs=1e-12)
+            predictor.predict([{k: v for k, v in ITEMS[1].items()}])[0]["p_overturned"], abs=1e-12
+        )
         assert r.json()["model"]["family"] == "baseline"
         base_rate = predictor.info()["base_rate"]
         assert r.json()["predictions"][0]["base_rate"] == r.json()["model"]["base_rate"] == base_rate
@@ -524,8 +560,9 @@ def test_imr_serve_exits_2_when_the_model_cannot_load(tmp_path):
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "not loaded" in proc.stderr and "missing" in proc.stderr
-    proc = subprocess.run([*imr_command(), "serve", "--model", "x", "--max-items", "0"], capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(
+        [*imr_command(), "serve", "--model", "x", "--max-items", "0"], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 2 and "max_items" in proc.stderr
 
 
@@ -539,8 +576,18 @@ class Stub:
         return Broken().info()
 
     def predict(self, items):
-        return [{"p_overturned": 0.1, "predicted_decision": "Upheld", "in_distribution": True, "ood_reason": None,
-                 "base_rate": 0.1, "model_name": "stub", "model_version": "1"} for _ in items]
+        return [
+            {
+                "p_overturned": 0.1,
+                "predicted_decision": "Upheld",
+                "in_distribution": True,
+                "ood_reason": None,
+                "base_rate": 0.1,
+                "model_name": "stub",
+                "model_version": "1",
+            }
+            for _ in items
+        ]
 
 
 @contextmanager
@@ -552,8 +599,14 @@ def live_server(http: str = "auto", **limits):
 
     settings = ServeSettings(**limits)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(None, settings=settings, predictor=Stub()), port=port,
-                                           log_level="warning", **uvicorn_options(settings, http)))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(None, settings=settings, predictor=Stub()),
+            port=port,
+            log_level="warning",
+            **uvicorn_options(settings, http),
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -611,8 +664,10 @@ def test_slow_bodies_are_408_and_the_service_stays_responsive():
         slow = []
         for _ in range(20):
             sock = socket.create_connection(("127.0.0.1", port))
-            sock.sendall(b"POST /v1/predict HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n"
-                         b"content-length: 1000\r\n\r\n{")
+            sock.sendall(
+                b"POST /v1/predict HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n"
+                b"content-length: 1000\r\n\r\n{"
+            )
             slow.append(sock)
         start = time.monotonic()
         assert predict_once(port) == 200 and time.monotonic() - start < 0.9  # answered while they trickle
@@ -635,8 +690,9 @@ def test_oversized_headers_are_refused_with_431_or_400(http):
         response, _ = read_until_closed(big)
         assert status_of(response) in (431, 400)  # h11 refuses an oversized head itself, with 400
         many = socket.create_connection(("127.0.0.1", port))
-        many.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(5000))
-                     + b"\r\n")
+        many.sendall(
+            b"GET /health HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(5000)) + b"\r\n"
+        )
         response, _ = read_until_closed(many)
         assert status_of(response) in (431, 400)
         assert predict_once(port) == 200
@@ -667,12 +723,20 @@ def test_connection_limits_from_environment_and_flags(monkeypatch):
     monkeypatch.setenv("IMR_SERVE_MAX_CONNECTIONS", "9")
     settings = ServeSettings(body_timeout_s=4)
     assert (settings.header_timeout_s, settings.body_timeout_s, settings.max_connections) == (3, 4, 9)
-    defaults = {name: ServeSettings.model_fields[name].default for name in
-                ("header_timeout_s", "body_timeout_s", "max_header_bytes", "max_headers", "max_connections")}
-    assert defaults == {"header_timeout_s": 10.0, "body_timeout_s": 30.0, "max_header_bytes": 32768,
-                        "max_headers": 100, "max_connections": 512}
-    proc = subprocess.run([*imr_command(), "serve", "--model", "x", "--header-timeout", "0"], capture_output=True,
-                          text=True, timeout=60)
+    defaults = {
+        name: ServeSettings.model_fields[name].default
+        for name in ("header_timeout_s", "body_timeout_s", "max_header_bytes", "max_headers", "max_connections")
+    }
+    assert defaults == {
+        "header_timeout_s": 10.0,
+        "body_timeout_s": 30.0,
+        "max_header_bytes": 32768,
+        "max_headers": 100,
+        "max_connections": 512,
+    }
+    proc = subprocess.run(
+        [*imr_command(), "serve", "--model", "x", "--header-timeout", "0"], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 2 and "header_timeout_s" in proc.stderr
 
 
@@ -695,6 +759,10 @@ def test_log_names_the_matched_route_template_never_the_raw_path(caplog):
         c.get(f"/{SECRET}")
         c.get("/v1/predict")
     lines = [r.getMessage() for r in caplog.records if r.name == "imr.serve" and r.getMessage().startswith("GET")]
-    assert [line.split()[1:3] for line in lines] == [["/v1/things/{thing_id}", "200"], ["/docs", "200"],
-                                                     ["<other>", "404"], ["/v1/predict", "405"]]
+    assert [line.split()[1:3] for line in lines] == [
+        ["/v1/things/{thing_id}", "200"],
+        ["/docs", "200"],
+        ["<other>", "404"],
+        ["/v1/predict", "405"],
+    ]
     assert SECRET not in "\n".join(r.getMessage() for r in caplog.records)

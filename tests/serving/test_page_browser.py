@@ -42,11 +42,24 @@ class DevTools:
         self._from_chrome, from_chrome_w = os.pipe()
         # Chromium reads commands on fd 3 and writes answers on fd 4.
         self.process = subprocess.Popen(
-            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
-             "--disable-background-networking", "--disable-component-update", "--remote-debugging-pipe",
-             f"--user-data-dir={profile}", "about:blank"],
-            close_fds=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=lambda: _onto_3_and_4(to_chrome_r, from_chrome_w))
+            [
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-sync",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--remote-debugging-pipe",
+                f"--user-data-dir={profile}",
+                "about:blank",
+            ],
+            close_fds=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=lambda: _onto_3_and_4(to_chrome_r, from_chrome_w),
+        )
         os.close(to_chrome_r)
         os.close(from_chrome_w)
         self._buffer, self._next, self.session = b"", 0, None
@@ -70,15 +83,15 @@ class DevTools:
 
     def open(self, url: str) -> None:
         target = self.send("Target.createTarget", {"url": "about:blank"}, session=False)["targetId"]
-        self.session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True},
-                                 session=False)["sessionId"]
+        self.session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True}, session=False)[
+            "sessionId"
+        ]
         self.send("Page.enable")
         self.send("Page.navigate", {"url": url})
         self.wait_for("document.readyState === 'complete' && document.getElementById('model').textContent !== ''")
 
     def js(self, expression: str):
-        result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True,
-                                                "awaitPromise": True})
+        result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True})
         assert "exceptionDetails" not in result, result["exceptionDetails"]
         return result["result"].get("value")
 
@@ -89,8 +102,10 @@ class DevTools:
             time.sleep(0.1)
 
     def screenshot(self, path: Path, width: int, height: int) -> None:
-        self.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": height,
-                                                          "deviceScaleFactor": 1, "mobile": width < 600})
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
+        )
         data = self.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})["data"]
         path.write_bytes(base64.b64decode(data))
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -110,8 +125,9 @@ def served(baseline_store):
     result = baseline_store.result
     predictor = load_predictor(result.model_uri)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(None, predictor=predictor), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(None, predictor=predictor), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
@@ -124,22 +140,33 @@ def served(baseline_store):
 
 
 def fill(browser: DevTools, field: str, value: str) -> None:
-    browser.js(f"(() => {{ const f = document.getElementById({json.dumps(field)}); f.focus(); "
-               f"f.value = {json.dumps(value)}; f.dispatchEvent(new Event('input', {{bubbles: true}})); }})()")
+    browser.js(
+        f"(() => {{ const f = document.getElementById({json.dumps(field)}); f.focus(); "
+        f"f.value = {json.dumps(value)}; f.dispatchEvent(new Event('input', {{bubbles: true}})); }})()"
+    )
 
 
 def test_the_page_scores_a_request_with_reasons_and_precedents(chromium, served, tmp_path):
     base, predictor = served
-    summary = ("The injured worker has chronic low back pain radiating to the left leg after lifting at work. "
-               "Conservative care with physical therapy and medications failed. Examination shows decreased "
-               "sensation in the L5 dermatome and a positive straight leg raise on the left side.")
+    summary = (
+        "The injured worker has chronic low back pain radiating to the left leg after lifting at work. "
+        "Conservative care with physical therapy and medications failed. Examination shows decreased "
+        "sensation in the L5 dermatome and a positive straight leg raise on the left side."
+    )
     browser = DevTools(chromium, tmp_path / "profile")
     try:
         browser.open(f"{base}/")
         assert "AUROC" in browser.js("document.getElementById('model').textContent")
         labels = browser.js("[...document.querySelectorAll('label')].map(l => l.htmlFor)")
-        assert {"treatment", "case_summary", "claims_administrator_guideline", "patient_age", "patient_sex",
-                "date_of_injury", "letter"} <= set(labels)
+        assert {
+            "treatment",
+            "case_summary",
+            "claims_administrator_guideline",
+            "patient_age",
+            "patient_sex",
+            "date_of_injury",
+            "letter",
+        } <= set(labels)
         fill(browser, "treatment", "MRI of the lumbar spine without contrast")
         fill(browser, "case_summary", summary)
         fill(browser, "claims_administrator_guideline", "ACOEM low back chapter")
@@ -149,11 +176,18 @@ def test_the_page_scores_a_request_with_reasons_and_precedents(chromium, served,
         browser.js("document.getElementById('score-request').click()")
         browser.wait_for("document.querySelector('#results .probability') !== null")
         shown = browser.js("document.querySelector('#results .probability').textContent")
-        expected = predictor.predict([{"treatment": "MRI of the lumbar spine without contrast",
-                                       "case_summary": summary, "claims_administrator_guideline":
-                                           "ACOEM low back chapter", "patient_age": 48, "patient_sex": "male",
-                                       "days_since_injury": browser.js(
-                                           "Math.floor((Date.now() - Date.parse('2015-03-02')) / 86400000)")}])[0]
+        expected = predictor.predict(
+            [
+                {
+                    "treatment": "MRI of the lumbar spine without contrast",
+                    "case_summary": summary,
+                    "claims_administrator_guideline": "ACOEM low back chapter",
+                    "patient_age": 48,
+                    "patient_sex": "male",
+                    "days_since_injury": browser.js("Math.floor((Date.now() - Date.parse('2015-03-02')) / 86400000)"),
+                }
+            ]
+        )[0]
         assert shown == f"{100 * expected['p_overturned']:.1f}%"
         text = browser.js("document.getElementById('results').innerText")
         assert f"base rate of {100 * expected['base_rate']:.1f}%" in text and "AUROC" in text

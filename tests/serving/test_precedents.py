@@ -20,8 +20,17 @@ from serving.precedents import FILES, MATRIX_FILE, Filters, PrecedentIndex, Prec
 from training.imr import main
 
 MODEL_NAME = RAW_BASELINE_NAME
-SHOWN = {"case_number", "decision_date", "treatment", "treatment_category", "decision",
-         "claims_administrator_guideline", "maximus_guideline", "rationale_excerpt", "similarity"}
+SHOWN = {
+    "case_number",
+    "decision_date",
+    "treatment",
+    "treatment_category",
+    "decision",
+    "claims_administrator_guideline",
+    "maximus_guideline",
+    "rationale_excerpt",
+    "similarity",
+}
 
 
 @pytest.fixture(scope="module")
@@ -103,8 +112,13 @@ def test_filters(predictor):
 
 def test_a_letter_in_the_index_is_never_its_own_precedent(predictor, rows):
     def key(item):
-        return item["case_number"], item["treatment"], item["rationale_excerpt"] if "rationale_excerpt" in item \
-            else precedents.rationale_excerpt(item["rationale"])
+        return (
+            item["case_number"],
+            item["treatment"],
+            item["rationale_excerpt"]
+            if "rationale_excerpt" in item
+            else precedents.rationale_excerpt(item["rationale"]),
+        )
 
     letters = {}
     for row in rows:
@@ -131,8 +145,9 @@ def test_the_rationale_never_feeds_the_query(predictor, rows):
 
 
 def test_rationales_are_not_indexed(rows, tmp_path):
-    marked = [dict(r, rationale=f"Zebraquasar {i} is not recommended. Therefore not necessary.")
-              for i, r in enumerate(rows)]
+    marked = [
+        dict(r, rationale=f"Zebraquasar {i} is not recommended. Therefore not necessary.") for i, r in enumerate(rows)
+    ]
     build_index(marked, tmp_path)
     index = PrecedentIndex(tmp_path)
     assert not any("zebraquasar" in term for v in index.vectorizers for term in v.vocabulary_)
@@ -174,8 +189,23 @@ def test_imr_search(env, capsys):
     uri = env[0].model_uri
     code, found, _ = run_cli(["search", "MRI of the lumbar spine", "--model", uri, "--k", "3"], capsys)
     assert code == 0 and len(found) == 3 and all(set(p) == SHOWN for p in found)
-    code, found, _ = run_cli(["search", "MRI", "--model", uri, "--k", "50", "--decision", "Upheld",
-                              "--since", "2016-12-01", "--until", "2017-01-15"], capsys)
+    code, found, _ = run_cli(
+        [
+            "search",
+            "MRI",
+            "--model",
+            uri,
+            "--k",
+            "50",
+            "--decision",
+            "Upheld",
+            "--since",
+            "2016-12-01",
+            "--until",
+            "2017-01-15",
+        ],
+        capsys,
+    )
     assert code == 0 and found
     assert all(p["decision"] == "Upheld" and "2016-12-01" <= p["decision_date"] <= "2017-01-15" for p in found)
     code, found, err = run_cli(["search", "MRI", "--model", uri, "--category", "nope"], capsys)
@@ -184,8 +214,9 @@ def test_imr_search(env, capsys):
 
 def test_imr_predict_explain(env, pdf_row, tmp_path, capsys):
     requests = tmp_path / "in.jsonl"
-    requests.write_text(json.dumps({"id": "a", "treatment": pdf_row["treatment"],
-                                    "case_summary": pdf_row["case_summary"]}) + "\n")
+    requests.write_text(
+        json.dumps({"id": "a", "treatment": pdf_row["treatment"], "case_summary": pdf_row["case_summary"]}) + "\n"
+    )
     code, out, _ = run_cli(["predict", "--model", env[0].model_uri, "--input", str(requests), "--explain"], capsys)
     assert code == 0 and out[0]["id"] == "a" and out[0]["reasons"] and out[0]["precedents"]
     assert pdf_row["case_number"] not in {p["case_number"] for p in out[0]["precedents"]}

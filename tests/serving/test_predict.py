@@ -16,20 +16,41 @@ from training.imr import main
 
 MODEL_NAME = RAW_BASELINE_NAME
 ALIAS = "testing"
-PREDICTION_KEYS = {"p_overturned", "predicted_decision", "in_distribution", "ood_reason", "base_rate", "model_name",
-                   "model_version"}
+PREDICTION_KEYS = {
+    "p_overturned",
+    "predicted_decision",
+    "in_distribution",
+    "ood_reason",
+    "base_rate",
+    "model_name",
+    "model_version",
+}
 NONSENSE = "asdf qwerty"
 
 REQUESTS = [
     {"treatment": "MRI of the lumbar spine without contrast"},
-    {"treatment": "Norco 10/325mg #60", "case_summary": "The injured worker reports chronic low back pain on opioids.",
-     "claims_administrator_guideline": "Decision based on MTUS Chronic Pain Medical Treatment Guidelines.",
-     "patient_age": 52, "patient_sex": "male", "days_since_injury": 800, "partial_approval": False,
-     "original_request": "", "authorized_portion": ""},
-    {"treatment": "Physical therapy 2x6 for the right knee", "case_summary": "Right knee pain after a fall at work.",
-     "claims_administrator_guideline": "", "patient_age": 38, "patient_sex": "female", "days_since_injury": 90,
-     "partial_approval": True, "original_request": "Physical therapy 3x6",
-     "authorized_portion": "Physical therapy 2x3"},
+    {
+        "treatment": "Norco 10/325mg #60",
+        "case_summary": "The injured worker reports chronic low back pain on opioids.",
+        "claims_administrator_guideline": "Decision based on MTUS Chronic Pain Medical Treatment Guidelines.",
+        "patient_age": 52,
+        "patient_sex": "male",
+        "days_since_injury": 800,
+        "partial_approval": False,
+        "original_request": "",
+        "authorized_portion": "",
+    },
+    {
+        "treatment": "Physical therapy 2x6 for the right knee",
+        "case_summary": "Right knee pain after a fall at work.",
+        "claims_administrator_guideline": "",
+        "patient_age": 38,
+        "patient_sex": "female",
+        "days_since_injury": 90,
+        "partial_approval": True,
+        "original_request": "Physical therapy 3x6",
+        "authorized_portion": "Physical therapy 2x3",
+    },
 ]
 
 
@@ -130,8 +151,9 @@ def test_both_decisions_occur_out_of_fold(predictor, result, tmp_path):
     import mlflow
     import pandas as pd
 
-    path = mlflow.artifacts.download_artifacts(run_id=result.run_id, artifact_path="oof_predictions.parquet",
-                                               dst_path=str(tmp_path))
+    path = mlflow.artifacts.download_artifacts(
+        run_id=result.run_id, artifact_path="oof_predictions.parquet", dst_path=str(tmp_path)
+    )
     oof = pd.read_parquet(path)
     assert set(oof["p_calibrated"] >= predictor.threshold) == {True, False}
 
@@ -177,8 +199,11 @@ def test_flagged_items_the_model_scores_above_the_base_rate_are_capped(predictor
 
 
 def test_real_treatment_with_a_real_summary_is_in_distribution(predictor, real_summary, splits):
-    for treatment in ("MRI of the lumbar spine", "Physical therapy 2x6 for the right knee",
-                      splits["train"][0]["treatment"]):
+    for treatment in (
+        "MRI of the lumbar spine",
+        "Physical therapy 2x6 for the right knee",
+        splits["train"][0]["treatment"],
+    ):
         record = {"treatment": treatment, "case_summary": real_summary}
         row = predictor.predict([record])[0]
         assert (row["in_distribution"], row["ood_reason"]) == (True, None), treatment
@@ -277,9 +302,14 @@ def test_every_uri_form_loads_the_same_model(env, predictor, logged_folder):
 
 def test_pre_decision_scores_ignore_post_decision_fields(predictor, dataset_rows):
     flipped = [
-        {**row, "decision": "Upheld" if row["label"] else "Overturned", "label": 1 - row["label"],
-         "rationale": "The request is medically necessary and is overturned.",
-         "maximus_guideline": "Decision based on something else entirely.", "decision_date": "2030-01-01"}
+        {
+            **row,
+            "decision": "Upheld" if row["label"] else "Overturned",
+            "label": 1 - row["label"],
+            "rationale": "The request is medically necessary and is overturned.",
+            "maximus_guideline": "Decision based on something else entirely.",
+            "decision_date": "2030-01-01",
+        }
         for row in dataset_rows
     ]
     assert probabilities(predictor.predict(flipped)) == probabilities(predictor.predict(dataset_rows))
@@ -311,7 +341,8 @@ def test_pyfunc_gives_the_predictor_probabilities(result, predictor):
     # only `treatment` is required
     only = model.predict(pd.DataFrame({"treatment": [r["treatment"] for r in REQUESTS]}))
     assert only["p_overturned"].tolist() == pytest.approx(
-        probabilities(predictor.predict([{"treatment": r["treatment"]} for r in REQUESTS])), abs=1e-12)
+        probabilities(predictor.predict([{"treatment": r["treatment"]} for r in REQUESTS])), abs=1e-12
+    )
 
 
 def test_pyfunc_accepts_rows_with_missing_age_and_days(result, predictor, dataset_rows):
@@ -321,8 +352,17 @@ def test_pyfunc_accepts_rows_with_missing_age_and_days(result, predictor, datase
     import mlflow.pyfunc
     import pandas as pd
 
-    columns = ["treatment", "case_summary", "claims_administrator_guideline", "patient_age", "patient_sex",
-               "days_since_injury", "partial_approval", "original_request", "authorized_portion"]
+    columns = [
+        "treatment",
+        "case_summary",
+        "claims_administrator_guideline",
+        "patient_age",
+        "patient_sex",
+        "days_since_injury",
+        "partial_approval",
+        "original_request",
+        "authorized_portion",
+    ]
     frame = pd.DataFrame(dataset_rows)[columns]
     assert frame["days_since_injury"].isna().any() and frame["days_since_injury"].notna().any()
     out = mlflow.pyfunc.load_model(result.model_uri).predict(frame)
@@ -335,13 +375,13 @@ def test_pyfunc_accepts_rows_with_missing_age_and_days(result, predictor, datase
 def test_cli_jsonl_scores_valid_lines_and_reports_bad_ones(result, predictor, tmp_path, capsys):
     lines = [
         json.dumps({"id": "a", **REQUESTS[0]}),
-        '{"id": "b", "treatment": "MRI"',                       # 2: bad JSON
+        '{"id": "b", "treatment": "MRI"',  # 2: bad JSON
         json.dumps({"id": "c", "case_summary": "no treatment"}),  # 3: missing treatment
-        "",                                                      # 4: blank, skipped
+        "",  # 4: blank, skipped
         json.dumps({"id": "d", "treatment": "TENS unit", "patient_age": "old"}),  # 5: wrong type
         json.dumps({"id": 6, **REQUESTS[1]}),
-        json.dumps(["not", "an", "object"]),                     # 7
-        json.dumps(REQUESTS[2]),                                 # 8: valid, no id
+        json.dumps(["not", "an", "object"]),  # 7
+        json.dumps(REQUESTS[2]),  # 8: valid, no id
     ]
     path = tmp_path / "requests.jsonl"
     path.write_text("\n".join(lines) + "\n")
@@ -382,22 +422,30 @@ def test_cli_csv(result, predictor, tmp_path, capsys):
     path = tmp_path / "requests.csv"
     path.write_text(
         "id,treatment,patient_age,patient_sex,days_since_injury,partial_approval,case_summary\n"
-        "r1,MRI of the lumbar spine without contrast,,,,,\n"            # line 2
-        "r2,,45,male,10,false,no treatment given\n"                     # line 3
-        "r3,TENS unit,old,female,10,false,\n"                           # line 4
+        "r1,MRI of the lumbar spine without contrast,,,,,\n"  # line 2
+        "r2,,45,male,10,false,no treatment given\n"  # line 3
+        "r3,TENS unit,old,female,10,false,\n"  # line 4
         'r4,Norco 10/325mg #60,52,male,800,false,"The injured worker reports chronic low back pain on opioids."\n'
-        "r5,Physical therapy,38,unknown,90,false,\n"                     # line 6: bad sex
+        "r5,Physical therapy,38,unknown,90,false,\n"  # line 6: bad sex
     )
     code, rows, err = run_cli(["--model", result.model_uri, "--input", str(path)], capsys)
     assert code == 0
     assert [r["id"] for r in rows] == ["r1", "r2", "r3", "r4", "r5"]
     assert [r["line"] for r in rows] == [2, 3, 4, 5, 6]
     assert "treatment" in rows[1]["error"] and "patient_age" in rows[2]["error"] and "patient_sex" in rows[4]["error"]
-    expected = predictor.predict([
-        {"treatment": "MRI of the lumbar spine without contrast"},
-        {"treatment": "Norco 10/325mg #60", "patient_age": 52, "patient_sex": "male", "days_since_injury": 800,
-         "partial_approval": False, "case_summary": "The injured worker reports chronic low back pain on opioids."},
-    ])
+    expected = predictor.predict(
+        [
+            {"treatment": "MRI of the lumbar spine without contrast"},
+            {
+                "treatment": "Norco 10/325mg #60",
+                "patient_age": 52,
+                "patient_sex": "male",
+                "days_since_injury": 800,
+                "partial_approval": False,
+                "case_summary": "The injured worker reports chronic low back pain on opioids.",
+            },
+        ]
+    )
     assert [rows[0]["p_overturned"], rows[3]["p_overturned"]] == probabilities(expected)
     assert f"{path}:4:" in err and "patient_age" in err
 
@@ -438,11 +486,14 @@ def test_cli_validates_each_line_as_the_service_does(result, predictor, tmp_path
         {"id": {"x": SECRET}, "treatment": "MRI"},
         {"id": "secret-key", "treatment": "MRI", SECRET: 1},
     ]
-    lines = [json.dumps(REQUESTS[0]).encode(), *(json.dumps(r).encode() for r in bad),
-             f'{{"treatment": "Caf\u00e9 {SECRET}"}}'.encode("latin-1"),  # 7: one byte that is not UTF-8
-             b'{"treatment": "MRI", "patient_age": ' + b"7" * 5000 + b"}",  # 8: json.loads refuses it
-             b"[" * 100_000 + b"]" * 100_000,  # 9
-             json.dumps(REQUESTS[1]).encode()]
+    lines = [
+        json.dumps(REQUESTS[0]).encode(),
+        *(json.dumps(r).encode() for r in bad),
+        f'{{"treatment": "Caf\u00e9 {SECRET}"}}'.encode("latin-1"),  # 7: one byte that is not UTF-8
+        b'{"treatment": "MRI", "patient_age": ' + b"7" * 5000 + b"}",  # 8: json.loads refuses it
+        b"[" * 100_000 + b"]" * 100_000,  # 9
+        json.dumps(REQUESTS[1]).encode(),
+    ]
     path = tmp_path / "requests.jsonl"
     path.write_bytes(b"\xef\xbb\xbf" + b"\n".join(lines) + b"\n")  # a UTF-8 byte-order mark before line 1
     code, rows, err = run_cli(["--model", result.model_uri, "--input", str(path)], capsys)
@@ -466,12 +517,12 @@ def test_cli_validates_each_line_as_the_service_does(result, predictor, tmp_path
 def test_cli_csv_bom_bad_bytes_and_huge_fields_fail_their_row_only(result, predictor, tmp_path, capsys):
     path = tmp_path / "requests.csv"
     path.write_bytes(
-        b"\xef\xbb\xbfid,treatment,case_summary\n"            # BOM before the header
-        b"r1,MRI of the lumbar spine without contrast,\n"       # line 2
-        b"r2,Caf\xe9 therapy," + SECRET.encode() + b"\n"         # line 3: not UTF-8
-        b'r3,MRI,"' + SECRET.encode() * 10_000 + b'"\n'         # line 4: a field over 128 KB
-        b"r4,MRI,,extra\n"                                      # line 5: more fields than the header
-        b"r5,Norco 10/325mg #60,\n"                             # line 6
+        b"\xef\xbb\xbfid,treatment,case_summary\n"  # BOM before the header
+        b"r1,MRI of the lumbar spine without contrast,\n"  # line 2
+        b"r2,Caf\xe9 therapy," + SECRET.encode() + b"\n"  # line 3: not UTF-8
+        b'r3,MRI,"' + SECRET.encode() * 10_000 + b'"\n'  # line 4: a field over 128 KB
+        b"r4,MRI,,extra\n"  # line 5: more fields than the header
+        b"r5,Norco 10/325mg #60,\n"  # line 6
     )
     code, rows, err = run_cli(["--model", result.model_uri, "--input", str(path)], capsys)
     assert code == 0 and "Traceback" not in err
@@ -481,8 +532,9 @@ def test_cli_csv_bom_bad_bytes_and_huge_fields_fail_their_row_only(result, predi
     for number in (3, 4, 5):
         assert f"{path}:{number}: " in err
     assert SECRET not in err and SECRET not in json.dumps(rows)
-    expected = predictor.predict([{"treatment": "MRI of the lumbar spine without contrast"},
-                                  {"treatment": "Norco 10/325mg #60"}])
+    expected = predictor.predict(
+        [{"treatment": "MRI of the lumbar spine without contrast"}, {"treatment": "Norco 10/325mg #60"}]
+    )
     assert [rows[0]["p_overturned"], rows[4]["p_overturned"]] == probabilities(expected)
 
 
@@ -547,16 +599,16 @@ def test_cli_letter_scores_do_not_depend_on_its_decisions(result, seed_paths, tm
     # each row shows its letter's decision; everything the model says is the same
     assert [r["letter_decision"] for r in rows_a] == ["Upheld"] * 3
     assert [r["letter_decision"] for r in rows_b] == ["Overturned"] * 3
-    strip = lambda rows: [{k: v for k, v in r.items() if k not in ("source", "letter_decision")}
-                          for r in rows]
+    strip = lambda rows: [{k: v for k, v in r.items() if k not in ("source", "letter_decision")} for r in rows]
     assert strip(rows_a) == strip(rows_b)
 
 
 def test_cli_rejected_letter_is_reported_and_others_scored(result, seed_paths, tmp_path, capsys):
     bad = tmp_path / "minutes.txt"
     bad.write_text("Minutes of the March meeting.\n")
-    code, rows, err = run_cli(["--model", result.model_uri, "--letters", str(bad), str(seed_paths[0]), "--strict"],
-                              capsys)
+    code, rows, err = run_cli(
+        ["--model", result.model_uri, "--letters", str(bad), str(seed_paths[0]), "--strict"], capsys
+    )
     assert code == 1
     assert rows[0]["source"] == str(bad) and "error" in rows[0]
     assert all("p_overturned" in r for r in rows[1:]) and len(rows) > 1
@@ -566,10 +618,17 @@ def test_cli_rejected_letter_is_reported_and_others_scored(result, seed_paths, t
 # --- model errors --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("uri", [
-    "models:/no-such-model/1", f"models:/{MODEL_NAME}/999", f"models:/{MODEL_NAME}@no-such-alias",
-    f"models:/{MODEL_NAME}", "runs:/0123456789abcdef0123456789abcdef/model", "no/such/folder",
-])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "models:/no-such-model/1",
+        f"models:/{MODEL_NAME}/999",
+        f"models:/{MODEL_NAME}@no-such-alias",
+        f"models:/{MODEL_NAME}",
+        "runs:/0123456789abcdef0123456789abcdef/model",
+        "no/such/folder",
+    ],
+)
 def test_unknown_model_exits_2_with_a_clear_message(result, tmp_path, capsys, uri):
     from serving.predictor import ModelNotFoundError, load_predictor
 
@@ -639,6 +698,7 @@ def unlisted(field: str):
         meta = json.loads(text)
         del meta["files"][field]
         return json.dumps(meta)
+
     return edit
 
 
@@ -647,6 +707,7 @@ def listing(name: str):
         meta = json.loads(text)
         meta["files"][name] = "0" * 64
         return json.dumps(meta)
+
     return edit
 
 
@@ -656,8 +717,11 @@ MANIFEST_FAULTS = [
     ("absolute", listing("/etc/passwd"), r"'/etc/passwd', which is not a relative path inside"),
     ("windows", listing("C:\\model\\x.bin"), r"which is not a relative path inside"),
     ("not json", lambda text: text[:-5], r"imr_model\.json: not a valid model manifest \(the file: Invalid JSON"),
-    ("bad field", lambda text: text.replace('"threshold": ', '"threshold": "high", "x": '),
-     r"imr_model\.json: not a valid model manifest \(threshold: Input should be a valid number"),
+    (
+        "bad field",
+        lambda text: text.replace('"threshold": ', '"threshold": "high", "x": '),
+        r"imr_model\.json: not a valid model manifest \(threshold: Input should be a valid number",
+    ),
 ]
 
 

@@ -22,22 +22,34 @@ from training.config import TrainConfig, resolved_yaml
 # overturned): 9 letters with an overturned item, enough for 3 hash folds (not 4 or 5).
 MODEL_NAME = "imr-test-baseline"
 ALIAS = "testing"
-METRIC_KEYS = ("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier", "brier_skill", "log_loss",
-               "ece", "mean_p")
+METRIC_KEYS = (
+    "roc_auc",
+    "pr_auc",
+    "precision",
+    "recall",
+    "f1",
+    "accuracy",
+    "brier",
+    "brier_skill",
+    "log_loss",
+    "ece",
+    "mean_p",
+)
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".cloudpickle", ".joblib", ".pt", ".pth")
 
 
 def tiny_config(letters: Path) -> TrainConfig:
-    return compose("baseline", data={"sources": [str(letters)]},
-                   model={"text_tfidf": {"min_df": 1, "max_features": 2000}},
-                   evaluation={"folds": 3, "repeats": 1, "bootstrap_samples": 100},
-                   mlflow={"experiment": "imr-tests", "registered_model_name": MODEL_NAME, "alias": ALIAS})
+    return compose(
+        "baseline",
+        data={"sources": [str(letters)]},
+        model={"text_tfidf": {"min_df": 1, "max_features": 2000}},
+        evaluation={"folds": 3, "repeats": 1, "bootstrap_samples": 100},
+        mlflow={"experiment": "imr-tests", "registered_model_name": MODEL_NAME, "alias": ALIAS},
+    )
 
 
 def same_metrics(a: dict, b: dict) -> bool:
-    return a.keys() == b.keys() and all(
-        (math.isnan(a[k]) and math.isnan(b[k])) or a[k] == b[k] for k in a
-    )
+    return a.keys() == b.keys() and all((math.isnan(a[k]) and math.isnan(b[k])) or a[k] == b[k] for k in a)
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +98,7 @@ def clinical_snippets(corpus) -> list[str]:
     for r in ingest_files([corpus]):
         summary = re.sub(r"\s+", " ", r.letter.case_summary)
         for start in range(0, max(len(summary) - 40, 1), max(len(summary) // 4, 1)):
-            snippets.add(summary[start:start + 40])
+            snippets.add(summary[start : start + 40])
         snippets.update(i.treatment for i in r.letter.items if len(i.treatment.split()) >= 4)
     assert len(snippets) > 40
     return sorted(snippets)
@@ -122,8 +134,11 @@ def test_metrics_are_complete_and_logged(trained):
     assert not any(k.endswith("_repeat_std") for k in m)  # one repeat
     assert not any(k.startswith(("test_", "val_", "ref_upheld")) for k in m)
     for key, value in m.items():
-        if key.endswith(("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier", "ece", "mean_p")) \
-                or "_ci_" in key and "brier_skill" not in key:
+        if (
+            key.endswith(("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier", "ece", "mean_p"))
+            or "_ci_" in key
+            and "brier_skill" not in key
+        ):
             assert 0 <= value <= 1, (key, value)
         assert math.isfinite(value), key
     assert m["threshold"] == result.threshold
@@ -153,8 +168,9 @@ def test_params_tags_and_config_artifact(trained, tmp_path):
     assert run.data.tags["feature_view"] == "pre_decision"
     assert run.data.tags["registered_model"] == result.model_uri
 
-    local = Path(mlflow.artifacts.download_artifacts(run_id=result.run_id, artifact_path="config.yaml",
-                                                     dst_path=str(tmp_path)))
+    local = Path(
+        mlflow.artifacts.download_artifacts(run_id=result.run_id, artifact_path="config.yaml", dst_path=str(tmp_path))
+    )
     logged = yaml.safe_load(local.read_text())
     assert TrainConfig.model_validate(logged) == cfg
     assert local.read_text() == resolved_yaml(cfg)
@@ -164,8 +180,13 @@ def test_ingest_report_and_split_sizes(trained, tmp_path):
     import mlflow
 
     _, result, client, _ = trained
-    report = json.loads(Path(mlflow.artifacts.download_artifacts(
-        run_id=result.run_id, artifact_path="ingest_report.json", dst_path=str(tmp_path))).read_text())
+    report = json.loads(
+        Path(
+            mlflow.artifacts.download_artifacts(
+                run_id=result.run_id, artifact_path="ingest_report.json", dst_path=str(tmp_path)
+            )
+        ).read_text()
+    )
     assert report["total_files"] == report["parsed"] == len(SMALL_CORPUS_PDFS) + 5
     assert report["rejected"] == 0
     params = client.get_run(result.run_id).data.params
@@ -181,8 +202,9 @@ def test_plots_are_logged_as_png(trained, tmp_path):
     _, result, client, _ = trained
     names = {Path(f.path).name for f in client.list_artifacts(result.run_id, "plots")}
     assert names == {"roc.png", "precision_recall.png", "calibration.png", "confusion_matrix.png"}
-    local = Path(mlflow.artifacts.download_artifacts(run_id=result.run_id, artifact_path="plots",
-                                                     dst_path=str(tmp_path)))
+    local = Path(
+        mlflow.artifacts.download_artifacts(run_id=result.run_id, artifact_path="plots", dst_path=str(tmp_path))
+    )
     for name in names:
         data = (local / name).read_bytes()
         assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 2000, name
@@ -228,8 +250,14 @@ def test_model_folder_is_skops_and_code_not_pickle(trained, model_folder):
     inner = model_folder / "artifacts" / "model"
     names = sorted(p.relative_to(inner).as_posix() for p in inner.rglob("*") if p.is_file())
     # the precedents index and the evaluation ship in the package, hashed like the model (serving/precedents.py)
-    assert {"imr_model.json", "pipeline.skops", "evaluation.json", "precedents/items.parquet",
-            "precedents/matrix.npz", "precedents/vectorizer.json"} <= set(names)
+    assert {
+        "imr_model.json",
+        "pipeline.skops",
+        "evaluation.json",
+        "precedents/items.parquet",
+        "precedents/matrix.npz",
+        "precedents/vectorizer.json",
+    } <= set(names)
     meta = json.loads((inner / "imr_model.json").read_text())
     assert meta["family"] == "baseline"
     assert meta["feature_view"] == "pre_decision"
@@ -251,8 +279,9 @@ def test_no_clinical_text_in_logged_metadata(trained, model_folder, clinical_sni
         "params": json.dumps(run.data.params),
         "tags": json.dumps(run.data.tags),
         "metric names": " ".join(run.data.metrics),
-        "datasets": json.dumps([[d.dataset.source, d.dataset.profile, d.dataset.schema]
-                                for d in run.inputs.dataset_inputs]),
+        "datasets": json.dumps(
+            [[d.dataset.source, d.dataset.profile, d.dataset.schema] for d in run.inputs.dataset_inputs]
+        ),
         "registry description": client.get_model_version(MODEL_NAME, result.model_version).description or "",
         "input example": (model_folder / "input_example.json").read_text(),
         "MLmodel": (model_folder / "MLmodel").read_text(),
@@ -294,14 +323,24 @@ def test_training_twice_gives_identical_metrics_and_scores(trained, tmp_path, ca
 
     requests = [
         {"treatment": "MRI of the lumbar spine"},
-        {"treatment": "Norco 10/325mg #60", "case_summary": "Chronic low back pain, on opioids for two years.",
-         "patient_age": 52, "patient_sex": "male", "days_since_injury": 800},
-        {"treatment": "Physical therapy 2x6 for the right knee", "partial_approval": True,
-         "original_request": "Physical therapy 3x6", "authorized_portion": "Physical therapy 2x3"},
+        {
+            "treatment": "Norco 10/325mg #60",
+            "case_summary": "Chronic low back pain, on opioids for two years.",
+            "patient_age": 52,
+            "patient_sex": "male",
+            "days_since_injury": 800,
+        },
+        {
+            "treatment": "Physical therapy 2x6 for the right knee",
+            "partial_approval": True,
+            "original_request": "Physical therapy 3x6",
+            "authorized_portion": "Physical therapy 2x3",
+        },
     ]
     first_predictor, second_predictor = load_predictor(first.model_uri), load_predictor(summary["model_uri"])
     a, b = first_predictor.predict(requests), second_predictor.predict(requests)
     assert [r["p_overturned"] for r in a] == [r["p_overturned"] for r in b]
+
     # the raw model scores, before calibration (on this tiny corpus the calibrator may be a
     # constant) and before serving's out-of-distribution cap
     def raw(predictor):

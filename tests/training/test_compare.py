@@ -21,20 +21,42 @@ CV_EXPERIMENT = "imr-tests-compare-cv"
 
 
 def split_metrics(auroc: float, **extra) -> dict[str, float]:
-    m = {"test_roc_auc": auroc, "test_roc_auc_ci_low": auroc - 0.15, "test_roc_auc_ci_high": auroc + 0.1,
-         "test_pr_auc": auroc - 0.3, "test_pr_auc_ci_low": auroc - 0.5, "test_pr_auc_ci_high": auroc - 0.1,
-         "test_f1": 0.4, "test_brier": 0.12, "test_ece": 0.05, "ref_category_test_roc_auc": 0.6}
+    m = {
+        "test_roc_auc": auroc,
+        "test_roc_auc_ci_low": auroc - 0.15,
+        "test_roc_auc_ci_high": auroc + 0.1,
+        "test_pr_auc": auroc - 0.3,
+        "test_pr_auc_ci_low": auroc - 0.5,
+        "test_pr_auc_ci_high": auroc - 0.1,
+        "test_f1": 0.4,
+        "test_brier": 0.12,
+        "test_ece": 0.05,
+        "ref_category_test_roc_auc": 0.6,
+    }
     m.update(extra)
     return m
 
 
 def cv_metrics(auroc: float) -> dict[str, float]:
     """Metric names of a cv run (training.cv_metrics), plus a split-mode name that must not be read."""
-    return {"cv_roc_auc": auroc, "cv_roc_auc_ci_low": auroc - 0.15, "cv_roc_auc_ci_high": auroc + 0.1,
-            "cv_pr_auc": 0.4, "cv_pr_auc_ci_low": 0.2, "cv_pr_auc_ci_high": 0.55,
-            "cv_f1": 0.33, "cv_brier": 0.11, "cv_brier_skill": 0.08, "cv_ece": 0.07,
-            "ref_category_cv_roc_auc": 0.58, "ref_base_rate_cv_roc_auc": 0.5,
-            "test_roc_auc": 0.01, "test_f1": 0.99, "test_brier": 0.99, "test_ece": 0.99}
+    return {
+        "cv_roc_auc": auroc,
+        "cv_roc_auc_ci_low": auroc - 0.15,
+        "cv_roc_auc_ci_high": auroc + 0.1,
+        "cv_pr_auc": 0.4,
+        "cv_pr_auc_ci_low": 0.2,
+        "cv_pr_auc_ci_high": 0.55,
+        "cv_f1": 0.33,
+        "cv_brier": 0.11,
+        "cv_brier_skill": 0.08,
+        "cv_ece": 0.07,
+        "ref_category_cv_roc_auc": 0.58,
+        "ref_base_rate_cv_roc_auc": 0.5,
+        "test_roc_auc": 0.01,
+        "test_f1": 0.99,
+        "test_brier": 0.99,
+        "test_ece": 0.99,
+    }
 
 
 def log_run(name: str, tags: dict, params: dict, metrics: dict, status: str = "FINISHED", nested: bool = False) -> str:
@@ -62,25 +84,40 @@ def store(tmp_path_factory):
     with tracking_store(tmp_path_factory.mktemp("compare")):
         tracking.setup(EXPERIMENT)
         ids = {}
-        ids["weaker"] = log_run("weaker", SPLIT_TAGS,
-                                {"model.classifier.C": "1.0", "model.text_tfidf.ngram_range": "[1, 2]",
-                                 "evaluation.calibration": "none", "seed": "0"},
-                                split_metrics(0.70, ref_category_test_roc_auc=math.nan))
+        ids["weaker"] = log_run(
+            "weaker",
+            SPLIT_TAGS,
+            {
+                "model.classifier.C": "1.0",
+                "model.text_tfidf.ngram_range": "[1, 2]",
+                "evaluation.calibration": "none",
+                "seed": "0",
+            },
+            split_metrics(0.70, ref_category_test_roc_auc=math.nan),
+        )
         # A fold-like nested run (better AUROC) under a finished parent that has no model_family
         # tag, so neither may appear.
         mlflow.start_run(run_name="parent-without-family")
         ids["nested_parent"] = mlflow.active_run().info.run_id
-        ids["nested"] = log_run("repeat0-fold0", {**SPLIT_TAGS, "cv_fold": "0", "cv_repeat": "0"}, {},
-                                split_metrics(0.99), nested=True)
+        ids["nested"] = log_run(
+            "repeat0-fold0", {**SPLIT_TAGS, "cv_fold": "0", "cv_repeat": "0"}, {}, split_metrics(0.99), nested=True
+        )
         mlflow.end_run()  # the nested run
         mlflow.end_run()  # its parent
-        ids["failed"] = log_run("failed", SPLIT_TAGS, {"model.classifier.C": "9.0"}, split_metrics(0.95),
-                                status="FAILED")
+        ids["failed"] = log_run(
+            "failed", SPLIT_TAGS, {"model.classifier.C": "9.0"}, split_metrics(0.95), status="FAILED"
+        )
         ids["killed"] = log_run("killed", SPLIT_TAGS, {}, split_metrics(0.97), status="KILLED")
-        ids["stronger"] = log_run("stronger", SPLIT_TAGS,
-                                  {"model.classifier.C": "0.5", "model.text_tfidf.ngram_range": "[1, 2]",
-                                   "evaluation.calibration": "sigmoid"},
-                                  split_metrics(0.80))
+        ids["stronger"] = log_run(
+            "stronger",
+            SPLIT_TAGS,
+            {
+                "model.classifier.C": "0.5",
+                "model.text_tfidf.ngram_range": "[1, 2]",
+                "evaluation.calibration": "sigmoid",
+            },
+            split_metrics(0.80),
+        )
         ids["untagged"] = log_run("not-a-training-run", {}, {}, {"test_roc_auc": 0.98})
         # still running (never ended)
         client = mlflow.MlflowClient()
@@ -90,21 +127,32 @@ def store(tmp_path_factory):
         ids["running"] = running.info.run_id
 
         tracking.setup(CV_EXPERIMENT)
-        ids["cv"] = log_run("baseline-cv-sigmoid-ab12", {**SPLIT_TAGS, "evaluation_mode": "cv"},
-                            {"model.classifier.C": "2.0"}, cv_metrics(0.75))
+        ids["cv"] = log_run(
+            "baseline-cv-sigmoid-ab12",
+            {**SPLIT_TAGS, "evaluation_mode": "cv"},
+            {"model.classifier.C": "2.0"},
+            cv_metrics(0.75),
+        )
         # its fold runs carry better numbers under the same names and must not appear
         mlflow.start_run(run_name="baseline-cv-sigmoid-cd34")
         ids["cv_parent"] = mlflow.active_run().info.run_id
         mlflow.set_tags({**SPLIT_TAGS, "evaluation_mode": "cv"})
         mlflow.log_metrics(cv_metrics(0.65))
-        ids["cv_fold"] = log_run("baseline-repeat0-fold0", {**SPLIT_TAGS, "evaluation_mode": "cv", "cv_fold": "0",
-                                                            "cv_repeat": "0", "stage": "cv_fold"}, {},
-                                 cv_metrics(0.99), nested=True)
+        ids["cv_fold"] = log_run(
+            "baseline-repeat0-fold0",
+            {**SPLIT_TAGS, "evaluation_mode": "cv", "cv_fold": "0", "cv_repeat": "0", "stage": "cv_fold"},
+            {},
+            cv_metrics(0.99),
+            nested=True,
+        )
         mlflow.end_run()  # the fold run
         mlflow.end_run()  # its parent
-        ids["no_auroc"] = log_run("no-auroc", {"model_family": "transformer", "feature_view": "pre_decision"},
-                                  {"model.max_length": "128", "model.epochs": "1.0"},
-                                  {"test_f1": 0.2})
+        ids["no_auroc"] = log_run(
+            "no-auroc",
+            {"model_family": "transformer", "feature_view": "pre_decision"},
+            {"model.max_length": "128", "model.epochs": "1.0"},
+            {"test_f1": 0.2},
+        )
         ids["single_class"] = log_run("single-class-test", SPLIT_TAGS, {}, split_metrics(math.nan))
         yield ids
 
@@ -153,8 +201,21 @@ def test_run_rows_cv_metrics_and_missing_auroc_last(store):
 
 def test_columns():
     assert COLUMNS[:2] == ["run_id", "run_name"]
-    assert {"family", "view", "mode", "params", "auroc", "auroc_ci", "pr_auc", "pr_auc_ci", "f1", "brier",
-            "brier_skill", "ece", "ref_category_auroc"} <= set(COLUMNS)
+    assert {
+        "family",
+        "view",
+        "mode",
+        "params",
+        "auroc",
+        "auroc_ci",
+        "pr_auc",
+        "pr_auc_ci",
+        "f1",
+        "brier",
+        "brier_skill",
+        "ece",
+        "ref_category_auroc",
+    } <= set(COLUMNS)
 
 
 def test_render_table(store):
@@ -162,8 +223,20 @@ def test_render_table(store):
     lines = text.splitlines()
     header = lines[0].split()
     assert header[0] == "run_name"
-    for column in ("family", "mode", "auroc", "auroc_ci", "pr_auc", "pr_auc_ci", "f1", "brier", "brier_skill",
-                   "ece", "ref_category_auroc", "params"):
+    for column in (
+        "family",
+        "mode",
+        "auroc",
+        "auroc_ci",
+        "pr_auc",
+        "pr_auc_ci",
+        "f1",
+        "brier",
+        "brier_skill",
+        "ece",
+        "ref_category_auroc",
+        "params",
+    ):
         assert column in header, column
     assert set(lines[1].replace(" ", "")) == {"-"}
     assert len(lines) == 4
@@ -254,8 +327,10 @@ def test_cli_ui_starts_mlflow_on_the_tracking_store(store, monkeypatch, capsys):
     import mlflow
 
     experiment_id = mlflow.get_experiment_by_name(CV_EXPERIMENT).experiment_id
-    assert (f"http://127.0.0.1:5055/#/experiments/{experiment_id}/runs?viewStateShareKey=imr-headline"
-            "&workflowType=machine_learning") in err
+    assert (
+        f"http://127.0.0.1:5055/#/experiments/{experiment_id}/runs?viewStateShareKey=imr-headline"
+        "&workflowType=machine_learning"
+    ) in err
 
 
 def test_cli_ui_names_a_missing_experiment(store, monkeypatch, capsys):

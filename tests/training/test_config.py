@@ -56,14 +56,19 @@ def test_empty_yaml_is_all_defaults(tmp_path):
 
 
 def test_full_baseline_section(tmp_path):
-    cfg = load_config(write(tmp_path, """
+    cfg = load_config(
+        write(
+            tmp_path,
+            """
 model:
   family: baseline
   text_tfidf: {analyzer: char_wb, ngram_range: [3, 5], min_df: 1, max_features: null, sublinear_tf: false}
   treatment_tfidf: {analyzer: word}
   metadata_columns: true
   classifier: {C: 0.25, class_weight: null, max_iter: 50}
-"""))
+""",
+        )
+    )
     m = cfg.model
     assert m.text_tfidf.analyzer == "char_wb"
     assert m.text_tfidf.ngram_range == (3, 5)
@@ -183,11 +188,14 @@ def test_several_problems_are_all_reported(tmp_path):
     assert "seeds" in msg and "data.split_seed" in msg
 
 
-@pytest.mark.parametrize("text, expect", [
-    ("seed: [1\n", "not valid YAML"),
-    ("- a\n- b\n", "top level must be a mapping"),
-    ("just a string\n", "top level must be a mapping"),
-])
+@pytest.mark.parametrize(
+    "text, expect",
+    [
+        ("seed: [1\n", "not valid YAML"),
+        ("- a\n- b\n", "top level must be a mapping"),
+        ("just a string\n", "top level must be a mapping"),
+    ],
+)
 def test_not_a_config_file(tmp_path, text, expect):
     msg = config_error(write(tmp_path, text, "bad.yaml"))
     assert "bad.yaml" in msg and expect in msg
@@ -210,10 +218,17 @@ def test_set_overrides_nested_key(tmp_path):
 
 
 def test_set_values_are_yaml_scalars_and_lists(tmp_path):
-    cfg = load_config(BASELINE_YAML, [
-        "seed=7", "data.sources=[/tmp/a, /tmp/b]", "model.text_tfidf.max_features=null",
-        "model.text_tfidf.sublinear_tf=false", "data.split_fractions=[0.6, 0.2, 0.2]", "mlflow.run_name=a=b",
-    ])
+    cfg = load_config(
+        BASELINE_YAML,
+        [
+            "seed=7",
+            "data.sources=[/tmp/a, /tmp/b]",
+            "model.text_tfidf.max_features=null",
+            "model.text_tfidf.sublinear_tf=false",
+            "data.split_fractions=[0.6, 0.2, 0.2]",
+            "mlflow.run_name=a=b",
+        ],
+    )
     assert cfg.seed == 7
     assert cfg.data.sources == ["/tmp/a", "/tmp/b"]
     assert cfg.model.text_tfidf.max_features is None
@@ -283,13 +298,17 @@ def test_imr_train_with_a_bad_config_exits_2_naming_file_and_key(tmp_path, capsy
 # --- guards: non-finite numbers, n-gram ranges, unparsable --set values ---------------------
 
 
-@pytest.mark.parametrize("text, key", [
-    ("model:\n  family: baseline\n  classifier: {C: .inf}\n", "model.classifier.C"),
-    ("model:\n  family: baseline\n  classifier: {C: .nan}\n", "model.classifier.C"),
-    ("model:\n  family: transformer\n  learning_rate: .nan\n", "model.learning_rate"),
-    ("model:\n  family: transformer\n  head_fraction: .inf\n", "model.head_fraction"),
-    ("data:\n  split_fractions: [.nan, 0.5, 0.5]\n", "data.split_fractions"),
-], ids=["C-inf", "C-nan", "lr-nan", "head-inf", "fraction-nan"])
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("model:\n  family: baseline\n  classifier: {C: .inf}\n", "model.classifier.C"),
+        ("model:\n  family: baseline\n  classifier: {C: .nan}\n", "model.classifier.C"),
+        ("model:\n  family: transformer\n  learning_rate: .nan\n", "model.learning_rate"),
+        ("model:\n  family: transformer\n  head_fraction: .inf\n", "model.head_fraction"),
+        ("data:\n  split_fractions: [.nan, 0.5, 0.5]\n", "data.split_fractions"),
+    ],
+    ids=["C-inf", "C-nan", "lr-nan", "head-inf", "fraction-nan"],
+)
 def test_non_finite_numbers_are_refused_naming_the_key(tmp_path, text, key):
     msg = config_error(write(tmp_path, text, "nonfinite.yaml"))
     assert "nonfinite.yaml" in msg and key in msg
@@ -303,8 +322,9 @@ def test_non_finite_set_value_is_refused_naming_the_key(value):
 
 @pytest.mark.parametrize("ngrams", ["[2, 1]", "[0, 1]", "[0, 0]", "[-1, 2]"])
 def test_reversed_or_zero_ngram_range_is_refused_naming_the_key(tmp_path, ngrams):
-    msg = config_error(write(tmp_path, f"model:\n  family: baseline\n  text_tfidf: {{ngram_range: {ngrams}}}\n",
-                             "ngrams.yaml"))
+    msg = config_error(
+        write(tmp_path, f"model:\n  family: baseline\n  text_tfidf: {{ngram_range: {ngrams}}}\n", "ngrams.yaml")
+    )
     assert "ngrams.yaml" in msg and "model.text_tfidf.ngram_range" in msg
     msg = config_error(BASELINE_YAML, [f"model.treatment_tfidf.ngram_range={ngrams}"])
     assert "model.treatment_tfidf.ngram_range" in msg
@@ -316,12 +336,15 @@ def test_ordered_ngram_ranges_load(ngrams):
     assert cfg.model.text_tfidf.ngram_range == ngrams
 
 
-@pytest.mark.parametrize("assignment, key", [
-    ("seed=[1", "seed"),
-    ("model.classifier.C={a: ", "model.classifier.C"),
-    ("data.sources=[a, b", "data.sources"),
-    ("mlflow.alias=\"unterminated", "mlflow.alias"),
-])
+@pytest.mark.parametrize(
+    "assignment, key",
+    [
+        ("seed=[1", "seed"),
+        ("model.classifier.C={a: ", "model.classifier.C"),
+        ("data.sources=[a, b", "data.sources"),
+        ('mlflow.alias="unterminated', "mlflow.alias"),
+    ],
+)
 def test_set_value_that_is_not_yaml_names_the_key(assignment, key):
     with pytest.raises(ConfigError) as info:
         load_config(BASELINE_YAML, [assignment])
@@ -341,14 +364,17 @@ def test_evaluation_defaults_to_repeated_cv():
     assert (shipped.mode, shipped.folds, shipped.repeats, shipped.calibration) == ("cv", 5, 3, "sigmoid")
 
 
-@pytest.mark.parametrize("assignment, key", [
-    ("evaluation.folds=1", "evaluation.folds"),
-    ("evaluation.repeats=0", "evaluation.repeats"),
-    ("evaluation.bootstrap_samples=5", "evaluation.bootstrap_samples"),
-    ("evaluation.mode=kfold", "evaluation.mode"),
-    ("evaluation.calibration=platt", "evaluation.calibration"),
-    ("evaluation.folds=.inf", "evaluation.folds"),
-])
+@pytest.mark.parametrize(
+    "assignment, key",
+    [
+        ("evaluation.folds=1", "evaluation.folds"),
+        ("evaluation.repeats=0", "evaluation.repeats"),
+        ("evaluation.bootstrap_samples=5", "evaluation.bootstrap_samples"),
+        ("evaluation.mode=kfold", "evaluation.mode"),
+        ("evaluation.calibration=platt", "evaluation.calibration"),
+        ("evaluation.folds=.inf", "evaluation.folds"),
+    ],
+)
 def test_evaluation_out_of_range_names_the_key(assignment, key):
     msg = config_error(BASELINE_YAML, [assignment])
     assert key in msg
@@ -401,12 +427,16 @@ def experiment_runs(name: str) -> list:
 
 
 def small_corpus_config(tmp_path: Path, letters: Path, experiment: str) -> Path:
-    return write(tmp_path, f"""
+    return write(
+        tmp_path,
+        f"""
 data: {{sources: [{letters}]}}
 model: {{family: baseline, text_tfidf: {{min_df: 1, max_features: 500}}}}
 evaluation: {{folds: 3, repeats: 1, bootstrap_samples: 100}}
 mlflow: {{experiment: {experiment}, registered_model_name: imr-test-config, alias: testing}}
-""", "small.yaml")
+""",
+        "small.yaml",
+    )
 
 
 @pytest.mark.parametrize("mode", ["cv", "split"])
@@ -414,8 +444,10 @@ def test_min_df_too_large_is_refused_at_train_time_before_any_run(small_corpus, 
     from training.run import train
 
     experiment = f"imr-tests-config-min-df-{mode}"
-    cfg = load_config(small_corpus_config(tracking_store, small_corpus, experiment),
-                      ["model.text_tfidf.min_df=1000", f"evaluation.mode={mode}"])
+    cfg = load_config(
+        small_corpus_config(tracking_store, small_corpus, experiment),
+        ["model.text_tfidf.min_df=1000", f"evaluation.mode={mode}"],
+    )
     with pytest.raises(ConfigError) as info:
         train(cfg)
     assert str(info.value).startswith("model.text_tfidf.min_df: 1000")
@@ -435,19 +467,23 @@ def test_imr_train_refuses_min_df_with_exit_2_and_one_line(small_corpus, trackin
     experiment = "imr-tests-config-cli-min-df"
     path = small_corpus_config(tracking_store, small_corpus, experiment)
     summary = tracking_store / "summary.json"
-    assert main(["train", "--config", str(path), "--set", "model.text_tfidf.min_df=1000",
-                 "--summary", str(summary)]) == 2
+    assert (
+        main(["train", "--config", str(path), "--set", "model.text_tfidf.min_df=1000", "--summary", str(summary)]) == 2
+    )
     captured = capsys.readouterr()
     assert_one_line_error(captured.err, "model.text_tfidf.min_df")
     assert captured.out == "" and not summary.exists()
     assert experiment_runs(experiment) == []
 
 
-@pytest.mark.parametrize("assignment, key", [
-    ("model.classifier.C=.inf", "model.classifier.C"),
-    ("model.text_tfidf.ngram_range=[3, 1]", "model.text_tfidf.ngram_range"),
-    ("seed=[1", "seed"),
-])
+@pytest.mark.parametrize(
+    "assignment, key",
+    [
+        ("model.classifier.C=.inf", "model.classifier.C"),
+        ("model.text_tfidf.ngram_range=[3, 1]", "model.text_tfidf.ngram_range"),
+        ("seed=[1", "seed"),
+    ],
+)
 def test_imr_train_config_guards_exit_2_with_one_line(tmp_path, capsys, assignment, key):
     assert main(["train", "--config", str(BASELINE_YAML), "--set", assignment]) == 2
     captured = capsys.readouterr()
@@ -471,13 +507,19 @@ def test_trainer_section_passes_through_to_training_arguments(tmp_path):
     assert args.gradient_accumulation_steps == 2 and args.lr_scheduler_type.value == "cosine"
 
 
-@pytest.mark.parametrize("trainer, named", [
-    ("{gradient_acumulation_steps: 2}", "trainer.gradient_acumulation_steps is not a transformers.TrainingArguments"),
-    ("{learning_rate: 0.1}", "trainer.learning_rate: set model.learning_rate instead"),
-    ("{per_device_eval_batch_size: 4}", "set model.batch_size instead"),
-    ("{output_dir: /tmp/x}", "trainer.output_dir is set by the run itself"),
-    ("{optim: sgd}", "trainer.optim has no effect with model.head_learning_rate set"),
-])
+@pytest.mark.parametrize(
+    "trainer, named",
+    [
+        (
+            "{gradient_acumulation_steps: 2}",
+            "trainer.gradient_acumulation_steps is not a transformers.TrainingArguments",
+        ),
+        ("{learning_rate: 0.1}", "trainer.learning_rate: set model.learning_rate instead"),
+        ("{per_device_eval_batch_size: 4}", "set model.batch_size instead"),
+        ("{output_dir: /tmp/x}", "trainer.output_dir is set by the run itself"),
+        ("{optim: sgd}", "trainer.optim has no effect with model.head_learning_rate set"),
+    ],
+)
 def test_trainer_section_refuses_what_it_cannot_set(trainer, named):
     with pytest.raises(ConfigError) as exc:
         load_config(TRANSFORMER_YAML, [f"model.trainer={trainer}"])
@@ -486,6 +528,7 @@ def test_trainer_section_refuses_what_it_cannot_set(trainer, named):
 
 
 def test_optimizer_settings_pass_without_a_head_learning_rate():
-    cfg = load_config(TRANSFORMER_YAML,
-                      ["model.head_learning_rate=null", "model.trainer={optim: adamw_torch, adam_beta2: 0.99}"])
+    cfg = load_config(
+        TRANSFORMER_YAML, ["model.head_learning_rate=null", "model.trainer={optim: adamw_torch, adam_beta2: 0.99}"]
+    )
     assert cfg.model.trainer == {"optim": "adamw_torch", "adam_beta2": 0.99}

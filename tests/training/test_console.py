@@ -18,8 +18,17 @@ import pytest
 def test_trainer_logs_are_numbers():
     from training.trainer_progress import format_log
 
-    line = format_log({"eval_loss": 0.75994, "eval_pr_auc": 0.5, "epoch": 1.0, "learning_rate": 4e-05,
-                       "eval_runtime": 0.15, "total_flos": 12.0, "note": "text"})
+    line = format_log(
+        {
+            "eval_loss": 0.75994,
+            "eval_pr_auc": 0.5,
+            "epoch": 1.0,
+            "learning_rate": 4e-05,
+            "eval_runtime": 0.15,
+            "total_flos": 12.0,
+            "note": "text",
+        }
+    )
     assert line == "eval_loss 0.7599  eval_pr_auc 0.5  epoch 1  learning_rate 4.0e-05"
     assert "'" not in line
 
@@ -85,10 +94,22 @@ def test_a_new_head_loads_without_a_report_or_warning(tiny_base, loader_messages
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # any warning fails the test
-        load_with_new_head(AutoModelForSequenceClassification, tiny_base.path, new=("classifier.",), num_labels=2,
-                           local_files_only=True, use_safetensors=True)
-        load_with_new_head(AutoModelForMaskedLM, tiny_base.path, new=("cls.predictions.",), dropped=("pooler.",),
-                           local_files_only=True, use_safetensors=True)
+        load_with_new_head(
+            AutoModelForSequenceClassification,
+            tiny_base.path,
+            new=("classifier.",),
+            num_labels=2,
+            local_files_only=True,
+            use_safetensors=True,
+        )
+        load_with_new_head(
+            AutoModelForMaskedLM,
+            tiny_base.path,
+            new=("cls.predictions.",),
+            dropped=("pooler.",),
+            local_files_only=True,
+            use_safetensors=True,
+        )
     assert not [m for m in loader_messages if "LOAD REPORT" in m or "seem corrupted" in m], loader_messages
 
 
@@ -98,12 +119,18 @@ def test_unexpected_missing_weights_are_still_reported(tiny_base, loader_message
     from training.checkpoint_loading import load_with_new_head
 
     with pytest.warns(RuntimeWarning, match=r"missing: \['classifier\.bias', 'classifier\.weight'\]"):
-        load_with_new_head(AutoModelForSequenceClassification, tiny_base.path, num_labels=2, local_files_only=True,
-                           use_safetensors=True)
+        load_with_new_head(
+            AutoModelForSequenceClassification,
+            tiny_base.path,
+            num_labels=2,
+            local_files_only=True,
+            use_safetensors=True,
+        )
     # a tied pair outside the expected new head is still logged by transformers
     with pytest.warns(RuntimeWarning, match="cls.predictions"):
-        load_with_new_head(AutoModelForMaskedLM, tiny_base.path, dropped=("pooler.",), local_files_only=True,
-                           use_safetensors=True)
+        load_with_new_head(
+            AutoModelForMaskedLM, tiny_base.path, dropped=("pooler.",), local_files_only=True, use_safetensors=True
+        )
     assert any("seem corrupted" in m for m in loader_messages), loader_messages
 
 
@@ -140,10 +167,17 @@ def test_onnx_export_shows_none_of_the_known_tracer_messages(tiny_base, tmp_path
 # --- artifact bars ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("uri", "local"), [
-    ("sqlite:////tmp/x/mlflow.db", True), ("file:///tmp/mlruns", True), ("/tmp/mlruns", True),
-    ("http://127.0.0.1:5000", False), ("https://mlflow.example.org", False), ("databricks", False),
-])
+@pytest.mark.parametrize(
+    ("uri", "local"),
+    [
+        ("sqlite:////tmp/x/mlflow.db", True),
+        ("file:///tmp/mlruns", True),
+        ("/tmp/mlruns", True),
+        ("http://127.0.0.1:5000", False),
+        ("https://mlflow.example.org", False),
+        ("databricks", False),
+    ],
+)
 def test_local_store(uri, local):
     from serving.store import is_local_store
 

@@ -34,10 +34,13 @@ OOF_COLUMNS = ["letter_id", "case_number", "item_index", "label", "p_raw", "p_ca
 
 
 def cv_config(letters: Path, experiment: str = EXPERIMENT, **evaluation):
-    return compose("baseline", data={"sources": [str(letters)]},
-                   model={"text_tfidf": {"min_df": 1, "max_features": 500}},
-                   evaluation={"folds": FOLDS, "repeats": REPEATS, "bootstrap_samples": 100, **evaluation},
-                   mlflow={"experiment": experiment, "registered_model_name": MODEL_NAME, "alias": ALIAS})
+    return compose(
+        "baseline",
+        data={"sources": [str(letters)]},
+        model={"text_tfidf": {"min_df": 1, "max_features": 500}},
+        evaluation={"folds": FOLDS, "repeats": REPEATS, "bootstrap_samples": 100, **evaluation},
+        mlflow={"experiment": experiment, "registered_model_name": MODEL_NAME, "alias": ALIAS},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -129,8 +132,9 @@ def test_letter_folds_are_stable_when_letters_are_added():
         grown = letter_fold_ids(keys + new_keys, pos + new_pos, 5, salt)
         np.testing.assert_array_equal(grown[:60], old)
         shuffled = np.random.default_rng(0).permutation(100)
-        again = letter_fold_ids([(keys + new_keys)[i] for i in shuffled], [(pos + new_pos)[i] for i in shuffled],
-                                5, salt)
+        again = letter_fold_ids(
+            [(keys + new_keys)[i] for i in shuffled], [(pos + new_pos)[i] for i in shuffled], 5, salt
+        )
         np.testing.assert_array_equal(again, grown[shuffled])  # order of the letters does not matter
 
 
@@ -239,10 +243,15 @@ def test_parent_run_name_tags_and_params(cv_run):
 def test_nested_fold_runs(cv_run):
     _, result, client, _, oof = cv_run
     run = client.get_run(result.run_id)
-    children = client.search_runs([run.info.experiment_id],
-                                  filter_string=f"tags.mlflow.parentRunId = '{result.run_id}'")
-    expected = {f"{label}-repeat{r}-fold{k}" for label in ("baseline", "audit-with_rationale")
-                for r in range(REPEATS) for k in range(FOLDS)}
+    children = client.search_runs(
+        [run.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{result.run_id}'"
+    )
+    expected = {
+        f"{label}-repeat{r}-fold{k}"
+        for label in ("baseline", "audit-with_rationale")
+        for r in range(REPEATS)
+        for k in range(FOLDS)
+    }
     assert sorted(c.info.run_name for c in children) == sorted(expected)
     assert {c.info.status for c in children} == {"FINISHED"}
     for child in children:
@@ -301,7 +310,7 @@ def test_summary_json_holds_the_metrics(cv_run):
 
 def test_oof_predictions_artifact(cv_run, items):
     cfg, _, _, _, oof = cv_run
-    assert list(oof.columns)[:len(OOF_COLUMNS)] == OOF_COLUMNS
+    assert list(oof.columns)[: len(OOF_COLUMNS)] == OOF_COLUMNS
     assert len(oof) == REPEATS * len(items)
     for r in range(REPEATS):
         rows = oof[oof["repeat"] == r]
@@ -340,8 +349,9 @@ def test_calibration_is_cross_fitted(cv_run):
             expected = served(oof, apply_calibration(spec, held["p_raw"].to_numpy()), held)
             np.testing.assert_allclose(held["p_calibrated"], expected, atol=1e-9)
             in_sample = fit_calibration("sigmoid", rows["p_raw"].to_numpy(), rows["label"].to_numpy())
-            assert not np.allclose(held["p_calibrated"],
-                                   served(oof, apply_calibration(in_sample, held["p_raw"].to_numpy()), held))
+            assert not np.allclose(
+                held["p_calibrated"], served(oof, apply_calibration(in_sample, held["p_raw"].to_numpy()), held)
+            )
 
 
 def test_threshold_is_max_f1_on_the_calibrated_oof(cv_run):
@@ -396,7 +406,8 @@ def test_references_on_the_same_folds(cv_run, items):
     assert m["ref_base_rate_cv_brier_skill_ci_low"] == m["ref_base_rate_cv_brier_skill_ci_high"] == 0.0
     base = oof.assign(base=fold_base(oof))
     assert m["ref_base_rate_cv_brier"] == pytest.approx(
-        np.mean([skm.brier_score_loss(t, p) for t, p in zip(by_repeat(base, "label"), by_repeat(base, "base"))]))
+        np.mean([skm.brier_score_loss(t, p) for t, p in zip(by_repeat(base, "label"), by_repeat(base, "base"))])
+    )
     assert m["ref_base_rate_cv_mean_p"] == pytest.approx(base["base"].mean())
 
     categories = np.asarray(items.frame["treatment_category"], dtype=object)
@@ -484,7 +495,8 @@ def test_model_card_reports_the_oof_metrics(cv_run):
     assert auroc in row and f"{m['cv_brier']:.4f}" in row and f"{m['cv_ece']:.4f}" in row
     assert next(line for line in card.splitlines() if line.startswith("| base rate |"))
     assert f"{m['ref_category_cv_roc_auc']:.3f}" in next(
-        line for line in card.splitlines() if line.startswith("| category rate (smoothed) |"))
+        line for line in card.splitlines() if line.startswith("| category rate (smoothed) |")
+    )
     assert f"Decision threshold {result.threshold:.4f} (max F1 on the calibrated out-of-fold predictions)" in card
     assert "fitted on all letters (refitted after cross-validation)" in card
     assert "test_" not in card and "nan" not in card.lower()
@@ -493,8 +505,17 @@ def test_model_card_reports_the_oof_metrics(cv_run):
 def test_per_category_oof_table_and_audit_artifacts(cv_run, items):
     _, result, client, artifacts, _ = cv_run
     names = {f.path for f in client.list_artifacts(result.run_id)}
-    assert {"oof_predictions.parquet", "per_category_oof.md", "per_category_oof.json", "calibration.json",
-            "MODEL_CARD.md", "leakage_audit.md", "top_terms.md", "config.yaml", "ingest_report.json"} <= names
+    assert {
+        "oof_predictions.parquet",
+        "per_category_oof.md",
+        "per_category_oof.json",
+        "calibration.json",
+        "MODEL_CARD.md",
+        "leakage_audit.md",
+        "top_terms.md",
+        "config.yaml",
+        "ingest_report.json",
+    } <= names
     table = json.loads((artifacts / "per_category_oof.json").read_text())
     assert sum(row[1] for row in table["data"]) == len(items)
     assert sum(row[2] for row in table["data"]) == items.y.sum()

@@ -270,8 +270,9 @@ def test_single_class_resamples_are_skipped_and_no_resample_gives_nan():
 def test_paired_difference_of_a_model_with_itself_is_zero():
     y, P, _, groups, B = oof_example()
     d = paired_difference(y, S(P, B), S(P, B), groups, 50, 0, "cv_diff_vs_baseline_")
-    assert set(d) == {f"cv_diff_vs_baseline_{n}{s}" for n in ("roc_auc", "brier_skill")
-                      for s in ("", "_ci_low", "_ci_high")}
+    assert set(d) == {
+        f"cv_diff_vs_baseline_{n}{s}" for n in ("roc_auc", "brier_skill") for s in ("", "_ci_low", "_ci_high")
+    }
     assert all(v == 0.0 for v in d.values())
 
 

@@ -31,8 +31,13 @@ from training.evaluation import (
     per_category_table,
 )
 
-CI_KEYS = {"test_roc_auc_ci_low", "test_roc_auc_ci_high", "test_pr_auc_ci_low", "test_pr_auc_ci_high",
-           "test_bootstrap_resamples_used"}
+CI_KEYS = {
+    "test_roc_auc_ci_low",
+    "test_roc_auc_ci_high",
+    "test_pr_auc_ci_low",
+    "test_pr_auc_ci_high",
+    "test_bootstrap_resamples_used",
+}
 
 
 def clustered_example(items_per_letter: int = 1, letters: int = 40, seed: int = 3):
@@ -104,8 +109,9 @@ def test_bootstrap_keeps_the_items_of_a_letter_together():
 
     # The same letters with their rows interleaved (items of a letter not adjacent): same answer.
     order = [2, 0, 3, 1]
-    shuffled = letter_bootstrap_ci([y[i] for i in order], [p[i] for i in order], [groups[i] for i in order],
-                                   samples=200, seed=1)
+    shuffled = letter_bootstrap_ci(
+        [y[i] for i in order], [p[i] for i in order], [groups[i] for i in order], samples=200, seed=1
+    )
     assert shuffled == ci
 
 
@@ -189,8 +195,9 @@ def test_per_category_table_all_single_class():
 
 
 def test_markdown_table_renders_missing_values_as_empty_cells():
-    frame = pd.DataFrame({"name": ["x", "y"], "n": [1, 2], "score": [0.5, math.nan], "auc": [None, 0.25],
-                          "note": ["ok", None]})
+    frame = pd.DataFrame(
+        {"name": ["x", "y"], "n": [1, 2], "score": [0.5, math.nan], "auc": [None, 0.25], "note": ["ok", None]}
+    )
     text = markdown_table(frame)
     assert text.endswith("\n")
     assert text.splitlines() == [
@@ -311,17 +318,22 @@ def hand_built_model_dir(folder: Path, calibration: dict | None) -> Path:
 
     folder.mkdir()
     cfg = BaselineModelConfig.model_validate({"text_tfidf": {"min_df": 1, "max_features": 200}})
-    frame = pd.DataFrame([model_inputs(r) for r in RECORDS]).astype({"treatment_category": object,
-                                                                     "patient_sex": object})
+    frame = pd.DataFrame([model_inputs(r) for r in RECORDS]).astype(
+        {"treatment_category": object, "patient_sex": object}
+    )
     sio.dump(build_pipeline(cfg, 0).fit(frame, LABELS), folder / "pipeline.skops")
     write_meta(folder, "baseline", "pre_decision", 0.5, ["pipeline.skops"], {}, calibration)
     return folder
 
 
-@pytest.mark.parametrize("spec", [
-    {"method": "sigmoid", "a": 2.5, "b": -0.7},
-    {"method": "isotonic", "x": [0.3, 0.5, 0.7], "y": [0.05, 0.2, 0.9]},
-], ids=["sigmoid", "isotonic"])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"method": "sigmoid", "a": 2.5, "b": -0.7},
+        {"method": "isotonic", "x": [0.3, 0.5, 0.7], "y": [0.05, 0.2, 0.9]},
+    ],
+    ids=["sigmoid", "isotonic"],
+)
 def test_model_folder_with_calibration_loads_as_calibrated_scorer(tmp_path, spec):
     from serving.predictor import load_predictor
     from serving.scorers import BaselineScorer, CalibratedScorer, load_scorer
@@ -376,12 +388,13 @@ def split_run(tmp_path_factory, small_corpus):
 
     root = tmp_path_factory.mktemp("evaluation")
     letters = small_corpus
-    cfg = compose("baseline", data={"sources": [str(letters)]},
-                  model={"text_tfidf": {"min_df": 1, "max_features": 500}},
-                  evaluation={"mode": "split", "calibration": "sigmoid", "leakage_audit": True,
-                              "bootstrap_samples": 100},
-                  mlflow={"experiment": "imr-tests-evaluation", "registered_model_name": MODEL_NAME,
-                          "alias": "testing"})
+    cfg = compose(
+        "baseline",
+        data={"sources": [str(letters)]},
+        model={"text_tfidf": {"min_df": 1, "max_features": 500}},
+        evaluation={"mode": "split", "calibration": "sigmoid", "leakage_audit": True, "bootstrap_samples": 100},
+        mlflow={"experiment": "imr-tests-evaluation", "registered_model_name": MODEL_NAME, "alias": "testing"},
+    )
     with tracking_store(root):
         result = train(cfg)
         artifacts = Path(mlflow.artifacts.download_artifacts(run_id=result.run_id, dst_path=str(root / "artifacts")))
@@ -391,8 +404,14 @@ def split_run(tmp_path_factory, small_corpus):
 def test_split_run_logs_cis_ece_and_audit_metrics(split_run):
     _, result, client, _, _ = split_run
     m = result.metrics
-    for key in ("test_roc_auc_ci_low", "test_roc_auc_ci_high", "test_pr_auc_ci_low", "test_pr_auc_ci_high",
-                "test_ece", "test_bootstrap_resamples_used"):
+    for key in (
+        "test_roc_auc_ci_low",
+        "test_roc_auc_ci_high",
+        "test_pr_auc_ci_low",
+        "test_pr_auc_ci_high",
+        "test_ece",
+        "test_bootstrap_resamples_used",
+    ):
         assert key in m, key
     assert 0 < m["test_bootstrap_resamples_used"] <= 100
     assert m["test_roc_auc_ci_low"] <= m["test_roc_auc"] <= m["test_roc_auc_ci_high"]
@@ -423,15 +442,24 @@ def test_split_run_metric_names(split_run):
     run = client.get_run(result.run_id)
     assert run.data.tags["evaluation_mode"] == "split"
     assert re.fullmatch(r"baseline-C1-tfidf12-mindf1-split-sigmoid-[0-9a-f]{4}", run.info.run_name)
-    assert client.search_runs([run.info.experiment_id],
-                              filter_string=f"tags.mlflow.parentRunId = '{result.run_id}'") == []
+    assert (
+        client.search_runs([run.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{result.run_id}'") == []
+    )
 
 
 def test_split_run_artifacts(split_run):
     _, result, client, artifacts, _ = split_run
     names = {f.path for f in client.list_artifacts(result.run_id)}
-    assert {"MODEL_CARD.md", "per_category_test.md", "per_category_test.json", "top_terms.md", "leakage_audit.md",
-            "calibration.json", "config.yaml", "ingest_report.json"} <= names
+    assert {
+        "MODEL_CARD.md",
+        "per_category_test.md",
+        "per_category_test.json",
+        "top_terms.md",
+        "leakage_audit.md",
+        "calibration.json",
+        "config.yaml",
+        "ingest_report.json",
+    } <= names
     assert "oof_predictions.parquet" not in names and "per_category_oof.md" not in names
     png = (artifacts / "plots" / "calibration.png").read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
@@ -516,14 +544,18 @@ def test_registered_split_model_carries_the_logged_threshold_and_calibration(spl
     assert meta.calibration == json.loads((artifacts / "calibration.json").read_text())
 
 
-@pytest.mark.parametrize("fractions, error, message", [
-    # the default 70/15/15 hash split of 5 letters leaves validation empty
-    ((0.7, 0.15, 0.15), "InputError", "the validation split\\(s\\) have no letters"),
-    # every split gets letters, but only one letter has an overturned item
-    ((0.4, 0.3, 0.3), "UndefinedMetricsError", "has no overturned item"),
-])
-def test_split_with_undefined_metrics_is_refused_before_any_run(seed_paths, tmp_path, monkeypatch, fractions,
-                                                                 error, message):
+@pytest.mark.parametrize(
+    "fractions, error, message",
+    [
+        # the default 70/15/15 hash split of 5 letters leaves validation empty
+        ((0.7, 0.15, 0.15), "InputError", "the validation split\\(s\\) have no letters"),
+        # every split gets letters, but only one letter has an overturned item
+        ((0.4, 0.3, 0.3), "UndefinedMetricsError", "has no overturned item"),
+    ],
+)
+def test_split_with_undefined_metrics_is_refused_before_any_run(
+    seed_paths, tmp_path, monkeypatch, fractions, error, message
+):
     """The 5 seed letters hold one letter with an overturned item: split metrics would be undefined."""
     from mlflow import MlflowClient
 
@@ -532,9 +564,13 @@ def test_split_with_undefined_metrics_is_refused_before_any_run(seed_paths, tmp_
     from training.run import train
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
-    cfg = compose("baseline", data={"sources": [str(seed_paths[0].parent)], "split_fractions": list(fractions)},
-                  model={"text_tfidf": {"min_df": 1}}, evaluation={"mode": "split", "bootstrap_samples": 100},
-                  mlflow={"experiment": "imr-tests-evaluation-empty", "registered_model_name": "imr-test-empty"})
+    cfg = compose(
+        "baseline",
+        data={"sources": [str(seed_paths[0].parent)], "split_fractions": list(fractions)},
+        model={"text_tfidf": {"min_df": 1}},
+        evaluation={"mode": "split", "bootstrap_samples": 100},
+        mlflow={"experiment": "imr-tests-evaluation-empty", "registered_model_name": "imr-test-empty"},
+    )
     expected = {"InputError": InputError, "UndefinedMetricsError": training.run.UndefinedMetricsError}[error]
     with pytest.raises(expected, match=message):
         train(cfg)

@@ -73,10 +73,17 @@ def test_binary_metrics_by_hand():
     # threshold .65 -> predicted [0, 0, 1, 1]: TP 1 (.9), FP 1 (.7), FN 1 (.6), TN 1 (.2)
     # AUROC: positive/negative pairs won 3 of 4; AP: ranks .9(1) .7(0) .6(1) -> 1/2*1 + 1/2*2/3
     m = binary_metrics([0, 1, 0, 1], [0.2, 0.6, 0.7, 0.9], 0.65, prefix="val_")
-    assert m == pytest.approx({
-        "val_roc_auc": 0.75, "val_pr_auc": 0.5 + 1 / 3, "val_precision": 0.5, "val_recall": 0.5,
-        "val_f1": 0.5, "val_accuracy": 0.5, "val_brier": (0.04 + 0.16 + 0.49 + 0.01) / 4,
-    })
+    assert m == pytest.approx(
+        {
+            "val_roc_auc": 0.75,
+            "val_pr_auc": 0.5 + 1 / 3,
+            "val_precision": 0.5,
+            "val_recall": 0.5,
+            "val_f1": 0.5,
+            "val_accuracy": 0.5,
+            "val_brier": (0.04 + 0.16 + 0.49 + 0.01) / 4,
+        }
+    )
 
 
 def test_threshold_is_inclusive():

@@ -26,21 +26,25 @@ from training.request_features import (
 )
 
 
-@pytest.mark.parametrize(("treatment", "sessions"), [
-    ("Physical therapy 3 times a week for 4 weeks", 12),
-    ("Additional aquatic therapy 2x6 for the knee", 12),
-    ("Six massage sessions", 6),
-    ("Ten (10) acupuncture visits", 10),
-    ("Initial acupuncture, 1 to 2 times per week for 3 weeks", 6),
-    ("Electrical stimulation times 4", 4),
-    ("Knee brace", None),
-])
+@pytest.mark.parametrize(
+    ("treatment", "sessions"),
+    [
+        ("Physical therapy 3 times a week for 4 weeks", 12),
+        ("Additional aquatic therapy 2x6 for the knee", 12),
+        ("Six massage sessions", 6),
+        ("Ten (10) acupuncture visits", 10),
+        ("Initial acupuncture, 1 to 2 times per week for 3 weeks", 6),
+        ("Electrical stimulation times 4", 4),
+        ("Knee brace", None),
+    ],
+)
 def test_sessions_requested(treatment, sessions):
     assert sessions_requested(treatment) == sessions
 
 
-@pytest.mark.parametrize(("treatment", "quantity"), [
-    ("Imaginary-profen 400mg #90", 90), ("Test strips QTY: 3", 3), ("Heating pad", None)])
+@pytest.mark.parametrize(
+    ("treatment", "quantity"), [("Imaginary-profen 400mg #90", 90), ("Test strips QTY: 3", 3), ("Heating pad", None)]
+)
 def test_quantity_requested(treatment, quantity):
     assert quantity_requested(treatment) == quantity
 
@@ -59,8 +63,10 @@ def test_request_flags():
 
 
 def test_normalise_style_maps_writers_to_one_form():
-    a = normalise_style("The injured worker reported pain on 01/02/2020. Decision based on MTUS Low Back 2004, "
-                        "Section(s): Special Studies.")
+    a = normalise_style(
+        "The injured worker reported pain on 01/02/2020. Decision based on MTUS Low Back 2004, "
+        "Section(s): Special Studies."
+    )
     b = normalise_style("The applicant reported pain on January 2, 2020. Decision based on MTUS Low Back 2004.")
     assert a.startswith("person reported pain on") and b.startswith("person reported pain on")
     for gone in ("2020", "2004", "injured worker", "applicant", "MTUS", "Section", "Decision based"):
@@ -73,12 +79,24 @@ def _frame(rows):
 
 
 ROWS = [
-    {"treatment": "Shoulder arthroscopy with repair", "claims_administrator_guideline":
-     "Decision based on MTUS Shoulder Complaints 2004.", "days_since_injury": 20},
-    {"treatment": "Associated surgical service: sling", "claims_administrator_guideline":
-     "The Claims Administrator did not cite any medical evidence for its decision.", "days_since_injury": 120},
-    {"treatment": "Lumbar support", "claims_administrator_guideline": "Decision based on Non-MTUS Citation "
-     "Official Disability Guidelines (ODG), Low Back chapter.", "partial_approval": True},
+    {
+        "treatment": "Shoulder arthroscopy with repair",
+        "claims_administrator_guideline": "Decision based on MTUS Shoulder Complaints 2004.",
+        "days_since_injury": 20,
+    },
+    {
+        "treatment": "Associated surgical service: sling",
+        "claims_administrator_guideline": (
+            "The Claims Administrator did not cite any medical evidence for its decision."
+        ),
+        "days_since_injury": 120,
+    },
+    {
+        "treatment": "Lumbar support",
+        "claims_administrator_guideline": "Decision based on Non-MTUS Citation "
+        "Official Disability Guidelines (ODG), Low Back chapter.",
+        "partial_approval": True,
+    },
 ]
 
 
@@ -90,8 +108,9 @@ def test_model_inputs_exposes_parts_of_text_additively():
 
 
 def test_guideline_timing_features():
-    out = pd.DataFrame(GuidelineTimingFeatures().fit_transform(_frame(ROWS)),
-                       columns=GuidelineTimingFeatures().get_feature_names_out())
+    out = pd.DataFrame(
+        GuidelineTimingFeatures().fit_transform(_frame(ROWS)), columns=GuidelineTimingFeatures().get_feature_names_out()
+    )
     assert out.loc[0, ["mtus_shoulder", "mtus_acoem_2004", "days_le_30"]].tolist() == [1, 1, 1]
     assert out.loc[1, ["did_not_cite", "days_gt_90"]].tolist() == [1, 1]
     assert out.loc[2, ["odg", "days_missing"]].tolist() == [1, 1] and out.loc[2, "mtus_low_back"] == 0
@@ -113,8 +132,9 @@ def test_request_features_block_and_letter_context():
 def test_config_builds_column_transformer_blocks():
     with pytest.raises(ValidationError):
         RequestFeaturesConfig(requests=True)  # typo: extra keys are forbidden
-    blocks, weights = feature_blocks(RequestFeaturesConfig(request=True, guideline_timing=True,
-                                                           guideline_timing_weight=0.3))
+    blocks, weights = feature_blocks(
+        RequestFeaturesConfig(request=True, guideline_timing=True, guideline_timing_weight=0.3)
+    )
     assert [b[0] for b in blocks] == ["request", "guideline_timing"] and weights["guideline_timing"] == 0.3
     matrix = ColumnTransformer(blocks, transformer_weights=weights).fit_transform(_frame(ROWS))
     assert matrix.shape[0] == 3 and np.isfinite(matrix).all()

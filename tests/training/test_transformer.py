@@ -26,8 +26,17 @@ METRIC_KEYS = ("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "br
 DIFF = "test_roc_auc_diff_vs_baseline"
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".cloudpickle", ".joblib", ".pt", ".pth")
 # The columns of the pyfunc signature (serving.pyfunc_model.model_signature).
-REQUEST_COLUMNS = ["treatment", "case_summary", "claims_administrator_guideline", "patient_age", "patient_sex",
-                   "days_since_injury", "partial_approval", "original_request", "authorized_portion"]
+REQUEST_COLUMNS = [
+    "treatment",
+    "case_summary",
+    "claims_administrator_guideline",
+    "patient_age",
+    "patient_sex",
+    "days_since_injury",
+    "partial_approval",
+    "original_request",
+    "authorized_portion",
+]
 
 
 def probabilities(rows) -> list[float]:
@@ -78,14 +87,14 @@ def test_long_text_keeps_head_and_tail(tokenizer, tf_splits, max_length, head_fr
     head = int(budget * head_fraction)
     tail = budget - head
     assert head > 0 and tail > 0
-    assert ids[1:1 + head] == full[:head]
+    assert ids[1 : 1 + head] == full[:head]
     # the treatment comes first
     treatment = ids_of(tokenizer, row["treatment"])
     n = min(len(treatment), head)
-    assert ids[1:1 + n] == treatment[:n]
+    assert ids[1 : 1 + n] == treatment[:n]
     # the tail is the end of the text, i.e. the end of the case summary
-    assert ids[1 + head:-1] == full[-tail:]
-    assert ids[-1 - tail:-1] == ids_of(tokenizer, row["case_summary"])[-tail:]
+    assert ids[1 + head : -1] == full[-tail:]
+    assert ids[-1 - tail : -1] == ids_of(tokenizer, row["case_summary"])[-tail:]
 
 
 def test_short_text_is_untouched(tokenizer):
@@ -235,8 +244,9 @@ def test_metrics_are_complete(tf_trained):
 
 
 def nested_runs(client, run) -> dict:
-    children = client.search_runs([run.info.experiment_id],
-                                  filter_string=f"tags.mlflow.parentRunId = '{run.info.run_id}'")
+    children = client.search_runs(
+        [run.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{run.info.run_id}'"
+    )
     return {c.info.run_name: c for c in children}
 
 
@@ -285,8 +295,10 @@ def test_model_card_has_the_transformer_section(tf_trained, tiny_base):
     assert run.data.tags["base_model_sha256"] == tiny_base.sha256
     assert "- Domain adaptation: off" in card
     diff = "test_roc_auc_diff_vs_baseline"
-    assert (f"on the same test split: AUROC {m[diff]:+.3f} (95% CI {m[diff + '_ci_low']:+.3f} to "
-            f"{m[diff + '_ci_high']:+.3f})") in card
+    assert (
+        f"on the same test split: AUROC {m[diff]:+.3f} (95% CI {m[diff + '_ci_low']:+.3f} to "
+        f"{m[diff + '_ci_high']:+.3f})"
+    ) in card
     # the ONNX export's agreement with PyTorch and its speed, measured on training items at training
     for key in ("onnx_max_abs_diff", "onnx_mean_abs_diff", "onnx_items_per_s", "torch_items_per_s"):
         assert key in run.data.metrics, key
@@ -320,8 +332,14 @@ def test_logged_model_folder(tf_trained, tf_model_folder):
     _, result = tf_trained
     inner = tf_model_folder / "artifacts" / "model"
     files = {str(p.relative_to(inner)) for p in inner.rglob("*") if p.is_file()}
-    assert {"model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json", ONNX_FILE,
-            "imr_model.json"} <= files
+    assert {
+        "model.safetensors",
+        "config.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        ONNX_FILE,
+        "imr_model.json",
+    } <= files
     assert "pytorch_model.bin" not in files
     assert not [f for f in files if f.lower().endswith(PICKLE_SUFFIXES)]
 
@@ -372,12 +390,15 @@ def test_same_config_twice_gives_the_same_test_metrics(tf_trained, test_rows):
     cfg, first = tf_trained
     second = train(cfg)
     assert second.model_version != first.model_version
-    assert same_metrics({k: v for k, v in second.metrics.items() if k.startswith("test_")},
-                        {k: v for k, v in first.metrics.items() if k.startswith("test_")})
+    assert same_metrics(
+        {k: v for k, v in second.metrics.items() if k.startswith("test_")},
+        {k: v for k, v in first.metrics.items() if k.startswith("test_")},
+    )
     assert same_metrics(second.metrics, first.metrics)
     assert second.threshold == first.threshold
-    assert probabilities(load_predictor(second.model_uri).predict(test_rows)) == \
-        probabilities(load_predictor(first.model_uri).predict(test_rows))
+    assert probabilities(load_predictor(second.model_uri).predict(test_rows)) == probabilities(
+        load_predictor(first.model_uri).predict(test_rows)
+    )
 
 
 # --- 4. domain adaptation --------------------------------------------------------------------
@@ -411,8 +432,7 @@ def test_model_card_of_a_domain_adapted_model_reports_the_mlm_loss(tf_da_trained
     card = client.get_model_version(DA_MODEL_NAME, result.model_version).description
     da = nested_runs(client, client.get_run(result.run_id))["domain-adaptation"].data.metrics
     assert "- Domain adaptation: 1 epoch(s) of masked-LM pretraining on the train letters'" in card
-    assert (f"Held-out MLM loss {da['val_mlm_loss_before']:.3f} before, {da['val_mlm_loss_after']:.3f} after"
-            in card)
+    assert f"Held-out MLM loss {da['val_mlm_loss_before']:.3f} before, {da['val_mlm_loss_after']:.3f} after" in card
     assert "- ONNX: not exported (model.export_onnx: false)." in card
     assert "- Not compared with the baseline in this run" in card
 
@@ -570,7 +590,8 @@ def test_pyfunc_predicts_as_the_torch_predictor(tf_trained, torch_predictor, tes
     assert out["in_distribution"].tolist() == [r["in_distribution"] for r in expected]
     only = model.predict(pd.DataFrame({"treatment": [r["treatment"] for r in rows]}))
     assert only["p_overturned"].tolist() == pytest.approx(
-        probabilities(torch_predictor.predict([{"treatment": r["treatment"]} for r in rows])), abs=1e-6)
+        probabilities(torch_predictor.predict([{"treatment": r["treatment"]} for r in rows])), abs=1e-6
+    )
 
 
 def test_pyfunc_accepts_test_rows_with_missing_age_and_days(tf_trained, torch_predictor, test_rows):
@@ -594,9 +615,14 @@ def test_predictions_ignore_post_decision_fields(tf_letters, torch_predictor):
     rows = [row for r in ingest_files([tf_letters]) if r.letter for row in item_rows(r.letter, r.letter_id, r.path)]
     assert {r["label"] for r in rows} == {0, 1}
     flipped = [
-        {**row, "decision": "Upheld" if row["label"] else "Overturned", "label": 1 - row["label"],
-         "rationale": "The request is medically necessary and the denial is overturned.",
-         "maximus_guideline": "Decision based on something else entirely.", "decision_date": "2030-01-01"}
+        {
+            **row,
+            "decision": "Upheld" if row["label"] else "Overturned",
+            "label": 1 - row["label"],
+            "rationale": "The request is medically necessary and the denial is overturned.",
+            "maximus_guideline": "Decision based on something else entirely.",
+            "decision_date": "2030-01-01",
+        }
         for row in rows
     ]
     original = probabilities(torch_predictor.predict(rows))
@@ -631,8 +657,12 @@ def test_base_sha_mismatch_fails_before_any_training(tf_env, tf_letters, tiny_ba
     name = "imr-test-transformer-bad-sha"
     wrong = "f" * 64
     for da in (False, True):
-        cfg = tf_config(tf_letters, TinyBase(tiny_base.path, wrong), name=name,
-                        domain_adaptation={"enabled": da, "epochs": 1, "max_length": 64, "batch_size": 8})
+        cfg = tf_config(
+            tf_letters,
+            TinyBase(tiny_base.path, wrong),
+            name=name,
+            domain_adaptation={"enabled": da, "epochs": 1, "max_length": 64, "batch_size": 8},
+        )
         with pytest.raises(BaseModelError) as info:
             train(cfg)
         message = str(info.value)
@@ -641,12 +671,12 @@ def test_base_sha_mismatch_fails_before_any_training(tf_env, tf_letters, tiny_ba
     assert MlflowClient().search_model_versions(f"name='{name}'") == []
 
 
-
 # --- 8. cross-validation (the default protocol) ----------------------------------------------
 
 
 def test_cross_validated_transformer_reports_oof_metrics_and_its_difference_to_the_baseline(
-        tf_env, tf_letters, tiny_base):
+    tf_env, tf_letters, tiny_base
+):
     from mlflow import MlflowClient
 
     from serving.model_dir import read_verified_meta
@@ -655,19 +685,30 @@ def test_cross_validated_transformer_reports_oof_metrics_and_its_difference_to_t
 
     name = "imr-test-transformer-cv"
     cfg = tf_config(tf_letters, tiny_base, name=name, epochs=1)
-    cfg = cfg.model_copy(update={"evaluation": cfg.evaluation.model_copy(update={"mode": "cv", "folds": 3,
-                                                                                  "repeats": 1})})
+    cfg = cfg.model_copy(
+        update={"evaluation": cfg.evaluation.model_copy(update={"mode": "cv", "folds": 3, "repeats": 1})}
+    )
     result = train(cfg)
     m = result.metrics
-    for key in ("cv_roc_auc", "cv_pr_auc", "cv_brier_skill", "cv_ece", "cv_log_loss", "ref_base_rate_cv_brier",
-                "ref_category_cv_roc_auc", "cv_diff_vs_baseline_roc_auc", "cv_diff_vs_baseline_brier_skill"):
+    for key in (
+        "cv_roc_auc",
+        "cv_pr_auc",
+        "cv_brier_skill",
+        "cv_ece",
+        "cv_log_loss",
+        "ref_base_rate_cv_brier",
+        "ref_category_cv_roc_auc",
+        "cv_diff_vs_baseline_roc_auc",
+        "cv_diff_vs_baseline_brier_skill",
+    ):
         assert math.isfinite(m[key]), key
     assert m["cv_diff_vs_baseline_roc_auc_ci_low"] <= m["cv_diff_vs_baseline_roc_auc"]
     assert m["cv_diff_vs_baseline_roc_auc"] <= m["cv_diff_vs_baseline_roc_auc_ci_high"]
     client = MlflowClient()
     run = client.get_run(result.run_id)
-    children = client.search_runs([run.info.experiment_id],
-                                  filter_string=f"tags.mlflow.parentRunId = '{result.run_id}'")
+    children = client.search_runs(
+        [run.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{result.run_id}'"
+    )
     folds = [c for c in children if c.data.tags.get("stage") == "cv_fold"]
     # 3 folds of the transformer and 3 of the default baseline it is compared with
     assert sorted(c.data.tags["model_family"] for c in folds) == ["baseline"] * 3 + ["transformer"] * 3

@@ -35,14 +35,24 @@ EXPERIMENT = "imr-tests-ui"
 FIRST_COLUMNS = ["cv_roc_auc", "cv_roc_auc_ci_low", "cv_roc_auc_ci_high", "cv_pr_auc"]
 
 
-
 def render(browser: str, url: str, profile: Path, size: str, *, screenshot: Path | None = None) -> str:
     """The DOM after the single-page app ran its scripts for up to 20 s of virtual time, or a
     screenshot of it. The flags keep Chromium off the (closed) network."""
-    command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               "--hide-scrollbars", f"--user-data-dir={profile}", f"--window-size={size}",
-               "--virtual-time-budget=20000"]
+    command = [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        f"--window-size={size}",
+        "--virtual-time-budget=20000",
+    ]
     command += [f"--screenshot={screenshot}"] if screenshot else ["--dump-dom"]
     out = subprocess.run([*command, url], capture_output=True, text=True, timeout=180, check=False)
     if screenshot:
@@ -72,17 +82,23 @@ def trained(tf_env, tf_letters, tiny_base):
     from training.config import TrainConfig
     from training.run import train
 
-    baseline = TrainConfig.model_validate({
-        "data": {"sources": [str(tf_letters)]},
-        "model": {"family": "baseline", "text_tfidf": {"min_df": 1, "max_features": 2000}},
-        "evaluation": {"folds": 3, "repeats": 1, "bootstrap_samples": 50},
-        "mlflow": {"experiment": EXPERIMENT, "registered_model_name": "imr-test-ui-baseline", "alias": "testing"},
-    })
-    transformer = tf_config(tf_letters, tiny_base, name="imr-test-ui-transformer", epochs=1,
-                            compare_with_baseline=False)
-    transformer = transformer.model_copy(update={
-        "evaluation": transformer.evaluation.model_copy(update={"mode": "cv", "folds": 3, "repeats": 1}),
-        "mlflow": transformer.mlflow.model_copy(update={"experiment": EXPERIMENT})})
+    baseline = TrainConfig.model_validate(
+        {
+            "data": {"sources": [str(tf_letters)]},
+            "model": {"family": "baseline", "text_tfidf": {"min_df": 1, "max_features": 2000}},
+            "evaluation": {"folds": 3, "repeats": 1, "bootstrap_samples": 50},
+            "mlflow": {"experiment": EXPERIMENT, "registered_model_name": "imr-test-ui-baseline", "alias": "testing"},
+        }
+    )
+    transformer = tf_config(
+        tf_letters, tiny_base, name="imr-test-ui-transformer", epochs=1, compare_with_baseline=False
+    )
+    transformer = transformer.model_copy(
+        update={
+            "evaluation": transformer.evaluation.model_copy(update={"mode": "cv", "folds": 3, "repeats": 1}),
+            "mlflow": transformer.mlflow.model_copy(update={"experiment": EXPERIMENT}),
+        }
+    )
     results = {"baseline": train(baseline), "transformer": train(transformer)}
     client = mlflow.MlflowClient()
     runs = {family: client.get_run(r.run_id) for family, r in results.items()}
@@ -96,8 +112,12 @@ def ui(trained):
     log = ARTIFACTS.parent / "imr-ui.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
-        server = subprocess.Popen([str(imr), "ui", "--port", str(port), "--experiment", EXPERIMENT],
-                                  stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        server = subprocess.Popen(
+            [str(imr), "ui", "--port", str(port), "--experiment", EXPERIMENT],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(base, server)
@@ -125,7 +145,7 @@ def test_runs_page_shows_both_families_by_name_with_headline_columns(chromium, t
     # header cells are in the DOM in any order; aria-colindex is their place in the table
     cells = re.findall(r'aria-colindex="(\d+)" col-id="metrics\.`Headline/([^`]+)`"', dom)
     columns = [name for _, name in sorted(cells, key=lambda c: int(c[0]))]
-    assert columns[:len(FIRST_COLUMNS)] == FIRST_COLUMNS, columns
+    assert columns[: len(FIRST_COLUMNS)] == FIRST_COLUMNS, columns
     assert {"cv_brier_skill", "cv_ece"} <= set(columns), columns
     assert "-fold0" not in dom, "fold runs are listed beside the top-level runs"
 
@@ -133,8 +153,11 @@ def test_runs_page_shows_both_families_by_name_with_headline_columns(chromium, t
 def compare_metric_rows(dom: str) -> list[str]:
     """The metric names of the compare view's Metrics table, top to bottom (the table is virtualised:
     only its first rows are in the DOM). Each row links to the metric's chart ("Plot chart")."""
-    rows = re.findall(r'<div class="[^"]*" style="height: \d+px; left: 0px; position: absolute; top: (\d+)px;[^"]*">'
-                      r'<a title="Plot chart" href="[^"]*">([^<]+)<', dom)
+    rows = re.findall(
+        r'<div class="[^"]*" style="height: \d+px; left: 0px; position: absolute; top: (\d+)px;[^"]*">'
+        r'<a title="Plot chart" href="[^"]*">([^<]+)<',
+        dom,
+    )
     return [html.unescape(name) for _, name in sorted(rows, key=lambda r: int(r[0]))]
 
 
@@ -153,8 +176,7 @@ def test_compare_view_lists_headline_metrics_first(chromium, trained, ui, tmp_pa
     logged = sorted({k for r in runs.values() for k in r.data.metrics})  # MLflow's order: plain string order
     headline = [k for k in logged if k.startswith("Headline/")]
     assert len(shown) >= 5, f"the Metrics table did not render: {shown}"
-    assert shown == logged[:len(shown)], (shown, logged[:len(shown)])
+    assert shown == logged[: len(shown)], (shown, logged[: len(shown)])
     first = min(len(shown), len(headline))
     assert shown[:first] == headline[:first], f"other metrics listed before the headline ones: {shown}"
     assert "Headline/cv_roc_auc" in headline and "Headline/cv_pr_auc" in headline
-

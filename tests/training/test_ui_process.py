@@ -66,16 +66,19 @@ STAND_IN = ["sh", "-c", "sleep 300 & sleep 300 & wait"]
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_a_stop_signal_ends_the_whole_child_tree(sig):
-    code = ("import sys\nfrom training.ui_process import run_until_signalled\n"
-            f"sys.exit(run_until_signalled({STAND_IN!r}, grace=5))\n")
+    code = (
+        "import sys\nfrom training.ui_process import run_until_signalled\n"
+        f"sys.exit(run_until_signalled({STAND_IN!r}, grace=5))\n"
+    )
     parent = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
     try:
         assert wait_for(lambda: len(descendants(parent.pid)) >= 3, 30), "the stand-in tree did not start"
         tree = descendants(parent.pid)
         parent.send_signal(sig)  # to imr ui alone, as `kill` or a service manager would
         assert parent.wait(timeout=30) == 128 + sig
-        assert wait_for(lambda: not any(alive(p) for p in tree), 15), \
+        assert wait_for(lambda: not any(alive(p) for p in tree), 15), (
             f"left running after {sig.name}: {[p for p in tree if alive(p)]}"
+        )
     finally:
         for pid in descendants(parent.pid):
             os.kill(pid, signal.SIGKILL)
@@ -95,9 +98,11 @@ def test_imr_ui_stopped_with_sigterm_leaves_no_mlflow_process(tmp_path):
         port = s.getsockname()[1]
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db"}
     imr = Path(sys.executable).with_name("imr")
-    ui = subprocess.Popen([str(imr), "ui", "--port", str(port)], env=env, cwd=ROOT,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ui = subprocess.Popen(
+        [str(imr), "ui", "--port", str(port)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
+
         def healthy() -> bool:
             try:
                 return urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).status == 200
@@ -109,8 +114,7 @@ def test_imr_ui_stopped_with_sigterm_leaves_no_mlflow_process(tmp_path):
         assert len(tree) >= 2, f"expected mlflow ui and its server under imr ui, got {tree}"
         ui.send_signal(signal.SIGTERM)
         assert ui.wait(timeout=60) == 128 + signal.SIGTERM
-        assert wait_for(lambda: not any(alive(p) for p in tree), 30), \
-            f"left running: {[p for p in tree if alive(p)]}"
+        assert wait_for(lambda: not any(alive(p) for p in tree), 30), f"left running: {[p for p in tree if alive(p)]}"
         assert not healthy(), "the UI still answers after imr ui ended"
     finally:
         for pid in descendants(ui.pid):
