@@ -101,7 +101,7 @@ def stage_breakdown(predictor, items: list[dict], repeat: int) -> list[tuple[str
 
 def train_model(config: Path, overrides: list[str]) -> tuple[str, float, dict]:
     """Train into a temp MLflow store; (registered model URI, seconds, metrics)."""
-    from training.config import load_config
+    from training.config_loading import load_config
     from training.run import train
 
     cfg = load_config(config, overrides)
@@ -161,7 +161,7 @@ def main() -> int:
     if args.single_calls < 300:
         ap.error("--single-calls must be at least 300")
 
-    from training.config import load_config
+    from training.config_loading import load_config
 
     fig: dict = {"machine": platform.platform(), "python": platform.python_version(), "cpu_count": os.cpu_count()}
     fig["loadavg_start"] = os.getloadavg()[0]

@@ -54,7 +54,7 @@ def time_one_epoch(max_length: int) -> dict[str, float]:
 
     import mlflow
 
-    from training.config import load_config
+    from training.config_loading import load_config
     from training.data import load_splits
     from training.splits import Split
     from training.transformer import fit

@@ -11,7 +11,7 @@ CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 def compose(config: str, **sections: dict):
     """configs/<config>.yaml with overrides, applied as `imr train --config ... --set key=value`
     applies them: compose("baseline", evaluation={"folds": 3}) is `--set evaluation.folds=3`."""
-    from training.config import load_config
+    from training.config_loading import load_config
 
     def assignments(prefix: str, value) -> list[str]:
         if isinstance(value, dict):

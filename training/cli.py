@@ -49,7 +49,8 @@ def add_train_command(sub) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from training.config import ConfigError, load_config
+    from training.config import ConfigError
+    from training.config_loading import load_config
     from training.folds import FoldError
     from training.run import UndefinedMetricsError, train
 

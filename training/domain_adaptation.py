@@ -7,9 +7,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import mlflow
+from pydantic import Field
 
 from features.dataset import letter_unit
-from training.config import TransformerModelConfig
+from training.config import Strict
+
+
+class DomainAdaptationConfig(Strict):
+    """Continued masked-language-model pretraining on the train letters' own text."""
+
+    enabled: bool = False
+    epochs: float = Field(default=1.0, gt=0)
+    learning_rate: float = Field(default=5e-5, gt=0)
+    mlm_probability: float = Field(default=0.15, gt=0, lt=1)
+    max_length: int = Field(default=256, ge=16, le=512)
+    batch_size: int = Field(default=16, ge=1)
 
 
 def adaptation_texts(rows) -> list[str]:
@@ -24,8 +36,11 @@ def adaptation_texts(rows) -> list[str]:
     return texts
 
 
-def adapt(cfg: TransformerModelConfig, base_dir: Path, train_rows, val_rows, out_dir: Path, seed: int) -> Path:
-    """Returns the adapted checkpoint folder (safetensors), used as the fine-tuning base."""
+def adapt(
+    da: DomainAdaptationConfig, base_model: str, base_dir: Path, train_rows, val_rows, out_dir: Path, seed: int
+) -> Path:
+    """Returns the adapted checkpoint folder (safetensors), used as the fine-tuning base;
+    base_model is the configured name of base_dir, recorded as a tag."""
     import math
 
     import datasets
@@ -42,7 +57,6 @@ def adapt(cfg: TransformerModelConfig, base_dir: Path, train_rows, val_rows, out
     from training.checkpoint_loading import load_with_new_head
     from training.trainer_progress import use_progress
 
-    da = cfg.domain_adaptation
     set_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
     # An encoder checkpoint has no masked-LM head (`cls.predictions.*` starts fresh) and its pooler
@@ -85,7 +99,7 @@ def adapt(cfg: TransformerModelConfig, base_dir: Path, train_rows, val_rows, out
     )
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=da.mlm_probability, seed=seed)
     with mlflow.start_run(run_name="domain-adaptation", nested=True) as run:
-        mlflow.set_tags({"stage": "domain_adaptation", "base_model": cfg.base_model})
+        mlflow.set_tags({"stage": "domain_adaptation", "base_model": base_model})
         trainer = Trainer(
             model=model,
             args=args,

@@ -1,5 +1,6 @@
-"""The model families: one registry entry each. A new family is its own module (a `fit`) plus
-one line in FAMILIES; the run, cross-validation, comparison and model card read it from here."""
+"""The model families: one registry entry each. A new family is its own module (its `model:`
+config class, a ModelConfig subclass, and its `fit`) plus one entry in FAMILIES; config loading,
+the run, cross-validation, comparison and the model card read it from here."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from training import baseline, family_docs, transformer
-from training.config import TrainConfig
+from training.config import ModelConfig, TrainConfig
 from training.family_docs import RunFacts
 from training.splits import Split
 
@@ -20,7 +21,8 @@ FitFn = Callable[[TrainConfig, Split, Split | None, Path], tuple[list[str], dict
 
 @dataclass(frozen=True)
 class Family:
-    name: str
+    name: str  # the value of `model.family` that selects it
+    config: type[ModelConfig]  # its `model:` section
     fit: FitFn
     # Resolved-config keys that tell runs of this family apart, in order, each with its short label
     # in run names (training.run_naming): {"model.classifier.C": "C"} names a run `...-C0.5-...`.
@@ -38,9 +40,12 @@ def _without_onnx(cfg: TrainConfig) -> TrainConfig:
     return cfg.model_copy(update={"model": cfg.model.model_copy(update={"export_onnx": False})})
 
 
+DEFAULT_FAMILY = "baseline"  # a config that names no model.family trains this one
+
 FAMILIES: dict[str, Family] = {
     "baseline": Family(
         "baseline",
+        baseline.BaselineModelConfig,
         baseline.fit,
         {"model.classifier.C": "C", "model.text_tfidf.ngram_range": "tfidf", "model.text_tfidf.min_df": "mindf"},
         family_docs.baseline_describe,
@@ -50,6 +55,7 @@ FAMILIES: dict[str, Family] = {
     ),
     "transformer": Family(
         "transformer",
+        transformer.TransformerModelConfig,
         transformer.fit,
         {
             "model.base_model": "",

@@ -20,8 +20,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
 from sklearn.pipeline import Pipeline, make_pipeline
 
-from training.baseline import build_pipeline
-from training.config import BaselineModelConfig
+from training.baseline import BaselineModelConfig, build_pipeline
 from training.embeddings import SentenceEmbedder
 from training.metrics import CategoryRate
 from training.request_features import (

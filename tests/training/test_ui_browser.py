@@ -79,10 +79,10 @@ def trained(tf_env, tf_letters, tiny_base):
     """A baseline and a tiny transformer, each cross-validated on 3 folds, in one experiment."""
     import mlflow
 
-    from training.config import TrainConfig
+    from training.config_loading import validate_config
     from training.run import train
 
-    baseline = TrainConfig.model_validate(
+    baseline = validate_config(
         {
             "data": {"sources": [str(tf_letters)]},
             "model": {"family": "baseline", "text_tfidf": {"min_df": 1, "max_features": 2000}},
