@@ -97,11 +97,22 @@ def small_corpus(tmp_path_factory, pdf_paths, seed_paths) -> Path:
 
 @contextmanager
 def tracking_store(root: Path):
-    """MLFLOW_TRACKING_URI at a SQLite store in `root` (artifacts land beside it) until the block
-    ends. Yields root."""
+    """MLflow at a SQLite store in `root` (artifacts land beside it) until the block ends: the
+    environment variable, and MLflow's process-wide tracking and registry URIs, which a run or a
+    model load sets and which outrank the variable. Both are put back afterwards. Yields root."""
+    import mlflow
+
+    before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    uri = f"sqlite:///{root}/mlflow.db"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
-        yield root
+        mp.setenv("MLFLOW_TRACKING_URI", uri)
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        try:
+            yield root
+        finally:
+            mlflow.set_tracking_uri(before[0])
+            mlflow.set_registry_uri(before[1])
 
 
 def wait_ready(client, timeout: float = 60) -> None:
@@ -112,30 +123,11 @@ def wait_ready(client, timeout: float = 60) -> None:
         time.sleep(0.05)
 
 
-@contextmanager
-def small_baseline(
-    root: Path, letters: Path, model_name: str, experiment: str, alias: str = "testing", calibration: str = "sigmoid"
-):
-    """Train a small baseline on `letters` into an MLflow store under `root`; MLFLOW_TRACKING_URI
-    points at that store until the block ends. Yields the TrainResult."""
-    from training.run import train
-
-    cfg = compose(
-        "baseline",
-        data={"sources": [str(letters)]},
-        model={"text_tfidf": {"min_df": 1, "max_features": 2000}},
-        # 3 folds: the small corpus has 9 letters with an overturned item (see training.folds)
-        evaluation={"folds": 3, "repeats": 1, "bootstrap_samples": 100, "calibration": calibration},
-        mlflow={"experiment": experiment, "registered_model_name": model_name, "alias": alias},
-    )
-    with tracking_store(root):
-        yield train(cfg)
-
-
 @dataclass(frozen=True)
 class TrainedBaseline:
     """A baseline trained once per session on the small corpus, in its own MLflow store."""
 
+    config: object  # training.config.TrainConfig
     result: object  # training.run.TrainResult
     root: Path  # the store's folder (mlflow.db and its artifacts)
     letters: Path
@@ -148,16 +140,27 @@ RAW_BASELINE_NAME = "imr-test-baseline-none"
 
 
 def _session_baseline(tmp_path_factory, letters: Path, calibration: str) -> TrainedBaseline:
+    from training.run import train
+
     name = {"sigmoid": BASELINE_NAME, "none": RAW_BASELINE_NAME}[calibration]
     root = tmp_path_factory.mktemp(name)
-    with small_baseline(root, letters, name, "imr-tests-shared", calibration=calibration) as result:
-        return TrainedBaseline(result, root, letters, name)
+    cfg = compose(
+        "baseline",
+        data={"sources": [str(letters)]},
+        model={"text_tfidf": {"min_df": 1, "max_features": 2000}},
+        # 3 folds: the small corpus has 9 letters with an overturned item (see training.folds)
+        evaluation={"folds": 3, "repeats": 1, "bootstrap_samples": 100, "calibration": calibration},
+        mlflow={"experiment": "imr-tests-shared", "registered_model_name": name, "alias": "testing"},
+    )
+    with tracking_store(root):
+        return TrainedBaseline(cfg, train(cfg), root, letters, name)
 
 
 @pytest.fixture(scope="session")
 def shared_baseline(tmp_path_factory, small_corpus) -> TrainedBaseline:
-    """The default baseline (sigmoid calibration), shared by every test that only needs a trained
-    model to serve; tests must not register versions or move aliases in its store."""
+    """The default baseline (sigmoid calibration): tests/training/test_baseline_train.py checks
+    its run, and every serving test that needs a trained model serves it. Tests must not register
+    versions or move aliases in its store."""
     return _session_baseline(tmp_path_factory, small_corpus, "sigmoid")
 
 
@@ -211,7 +214,17 @@ def chromium() -> str:
 
 # Fixtures that train a model (each is built once per module or session, but the first test to
 # ask for one pays for it): a test that uses one, or drives a browser, is `slow`.
-TRAINING_FIXTURES = {"trained", "cv_run", "split_run", "tf_env", "env", "baseline_store", "raw_baseline_store"}
+TRAINING_FIXTURES = {
+    "trained",
+    "cv_run",
+    "split_run",
+    "runs",
+    "shared_baseline",
+    "shared_raw_baseline",
+    "tf_trained",
+    "tf_da_trained",
+    "tf_env",
+}
 
 
 def pytest_collection_modifyitems(config, items):

@@ -2,18 +2,22 @@
 
 A small corpus of real letters (the 5 seed letters and 16 bundled PDFs, 8 of them with an
 overturned item, copied into a temp folder), a tiny random BERT built from the train split's
-text (tests/tiny_bert.py), a temp MLflow store, and the transformer trained on them: once with
-the E2E config, once more with the same config (determinism), and once with domain adaptation.
-Nothing is downloaded: HF_HUB_OFFLINE is on and every checkpoint is a local folder.
+text (tests/tiny_bert.py), and the transformer trained on them once per session, in a session
+MLflow store: with the E2E config (`tf_trained`) and with domain adaptation (`tf_da_trained`).
+Modules that read those runs use `tf_shared_env`; a module that trains transformers of its own
+uses `tf_env`, a fresh store. Nothing is downloaded: HF_HUB_OFFLINE is on and every checkpoint is
+a local folder.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from compose import compose
+from conftest import tracking_store
 from tiny_bert import build_tiny_bert
 
 MODEL_NAME = "imr-test-transformer"
@@ -28,16 +32,15 @@ class TinyBase:
     sha256: str
 
 
-@pytest.fixture(scope="module")
-def tf_env(tmp_path_factory):
-    """Offline Hugging Face, a temp MLflow store and no pip-requirement inference (MLflow runs a
-    subprocess that re-imports the model only to list packages: ~15 s a model on a busy machine,
-    and nothing here reads the list). Restored when the module ends."""
+@contextmanager
+def transformer_env(root: Path):
+    """Offline Hugging Face, MLflow at the store in `root`, and no pip-requirement inference
+    (MLflow runs a subprocess that re-imports the model only to list packages: ~15 s a model on a
+    busy machine, and nothing here reads the list), until the block ends."""
     import huggingface_hub.constants as hf_constants
     import mlflow.models
 
-    root = tmp_path_factory.mktemp("tf_mlflow")
-    with pytest.MonkeyPatch.context() as mp:
+    with pytest.MonkeyPatch.context() as mp, tracking_store(root):
         mp.setenv("HF_HUB_OFFLINE", "1")
         mp.setenv("TRANSFORMERS_OFFLINE", "1")
         mp.setattr(hf_constants, "HF_HUB_OFFLINE", True)
@@ -46,8 +49,29 @@ def tf_env(tmp_path_factory):
         mp.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
         mp.delenv("MLFLOW_RUN_ID", raising=False)
         mp.delenv("IMR_BACKEND", raising=False)
-        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
         mp.setattr(mlflow.models, "infer_pip_requirements", lambda *args, fallback=None, **kwargs: list(fallback or []))
+        yield root
+
+
+@pytest.fixture(scope="session")
+def tf_store(tmp_path_factory) -> Path:
+    """The session store that tf_trained and tf_da_trained are tracked in."""
+    return tmp_path_factory.mktemp("tf_mlflow")
+
+
+@pytest.fixture(scope="module")
+def tf_shared_env(tf_store):
+    """transformer_env at the session store, for a module that reads tf_trained's runs. Such a
+    module may add runs under model names of its own, but never a version of MODEL_NAME or
+    DA_MODEL_NAME (tf_model_folder, read by other modules, is that version)."""
+    with transformer_env(tf_store) as root:
+        yield root
+
+
+@pytest.fixture(scope="module")
+def tf_env(tmp_path_factory):
+    """transformer_env at a fresh store, for a module that trains transformers of its own."""
+    with transformer_env(tmp_path_factory.mktemp("tf_mlflow_module")) as root:
         yield root
 
 
@@ -106,30 +130,32 @@ def tf_config(letters: Path, base: TinyBase, *, name: str = MODEL_NAME, **model)
     )
 
 
-@pytest.fixture(scope="module")
-def tf_trained(tf_env, tf_letters, tiny_base):
+@pytest.fixture(scope="session")
+def tf_trained(tf_store, tf_letters, tiny_base):
     """(config, TrainResult) of the E2E config: no domain adaptation, ONNX export, baseline comparison."""
     from training.run import train
 
     cfg = tf_config(tf_letters, tiny_base)
-    return cfg, train(cfg)
+    with transformer_env(tf_store):
+        return cfg, train(cfg)
 
 
-@pytest.fixture(scope="module")
-def tf_model_folder(tf_trained, tmp_path_factory) -> Path:
+@pytest.fixture(scope="session")
+def tf_model_folder(tf_store, tf_trained, tmp_path_factory) -> Path:
     """The registered model's MLflow folder, downloaded (MLmodel, code/, artifacts/model/...)."""
     import mlflow
 
     _, result = tf_trained
     dst = tmp_path_factory.mktemp("tf_logged_model")
-    return Path(mlflow.artifacts.download_artifacts(artifact_uri=result.model_uri, dst_path=str(dst)))
+    with transformer_env(tf_store):
+        return Path(mlflow.artifacts.download_artifacts(artifact_uri=result.model_uri, dst_path=str(dst)))
 
 
-@pytest.fixture(scope="module")
-def tf_da_trained(tf_env, tf_letters, tiny_base):
+@pytest.fixture(scope="session")
+def tf_da_trained(tf_store, tf_letters, tiny_base):
     """(config, TrainResult, adaptation_texts calls) with domain adaptation on (1 MLM epoch), then
-    1 fine-tuning epoch, no ONNX export and no baseline comparison; every call of adaptation_texts during training is
-    recorded as (letter ids of the rows, texts returned)."""
+    1 fine-tuning epoch, no ONNX export and no baseline comparison; every call of adaptation_texts
+    during training is recorded as (letter ids of the rows, texts returned)."""
     import training.domain_adaptation as da
     from training.run import train
 
@@ -150,7 +176,7 @@ def tf_da_trained(tf_env, tf_letters, tiny_base):
         calls.append(([r["letter_id"] for r in rows], texts))
         return texts
 
-    with pytest.MonkeyPatch.context() as mp:
+    with pytest.MonkeyPatch.context() as mp, transformer_env(tf_store):
         mp.setattr(da, "adaptation_texts", spy)
         result = train(cfg)
     return cfg, result, calls

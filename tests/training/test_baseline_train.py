@@ -1,8 +1,9 @@
 """The baseline's training run (training.run.train, default evaluation.mode cv, 3 folds) end to end
 on a small corpus of real letters (the 5 seed letters and 16 bundled PDFs, copied into a temp
-folder), tracked in a temp MLflow store: metrics, params,
-artifacts, dataset inputs, the registered model and its alias, the packaged model folder (skops +
-code, no pickle), determinism, and no clinical text in what is logged as metadata."""
+folder), tracked in a temp MLflow store: metrics, params, artifacts, dataset inputs, the registered
+model and its alias, the packaged model folder (skops + code, no pickle), determinism, and no
+clinical text in what is logged as metadata. The run checked is the session's shared baseline
+(conftest: configs/baseline.yaml sized for the small corpus), which the serving tests serve."""
 
 from __future__ import annotations
 
@@ -13,16 +14,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from compose import compose
-from conftest import SMALL_CORPUS_PDFS, tracking_store
+from conftest import BASELINE_NAME, SMALL_CORPUS_PDFS, tracking_store
 
-from training.config import TrainConfig, resolved_yaml
+from training.config import resolved_yaml
 from training.config_loading import validate_config
 
-# 8 bundled letters with an overturned item and 8 without, plus the 5 seed letters (one
-# overturned): 9 letters with an overturned item, enough for 3 hash folds (not 4 or 5).
-MODEL_NAME = "imr-test-baseline"
-ALIAS = "testing"
 METRIC_KEYS = (
     "roc_auc",
     "pr_auc",
@@ -39,44 +35,25 @@ METRIC_KEYS = (
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".cloudpickle", ".joblib", ".pt", ".pth")
 
 
-def tiny_config(letters: Path) -> TrainConfig:
-    return compose(
-        "baseline",
-        data={"sources": [str(letters)]},
-        model={"text_tfidf": {"min_df": 1, "max_features": 2000}},
-        evaluation={"folds": 3, "repeats": 1, "bootstrap_samples": 100},
-        mlflow={"experiment": "imr-tests", "registered_model_name": MODEL_NAME, "alias": ALIAS},
-    )
-
-
 def same_metrics(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all((math.isnan(a[k]) and math.isnan(b[k])) or a[k] == b[k] for k in a)
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    """A temp MLflow store for this module (artifacts land beside the db)."""
-    with tracking_store(tmp_path_factory.mktemp("mlflow")) as root:
-        yield root
+def corpus(baseline_store) -> Path:
+    return baseline_store.letters
 
 
 @pytest.fixture(scope="module")
-def corpus(small_corpus) -> Path:
-    return small_corpus
-
-
-@pytest.fixture(scope="module")
-def trained(store, corpus):
-    """(config, TrainResult, MlflowClient, alias version right after training)."""
+def trained(baseline_store):
+    """(config, TrainResult, MlflowClient, alias version) of the shared baseline, whose store this
+    module reads (and never writes)."""
     from mlflow import MlflowClient
 
-    from training.run import train
-
-    cfg = tiny_config(corpus)
+    cfg, result = baseline_store.config, baseline_store.result
     assert cfg.evaluation.mode == "cv"  # the default
-    result = train(cfg)
     client = MlflowClient()
-    alias_version = client.get_model_version_by_alias(MODEL_NAME, ALIAS).version
+    alias_version = client.get_model_version_by_alias(baseline_store.name, baseline_store.alias).version
     return cfg, result, client, str(alias_version)
 
 
@@ -110,9 +87,9 @@ def clinical_snippets(corpus) -> list[str]:
 
 def test_result_names_the_registered_version(trained):
     cfg, result, client, _ = trained
-    assert re.fullmatch(rf"models:/{MODEL_NAME}/\d+", result.model_uri)
-    assert result.model_uri == f"models:/{MODEL_NAME}/{result.model_version}"
-    mv = client.get_model_version(MODEL_NAME, result.model_version)
+    assert re.fullmatch(rf"models:/{BASELINE_NAME}/\d+", result.model_uri)
+    assert result.model_uri == f"models:/{BASELINE_NAME}/{result.model_version}"
+    mv = client.get_model_version(BASELINE_NAME, result.model_version)
     assert mv.run_id == result.run_id
     assert mv.source == result.logged_model_uri
     assert 0 < result.threshold < 1
@@ -163,7 +140,7 @@ def test_params_tags_and_config_artifact(trained, tmp_path):
     params = run.data.params
     assert params["model.classifier.C"] == "1.0"
     assert params["model.text_tfidf.max_features"] == "2000"
-    assert params["mlflow.alias"] == ALIAS
+    assert params["mlflow.alias"] == cfg.mlflow.alias
     assert params["data.feature_view"] == "pre_decision"
     assert run.data.tags["model_family"] == "baseline"
     assert run.data.tags["feature_view"] == "pre_decision"
@@ -283,7 +260,7 @@ def test_no_clinical_text_in_logged_metadata(trained, model_folder, clinical_sni
         "datasets": json.dumps(
             [[d.dataset.source, d.dataset.profile, d.dataset.schema] for d in run.inputs.dataset_inputs]
         ),
-        "registry description": client.get_model_version(MODEL_NAME, result.model_version).description or "",
+        "registry description": client.get_model_version(BASELINE_NAME, result.model_version).description or "",
         "input example": (model_folder / "input_example.json").read_text(),
         "MLmodel": (model_folder / "MLmodel").read_text(),
     }
@@ -302,25 +279,32 @@ def test_no_clinical_text_in_logged_metadata(trained, model_folder, clinical_sni
 
 
 def test_training_twice_gives_identical_metrics_and_scores(trained, tmp_path, capsys):
-    """The same config trained again, this time through `imr train`, gives the same metrics and
-    the same probabilities, and the alias moves to the new version."""
+    """The same config trained again, this time through `imr train` into a store of its own, gives
+    the same metrics and the same probabilities, and registers a version under the alias."""
     import pandas as pd
+    from mlflow import MlflowClient
 
     from serving.predictor import load_predictor
     from training.imr import main
 
-    cfg, first, client, _ = trained
+    cfg, first, _, _ = trained
+    first_predictor = load_predictor(first.model_uri)
     config_path = tmp_path / "tiny.yaml"
     config_path.write_text(resolved_yaml(cfg))
     summary_path = tmp_path / "out" / "summary.json"
-    assert main(["train", "--config", str(config_path), "--summary", str(summary_path)]) == 0
-    summary = json.loads(summary_path.read_text())
-    assert summary["model_uri"] in capsys.readouterr().out
+    (tmp_path / "again").mkdir()
+    with tracking_store(tmp_path / "again"):
+        assert main(["train", "--config", str(config_path), "--summary", str(summary_path)]) == 0
+        summary = json.loads(summary_path.read_text())
+        assert summary["model_uri"] in capsys.readouterr().out
+        assert (
+            str(MlflowClient().get_model_version_by_alias(BASELINE_NAME, cfg.mlflow.alias).version)
+            == (summary["model_version"])
+        )
+        second_predictor = load_predictor(summary["model_uri"])
 
-    assert summary["model_version"] != first.model_version
     assert same_metrics(summary["metrics"], first.metrics)
     assert summary["threshold"] == first.threshold
-    assert str(client.get_model_version_by_alias(MODEL_NAME, ALIAS).version) == summary["model_version"]
 
     requests = [
         {"treatment": "MRI of the lumbar spine"},
@@ -338,7 +322,6 @@ def test_training_twice_gives_identical_metrics_and_scores(trained, tmp_path, ca
             "authorized_portion": "Physical therapy 2x3",
         },
     ]
-    first_predictor, second_predictor = load_predictor(first.model_uri), load_predictor(summary["model_uri"])
     a, b = first_predictor.predict(requests), second_predictor.predict(requests)
     assert [r["p_overturned"] for r in a] == [r["p_overturned"] for r in b]
 

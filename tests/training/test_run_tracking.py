@@ -115,6 +115,14 @@ def test_the_two_runs_have_distinct_descriptive_names(runs):
     assert len(set(names)) == 2
 
 
+def test_a_second_run_registers_the_next_version_and_moves_the_alias_to_it(runs):
+    from mlflow import MlflowClient
+
+    (_, first, _), (cfg, second, _) = runs
+    assert int(second.model_version) == int(first.model_version) + 1
+    assert str(MlflowClient().get_model_version_by_alias(MODEL_NAME, cfg.mlflow.alias).version) == second.model_version
+
+
 def test_experiment_is_a_model_development_experiment_with_the_headline_view(runs):
     import mlflow
 

@@ -1,9 +1,10 @@
 """The transformer family end to end on a tiny random BERT (tests/tiny_bert.py: 2 layers, 32 wide,
-a WordPiece vocabulary built from the train letters), so the whole module runs on a CPU in
-about a minute rather than hours: head+tail encoding, base-model resolution and its sha256 check,
-training with MLflow tracking (temp store), the packaged model (safetensors, tokenizer, int8 ONNX),
-determinism, domain adaptation on train text only, torch/ONNX/pyfunc scoring, integrity checks,
-and pre-decision invariance. Nothing is downloaded (HF_HUB_OFFLINE=1)."""
+a WordPiece vocabulary built from the train letters), so the whole module runs on a CPU in about a
+minute rather than hours: head+tail encoding, base-model resolution and its sha256 check, training
+with MLflow tracking (the session's store, tests/conftest_transformer.py), the packaged model
+(safetensors, tokenizer, int8 ONNX), determinism, domain adaptation on train text only,
+torch/ONNX/pyfunc scoring, integrity checks, and pre-decision invariance. Nothing is downloaded
+(HF_HUB_OFFLINE=1)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest_transformer import DA_MODEL_NAME, MODEL_NAME, TinyBase, tf_config
+from conftest_transformer import DA_MODEL_NAME, MODEL_NAME, TinyBase, tf_config, transformer_env
 
 from features.views import model_inputs
 from serving.encoding import encode, pad_batch
@@ -25,6 +26,8 @@ from serving.encoding import encode, pad_batch
 METRIC_KEYS = ("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier")
 DIFF = "test_roc_auc_diff_vs_baseline"
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".cloudpickle", ".joblib", ".pt", ".pth")
+# Every test reads (or adds to) the store that tf_trained and tf_da_trained are tracked in.
+pytestmark = pytest.mark.usefixtures("tf_shared_env")
 # The columns of the pyfunc signature (serving.pyfunc_model.model_signature).
 REQUEST_COLUMNS = [
     "treatment",
@@ -383,22 +386,24 @@ def test_logged_model_holds_no_pickle(tf_model_folder):
     assert pickles == [], f"pickled files in the packaged model: {pickles}"
 
 
-def test_same_config_twice_gives_the_same_test_metrics(tf_trained, test_rows):
+def test_same_config_twice_gives_the_same_test_metrics(tf_trained, test_rows, tmp_path):
+    """Trained again into a store of its own: the shared store's version stays the one other
+    modules read."""
     from serving.predictor import load_predictor
     from training.run import train
 
     cfg, first = tf_trained
-    second = train(cfg)
-    assert second.model_version != first.model_version
+    first_probabilities = probabilities(load_predictor(first.model_uri).predict(test_rows))
+    with transformer_env(tmp_path):
+        second = train(cfg)
+        second_probabilities = probabilities(load_predictor(second.model_uri).predict(test_rows))
     assert same_metrics(
         {k: v for k, v in second.metrics.items() if k.startswith("test_")},
         {k: v for k, v in first.metrics.items() if k.startswith("test_")},
     )
     assert same_metrics(second.metrics, first.metrics)
     assert second.threshold == first.threshold
-    assert probabilities(load_predictor(second.model_uri).predict(test_rows)) == probabilities(
-        load_predictor(first.model_uri).predict(test_rows)
-    )
+    assert second_probabilities == first_probabilities
 
 
 # --- 4. domain adaptation --------------------------------------------------------------------
@@ -637,7 +642,7 @@ def test_predictions_ignore_post_decision_fields(tf_letters, torch_predictor):
 # --- 7. base checkpoint hash mismatch --------------------------------------------------------
 
 
-def test_base_sha_mismatch_fails_before_any_training(tf_env, tf_letters, tiny_base, monkeypatch):
+def test_base_sha_mismatch_fails_before_any_training(tf_letters, tiny_base, monkeypatch):
     from mlflow import MlflowClient
     from transformers import (
         AutoModelForMaskedLM,
@@ -674,9 +679,7 @@ def test_base_sha_mismatch_fails_before_any_training(tf_env, tf_letters, tiny_ba
 # --- 8. cross-validation (the default protocol) ----------------------------------------------
 
 
-def test_cross_validated_transformer_reports_oof_metrics_and_its_difference_to_the_baseline(
-    tf_env, tf_letters, tiny_base
-):
+def test_cross_validated_transformer_reports_oof_metrics_and_its_difference_to_the_baseline(tf_letters, tiny_base):
     from mlflow import MlflowClient
 
     from serving.model_dir import read_verified_meta
