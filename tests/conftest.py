@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from browser import CHROMIUM
 from compose import compose
+from synthetic_corpus import write_small_corpus
 
 from features.extract import read_letter_text
 from features.letter import Letter
@@ -56,8 +57,8 @@ def seed_paths() -> list[Path]:
     return _require(SEED_DIR, "*.txt")
 
 
-# A small training corpus: 16 bundled letters, the first 8 with an overturned item, so every
-# split of a training test holds some overturned items.
+# The real small corpus (tests/training/test_real_letters.py): 16 bundled letters, the first 8
+# with an overturned item, so every fold holds some overturned items.
 OVERTURNED_PDFS = [
     "CM16-0229336",
     "CM16-0230548",
@@ -82,7 +83,7 @@ SMALL_CORPUS_PDFS = OVERTURNED_PDFS + UPHELD_PDFS
 
 
 @pytest.fixture(scope="session")
-def small_corpus(tmp_path_factory, pdf_paths, seed_paths) -> Path:
+def real_small_corpus(tmp_path_factory, pdf_paths, seed_paths) -> Path:
     """A folder with copies of the 16 letters above and the 5 seed letters (tests only read it)."""
     folder = tmp_path_factory.mktemp("small-corpus") / "letters"
     folder.mkdir()
@@ -92,6 +93,16 @@ def small_corpus(tmp_path_factory, pdf_paths, seed_paths) -> Path:
         missing_real_letters(f"bundled letters incomplete: missing {missing}")
     for path in [*chosen, *seed_paths]:
         shutil.copy(path, folder / path.name)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def small_corpus(tmp_path_factory) -> Path:
+    """The synthetic small corpus (tests/synthetic_corpus.py: 36 letters, PDFs and text, with a
+    planted signal) that the training and serving tests train and serve on, so they run with or
+    without ../shared; tests/test_small_corpus.py checks the variety they rely on."""
+    folder = tmp_path_factory.mktemp("small-corpus") / "letters"
+    write_small_corpus(folder)
     return folder
 
 

@@ -1,7 +1,6 @@
 """The tiny transformer's fixtures: a pytest plugin (tests/conftest.py names it in pytest_plugins).
 
-A small corpus of real letters (the 5 seed letters and 16 bundled PDFs, 8 of them with an
-overturned item, copied into a temp folder), a tiny random BERT built from the train split's
+The small synthetic corpus (conftest.small_corpus), a tiny random BERT built from the train split's
 text (tests/tiny_bert.py), and the transformer trained on them once per session, in a session
 MLflow store: with the E2E config (`tf_trained`) and with domain adaptation (`tf_da_trained`).
 Modules that read those runs use `tf_shared_env`; a module that trains transformers of its own

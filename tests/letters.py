@@ -16,12 +16,12 @@ PAGE_BREAK = "\f"
 CASE_NUMBER = "CM16-0000001"
 
 
-def header_lines(case_number: str = CASE_NUMBER) -> list[str]:
+def header_lines(case_number: str = CASE_NUMBER, injured: str = "03/15/2015", decided: str = "02/01/2017") -> list[str]:
     """The header block of the bundled PDFs ("Application" and "Received:" wrap, as there)."""
     return [
         f"Case Number: {case_number}",
-        "Date Assigned: 01/04/2017 Date of Injury: 03/15/2015",
-        "Decision Date: 02/01/2017 UR Denial Date: 12/20/2016",
+        f"Date Assigned: 01/04/2017 Date of Injury: {injured}",
+        f"Decision Date: {decided} UR Denial Date: 12/20/2016",
         "Priority: Standard Application",
         "Received:",
         "12/28/2016",
@@ -121,10 +121,11 @@ def letter_lines(
     case_number: str | None = CASE_NUMBER,
     reviewer: list[str] = REVIEWER,
     summary: list[str] = SUMMARY,
+    header: list[str] | None = None,
 ) -> list[str]:
-    """A whole letter (no header block when case_number is None, like the seed texts); one
-    page break after the case summary, as in the real letters."""
-    header = header_lines(case_number) if case_number else []
+    """A whole letter (no header block when case_number is None, like the seed texts; `header`
+    replaces the default one); one page break after the case summary, as in the real letters."""
+    header = header if header is not None else header_lines(case_number) if case_number else []
     return header + reviewer + summary + [PAGE_BREAK] + ISSUES + [ln for it in items for ln in it]
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from letters import item, letter_lines, rationale_lines, render
+from letters import header_lines, item, letter_lines, rationale_lines, render, write_pdf
 
 TREATMENTS = [
     "Norco 10/325mg #60",
@@ -71,4 +71,115 @@ def write_corpus(folder: Path, n_letters: int = 60, seed: int = 0) -> dict[str, 
         text, decisions = synthetic_letter(case_number, rng)
         (folder / f"{case_number}.txt").write_text(text)
         written[case_number] = decisions
+    return written
+
+
+# --- the suite's small corpus ---------------------------------------------------------------
+# conftest.small_corpus: the corpus that the training and serving tests train and serve on, so
+# the suite runs without ../shared. It has the planted signal above and the variety those tests
+# lean on: PDFs beside text, header-less letters like the seed texts (no case number or dates,
+# names starting with "0"), decision dates over three months, several treatment categories,
+# missing ages, and summaries long enough to be truncated.
+SMALL_TREATMENTS = [
+    "Norco 10/325mg #60",
+    "Oxycodone 10mg #90",
+    "Physical therapy 2x6 lumbar spine",
+    "Chiropractic care x 6 visits",
+    "MRI of the lumbar spine",
+    "X-ray of the right knee",
+    "TENS unit purchase",
+    "Lidoderm 5% patch #30",
+    "Acupuncture x 6 sessions",
+    "Lumbar epidural steroid injection L4-L5",
+    "Right knee arthroscopy with meniscectomy",
+    "Gabapentin 600mg #90",
+]
+FILLER = [
+    "She reports low back pain radiating to the left leg, rated 7/10 without medication.",
+    "He reports neck pain with numbness of the right hand, worse with overhead work.",
+    "Examination shows tenderness over the paraspinal muscles and a reduced range of motion.",
+    "Straight leg raise is positive on the left at 40 degrees.",
+    "Sensation is decreased in the L5 dermatome, and reflexes are symmetric.",
+    "Prior treatment has included medications, a home exercise program and activity modification.",
+    "A urine drug screen from the last visit was consistent with the prescribed medications.",
+    "The treating physician requested the disputed items at the most recent progress visit.",
+    "Diagnoses include lumbar radiculopathy, cervical strain and chronic pain syndrome.",
+    "Electrodiagnostic studies from last year were read as normal.",
+    "The patient walks with an antalgic gait and uses a cane for longer distances.",
+    "Sleep is disturbed by pain, and mood is reported as low but stable.",
+    "The progress notes do not describe a signed opioid agreement or a pain contract.",
+    "Imaging from the prior year showed degenerative disc disease at L4-L5 and L5-S1.",
+    "The current medications are listed as an anti-inflammatory, a muscle relaxant and a sleep aid.",
+    "Blood pressure was recorded as normal at the last two visits.",
+    "The patient completed a functional capacity evaluation in the spring.",
+    "A psychological evaluation for chronic pain was recommended but not yet scheduled.",
+    "Work restrictions include no lifting over fifteen pounds and no repetitive bending.",
+    "Palpation reveals trigger points in the trapezius and rhomboid muscles bilaterally.",
+    "Grip strength is reduced on the injured side compared with the other hand.",
+    "The treating physician notes that the pain interferes with household chores.",
+    "There is no report of bowel or bladder dysfunction.",
+    "Motor strength is five out of five in all major muscle groups of the lower extremities.",
+    "A prior orthopedic consultation recommended continued conservative management.",
+    "The patient has not worked since the date of injury and receives temporary disability benefits.",
+]
+SMALL_LETTERS = 36
+CASE_BASE = 9100000
+# With this seed the hash split (features.dataset.split_of, split seed 0) gives validation and test
+# overturned items, and the test split header-less letters and a long summary (found by search;
+# conftest.small_corpus checks it).
+SMALL_SEED = 36
+MONTHS = [(12, 2016), (1, 2017), (2, 2017)]
+
+
+def small_letter(k: int, rng: random.Random) -> tuple[list[str], list[str], bool]:
+    """One letter's lines, its items' decisions, and whether it has no header block."""
+    headerless = k % 6 == 5
+    helped = rng.random() < 0.25  # about a fifth of items overturned: more than real letters, so splits get some
+    treatments = rng.sample(SMALL_TREATMENTS, rng.randint(1, 3))
+    decisions = ["Overturned" if rng.random() < P_OVERTURNED[helped] else "Upheld" for _ in treatments]
+    sex = rng.choice(["male", "female"])
+    injured = f"{rng.randint(1, 12):02d}/{rng.randint(1, 28):02d}/{rng.randint(2005, 2016)}"
+    who = f"{rng.randint(25, 64)} year old {sex}" if k % 5 != 3 else f"{sex} warehouse worker"
+    long_summary = headerless or k % 3 == 0
+    # a long summary has about 330 words: more than three times the tiny transformer's 101 tokens;
+    # no sentence twice, as the explain tests find a sentence by its text
+    filler = rng.sample(FILLER, 24 if long_summary else rng.randint(2, 5))
+    summary = [
+        "CLINICAL CASE SUMMARY",
+        "The expert reviewer developed the following clinical case summary based on a review of the",
+        "case file, including all medical records:",
+        f"The patient is a {who} who was injured at work on {injured}.",
+        *filler[: len(filler) // 2],
+        (HELPED if helped else NOT_HELPED).format(t=treatments[0].split()[0].lower()),
+        *filler[len(filler) // 2 :],
+        "Utilization review non-certified the requests.",
+    ]
+    # every letter's rationales differ (as real ones do): precedent tests tell items apart by them
+    pages = f"The {k + 12} pages of progress notes were read against the guidelines."
+    verdict = {"Overturned": "is medically necessary", "Upheld": "is not medically necessary"}
+    items = [item(t, d, rationale=[pages, *rationale_lines(t, verdict[d])]) for t, d in zip(treatments, decisions)]
+    month, year = MONTHS[k % 3]
+    case_number = f"CM{year % 100}-{CASE_BASE + k:07d}"
+    header = [] if headerless else header_lines(case_number, injured, f"{month:02d}/{rng.randint(1, 28):02d}/{year}")
+    return letter_lines(*items, case_number=None, summary=summary, header=header), decisions, headerless
+
+
+def write_small_corpus(folder: Path, n_letters: int = SMALL_LETTERS, seed: int = SMALL_SEED) -> dict[str, list[str]]:
+    """Write the small corpus into folder (created): every third letter with a header as a PDF,
+    the rest as text. Returns each file name's decisions."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    written = {}
+    for k in range(n_letters):
+        lines, decisions, headerless = small_letter(k, rng)
+        if headerless:
+            name = f"{k:03d}_synthetic.txt"
+            (folder / name).write_text(render(lines, blank_lines=True))
+        elif k % 3 == 1:
+            name = f"{lines[0].removeprefix('Case Number: ')}.pdf"
+            write_pdf(folder / name, lines)
+        else:
+            name = f"{lines[0].removeprefix('Case Number: ')}.txt"
+            (folder / name).write_text(render(lines, page_numbers="page_of"))
+        written[name] = decisions
     return written

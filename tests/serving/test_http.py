@@ -1,8 +1,8 @@
 """`imr serve` (serving/http.py): every status code of the HTTP API, the request limits, what is
 (not) logged, the adaptive batching, and one real `imr serve` process scored over a socket.
 
-One small baseline is trained once for the module (seed letters + 16 bundled PDFs, temp MLflow
-store), as in test_predict.py."""
+It serves the session's shared baseline (conftest.shared_baseline, trained on the small synthetic
+corpus)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import BASELINE_NAME, SMALL_CORPUS_PDFS, wait_ready
+from conftest import BASELINE_NAME, wait_ready
 from fastapi.testclient import TestClient
 
 from serving.http import create_app
@@ -137,20 +137,21 @@ def test_predict_in_request_order_with_ids(client, predictor, env):
     assert body["predictions"][2]["id"] == 7  # an integer id stays an integer
 
 
-def test_predict_letter_multipart_and_raw(client, predictor, env, seed_paths):
+def test_predict_letter_multipart_and_raw(client, predictor, env):
     from features.dataset import item_rows
     from features.extract import read_letter_text
     from features.parser import parse_letter
 
     letters = env[2]
-    pdf = letters / f"{SMALL_CORPUS_PDFS[8]}.pdf"
+    pdf, text = min(letters.glob("*.pdf")), min(letters.glob("0*.txt"))  # a PDF; a text letter with no header
+    with_header = min(letters.glob("CM*.txt"))
     cases = [
-        (seed_paths[0], {"files": {"file": (seed_paths[0].name, seed_paths[0].read_bytes(), "text/plain")}}),
+        (text, {"files": {"file": (text.name, text.read_bytes(), "text/plain")}}),
         (pdf, {"files": {"file": ("letter.pdf", pdf.read_bytes(), "application/pdf")}}),
         (pdf, {"content": pdf.read_bytes(), "headers": {"content-type": "application/pdf"}}),
         (
-            seed_paths[1],
-            {"content": seed_paths[1].read_bytes(), "headers": {"content-type": "text/plain; charset=utf-8"}},
+            with_header,
+            {"content": with_header.read_bytes(), "headers": {"content-type": "text/plain; charset=utf-8"}},
         ),
     ]
     for path, kwargs in cases:
@@ -175,7 +176,7 @@ def test_predict_letter_multipart_and_raw(client, predictor, env, seed_paths):
 
 def test_out_of_distribution_items_are_flagged_capped_and_not_echoed(client, env):
     letters = env[2]
-    summary = max(letters.glob("0*.txt")).read_text()  # a seed letter's text stands in for a long summary
+    summary = max(letters.glob("0*.txt")).read_text()  # a whole letter's text stands in for a long summary
     items = [
         {"id": "nonsense", "treatment": f"asdf qwerty {SECRET}", "case_summary": summary},
         {"id": "short", "treatment": "MRI of the lumbar spine", "case_summary": f"{SECRET} back pain."},

@@ -103,7 +103,7 @@ def test_filters(predictor):
     dated = predictor.search({"treatment": "MRI"}, 50, Filters(since="2017-01-01", until="2017-01-31"))
     assert dated and all("2017-01-01" <= p["decision_date"] <= "2017-01-31" for p in dated)
     everything = predictor.search({"treatment": "MRI"}, 500)
-    assert any(p["decision_date"] is None for p in everything)  # the seed letters have no header
+    assert any(p["decision_date"] is None for p in everything)  # the header-less letters have no dates
     assert len(dated) < len(everything)
     for bad in (Filters(decision="Maybe"), Filters(category="nope"), Filters(since="01/02/2017")):
         with pytest.raises(PrecedentQueryError):
@@ -123,7 +123,7 @@ def test_a_letter_in_the_index_is_never_its_own_precedent(predictor, rows):
     letters = {}
     for row in rows:
         letters.setdefault(row["letter_id"], set()).add(key(row))
-    assert any(r["case_number"] is None for r in rows)  # seed letters: only their case summary identifies them
+    assert any(r["case_number"] is None for r in rows)  # header-less letters: only their case summary identifies them
     for row in rows:
         own = letters[row["letter_id"]]
         explained = predictor.predict([row], explain=True)[0]

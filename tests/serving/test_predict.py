@@ -1,6 +1,6 @@
 """Scoring with a trained model: `load_predictor` on every kind of URI, the MLflow pyfunc
-wrapper, `imr predict` on JSON Lines, CSV and letters, and its errors. One small baseline is
-trained once for the module (seed letters + 16 bundled PDFs, temp MLflow store)."""
+wrapper, `imr predict` on JSON Lines, CSV and letters, and its errors. It scores with the
+session's uncalibrated baseline (conftest.shared_raw_baseline, trained on the small synthetic corpus)."""
 
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ def splits(env):
 @pytest.fixture(scope="module")
 def dataset_rows(splits) -> list[dict]:
     """Every item of the training letters as a dataset row (case summaries, None ages/days of
-    the header-less seed letters, and the post-decision fields included)."""
+    the header-less letters, and the post-decision fields included)."""
     return [row for split in splits.values() for row in split]
 
 
@@ -346,7 +346,7 @@ def test_pyfunc_gives_the_predictor_probabilities(result, predictor):
 
 
 def test_pyfunc_accepts_rows_with_missing_age_and_days(result, predictor, dataset_rows):
-    """Real rows: the header-less seed letters have no days_since_injury, the PDFs do, so the
+    """Corpus rows: the header-less letters have no days_since_injury, the PDFs do, so the
     integer columns of a mixed batch arrive as floats with NaN (as `mlflow models serve` builds
     them from JSON records with nulls)."""
     import mlflow.pyfunc

@@ -1,9 +1,9 @@
 """The baseline's training run (training.run.train, default evaluation.mode cv, 3 folds) end to end
-on a small corpus of real letters (the 5 seed letters and 16 bundled PDFs, copied into a temp
-folder), tracked in a temp MLflow store: metrics, params, artifacts, dataset inputs, the registered
-model and its alias, the packaged model folder (skops + code, no pickle), determinism, and no
-clinical text in what is logged as metadata. The run checked is the session's shared baseline
-(conftest: configs/baseline.yaml sized for the small corpus), which the serving tests serve."""
+on the small synthetic corpus (conftest.small_corpus: 36 letters, PDFs and text), tracked in a
+temp MLflow store: metrics, params, artifacts, dataset inputs, the registered model and its alias,
+the packaged model folder (skops + code, no pickle), determinism, and no clinical text in what is
+logged as metadata. The run checked is the session's shared baseline (conftest), which the
+serving tests serve."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import BASELINE_NAME, SMALL_CORPUS_PDFS, tracking_store
+from conftest import BASELINE_NAME, tracking_store
 
 from training.config import resolved_yaml
 from training.config_loading import validate_config
+from training.data import load_splits
 
 METRIC_KEYS = (
     "roc_auc",
@@ -102,7 +103,7 @@ def test_alias_from_config_points_at_the_new_version(trained):
 
 
 def test_metrics_are_complete_and_logged(trained):
-    _, result, client, _ = trained
+    cfg, result, client, _ = trained
     m = result.metrics
     for prefix in ("cv_", "ref_base_rate_cv_", "ref_category_cv_"):
         for key in METRIC_KEYS:
@@ -122,7 +123,8 @@ def test_metrics_are_complete_and_logged(trained):
     assert m["threshold"] == result.threshold
     # The base-rate reference predicts the training rate: no skill over itself, never reaches 0.5
     assert m["ref_base_rate_cv_brier_skill"] == 0.0 and m["ref_base_rate_cv_recall"] == 0.0
-    assert m["base_rate"] == pytest.approx(9 / 39)
+    labels = [label for split in load_splits(cfg.data)[0].values() for label in split["label"]]
+    assert m["base_rate"] == pytest.approx(sum(labels) / len(labels))
     run = client.get_run(result.run_id)
     logged = dict(run.data.metrics)
     headline = {k: logged.pop(k) for k in list(logged) if k.startswith("Headline/")}
@@ -154,7 +156,7 @@ def test_params_tags_and_config_artifact(trained, tmp_path):
     assert local.read_text() == resolved_yaml(cfg)
 
 
-def test_ingest_report_and_split_sizes(trained, tmp_path):
+def test_ingest_report_and_split_sizes(trained, corpus, tmp_path):
     import mlflow
 
     _, result, client, _ = trained
@@ -165,7 +167,7 @@ def test_ingest_report_and_split_sizes(trained, tmp_path):
             )
         ).read_text()
     )
-    assert report["total_files"] == report["parsed"] == len(SMALL_CORPUS_PDFS) + 5
+    assert report["total_files"] == report["parsed"] == len(list(corpus.iterdir()))
     assert report["rejected"] == 0
     params = client.get_run(result.run_id).data.params
     n = {split: int(params[f"n_{split}_items"]) for split in ("train", "validation", "test")}

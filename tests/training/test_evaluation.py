@@ -4,7 +4,7 @@
   markdown renderer, on examples small enough to check by hand;
 - serving.calibration: isotonic and sigmoid calibration on synthetic miscalibrated scores, and
   a model folder carrying a calibration spec loaded as a CalibratedScorer;
-- one baseline split run (seed letters + 16 bundled PDFs copied to a temp folder, temp MLflow
+- one baseline split run (the small synthetic corpus, conftest.small_corpus; temp MLflow
   store) with sigmoid calibration and the leakage audit: CI and ECE metrics, the model card, the
   per-category / top-terms / leakage-audit artifacts, and calibration applied at serving time.
 """
