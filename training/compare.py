@@ -98,21 +98,8 @@ def render(rows: list[dict], fmt: str) -> str:
         writer.writeheader()
         writer.writerows(rows)
         return out.getvalue()
-    shown = [
-        "run_name",
-        "family",
-        "mode",
-        "auroc",
-        "auroc_ci",
-        "pr_auc",
-        "pr_auc_ci",
-        "f1",
-        "brier",
-        "brier_skill",
-        "ece",
-        "ref_category_auroc",
-        "params",
-    ]
+    # COLUMNS without the id and the view, params last (the widest cell)
+    shown = [c for c in COLUMNS if c not in ("run_id", "view", "params")] + ["params"]
     cells = [
         [
             r["run_name"],

@@ -11,36 +11,26 @@ from serving.store import PROJECT_ROOT
 GIT_COMMIT_TAG = "mlflow.source.git.commit"  # the tag MLflow's UI shows as the run's source version
 
 
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess | None:
+    """`git -C root args...`, or None where git cannot run."""
+    try:
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
 def git_commit(root: Path = PROJECT_ROOT) -> str | None:
     """HEAD's commit, or None outside a git checkout (an unpacked release, a wheel) or without git.
     MLflow would set the tag itself only with GitPython installed and the entry script in the repo."""
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--verify", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = out.stdout.strip()
-    return commit if out.returncode == 0 and len(commit) == 40 else None
+    out = _git(root, "rev-parse", "--verify", "HEAD")
+    commit = out.stdout.strip() if out else ""
+    return commit if out and out.returncode == 0 and len(commit) == 40 else None
 
 
 def git_dirty(root: Path = PROJECT_ROOT) -> bool | None:
     """Whether tracked files differ from HEAD (the commit alone then does not reproduce the run)."""
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return bool(out.stdout.strip()) if out.returncode == 0 else None
+    out = _git(root, "status", "--porcelain", "--untracked-files=no")
+    return bool(out.stdout.strip()) if out and out.returncode == 0 else None
 
 
 def data_digest(ingest_report: dict) -> str:
