@@ -90,30 +90,24 @@ def cpu_seconds(pid: int) -> float:
         return 0.0
 
 
-def start_server(args, port: int, log_path: Path) -> subprocess.Popen:
-    cmd = [
-        str(IMR),
-        "serve",
-        "--model",
-        args.model,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        args.server_log_level,
-        "--http",
-        args.http,
-        "--loop",
-        args.loop,
-    ]
-    for flag, value in (
-        ("--backend", args.backend),
-        ("--max-batch-items", args.max_batch_items),
-        ("--max-wait-ms", args.max_wait_ms),
-    ):
+def serve_command(model: str, port: int, log_level: str, options: dict) -> list[str]:
+    """`imr serve` on loopback; each option given (not None) as `flag value`."""
+    cmd = [str(IMR), "serve", "--model", model, "--host", "127.0.0.1", "--port", str(port), "--log-level", log_level]
+    for flag, value in options.items():
         if value is not None:
             cmd += [flag, str(value)]
+    return cmd
+
+
+def start_server(args, port: int, log_path: Path) -> subprocess.Popen:
+    options = {
+        "--http": args.http,
+        "--loop": args.loop,
+        "--backend": args.backend,
+        "--max-batch-items": args.max_batch_items,
+        "--max-wait-ms": args.max_wait_ms,
+    }
+    cmd = serve_command(args.model, port, args.server_log_level, options)
     if args.access_log:
         cmd.append("--access-log")
     print("server:", " ".join(cmd), file=sys.stderr)

@@ -32,34 +32,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_serve import IMR, ROOT, free_port, payload, percentile, stop_server, wait_ready
+from bench_serve import ROOT, free_port, payload, percentile, serve_command, stop_server, wait_ready
 
 NORMAL_EVERY_S = 0.25
 
 
 def server_command(args, port: int) -> list[str]:
-    cmd = [
-        str(IMR),
-        "serve",
-        "--model",
-        args.model,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--http",
-        args.http,
-    ]
-    for flag, value in (
-        ("--header-timeout", args.header_timeout),
-        ("--body-timeout", args.body_timeout),
-        ("--max-connections", args.max_connections),
-    ):
-        if value is not None:
-            cmd += [flag, str(value)]
-    return cmd
+    options = {
+        "--http": args.http,
+        "--header-timeout": args.header_timeout,
+        "--body-timeout": args.body_timeout,
+        "--max-connections": args.max_connections,
+    }
+    return serve_command(args.model, port, "warning", options)
 
 
 async def normal_request(port: int, body: bytes) -> tuple[int, float]:
