@@ -96,9 +96,11 @@ def write_letter(folder: Path, k: int, text: str, pdf: bool) -> Path:
     return path
 
 
-def generate(root: Path, n: int, start: int, base: list[str], seed: int, bad_share: float = 0.01) -> int:
-    """n distinct letters (about bad_share of them bad files) in root/batch-NNN/; returns the
-    number of paths written (links included)."""
+def generate(
+    root: Path, n: int, start: int, base: list[str], seed: int, bad_share: float = 0.01, pdf_share: float = 0.5
+) -> int:
+    """n distinct letters (about bad_share of them bad files, pdf_share of the good ones PDFs) in
+    root/batch-NNN/; returns the number of paths written (links included)."""
     rng = random.Random(seed)
     written = 0
     bombs = [bomb_pdf(1100 + j) for j in range(2)] if start == 0 else []
@@ -120,7 +122,7 @@ def generate(root: Path, n: int, start: int, base: list[str], seed: int, bad_sha
         folder = root / f"batch-{k // 1000:03d}"
         folder.mkdir(parents=True, exist_ok=True)
         text = variant(base[k % len(base)], k, rng)
-        pdf = rng.random() < 0.5
+        pdf = rng.random() < pdf_share
         if rng.random() >= bad_share:
             write_letter(folder, k, text, pdf)
             written += 1

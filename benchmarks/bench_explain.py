@@ -20,6 +20,7 @@ The figures are printed as a table; the last stdout line is the same figures as 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -52,8 +53,9 @@ def summary(ms: list[float]) -> dict[str, float]:
     return {"p50_ms": percentile(ms, 50), "p95_ms": percentile(ms, 95), "mean_ms": sum(ms) / len(ms)}
 
 
-def synthetic_rows(n_letters: int, seed: int = 0) -> list[dict]:
-    """Items of `n_letters` distinct letters made from the bundled ones (bench_corpus.variant), parsed."""
+def synthetic_rows(n_letters: int | None = None, seed: int = 0, n_items: int | None = None) -> list[dict]:
+    """Items of `n_letters` distinct letters made from the bundled ones (bench_corpus.variant),
+    parsed; or, with `n_items`, exactly that many items (of as many letters as it takes)."""
     from bench_corpus import templates, variant
 
     from features.dataset import item_rows
@@ -62,10 +64,12 @@ def synthetic_rows(n_letters: int, seed: int = 0) -> list[dict]:
     rng = random.Random(seed)
     base = templates()
     rows = []
-    for k in range(n_letters):
+    for k in itertools.count() if n_letters is None else range(n_letters):
+        if n_items is not None and len(rows) >= n_items:
+            break
         letter = parse_letter(variant(base[k % len(base)], k, rng))
         rows.extend(item_rows(letter, letter.case_number or f"synthetic-{k}", "synthetic"))
-    return rows
+    return rows if n_items is None else rows[:n_items]
 
 
 def main() -> int:

@@ -161,7 +161,13 @@ class Filters:
 
 
 class PrecedentIndex:
-    """Searches the packaged index. Load only after the model folder's hashes were verified."""
+    """Searches the packaged index. Load only after the model folder's hashes were verified.
+
+    A search filters every item of the index, so the columns it filters on are held as integer
+    codes (one comparison of ints per item, where comparing Python strings in object arrays cost
+    2-11 ms per filter at 200,000 items; benchmarks/bench_search.py) and the dates by their rank in
+    date order (a date bound is then one binary search and one comparison of ints). The shown
+    fields are built into a dict only for the k items returned."""
 
     def __init__(self, model_dir: Path):
         import pandas as pd
@@ -177,14 +183,20 @@ class PrecedentIndex:
             self.vectorizers.append(vectorizer)
         self.matrix = sparse.load_npz(model_dir / MATRIX_FILE).tocsc()  # np.load(allow_pickle=False) inside
         table = pd.read_parquet(model_dir / ITEMS_FILE)
-        self.rows = table[list(SHOWN)].astype(object).where(table[list(SHOWN)].notna(), None).to_dict("records")
-        self.case_numbers = table["case_number"].fillna("").to_numpy(dtype=object)
-        self.digests = table["summary_digest"].to_numpy(dtype=object)
-        self.decisions = table["decision"].to_numpy(dtype=object)
-        self.categories = table["treatment_category"].to_numpy(dtype=object)
+        shown = table[list(SHOWN)].astype(object)
+        self.shown = {name: column.to_numpy() for name, column in shown.where(shown.notna(), None).items()}
+        self.case_numbers, self.digests, self.decisions, self.categories = (
+            _Codes(*pd.factorize(table[name].fillna(""), use_na_sentinel=False))
+            for name in ("case_number", "summary_digest", "decision", "treatment_category")
+        )
         # Missing dates sort below every real date, so a date filter leaves them out.
-        self.dates = table["decision_date"].fillna("").to_numpy(dtype="U10")
-        self.category_names = set(self.categories)
+        dates = table["decision_date"].fillna("").to_numpy(dtype="U10")
+        order = np.argsort(dates, kind="stable")
+        self.sorted_dates = dates[order]
+        self.date_rank = np.empty(len(dates), dtype=np.int64)
+        self.date_rank[order] = np.arange(len(dates))
+        self.dated = dates != ""
+        self.category_names = set(self.categories.values)
 
     def __len__(self) -> int:
         return self.matrix.shape[0]
@@ -224,25 +236,50 @@ class PrecedentIndex:
         scores = self.scores(record)
         keep = np.ones(len(scores), dtype=bool)
         if case_number:
-            keep &= self.case_numbers != case_number
+            keep &= self.case_numbers.other_than(case_number)
         digest = summary_digest(record.get("case_summary"))
         if digest:
-            keep &= self.digests != digest
+            keep &= self.digests.other_than(digest)
         if filters.decision:
-            keep &= self.decisions == filters.decision
+            keep &= self.decisions.equal_to(filters.decision)
         if filters.category:
-            keep &= self.categories == filters.category
+            keep &= self.categories.equal_to(filters.category)
+        # rank >= the first position of a date >= since  <=>  date >= since (and <= until likewise)
         if filters.since:
-            keep &= self.dates >= filters.since
+            keep &= self.date_rank >= np.searchsorted(self.sorted_dates, filters.since, side="left")
         if filters.until:
-            keep &= self.dates <= filters.until
-        keep &= self.dates != "" if (filters.since or filters.until) else True
+            keep &= self.date_rank < np.searchsorted(self.sorted_dates, filters.until, side="right")
+        if filters.since or filters.until:
+            keep &= self.dated
         candidates = np.flatnonzero(keep)
         if k <= 0 or not len(candidates):
             return []
         top = candidates[np.argpartition(-scores[candidates], min(k, len(candidates)) - 1)[:k]]
         top = top[np.lexsort((top, -scores[top]))]  # best first; ties by index, so the order is stable
-        return [self.rows[i] | {"similarity": round(float(scores[i]), 4)} for i in top]
+        return [self.row(i) | {"similarity": round(float(scores[i]), 4)} for i in top]
+
+    def row(self, i: int) -> dict[str, Any]:
+        """The shown fields of item i (None where missing)."""
+        return {name: column[i] for name, column in self.shown.items()}
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """Every item's shown fields, in index order (for audits; a search builds only its k)."""
+        return [self.row(i) for i in range(len(self))]
+
+
+class _Codes:
+    """A string column as integer codes, for comparing every item with one value at once."""
+
+    def __init__(self, codes: np.ndarray, values: Sequence[str]):
+        self.codes, self.values = codes.astype(np.int32), list(values)
+        self.code_of = {value: code for code, value in enumerate(self.values)}
+
+    def equal_to(self, value: str) -> np.ndarray:
+        return self.codes == self.code_of.get(value, -1)
+
+    def other_than(self, value: str) -> np.ndarray:
+        return self.codes != self.code_of.get(value, -1)
 
 
 def load_precedents(model_dir: Path, files: Mapping[str, str]) -> PrecedentIndex | None:

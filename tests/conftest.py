@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -106,6 +107,25 @@ def small_corpus(tmp_path_factory) -> Path:
     return folder
 
 
+_EMPTY_STORE: list[Path] = []  # one initialised, empty MLflow database per session
+
+
+def new_store_uri(root: Path) -> str:
+    """The URI of a new, empty SQLite MLflow store in `root`: a copy of a database initialised once
+    per session (MLflow's schema migrations cost a second or more each time; a copy, milliseconds).
+    A fresh store made in the same working directory holds the very same rows."""
+    import mlflow
+
+    if not _EMPTY_STORE:
+        template = Path(tempfile.mkdtemp(prefix="imr-empty-mlflow-")) / "mlflow.db"
+        mlflow.MlflowClient(f"sqlite:///{template}").search_experiments()
+        _EMPTY_STORE.append(template)
+    root.mkdir(parents=True, exist_ok=True)
+    if not (root / "mlflow.db").exists():
+        shutil.copyfile(_EMPTY_STORE[0], root / "mlflow.db")
+    return f"sqlite:///{root}/mlflow.db"
+
+
 @contextmanager
 def tracking_store(root: Path):
     """MLflow at a SQLite store in `root` (artifacts land beside it) until the block ends: the
@@ -114,7 +134,7 @@ def tracking_store(root: Path):
     import mlflow
 
     before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    uri = f"sqlite:///{root}/mlflow.db"
+    uri = new_store_uri(root)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MLFLOW_TRACKING_URI", uri)
         mlflow.set_tracking_uri(uri)
@@ -224,7 +244,11 @@ def chromium() -> str:
 
 
 # Fixtures that train a model (each is built once per module or session, but the first test to
-# ask for one pays for it): a test that uses one, or drives a browser, is `slow`.
+# ask for one pays for it): a test that uses one, directly or through another fixture, or drives a
+# browser, is `slow`. Besides the fixtures named here, any fixture whose own code (or a helper of
+# its module that it calls) calls training.run.train, or starts a process with subprocess, counts:
+# a new module's training fixture needs no entry. A test that trains or starts a process in its
+# own body is marked `slow` where it is written.
 TRAINING_FIXTURES = {
     "trained",
     "cv_run",
@@ -236,9 +260,40 @@ TRAINING_FIXTURES = {
     "tf_da_trained",
     "tf_env",
 }
+_SUBPROCESS_STARTS = {"Popen", "run", "call", "check_call", "check_output"}
+
+
+def _trains_or_starts_a_process(func, depth: int = 2) -> bool:
+    """Whether `func`'s code calls training.run.train (imported at module level or inside it) or
+    starts a subprocess, itself or through a function of its own module that it calls."""
+    code, names = getattr(func, "__code__", None), getattr(func, "__globals__", {})
+    if code is None:
+        return False
+    used = set(code.co_names)
+    if "train" in used and ("training.run" in used or getattr(names.get("train"), "__module__", "") == "training.run"):
+        return True
+    if _SUBPROCESS_STARTS & used and ("subprocess" in used or "Popen" in used):
+        return True
+    helpers = (names.get(n) for n in used)
+    return depth > 0 and any(
+        getattr(h, "__module__", None) == func.__module__ and _trains_or_starts_a_process(h, depth - 1)
+        for h in helpers
+        if callable(h) and hasattr(h, "__code__")
+    )
+
+
+def _slow_fixtures(item) -> set[str]:
+    """The fixtures, among those `item` uses, that train a model or start a process."""
+    definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+    return {
+        name
+        for name in getattr(item, "fixturenames", ())
+        if name in TRAINING_FIXTURES
+        or any(_trains_or_starts_a_process(d.func) for d in definitions.get(name, ()) if d.func is not None)
+    }
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if TRAINING_FIXTURES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("browser"):
+        if item.get_closest_marker("browser") or _slow_fixtures(item):
             item.add_marker(pytest.mark.slow)

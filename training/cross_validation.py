@@ -16,6 +16,7 @@ import mlflow
 import numpy as np
 from tqdm.auto import tqdm
 
+from training import tracking
 from training.config import TrainConfig
 from training.cv_metrics import OOFScores
 from training.families import Family
@@ -69,32 +70,32 @@ def out_of_fold(cfg: TrainConfig, family: Family, items: Split, folds: list[Fold
     )
     name = label or family.name
     cfg = family.fold_config(cfg)
-    for f in tqdm(folds, desc=f"{name} cross-validation", unit="fold"):
-        with (
-            mlflow.start_run(run_name=f"{name}-repeat{f.repeat}-fold{f.index}", nested=True),
-            tempfile.TemporaryDirectory() as tmp,
-        ):
-            mlflow.set_tags(
-                {
-                    "model_family": family.name,
-                    "feature_view": cfg.data.feature_view,
-                    "cv_repeat": f.repeat,
-                    "cv_fold": f.index,
-                    "stage": "cv_fold",
-                }
-            )
-            test = items.select(f.test)
-            model = fit_packaged(cfg, family, items.select(f.train), None, Path(tmp) / "model")
-            oof.p[f.repeat, f.test] = model.score(test)
-            oof.in_distribution[f.repeat, f.test] = model.in_distribution(test)
-            oof.base_rate[f.repeat, f.test] = model.base_rate
-            mlflow.log_metrics(
-                {
-                    "fold_train_items": len(f.train),
-                    "fold_test_items": len(f.test),
-                    "fold_test_overturned": int(test.y.sum()),
-                }
-            )
+    with tracking.stage("folds"):
+        for f in tqdm(folds, desc=f"{name} cross-validation", unit="fold"):
+            tags = {
+                "model_family": family.name,
+                "feature_view": cfg.data.feature_view,
+                "cv_repeat": f.repeat,
+                "cv_fold": f.index,
+                "stage": "cv_fold",
+            }
+            with tracking.stage("mlflow"):  # the run and its tags in one call
+                run = mlflow.start_run(run_name=f"{name}-repeat{f.repeat}-fold{f.index}", nested=True, tags=tags)
+            # Active while the family fits: the transformer's Trainer logs its losses into it.
+            with run, tempfile.TemporaryDirectory() as tmp:
+                test = items.select(f.test)
+                model = fit_packaged(cfg, family, items.select(f.train), None, Path(tmp) / "model")
+                oof.p[f.repeat, f.test] = model.score(test)
+                oof.in_distribution[f.repeat, f.test] = model.in_distribution(test)
+                oof.base_rate[f.repeat, f.test] = model.base_rate
+                with tracking.stage("mlflow"):
+                    mlflow.log_metrics(
+                        {
+                            "fold_train_items": len(f.train),
+                            "fold_test_items": len(f.test),
+                            "fold_test_overturned": int(test.y.sum()),
+                        }
+                    )
     return oof
 
 

@@ -19,15 +19,17 @@ Names: every key is `<prefix><metric>[<suffix>]`, built here only. The prefixes 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn import metrics as skm
 
 from training.evaluation import adaptive_ece
-from training.metrics import letter_resamples
+from training.metrics import RankedScores, letter_bootstrap, percentile_interval, weighted_brier_skill
 
 MODEL = "cv_"
+WRITER = "cv_writer_"  # the model under writer-shift folds (training.folds.writer_folds)
 REF_BASE_RATE = "ref_base_rate_cv_"
 REF_CATEGORY = "ref_category_cv_"
 PER_REPEAT = ("roc_auc", "pr_auc", "calibrated_roc_auc", "brier", "brier_skill", "log_loss", "ece", "mean_p")
@@ -79,17 +81,25 @@ def threshold_metrics(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[st
     }
 
 
-def _per_repeat(y, scores: OOFScores, rows=None) -> dict[str, np.ndarray]:
-    rows = slice(None) if rows is None else rows
-    values = [
-        probability_metrics(y[rows], r[rows], p[rows], b[rows])
-        for r, p, b in zip(scores.rank, scores.prob, scores.base)
-    ]
+def _per_repeat(y, scores: OOFScores) -> dict[str, np.ndarray]:
+    values = [probability_metrics(y, r, p, b) for r, p, b in zip(scores.rank, scores.prob, scores.base)]
     return {name: np.array([v[name] for v in values], dtype=float) for name in PER_REPEAT}
 
 
-def _interval(values) -> tuple[float, float]:
-    return tuple(float(v) for v in np.percentile(values, [2.5, 97.5])) if values else (math.nan, math.nan)
+def _resampled(y, scores: OOFScores) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
+    """The WITH_CI metrics of letter resamples (training.metrics.letter_bootstrap's weights),
+    each averaged over repeats as the point estimates are."""
+    ranked = [RankedScores.of(y, r) for r in scores.rank]
+
+    def statistic(weights: np.ndarray) -> dict[str, np.ndarray]:
+        per_repeat = {
+            "roc_auc": [r.roc_auc(weights) for r in ranked],
+            "pr_auc": [r.average_precision(weights) for r in ranked],
+            "brier_skill": [weighted_brier_skill(y, p, b, weights) for p, b in zip(scores.prob, scores.base)],
+        }
+        return {name: np.mean(values, axis=0) for name, values in per_repeat.items()}
+
+    return statistic
 
 
 def oof_metrics(
@@ -102,13 +112,9 @@ def oof_metrics(
         out.update({f"{prefix}{name}_repeat_std": float(np.std(per_repeat[name])) for name in WITH_CI})
     pooled = threshold_metrics(np.tile(y, len(scores.prob)), scores.prob.ravel(), threshold)
     out.update({f"{prefix}{name}": float(v) for name, v in pooled.items()})
-    draws = {name: [] for name in WITH_CI}
-    for rows in letter_resamples(y, groups, samples, seed):
-        resampled = _per_repeat(y, scores, rows)
-        for name in WITH_CI:
-            draws[name].append(np.mean(resampled[name]))
-    for name, values in draws.items():
-        out[f"{prefix}{name}_ci_low"], out[f"{prefix}{name}_ci_high"] = _interval(values)
+    draws = letter_bootstrap(y, groups, samples, seed, _resampled(y, scores))
+    for name in WITH_CI:
+        out[f"{prefix}{name}_ci_low"], out[f"{prefix}{name}_ci_high"] = percentile_interval(draws[name])
     out[f"{prefix}bootstrap_resamples_used"] = float(len(draws["roc_auc"]))
     return out
 
@@ -117,15 +123,18 @@ def paired_difference(y, a: OOFScores, b: OOFScores, groups, samples: int, seed:
     """Model a minus model b on the same items and folds: AUROC and Brier skill, each with a 95%
     interval from the same letter resamples for both models."""
     y = np.asarray(y, dtype=int)
+    names = ("roc_auc", "brier_skill")
+    ma, mb = _per_repeat(y, a), _per_repeat(y, b)
+    out = {f"{prefix}{name}": float(np.mean(ma[name]) - np.mean(mb[name])) for name in names}
+    resampled_a, resampled_b = _resampled(y, a), _resampled(y, b)
 
-    def diff(rows=None) -> dict[str, float]:
-        ma, mb = _per_repeat(y, a, rows), _per_repeat(y, b, rows)
-        return {name: float(np.mean(ma[name]) - np.mean(mb[name])) for name in ("roc_auc", "brier_skill")}
+    def diff(weights: np.ndarray) -> dict[str, np.ndarray]:
+        da, db = resampled_a(weights), resampled_b(weights)
+        return {name: da[name] - db[name] for name in names}
 
-    out = {f"{prefix}{name}": v for name, v in diff().items()}
-    draws = [diff(rows) for rows in letter_resamples(y, groups, samples, seed)]
-    for name in ("roc_auc", "brier_skill"):
-        out[f"{prefix}{name}_ci_low"], out[f"{prefix}{name}_ci_high"] = _interval([d[name] for d in draws])
+    draws = letter_bootstrap(y, groups, samples, seed, diff)
+    for name in names:
+        out[f"{prefix}{name}_ci_low"], out[f"{prefix}{name}_ci_high"] = percentile_interval(draws[name])
     return out
 
 

@@ -8,23 +8,21 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from training.metrics import letter_resamples
+from training.metrics import RankedScores, letter_bootstrap, percentile_interval
 
 
 def letter_bootstrap_ci(y, p, groups, samples: int, seed: int, prefix: str = "test_") -> dict[str, float]:
     """95% percentile intervals of AUROC and PR-AUC, resampling letters (not items: the items of a
     letter share a case and are not independent). Resamples with a single class are skipped."""
     y, p = np.asarray(y), np.asarray(p, dtype=float)
-    aucs, aps = [], []
-    for rows in letter_resamples(y, groups, samples, seed):
-        aucs.append(skm.roc_auc_score(y[rows], p[rows]))
-        aps.append(skm.average_precision_score(y[rows], p[rows]))
+    ranked = RankedScores.of(y, p)
+    draws = letter_bootstrap(
+        y, groups, samples, seed, lambda w: {"roc_auc": ranked.roc_auc(w), "pr_auc": ranked.average_precision(w)}
+    )
     out = {}
-    for name, values in (("roc_auc", aucs), ("pr_auc", aps)):
-        low, high = np.percentile(values, [2.5, 97.5]) if values else (math.nan, math.nan)
-        out[f"{prefix}{name}_ci_low"] = float(low)
-        out[f"{prefix}{name}_ci_high"] = float(high)
-    out[f"{prefix}bootstrap_resamples_used"] = float(len(aucs))
+    for name, values in draws.items():
+        out[f"{prefix}{name}_ci_low"], out[f"{prefix}{name}_ci_high"] = percentile_interval(values)
+    out[f"{prefix}bootstrap_resamples_used"] = float(len(draws["roc_auc"]))
     return out
 
 

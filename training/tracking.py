@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import mlflow
@@ -86,3 +90,55 @@ def log_figures(figs: dict, folder: str) -> None:
     for name, fig in figs.items():
         mlflow.log_figure(fig, f"{folder}/{name}")
         plt.close(fig)
+
+
+class StageTimer:
+    """Wall-clock seconds per stage of a run (load, folds, metrics, refit, ...), which
+    benchmarks/bench_train.py prints. `mark(name)` switches the current stage (one line between
+    steps of a run); `with stage(name):` nests one inside it, whose time the outer stage does not
+    count (a fold's MLflow calls inside `folds`), so the stages add up to at most the run's time."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self._open: list[list] = []  # [name, when its clock last (re)started], innermost last
+
+    def _pause(self, now: float) -> None:
+        if self._open:
+            self.seconds[self._open[-1][0]] += now - self._open[-1][1]
+
+    @property
+    def current(self) -> str | None:
+        """The innermost open stage (a benchmark samples memory per stage by it)."""
+        return self._open[-1][0] if self._open else None
+
+    def mark(self, name: str) -> None:
+        now = time.perf_counter()
+        self._pause(now)
+        if self._open:
+            self._open[-1] = [name, now]
+        else:
+            self._open.append([name, now])
+
+    def stop(self) -> dict[str, float]:
+        """Close every open stage; the seconds so far."""
+        self._pause(time.perf_counter())
+        self._open.clear()
+        return dict(self.seconds)
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        now = time.perf_counter()
+        self._pause(now)
+        self._open.append([name, now])
+        try:
+            yield
+        finally:
+            now = time.perf_counter()
+            self._pause(now)
+            self._open.pop()
+            if self._open:
+                self._open[-1][1] = now
+
+
+# The process's one timer: training code marks its stages (`stage.mark("metrics")`, `with stage("folds"):`).
+stage = StageTimer()

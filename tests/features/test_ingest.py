@@ -197,6 +197,7 @@ def test_real_letters_ingest_counts():
 # --- imr parse ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # runs imr parse in a subprocess
 def test_imr_parse_prints_one_json_object_per_file_in_order(tmp_path):
     imr = Path(sys.executable).with_name("imr")
     if not imr.exists():
@@ -217,6 +218,7 @@ def test_imr_parse_prints_one_json_object_per_file_in_order(tmp_path):
     assert strict.returncode == 1
 
 
+@pytest.mark.slow  # starts a child Python
 def test_imr_parse_does_not_import_torch_or_datasets(tmp_path):
     letter = tmp_path / "letter.txt"
     letter.write_text(render(letter_lines(item("MRI of the knee"))))

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import new_store_uri
 from hostile import bomb_pdf, misbehave
 from letters import (
     header_lines,
@@ -53,6 +54,7 @@ def by_name(report: dict) -> dict[str, dict]:
 # --- parser faults ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # runs the imr CLI in a subprocess
 def test_invalid_header_date_rejects_the_letter_naming_the_field(tmp_path):
     bad = tmp_path / "bad_date.txt"
     bad.write_text(bad_date_letter())
@@ -112,6 +114,7 @@ def bomb(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.slow  # runs imr parse in a child Python
 def test_decompression_bomb_is_rejected_within_the_memory_limit(bomb, tmp_path):
     good = tmp_path / "good.txt"
     good.write_text(simple_letter("CM16-0000001", "U"))
@@ -142,16 +145,18 @@ def test_hang_and_crash_reject_one_file_and_the_pool_carries_on():
     assert "SIGSEGV" in outcomes["crash"]["reason"]
 
 
-def test_ingest_rejects_a_bomb_and_keeps_going(bomb, tmp_path):
+def test_ingest_rejects_a_bomb_and_keeps_going(tmp_path):
+    """At a 256 MiB limit (`--memory-limit`) and a bomb just over it: inflating 1 GiB to meet the
+    default limit takes ~5x longer for the same path; the default limit is checked above."""
     folder = tmp_path / "letters"
     folder.mkdir()
-    os.link(bomb, folder / "bomb.pdf")
+    (folder / "bomb.pdf").write_bytes(bomb_pdf(320))
     write_pdf(folder / "good.pdf", simple_letter_lines("CM16-0000002", "UO"))
     out = tmp_path / "out"
-    assert main(["ingest", str(folder), "--out", str(out), "--workers", "2"]) == 0
+    assert main(["ingest", str(folder), "--out", str(out), "--workers", "2", "--memory-limit", "256"]) == 0
     files = by_name(json.loads((out / "report.json").read_text()))
     assert files["good.pdf"]["status"] == "parsed" and files["good.pdf"]["items"] == 2
-    assert files["bomb.pdf"]["status"] == "rejected" and "memory limit" in files["bomb.pdf"]["reason"]
+    assert files["bomb.pdf"]["status"] == "rejected" and "256 MiB memory limit" in files["bomb.pdf"]["reason"]
 
 
 # --- every input accounted for ----------------------------------------------------------------
@@ -179,6 +184,7 @@ def test_links_are_followed_once_and_bad_ones_reported(tmp_path):
     assert len(files) == 5
 
 
+@pytest.mark.slow  # runs the imr CLI in a subprocess
 @pytest.mark.parametrize("what", ["empty folder", "missing path", "nothing parseable"])
 def test_nothing_to_ingest_is_one_line_and_exit_2(tmp_path, what):
     target = tmp_path / "letters"
@@ -260,11 +266,12 @@ def test_every_split_loads_even_an_empty_one(tmp_path):
         ("cv", "imr train: 1 letters cannot fill 5 folds (evaluation.folds)"),
     ],
 )
+@pytest.mark.slow  # runs the imr CLI in a subprocess
 def test_training_with_too_few_letters_is_a_one_line_error(tmp_path, monkeypatch, mode, message):
     (tmp_path / "one.txt").write_text(simple_letter("CM16-0000001", "UO"))
     config = tmp_path / "c.yaml"
     config.write_text(f"data:\n  sources: [{tmp_path / 'one.txt'}]\nevaluation:\n  mode: {mode}\n")
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", new_store_uri(tmp_path))
     proc = run_imr("train", "--config", str(config), env={**os.environ})
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     [error] = [line for line in proc.stderr.splitlines() if "mlflow" not in line]  # MLflow's own INFO lines aside

@@ -556,6 +556,7 @@ def test_imr_serve_scores_over_a_socket(env, predictor, tmp_path):
     assert SECRET not in text
 
 
+@pytest.mark.slow  # starts imr serve
 def test_imr_serve_exits_2_when_the_model_cannot_load(tmp_path):
     cmd = [*imr_command(), "serve", "--model", str(tmp_path / "missing"), "--port", "0"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
@@ -719,6 +720,7 @@ def test_connections_beyond_the_cap_are_503_until_idle_ones_are_dropped():
         assert predict_once(port) == 200
 
 
+@pytest.mark.slow  # starts imr serve
 def test_connection_limits_from_environment_and_flags(monkeypatch):
     monkeypatch.setenv("IMR_SERVE_HEADER_TIMEOUT_S", "3")
     monkeypatch.setenv("IMR_SERVE_MAX_CONNECTIONS", "9")

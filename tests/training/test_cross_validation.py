@@ -22,6 +22,7 @@ import pytest
 from compose import compose
 from conftest import tracking_store
 from sklearn import metrics as skm
+from synthetic_corpus import WRITER_OPENINGS
 
 from training.folds import FoldError, item_folds, letter_fold_ids
 
@@ -32,6 +33,8 @@ FOLDS = 3
 REPEATS = 2
 # One more fold than the small corpus has letters with an overturned item: some fold gets none.
 TOO_MANY_FOLDS = 13
+# The writer-shift folds: one per writer template of the small corpus (training.folds.writer_folds).
+WRITER_FOLDS = len(WRITER_OPENINGS)
 OOF_COLUMNS = ["letter_id", "case_number", "item_index", "label", "p_raw", "p_calibrated", "fold", "repeat"]
 
 
@@ -251,6 +254,9 @@ def test_nested_fold_runs(cv_run):
     children = client.search_runs(
         [run.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{result.run_id}'"
     )
+    # the writer-shift folds nest in a run of their own (tests/training/test_writer_shift.py)
+    (writer,) = [c for c in children if c.data.tags.get("stage") == "writer_shift"]
+    children = [c for c in children if c.info.run_id != writer.info.run_id]
     expected = {
         f"{label}-repeat{r}-fold{k}"
         for label in ("baseline", "audit-with_rationale")
@@ -274,7 +280,7 @@ def test_nested_fold_runs(cv_run):
 def test_only_the_parent_run_is_top_level(cv_run):
     _, result, client, _, _ = cv_run
     runs = experiment_runs(client, EXPERIMENT)
-    assert len(runs) == 1 + 2 * FOLDS * REPEATS
+    assert len(runs) == 1 + 2 * FOLDS * REPEATS + 1 + WRITER_FOLDS
     assert [r.info.run_id for r in runs if "mlflow.parentRunId" not in r.data.tags] == [result.run_id]
 
 
@@ -609,3 +615,53 @@ def test_imr_train_undefined_metrics_exits_2(cv_run, small_corpus, nan_headline,
     assert len(lines) == 1 and "undefined" in lines[0] and "cv_roc_auc" in lines[0]
     assert not (tmp_path / "s.json").exists()
     assert registry_state(client) == before
+
+
+# --- what a run costs: the stage timer and the packaged model's one load ----------------------
+
+
+def test_stage_timer_counts_a_nested_stage_in_itself_only(monkeypatch):
+    """`mark` switches stages, a nested `with` pauses the outer one: every second counts once."""
+    from training import tracking
+
+    clock = iter([0.0, 1.0, 3.0, 6.0, 10.0, 15.0])
+    monkeypatch.setattr(tracking.time, "perf_counter", lambda: next(clock))
+    timer = tracking.StageTimer()
+    timer.mark("load")  # 0
+    timer.mark("folds")  # 1
+    with timer("mlflow"):  # 3 .. 6
+        assert timer.current == "mlflow"
+    assert timer.current == "folds"
+    timer.mark("refit")  # 10 (folds resumed at 6)
+    assert timer.stop() == {"load": 1.0, "folds": 2.0 + 4.0, "mlflow": 3.0, "refit": 5.0}
+    assert timer.current is None
+
+
+def test_the_cv_run_timed_its_stages(cv_run):
+    from training import tracking
+
+    seconds = tracking.stage.seconds
+    assert {"load", "folds", "metrics", "refit", "precedents_index", "mlflow"} <= set(seconds)
+    assert all(v >= 0 for v in seconds.values())
+
+
+@pytest.mark.slow
+def test_a_packaged_model_loads_once_until_finish_rewrites_it(items, tmp_path, monkeypatch):
+    """score, in_distribution and served share one load of the folder; finish() (a calibration
+    now) drops it, so the next score is the calibrated one serving would give."""
+    from serving.calibration import apply_calibration, fit_calibration
+    from training import packaging
+    from training.families import FAMILIES
+
+    loads = []
+    real = packaging.load_scorer
+    monkeypatch.setattr(packaging, "load_scorer", lambda d: loads.append(d) or real(d))
+    cfg = cv_config(Path("unused"))
+    model = packaging.fit_packaged(cfg, FAMILIES["baseline"], items, None, tmp_path / "model")
+    raw = model.score(items)
+    assert model.in_distribution(items).all() and np.allclose(model.served(items), raw)
+    assert len(loads) == 1
+    calibration = fit_calibration("sigmoid", raw, items.y)
+    model.finish(0.5, calibration)
+    np.testing.assert_allclose(model.score(items), apply_calibration(calibration, raw))
+    assert len(loads) == 2

@@ -195,6 +195,36 @@ def test_oof_metrics_keys(repeats):
     assert (MODEL, REF_BASE_RATE, REF_CATEGORY) == ("cv_", "ref_base_rate_cv_", "ref_category_cv_")
 
 
+def sklearn_bootstrap(y, scores: OOFScores, groups, samples: int, seed: int) -> dict[str, list[float]]:
+    """The CIs' draws the slow way: resample letters one at a time, score each resample with
+    sklearn on its rows, average the repeats."""
+    letters = np.unique(groups)
+    rng = np.random.default_rng(seed)
+    draws = {name: [] for name in WITH_CI}
+    for _ in range(samples):
+        drawn = rng.choice(letters, size=len(letters), replace=True)
+        rows = np.concatenate([np.flatnonzero(groups == g) for g in drawn])
+        if len(np.unique(y[rows])) < 2:
+            continue
+        triples = zip(scores.rank, scores.prob, scores.base)
+        per_repeat = [probability_metrics(y[rows], r[rows], p[rows], b[rows]) for r, p, b in triples]
+        for name in WITH_CI:
+            draws[name].append(np.mean([m[name] for m in per_repeat]))
+    return draws
+
+
+def test_oof_metric_cis_equal_a_per_resample_sklearn_bootstrap():
+    y, P, _, groups, B = oof_example(letters=30, repeats=2, seed=4)
+    scores = OOFScores.of(P, np.clip(P * 0.8, 0, 1), B)
+    m = oof_metrics(y, scores, groups, 0.5, 60, 9, MODEL)
+    draws = sklearn_bootstrap(y, scores, groups, 60, 9)
+    assert m[f"{MODEL}bootstrap_resamples_used"] == len(draws["roc_auc"])
+    for name in WITH_CI:
+        low, high = np.percentile(draws[name], [2.5, 97.5])
+        assert m[f"{MODEL}{name}_ci_low"] == pytest.approx(low, abs=1e-10), name
+        assert m[f"{MODEL}{name}_ci_high"] == pytest.approx(high, abs=1e-10), name
+
+
 def test_oof_metrics_average_repeats_and_pool_threshold_metrics():
     y, P, F, groups, B = oof_example(repeats=3)
     m = oof_metrics(y, S(P, B), groups, 0.6, 50, 0, MODEL)

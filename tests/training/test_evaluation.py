@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from compose import compose
-from conftest import tracking_store
+from conftest import new_store_uri, tracking_store
 from sklearn import metrics as skm
 
 from serving.calibration import apply_calibration, fit_calibration
@@ -562,7 +562,7 @@ def test_split_with_undefined_metrics_is_refused_before_any_run(
     from features.errors import InputError
     from training.run import train
 
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", new_store_uri(tmp_path))
     cfg = compose(
         "baseline",
         data={"sources": [str(seed_paths[0].parent)], "split_fractions": list(fractions)},

@@ -1,5 +1,5 @@
-"""Threshold choice, test metrics for the Overturned class and the two reference predictors,
-on examples small enough to check by hand."""
+"""Threshold choice, test metrics for the Overturned class, the two reference predictors and the
+vectorised letter bootstrap, on examples small enough to check by hand or against sklearn."""
 
 from __future__ import annotations
 
@@ -7,12 +7,17 @@ import math
 
 import numpy as np
 import pytest
+from sklearn import metrics as skm
 
+from training import metrics
 from training.metrics import (
     AlwaysUpheld,
     CategoryRate,
+    RankedScores,
     binary_metrics,
     choose_threshold,
+    letter_bootstrap,
+    weighted_brier_skill,
 )
 
 KEYS = ("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier")
@@ -150,3 +155,77 @@ def test_category_rate_smoothing_shrinks_with_more_items():
     assert small < large < 1
     assert large == pytest.approx((200 + 10 * 0.2) / 210)
     assert CategoryRate(prior_items=1e9).fit(["a", "b"], [1, 0]).predict_proba(["a", "b"]) == pytest.approx([0.5, 0.5])
+
+
+# --- letter_bootstrap and the weighted metrics -----------------------------------------------
+
+
+def bootstrap_example(letters: int = 25, seed: int = 5):
+    """Letters of 1-4 items, ~25% overturned, scores rounded to two decimals so ties occur."""
+    rng = np.random.default_rng(seed)
+    groups = np.repeat([f"L{k:02d}" for k in rng.permutation(letters)], rng.integers(1, 5, letters))
+    y = (rng.random(len(groups)) < 0.25).astype(int)
+    p = np.round(np.clip(0.2 + 0.3 * y + rng.normal(0, 0.2, len(y)), 0.01, 0.99), 2)
+    base = np.full(len(y), 0.25)
+    return y, p, base, groups
+
+
+def test_vectorised_metrics_equal_sklearn_on_every_resample():
+    """Each resample's weighted AUROC, average precision and Brier skill equal sklearn's on that
+    resample's rows (the drawn letters' items, repeated as often as the letter was drawn)."""
+    y, p, base, groups = bootstrap_example()
+    ranked = RankedScores.of(y, p)
+    assert len(ranked.starts) < len(y)  # there are ties to get right
+    seen = []
+
+    def statistic(w):
+        seen.append(w)
+        return {
+            "roc_auc": ranked.roc_auc(w),
+            "pr_auc": ranked.average_precision(w),
+            "brier_skill": weighted_brier_skill(y, p, base, w),
+        }
+
+    draws = letter_bootstrap(y, groups, 40, 0, statistic)
+    weights = np.concatenate(seen)
+    assert len(weights) == len(draws["roc_auc"]) > 30
+    for k, w in enumerate(weights):
+        rows = np.repeat(np.arange(len(y)), w.astype(int))
+        yr, pr = y[rows], p[rows]
+        assert draws["roc_auc"][k] == pytest.approx(skm.roc_auc_score(yr, pr), abs=1e-12)
+        assert draws["pr_auc"][k] == pytest.approx(skm.average_precision_score(yr, pr), abs=1e-12)
+        skill = 1 - skm.brier_score_loss(yr, pr) / skm.brier_score_loss(yr, base[rows])
+        assert draws["brier_skill"][k] == pytest.approx(skill, abs=1e-12)
+
+
+def test_letter_bootstrap_draws_whole_letters_as_old_per_resample_choice_did():
+    """A resample's weights are its letters' draw counts, the draws of one rng.choice over the
+    sorted letters per resample; single-class resamples are dropped."""
+    y, p, base, groups = bootstrap_example(letters=8)
+    letters = np.unique(groups)
+    rng = np.random.default_rng(3)
+    expected = []
+    for _ in range(30):
+        drawn = rng.choice(letters, size=len(letters), replace=True)
+        w = np.array([np.sum(drawn == g) for g in groups], dtype=float)
+        if 0 < (w * y).sum() < w.sum():
+            expected.append(w)
+    seen = []
+    used = letter_bootstrap(y, groups, 30, 3, lambda w: seen.append(w) or {"n": np.ones(len(w))})["n"]
+    assert len(used) == len(expected) < 30
+    np.testing.assert_array_equal(np.concatenate(seen), np.array(expected))
+
+
+def test_letter_bootstrap_blocks_give_the_same_resamples(monkeypatch):
+    """Splitting the resamples into blocks (to bound memory) does not change them."""
+    y, p, base, groups = bootstrap_example()
+    ranked = RankedScores.of(y, p)
+    whole = letter_bootstrap(y, groups, 50, 1, lambda w: {"auc": ranked.roc_auc(w)})["auc"]
+    monkeypatch.setattr(metrics, "BLOCK_CELLS", 7 * len(y))  # blocks of 7 resamples
+    blocked = letter_bootstrap(y, groups, 50, 1, lambda w: {"auc": ranked.roc_auc(w)})["auc"]
+    np.testing.assert_array_equal(whole, blocked)
+
+
+def test_letter_bootstrap_with_one_class_uses_no_resample():
+    draws = letter_bootstrap([0, 0, 0], ["a", "b", "c"], 20, 0, lambda w: {"n": w.sum(axis=1)})
+    assert len(draws["n"]) == 0

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # every test starts processes (a stand-in tree, or `imr ui`)
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
