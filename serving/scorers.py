@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from features.style import normalise_inputs
+from serving.ensemble_scorer import EnsembleScorer
 from serving.model_dir import ModelIntegrityError, ModelMeta, read_verified_meta, require_listed
 
 # skops refuses to load any type not listed as trusted; we trust scikit-learn, NumPy and
@@ -31,6 +33,9 @@ class BaselineScorer:
             raise ModelIntegrityError(f"{path}: refusing to load types outside scikit-learn/NumPy/SciPy: {refused}")
         self.pipeline = sio.load(path, trusted=untrusted)
         self.meta = meta
+        # Whether the pipeline was fitted on style-normalised text (training.baseline; absent in
+        # models packaged before the option existed, which were not).
+        self.normalise_style = bool(meta.options.get("normalise_style", False))
         # With only the text block (the default), score the TF-IDF and classifier directly: a
         # one-row DataFrame and ColumnTransformer cost more than the model itself per request.
         blocks = self.pipeline.named_steps["features"].transformers_
@@ -41,10 +46,15 @@ class BaselineScorer:
             self.tfidf = self.pipeline.named_steps["features"].named_transformers_["text"]
             self.classifier = self.pipeline.named_steps["classifier"]
 
-    def predict_proba(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    def _inputs(self, records: Sequence[Mapping[str, Any]]) -> list[dict]:
+        """The records' model inputs in the model's view, normalised as the pipeline's were at fit."""
         from features.views import model_inputs
 
         inputs = [model_inputs(r, self.meta.feature_view) for r in records]
+        return [normalise_inputs(i) for i in inputs] if self.normalise_style else inputs
+
+    def predict_proba(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        inputs = self._inputs(records)
         if self.text_only:
             import sklearn
 
@@ -59,10 +69,9 @@ class BaselineScorer:
 
     def reasons(self, records: Sequence[Mapping[str, Any]], top: int = 5) -> list[list[dict]]:
         """Per record, the terms and features with the largest log-odds contributions (serving.reasons)."""
-        from features.views import model_inputs
         from serving.reasons import term_reasons
 
-        inputs = [model_inputs(r, self.meta.feature_view) for r in records]
+        inputs = self._inputs(records)
         features = self.pipeline.named_steps["features"]
         if self._names is None:  # built once: naming every column costs more than one explanation
             self._names = features.get_feature_names_out()
@@ -94,6 +103,7 @@ def _transformer_scorer(model_dir: Path, meta: ModelMeta, backend: str | None):
 SCORERS = {
     "baseline": lambda model_dir, meta, backend: BaselineScorer(model_dir, meta),
     "transformer": _transformer_scorer,
+    "ensemble": lambda model_dir, meta, backend: EnsembleScorer(model_dir, meta, backend, load_scorer),
 }
 
 

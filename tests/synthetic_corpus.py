@@ -32,6 +32,20 @@ NOT_HELPED = (
     "work status is temporarily totally disabled."
 )
 P_OVERTURNED = {True: 0.7, False: 0.05}
+# How the case summary opens, one per writer template (features.writer), so the writer-shift
+# cross-validation (training.folds.writer_folds) has several writers to hold out; the k-th letter
+# of the small corpus gets the (k mod 4)-th (a header-less one the first), independent of its
+# planted signal and without drawing from the rng.
+WRITER_OPENINGS = (
+    "The patient is a {who} who was injured at work on {injured}.",
+    "The injured worker is a {who} who sustained an industrial injury on {injured}.",
+    "This case involves a now {who} with a history of an occupational claim from {injured}.",
+    "The applicant is a {who} who has filed a claim for an injury at work on {injured}.",
+)
+
+
+def writer_opening(k: int, who: str, injured: str) -> str:
+    return WRITER_OPENINGS[k % len(WRITER_OPENINGS)].format(who=who, injured=injured)
 
 
 def synthetic_letter(case_number: str, rng: random.Random) -> tuple[str, list[str]]:
@@ -44,7 +58,7 @@ def synthetic_letter(case_number: str, rng: random.Random) -> tuple[str, list[st
         "CLINICAL CASE SUMMARY",
         "The expert reviewer developed the following clinical case summary based on a review of the",
         "case file, including all medical records:",
-        f"The injured worker is a {age} year old {sex} who sustained an industrial injury on 03-15-2015.",
+        writer_opening(int(case_number[-2:]) + 1, f"{age} year old {sex}", "03-15-2015"),
         (HELPED if helped else NOT_HELPED).format(t=treatments[0].split()[0].lower()),
         "Utilization review non-certified the requests.",
     ]
@@ -148,7 +162,8 @@ def small_letter(k: int, rng: random.Random) -> tuple[list[str], list[str], bool
         "CLINICAL CASE SUMMARY",
         "The expert reviewer developed the following clinical case summary based on a review of the",
         "case file, including all medical records:",
-        f"The patient is a {who} who was injured at work on {injured}.",
+        # a header-less letter's id is a hash of its text: its opening stays the first, so its split does too
+        writer_opening(0 if headerless else k, who, injured),
         *filler[: len(filler) // 2],
         (HELPED if helped else NOT_HELPED).format(t=treatments[0].split()[0].lower()),
         *filler[len(filler) // 2 :],

@@ -24,6 +24,9 @@ COLUMNS = [
     "brier",
     "brier_skill",
     "ece",
+    "writer_auroc",  # cv_writer_*: a case-summary writer template held out per fold
+    "writer_auroc_ci",
+    "writer_brier_skill",
     "ref_category_auroc",
 ]
 
@@ -81,6 +84,9 @@ def run_rows(experiment: str) -> list[dict]:
                 "brier": get("cv_brier" if cv else "test_brier"),
                 "brier_skill": get("cv_brier_skill"),
                 "ece": get("cv_ece" if cv else "test_ece"),
+                "writer_auroc": get("cv_writer_roc_auc"),
+                "writer_auroc_ci": _ci(get("cv_writer_roc_auc_ci_low"), get("cv_writer_roc_auc_ci_high")),
+                "writer_brier_skill": get("cv_writer_brier_skill"),
                 "ref_category_auroc": get("ref_category_cv_roc_auc" if cv else "ref_category_test_roc_auc"),
             }
         )
@@ -113,6 +119,9 @@ def render(rows: list[dict], fmt: str) -> str:
             _fmt(r["brier"]),
             _fmt(r["brier_skill"]),
             _fmt(r["ece"]),
+            _fmt(r["writer_auroc"]),
+            r["writer_auroc_ci"],
+            _fmt(r["writer_brier_skill"]),
             _fmt(r["ref_category_auroc"]),
             r["params"],
         ]

@@ -42,7 +42,10 @@ class EvaluationConfig(Strict):
     other folds, metrics are computed on the pooled out-of-fold predictions, and the registered
     model is refitted on all letters with the calibrator and threshold fitted on all of them.
     `split`: one train/validation/test split by letter (holdout studies); calibration and the
-    threshold are fitted on validation, the test split is scored once."""
+    threshold are fitted on validation, the test split is scored once.
+    `writer_shift` (cv only): also cross-validate with one case-summary writer template held out
+    per fold (training.folds.writer_folds) and log those metrics as `cv_writer_*`: a new request
+    has no IMR reviewer's style, so this is the shift it meets."""
 
     mode: Literal["split", "cv"] = "cv"
     folds: int = Field(default=5, ge=2)
@@ -52,6 +55,7 @@ class EvaluationConfig(Strict):
     calibration: Literal["none", "isotonic", "sigmoid"] = "sigmoid"
     # Also fit the same family on the with_rationale view of the same split and log both side by side.
     leakage_audit: bool = False
+    writer_shift: bool = True
 
 
 class MlflowConfig(Strict):

@@ -21,19 +21,32 @@ def _with_ci(prefix: str, name: str) -> list[str]:
     return [f"{prefix}{name}", f"{prefix}{name}_ci_low", f"{prefix}{name}_ci_high"]
 
 
+# The reference models runs are paired against (training.families: `references`): the default
+# baseline for a transformer, the members for an ensemble.
+REFERENCES = ("baseline", "transformer")
+
+
 def headline_keys(mode: str) -> list[str]:
-    """In reading order: discrimination, then calibration, then the references and the paired
-    difference against the baseline (when the run has one)."""
+    """In reading order: discrimination, then calibration, then the same under writer shift (when
+    the run has it), the references and the paired differences against the reference models (when
+    the run has them), letter folds then writer-shift folds."""
     if mode == "cv":
-        m, diff = cv_metrics.MODEL, f"{cv_metrics.MODEL}diff_vs_baseline_"
+        m, w = cv_metrics.MODEL, cv_metrics.WRITER
         return [
             *_with_ci(m, "roc_auc"),
             *_with_ci(m, "pr_auc"),
             *_with_ci(m, "brier_skill"),
             f"{m}ece",
+            *_with_ci(w, "roc_auc"),
+            *_with_ci(w, "brier_skill"),
             f"{cv_metrics.REF_CATEGORY}roc_auc",
-            *_with_ci(diff, "roc_auc"),
-            *_with_ci(diff, "brier_skill"),
+            *[
+                key
+                for prefix in (m, w)
+                for name in REFERENCES
+                for metric in ("roc_auc", "brier_skill")
+                for key in _with_ci(f"{prefix}diff_vs_{name}_", metric)
+            ],
         ]
     return [
         *_with_ci("test_", "roc_auc"),
@@ -41,9 +54,7 @@ def headline_keys(mode: str) -> list[str]:
         "test_brier",
         "test_ece",
         "ref_category_test_roc_auc",
-        "test_roc_auc_diff_vs_baseline",
-        "test_roc_auc_diff_vs_baseline_ci_low",
-        "test_roc_auc_diff_vs_baseline_ci_high",
+        *[key for name in REFERENCES for key in _with_ci("test_", f"roc_auc_diff_vs_{name}")],
     ]
 
 

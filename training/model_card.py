@@ -31,8 +31,10 @@ def _cv_section(cfg, m: dict) -> str:
         "| predictor | AUROC (95% CI) | PR-AUC (95% CI) | Brier | Brier skill (95% CI) | log loss | ECE | mean p |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
+    writer = [("this model, writer shift", "cv_writer_")] if "cv_writer_roc_auc" in m else []
     for label, prefix in (
         ("this model", "cv_"),
+        *writer,
         ("base rate", "ref_base_rate_cv_"),
         ("category rate (smoothed)", "ref_category_cv_"),
     ):
@@ -43,6 +45,18 @@ def _cv_section(cfg, m: dict) -> str:
         )
     lines += [
         "",
+        *(
+            [
+                (
+                    "- Writer shift: the same cross-validation with one case-summary writer template (how the IMR "
+                    "reviewer's summary opens and names the worker) held out per fold, so each item is scored by a "
+                    "model that never saw its writer, as a request scored before submission has none; AUROC within "
+                    f"each held-out writer {m.get('cv_writer_within_fold_roc_auc', math.nan):.3f}."
+                )
+            ]
+            if writer
+            else []
+        ),
         (
             f"- Observed overturn rate {m['base_rate']:.3f}; before calibration the mean OOF probability was "
             f"{m.get('cv_uncalibrated_mean_p', math.nan):.3f} (ECE {m.get('cv_uncalibrated_ece', math.nan):.3f})."

@@ -14,7 +14,10 @@ append `feature_blocks(cfg)[0]` to the ColumnTransformer blocks and pass
 `transformer_weights={"text": 1.0, **weights}`. Serving loads the pipeline with skops and trusts only
 sklearn/numpy/scipy types, so it must also trust `training.request_features.` and ship that module.
 Nested CV over the bundled letters (training.hypotheses) supported none of these blocks, so all
-switches default to off; see the issue-9 report before turning one on.
+switches default to off; see the issue-9 report before turning one on. Style normalisation itself
+(features.style) has since moved into the baseline, outside its pipeline
+(BaselineModelConfig.normalise_style, on by default); `TextComposer` applies it inside a pipeline
+for the hypothesis study.
 """
 
 from __future__ import annotations
@@ -29,42 +32,9 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 from sklearn.base import BaseEstimator, TransformerMixin
 
-# --- style normalisation ---------------------------------------------------------------------------
+from features.style import normalise_style
 
-# Ways different summary writers name the same person; one token so the model cannot tell writers apart.
-_PERSON = re.compile(
-    r"\b(?:the |this |an? )?(?:injured (?:worker|employee)|applicant|claimant|employee|patient|worker|"
-    r"\biw\b|i\.w\.)(?:'s)?\b",
-    re.IGNORECASE,
-)
-_MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
-_DATE = re.compile(
-    rf"\b\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}\b|\b{_MONTHS}\s+\d{{1,2}},?\s+\d{{4}}\b|\b\d{{1,2}}[/-]\d{{4}}\b",
-    re.IGNORECASE,
-)
-_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
-# Citation boilerplate of the guideline paragraph and the summary templates: the same facts written
-# by different templates. What was cited is kept by GuidelineTimingFeatures as flags.
-_BOILERPLATE = re.compile(
-    r"\bdecision based on\b|\bnon-mtus citation\b|\bsection\(s\)|\bsections?\b|\bmtus\b|\bacoem\b|\bodg\b|"
-    r"official disability guidelines|work loss data institute|\bchapter\b|\bguidelines?\b|"
-    r"the claims administrator|\bcitation\b|\bdocumented as\b|\bthis case involves\b|\bnow\b|"
-    r"\bsustained an industrial injury\b|\bindustrial injury\b|\boccupational claim\b|\bhistory of an\b|"
-    r"\bdate of injury\b|\bmechanism of injury\b|\bis detailed as\b|\bhttps?://\S+",
-    re.IGNORECASE,
-)
-_NUMBER = re.compile(r"\b\d+(?:\.\d+)?\b")
-
-
-def normalise_style(text: str, drop_numbers: bool = False) -> str:
-    """Text with reviewer-specific wording mapped to one form and dates/citation boilerplate removed."""
-    text = _DATE.sub(" ", text)
-    text = _YEAR.sub(" ", text)
-    text = _PERSON.sub(" person ", text)
-    text = _BOILERPLATE.sub(" ", text)
-    if drop_numbers:
-        text = _NUMBER.sub(" ", text)
-    return re.sub(r"\s+", " ", text).strip()
+# --- style normalisation: features.style.normalise_style, applied by TextComposer ------------------
 
 
 class _FrameTransformer(TransformerMixin, BaseEstimator):

@@ -39,6 +39,12 @@ def _protocol(cfg: TrainConfig) -> str:
             f"{ev.folds}-fold cross-validation by letter, {ev.repeats} repeat(s): every item scored by a model "
             f"that never saw its letter; {ev.calibration} calibration cross-fitted on the other folds; the "
             f"registered model is refitted on every letter"
+            + (
+                "; beside it, writer shift: the same cross-validation with one case-summary writer template "
+                "held out per fold (`cv_writer_*`)"
+                if ev.writer_shift
+                else ""
+            )
         )
     fractions = "/".join(f"{f:.0%}" for f in cfg.data.split_fractions)
     return (
@@ -76,6 +82,11 @@ def headline_sentence(metrics: dict, mode: str) -> str:
             f"Brier skill {_ci(m, 'cv_brier_skill')}, ECE {_ci(m, 'cv_ece')}; treatment-category reference "
             f"AUROC {_ci(m, 'ref_category_cv_roc_auc')}"
         )
+        if "cv_writer_roc_auc" in m:
+            text += (
+                f"; under writer shift (a writer template held out per fold) AUROC {_ci(m, 'cv_writer_roc_auc')}, "
+                f"Brier skill {_ci(m, 'cv_writer_brier_skill')}"
+            )
         if "cv_diff_vs_baseline_roc_auc" in m:
             text += f"; AUROC minus the default baseline's {_ci(m, 'cv_diff_vs_baseline_roc_auc', signed=True)}"
     else:

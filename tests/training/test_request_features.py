@@ -68,8 +68,8 @@ def test_normalise_style_maps_writers_to_one_form():
         "Section(s): Special Studies."
     )
     b = normalise_style("The applicant reported pain on January 2, 2020. Decision based on MTUS Low Back 2004.")
-    assert a.startswith("person reported pain on") and b.startswith("person reported pain on")
-    for gone in ("2020", "2004", "injured worker", "applicant", "MTUS", "Section", "Decision based"):
+    assert a.startswith("reported pain on") and b.startswith("reported pain on")
+    for gone in ("2020", "2004", "injured worker", "applicant", "Section", "Decision based"):
         assert gone not in a and gone not in b
     assert "7" not in normalise_style("pain 7 out of 10", drop_numbers=True)
 
