@@ -27,7 +27,9 @@ def add_serving_commands(sub) -> None:
     p.add_argument(
         "--explain",
         action="store_true",
-        help="add each prediction's reasons and its most similar decided items (precedents)",
+        help="add each prediction's reasons, its most similar decided items (precedents) and the criteria "
+        "reviewers cite for its treatment category (criteria: how often in Upheld and Overturned items, and "
+        "whether the request's case summary documents each)",
     )
     p.set_defaults(func=cmd_predict)
 

@@ -1,5 +1,5 @@
 """Evidence over HTTP: `GET /v1/search` (precedents for a free-text request), the `explain`
-switch of the predict endpoints (reasons and precedents beside each score; see serving/http.py),
+switch of the predict endpoints (reasons, precedents and reviewer criteria beside each score; see serving/http.py),
 and the page at `/` that shows them (serving/page.html, self-contained: no external assets).
 
     GET /                the page: a request form or a letter upload, scored with explain
@@ -30,6 +30,7 @@ from serving.http_models import (
     PredictResponse,
     error_response,
 )
+from serving.prediction import CitedCriterion
 
 MAX_K = 50
 # The page loads nothing from elsewhere; its own inline style and script only.
@@ -40,7 +41,9 @@ CSP = (
 
 
 class ExplainablePredictRequest(PredictRequest):
-    explain: bool = Field(default=False, description="add `reasons` and `precedents` to each prediction")
+    explain: bool = Field(
+        default=False, description="add `reasons`, `precedents` and reviewer `criteria` to each prediction"
+    )
 
 
 class Precedent(BaseModel):
@@ -71,6 +74,9 @@ class Reason(BaseModel):
 class Evidence(BaseModel):
     reasons: list[Reason] | None = Field(default=None, description="with explain: what moved the score")
     precedents: list[Precedent] | None = Field(default=None, description="with explain: similar decided items")
+    criteria: list[CitedCriterion] | None = Field(
+        default=None, description="with explain: what reviewers cite for this treatment category, most cited first"
+    )
 
 
 # Evidence listed first puts its fields last, after the prediction's.
@@ -91,7 +97,7 @@ class ExplainedLetterResponse(LetterResponse):
 
 
 async def explain(predictor, records: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rows with `reasons` and `precedents` (serving.predictor.Predictor.evidence)."""
+    """The rows with `reasons`, `precedents` and `criteria` (serving.predictor.Predictor.evidence)."""
     return await run_in_threadpool(predictor.evidence, records, rows)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from features.criteria import Kind
 from features.letter import Decision
 from serving.model_dir import ModelMeta
 from serving.ood import DistributionCheck
@@ -45,6 +46,26 @@ class LetterItem(BaseModel):
     item_index: int
     treatment: str
     letter_decision: Decision | None = Field(description="the letter's own decision for this item")
+
+
+class CitedCriterion(BaseModel):
+    """A criterion IMR reviewers cite for the request's treatment category (serving/criteria.py):
+    how many training items of each decision cited it, and whether the request documents it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    criterion: str = Field(description="the criterion's id (features/criteria.py)")
+    label: str = Field(description="what reviewers look for, in words")
+    category: str = Field(description="the request's treatment category (features/categories.py)")
+    kind: Kind = Field(description="the kind of criterion")
+    upheld_count: int = Field(description="Upheld training items whose rationale cited it")
+    overturned_count: int = Field(description="Overturned training items whose rationale cited it")
+    upheld_items: int = Field(description="Upheld training items counted (the denominator of upheld_count)")
+    overturned_items: int = Field(description="Overturned training items counted")
+    counted_in: str = Field(description='the treatment category counted, or "all" when it has too few items')
+    in_request: bool | None = Field(
+        description="the request's case summary documents it; null: not something a summary documents"
+    )
 
 
 SCORE_FIELDS = tuple(ItemScore.model_fields)

@@ -29,6 +29,7 @@ class Predictor:
     check: DistributionCheck | None = None  # None: a model packaged before the check existed
     precedents: Any = None  # serving.precedents.PrecedentIndex; None: a model packaged without one
     evaluation: dict | None = None  # serving.model_evaluation: the headline metrics shipped with the model
+    criteria: Any = None  # serving.criteria.CriteriaTable; None: a model packaged without one
 
     @property
     def threshold(self) -> float:
@@ -49,7 +50,7 @@ class Predictor:
     def predict(self, items: Sequence[Mapping[str, Any]], explain: bool = False) -> list[dict[str, Any]]:
         """Per item, the fields of serving.prediction.ModelPrediction: p_overturned,
         predicted_decision, in_distribution, ood_reason, base_rate, model_name, model_version;
-        with `explain`, also `reasons` and `precedents` (see `evidence`)."""
+        with `explain`, also `reasons`, `precedents` and `criteria` (see `evidence`)."""
         from serving.prediction import score_items
 
         if not items:
@@ -59,13 +60,21 @@ class Predictor:
         return self.evidence(items, rows) if explain else rows
 
     def evidence(self, items: Sequence[Mapping[str, Any]], rows: list[dict[str, Any]], k: int = 5) -> list[dict]:
-        """`rows` (the items' predictions) with each item's `reasons` (the scorer's, per family) and
-        its k `precedents` (decided items of other letters; [] for a model packaged without an index).
+        """`rows` (the items' predictions) with each item's `reasons` (the scorer's, per family),
+        its k `precedents` (decided items of other letters; [] for a model packaged without an index)
+        and the `criteria` reviewers cite for its treatment category (serving/criteria.py; a scored
+        letter's own items never counted; [] for a model packaged without the table).
         Computed only when asked for: never part of a plain prediction."""
         reasons = self.scorer.reasons(items)
+        criteria = self.criteria.for_records(items) if self.criteria is not None else [[] for _ in items]
         return [
-            row | {"reasons": why, "precedents": self.search(item, k, case_number=item.get("case_number"))}
-            for item, row, why in zip(items, rows, reasons, strict=True)
+            row
+            | {
+                "reasons": why,
+                "precedents": self.search(item, k, case_number=item.get("case_number")),
+                "criteria": cited,
+            }
+            for item, row, why, cited in zip(items, rows, reasons, criteria, strict=True)
         ]
 
     def search(self, record: Mapping[str, Any], k: int = 5, filters=None, case_number: str | None = None) -> list:
@@ -75,6 +84,7 @@ class Predictor:
 
 def load_predictor(model_uri: str, backend: str | None = None) -> Predictor:
     """backend selects the transformer runtime: "torch" (default) or "onnx" (int8)."""
+    from serving.criteria import load_criteria
     from serving.model_evaluation import read_evaluation
     from serving.ood import load_distribution_check
     from serving.precedents import load_precedents
@@ -93,6 +103,7 @@ def load_predictor(model_uri: str, backend: str | None = None) -> Predictor:
             load_distribution_check(model_dir, scorer.meta),
             load_precedents(model_dir, scorer.meta.files),
             read_evaluation(model_dir, scorer.meta.files),
+            load_criteria(model_dir, scorer.meta.files),
         )
 
 

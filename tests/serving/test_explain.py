@@ -1,6 +1,6 @@
 """Reasons of the transformer family: the change in score when each sentence of the case summary is
-left out (serving/reasons.py, via TransformerScorer.reasons). The baseline's term reasons are
-tested in test_precedents.py beside its precedents."""
+left out (serving/reasons.py, via TransformerScorer.reasons), beside its precedents and reviewer
+criteria. The baseline's term reasons are tested in test_precedents.py beside its precedents."""
 
 from __future__ import annotations
 
@@ -64,3 +64,7 @@ def test_transformer_predictions_explain_with_summary_sentences(tf_model_folder,
         p = scorer.predict_proba([row, without])
         assert reason["effect"] == pytest.approx(p[0] - p[1], abs=1e-4)
     assert explained["precedents"] and explained["precedents"][0]["similarity"] > 0
+    # reviewer criteria do not depend on the family (serving/criteria.py; tests/serving/test_reviewer_criteria.py)
+    assert explained["criteria"] and {"criterion", "upheld_count", "overturned_count", "in_request"} <= set(
+        explained["criteria"][0]
+    )

@@ -1,7 +1,7 @@
 """The page at `/` of `imr serve`, driven in a real headless Chromium (Debian's `chromium`, found
 the `chromium` fixture of tests/conftest.py): the form is filled and submitted like a user would, and the calibrated
-probability, the base rate, the model's AUROC and at least one precedent with its expandable
-rationale must appear. Chromium is driven over the DevTools protocol on a pipe
+probability, the base rate, the model's AUROC, at least one precedent with its expandable
+rationale and the reviewer criteria must appear. Chromium is driven over the DevTools protocol on a pipe
 (--remote-debugging-pipe: NUL-separated JSON on fds 3 and 4), so no driver package is needed.
 Screenshots at desktop and phone width go to test-artifacts/page/ (IMR_TEST_ARTIFACTS moves it)."""
 
@@ -194,6 +194,10 @@ def test_the_page_scores_a_request_with_reasons_and_precedents(chromium, served,
         assert browser.js("document.querySelectorAll('#results li.precedent').length") >= 1
         assert browser.js("document.querySelectorAll('#results li.precedent details summary').length") >= 1
         assert browser.js("document.querySelectorAll('#results .up, #results .down').length") >= 1
+        # reviewer criteria: how often cited in upheld and overturned items, and whether the summary documents it
+        criteria = browser.js("[...document.querySelectorAll('#results li.criterion')].map(li => li.textContent)")
+        assert criteria and all(" upheld and " in c and "overturned items; " in c for c in criteria)
+        assert any("case summary" in c for c in criteria)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         browser.js("document.querySelector('#results details').open = true")
         browser.screenshot(ARTIFACTS / "score_desktop.png", 1200, 900)
