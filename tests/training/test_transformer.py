@@ -293,7 +293,7 @@ def test_model_card_has_the_transformer_section(tf_trained, tiny_base):
     run = client.get_run(result.run_id)
     card = client.get_model_version(MODEL_NAME, result.model_version).description
     m = {**run.data.metrics, **result.metrics}
-    assert "## Model family: fine-tuned transformer" in card and "TF-IDF" not in card.split("## Per treatment")[0]
+    assert "## Model family: transformer (fine_tune)" in card and "TF-IDF" not in card.split("## Per treatment")[0]
     assert f"- Base model: `{tiny_base.path}`; sha256 `{tiny_base.sha256}` of model.safetensors" in card
     assert run.data.tags["base_model_sha256"] == tiny_base.sha256
     assert "- Domain adaptation: off" in card
@@ -319,7 +319,7 @@ def test_run_description_and_version_tags_of_a_transformer(tf_trained, tiny_base
     note = run.data.tags["mlflow.note.content"]
     assert note.startswith(f"**transformer**: fine-tuned {tiny_base.path}: 64 tokens, 2 epoch(s)")
     assert "one train/validation/test split by letter" in note and "**Headline (test split)**: AUROC" in note
-    assert run.info.run_name.startswith("transformer-base-len64-ep2-frz0-lr0.001-split-sigmoid-")
+    assert run.info.run_name.startswith("transformer-base-fine_tune-len64-ep2-frz0-lr0.001-split-sigmoid-")
     tags = client.get_model_version(MODEL_NAME, result.model_version).tags
     assert tags["family"] == "transformer" and tags["evaluation_mode"] == "split"
     assert tags["test_roc_auc"] == f"{result.metrics['test_roc_auc']:.4f}"
@@ -355,7 +355,7 @@ def test_logged_model_folder(tf_trained, tf_model_folder):
     assert meta["threshold"] == result.threshold
     assert meta["id2label"] == {"0": "Upheld", "1": "Overturned"}
     assert meta["options"]["max_length"] == 64 and meta["options"]["head_fraction"] == 0.75
-    assert meta["options"]["domain_adapted"] is False
+    assert meta["options"]["domain_adapted"] is False and meta["options"]["recipe"] == "fine_tune"
     assert set(meta["files"]) == files - {"imr_model.json"}
     assert all(meta["files"][name] == sha256_file(inner / name) for name in meta["files"])
 
@@ -679,6 +679,7 @@ def test_base_sha_mismatch_fails_before_any_training(tf_letters, tiny_base, monk
 # --- 8. cross-validation (the default protocol) ----------------------------------------------
 
 
+@pytest.mark.slow  # trains a cross-validated transformer
 def test_cross_validated_transformer_reports_oof_metrics_and_its_difference_to_the_baseline(tf_letters, tiny_base):
     from mlflow import MlflowClient
 
