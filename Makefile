@@ -15,6 +15,7 @@ run: $(STAMP)
 	$(VENV)/bin/imr ingest ../shared/data/dwc-imr-letters ../shared/data/seed-letters --out outputs/ingest
 	$(VENV)/bin/imr train --config configs/baseline.yaml --summary outputs/baseline_summary.json
 	$(VENV)/bin/imr train --config configs/transformer.yaml --summary outputs/transformer_summary.json
+	$(VENV)/bin/imr train --config configs/ensemble.yaml --summary outputs/ensemble_summary.json
 	$(VENV)/bin/imr compare --plot outputs/compare.png
 
 test: $(STAMP)

@@ -3,6 +3,7 @@
     model_dir/
       imr_model.json    family, feature view, threshold, labels, sha256 of every file below
       pipeline.skops    (baseline) or config.json, model.safetensors, tokenizer files (transformer)
+                        or combiner.json and members/<family>/ (ensemble: serving/ensemble_scorer.py)
       training_vocabulary.json   what the out-of-distribution check compares against (serving/ood.py)
 
 Every file's hash is checked before anything is deserialised, and a scorer opens only files
@@ -35,7 +36,7 @@ class ModelIntegrityError(RuntimeError):
 class ModelMeta(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
-    family: Literal["baseline", "transformer"]
+    family: Literal["baseline", "transformer", "ensemble"]
     feature_view: View
     threshold: float
     id2label: dict[int, str] = ID2LABEL

@@ -120,23 +120,31 @@ def print_result(result) -> None:
 
 
 def _print_cv(m: dict) -> None:
-    from training.cv_metrics import MODEL, REF_BASE_RATE, REF_CATEGORY
+    from training.cv_metrics import MODEL, REF_BASE_RATE, REF_CATEGORY, WRITER
 
     print("out-of-fold (every letter; 95% CI over letters)")
     print(f"{'':<14}{'AUROC':>8}{'95% CI':>14}{'PR-AUC':>8}{'Brier':>8}{'skill':>8}{'ECE':>7}{'mean p':>8}{'F1':>7}")
-    for label, prefix in (("model", MODEL), ("ref_base_rate", REF_BASE_RATE), ("ref_category", REF_CATEGORY)):
+    rows = [("model", MODEL), *([("writer_shift", WRITER)] if f"{WRITER}roc_auc" in m else [])]
+    for label, prefix in (*rows, ("ref_base_rate", REF_BASE_RATE), ("ref_category", REF_CATEGORY)):
         g = lambda k, prefix=prefix: m.get(f"{prefix}{k}", float("nan"))
         ci = f"{g('roc_auc_ci_low'):.3f}-{g('roc_auc_ci_high'):.3f}"
         print(
             f"{label:<14}{g('roc_auc'):>8.3f}{ci:>14}{g('pr_auc'):>8.3f}{g('brier'):>8.4f}{g('brier_skill'):>8.3f}"
             f"{g('ece'):>7.3f}{g('mean_p'):>8.3f}{g('f1'):>7.3f}"
         )
-    if "cv_diff_vs_baseline_roc_auc" in m:
-        d = "cv_diff_vs_baseline_roc_auc"
-        print(
-            f"AUROC minus the default baseline's on the same folds: {m[d]:+.3f} "
-            f"(95% CI {m[d + '_ci_low']:+.3f} to {m[d + '_ci_high']:+.3f})"
-        )
+    if f"{WRITER}roc_auc" in m:
+        print("writer_shift: the same cross-validation with one case-summary writer template held out per fold")
+    for prefix, folds in ((MODEL, "folds"), (WRITER, "writer-shift folds")):
+        for d in sorted(k for k in m if k.startswith(f"{prefix}diff_vs_") and k.endswith("_roc_auc")):
+            name, b = (
+                d.removeprefix(f"{prefix}diff_vs_").removesuffix("_roc_auc"),
+                d.replace("_roc_auc", "_brier_skill"),
+            )
+            print(
+                f"minus the {name} on the same {folds}: AUROC {m[d]:+.3f} (95% CI {m[d + '_ci_low']:+.3f} to "
+                f"{m[d + '_ci_high']:+.3f}), Brier skill {m[b]:+.3f} ({m[b + '_ci_low']:+.3f} to "
+                f"{m[b + '_ci_high']:+.3f})"
+            )
 
 
 def _print_split(m: dict) -> None:

@@ -4,36 +4,11 @@ the run, cross-validation, comparison and the model card read it from here."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
+from training import baseline, ensemble, family_docs, transformer
+from training.config import TrainConfig
+from training.family_spec import Family, FitFn
 
-from training import baseline, family_docs, transformer
-from training.config import ModelConfig, TrainConfig
-from training.family_docs import RunFacts
-from training.splits import Split
-
-# fit(cfg, train, validation or None, model_dir) writes the family's files into model_dir and
-# returns their names plus family options for imr_model.json. Without validation it trains for
-# the configured budget (cross-validation folds and the final refit on all letters).
-FitFn = Callable[[TrainConfig, Split, Split | None, Path], tuple[list[str], dict]]
-
-
-@dataclass(frozen=True)
-class Family:
-    name: str  # the value of `model.family` that selects it
-    config: type[ModelConfig]  # its `model:` section
-    fit: FitFn
-    # Resolved-config keys that tell runs of this family apart, in order, each with its short label
-    # in run names (training.run_naming): {"model.classifier.C": "C"} names a run `...-C0.5-...`.
-    key_params: dict[str, str]
-    describe: Callable[[TrainConfig], str]  # one sentence for the run description (no data, no metrics)
-    card_section: Callable[[TrainConfig, RunFacts], str]  # the family's section of MODEL_CARD.md
-    check_data: Callable[[TrainConfig, int], None] = lambda cfg, n_train_items: None  # config vs corpus size
-    log_artifacts: Callable[[Path], None] = lambda model_dir: None  # family-specific run artifacts
-    compare_to_baseline: Callable[[TrainConfig], bool] = lambda cfg: False
-    # The config a cross-validation fold trains with: work only the shipped model needs is dropped.
-    fold_config: Callable[[TrainConfig], TrainConfig] = lambda cfg: cfg
+__all__ = ["DEFAULT_FAMILY", "FAMILIES", "Family", "FitFn", "family_of"]
 
 
 def _without_onnx(cfg: TrainConfig) -> TrainConfig:
@@ -59,6 +34,7 @@ FAMILIES: dict[str, Family] = {
         transformer.fit,
         {
             "model.base_model": "",
+            "model.recipe": "",
             "model.max_length": "len",
             "model.epochs": "ep",
             "model.freeze_layers": "frz",
@@ -67,8 +43,18 @@ FAMILIES: dict[str, Family] = {
         },
         family_docs.transformer_describe,
         family_docs.transformer_card,
-        compare_to_baseline=lambda cfg: cfg.model.compare_with_baseline,
+        references=lambda cfg: {"baseline": baseline.BaselineModelConfig()} if cfg.model.compare_with_baseline else {},
         fold_config=_without_onnx,
+    ),
+    "ensemble": Family(
+        "ensemble",
+        ensemble.EnsembleModelConfig,
+        lambda cfg, train, validation, model_dir: ensemble.fit(cfg, train, validation, model_dir, FAMILIES),
+        {"model.combiner.method": "", "model.inner_folds": "inner"},
+        family_docs.ensemble_describe,
+        family_docs.ensemble_card,
+        check_data=lambda cfg, n_train_items: ensemble.check_data(cfg, n_train_items, FAMILIES),
+        references=ensemble.members_by_name,
     ),
 }
 

@@ -79,11 +79,27 @@ max_iter {m.classifier.max_iter}; saved with skops (no pickle).
 
 def transformer_describe(cfg: TrainConfig) -> str:
     m = cfg.model
+    if m.recipe == "frozen_encoder":
+        return (
+            f"frozen {m.base_model} + logistic head on its mean-pooled embedding: {m.max_length} tokens, "
+            f"head C from {_grid(m.head_c_grid)} by inner CV"
+        )
+    if m.recipe == "setfit":
+        s = m.setfit
+        return (
+            f"SetFit on {m.base_model}: contrastive training ({s.num_iterations} iteration(s), {s.epochs} epoch(s), "
+            f"learning rate {s.learning_rate:g}, {_frozen(m.freeze_layers)}) + logistic head on the mean-pooled "
+            f"embedding, {m.max_length} tokens"
+        )
     adapted = ", domain-adapted on the train letters (masked LM)" if m.domain_adaptation.enabled else ""
     return (
         f"fine-tuned {m.base_model}{adapted}: {m.max_length} tokens, {m.epochs:g} epoch(s), "
         f"{_frozen(m.freeze_layers)}, learning rate {m.learning_rate:g}"
     )
+
+
+def _grid(values: list[float]) -> str:
+    return "/".join(f"{v:g}" for v in values)
 
 
 def _frozen(layers: int) -> str:
@@ -104,13 +120,32 @@ def _base_model_lines(cfg: TrainConfig, facts: RunFacts) -> list[str]:
             f"- Input: {m.max_length} tokens, the first {m.head_fraction:.0%} from the start of the text (treatment "
             f"first), the rest from the end of the case summary."
         ),
-        (
-            f"- Fine-tuning: {m.epochs:g} epoch(s), batch {m.batch_size}, learning rate "
-            f"{m.learning_rate:g}{head_rate}, weight decay {m.weight_decay:g}, class weights {m.class_weight}, "
-            f"{_frozen(m.freeze_layers)}. "
-            f"Trainer arguments are in the nested `fine-tuning` run."
-        ),
+        _recipe_line(cfg, head_rate),
     ]
+
+
+def _recipe_line(cfg: TrainConfig, head_rate: str) -> str:
+    m = cfg.model
+    head = (
+        f"a logistic-regression head (class weights {m.class_weight}) on the mean-pooled, L2-normalised "
+        f"embedding, its C chosen from {_grid(m.head_c_grid)} by grouped inner CV on the training letters "
+        f"(param `head_C`); head weights in `head.safetensors`"
+    )
+    if m.recipe == "frozen_encoder":
+        return f"- Recipe `frozen_encoder`: the base encoder unchanged, {head}."
+    if m.recipe == "setfit":
+        s = m.setfit
+        return (
+            f"- Recipe `setfit`: the encoder first trained contrastively with SetFit ({s.num_iterations} "
+            f"iteration(s) of pairs per item, {s.epochs} epoch(s), batch {s.batch_size}, learning rate "
+            f"{s.learning_rate:g}, {_frozen(m.freeze_layers)}), then {head}."
+        )
+    return (
+        f"- Recipe `fine_tune`: {m.epochs:g} epoch(s), batch {m.batch_size}, learning rate "
+        f"{m.learning_rate:g}{head_rate}, weight decay {m.weight_decay:g}, class weights {m.class_weight}, "
+        f"{_frozen(m.freeze_layers)}. "
+        f"Trainer arguments are in the nested `fine-tuning` run."
+    )
 
 
 def _domain_adaptation_lines(cfg: TrainConfig, facts: RunFacts) -> list[str]:
@@ -158,6 +193,8 @@ def _versus_baseline_lines(facts: RunFacts) -> list[str]:
 def _onnx_lines(cfg: TrainConfig, facts: RunFacts) -> list[str]:
     if not cfg.model.export_onnx:
         return ["- ONNX: not exported (model.export_onnx: false)."]
+    if cfg.model.recipe != "fine_tune":
+        return [f"- ONNX: not exported (the {cfg.model.recipe} recipe is scored with PyTorch only)."]
     m = facts.metrics
     line = (
         "- ONNX: an int8 export (dynamic quantisation) ships beside the PyTorch weights; "
@@ -175,10 +212,50 @@ def _onnx_lines(cfg: TrainConfig, facts: RunFacts) -> list[str]:
 
 def transformer_card(cfg: TrainConfig, facts: RunFacts) -> str:
     lines = [
-        "## Model family: fine-tuned transformer",
+        f"## Model family: transformer ({cfg.model.recipe})",
         *_base_model_lines(cfg, facts),
         *_domain_adaptation_lines(cfg, facts),
         *_versus_baseline_lines(facts),
         *_onnx_lines(cfg, facts),
     ]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- ensemble
+
+
+_COMBINERS = {
+    "auc_weights": "the convex weights that rank best within inner folds",
+    "logistic": "a class-weighted logistic regression",
+}
+
+
+def ensemble_describe(cfg: TrainConfig) -> str:
+    m = cfg.model
+    names = " + ".join(member.family for member in m.members)
+    return (
+        f"ensemble of {names}: {_COMBINERS[m.combiner.method]} on their standardised logits from "
+        f"{m.inner_folds}-fold inner CV by letter, then {cfg.evaluation.calibration} calibration"
+    )
+
+
+def ensemble_card(cfg: TrainConfig, facts: RunFacts) -> str:
+    m, metrics = cfg.model, facts.metrics
+    lines = [
+        "## Model family: ensemble",
+        f"- Members: {', '.join(member.family for member in m.members)}, each packaged as its own model under "
+        "`members/<family>/`.",
+        f"- Combiner: {_COMBINERS[m.combiner.method]} on the members' standardised logits, fitted on their "
+        f"scores from {m.inner_folds}-fold inner cross-validation by letter; a member that only adds noise "
+        "gets weight 0 (`combiner.json` has the numbers).",
+        f"- Calibration: {cfg.evaluation.calibration}, fitted on held-out ensemble scores (cross-fitted in "
+        "cross-validation); a Platt slope below 1 shrinks the answer toward the base rate, to it at 0.",
+    ]
+    for member in m.members:
+        key = f"cv_diff_vs_{member.family}_"
+        if f"{key}roc_auc" in metrics:
+            lines.append(
+                f"- Minus the {member.family} on the same folds: AUROC {_interval(metrics, f'{key}roc_auc', True)}; "
+                f"Brier skill {_interval(metrics, f'{key}brier_skill', True)}."
+            )
     return "\n".join(lines) + "\n"

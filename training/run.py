@@ -19,18 +19,18 @@ import mlflow
 import numpy as np
 import pandas as pd
 
+from features.writer import writer_template
 from serving.calibration import fit_calibration
 from serving.pyfunc_model import log_packaged_model
 from training import console, cv_metrics, run_info, tracking
 from training.audit import leakage_audit_cv, leakage_audit_split
-from training.baseline import BaselineModelConfig, fit_pipeline, model_frame
 from training.config import TrainConfig, resolved_yaml, with_model
 from training.cross_validation import out_of_fold, reference_out_of_fold
 from training.cv_metrics import OOFScores, headline_defined, oof_metrics, paired_difference
 from training.data import load_splits, require_every_split
 from training.evaluation import adaptive_ece, letter_bootstrap_ci, markdown_table, per_category_table
-from training.families import FAMILIES, Family, family_of
-from training.folds import item_folds
+from training.families import Family, family_of
+from training.folds import Fold, item_folds, writer_folds
 from training.metrics import (
     AlwaysUpheld,
     CategoryRate,
@@ -73,7 +73,9 @@ def train(cfg: TrainConfig) -> TrainResult:
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
     console.quiet_training_output()
+    tracking.stage.mark("mlflow")  # the stages benchmarks/bench_train.py reports
     tracking.setup(cfg.mlflow.experiment)
+    tracking.stage.mark("load")
     dsd, ingest_report = load_splits(cfg.data)
     family = family_of(cfg)
     if cfg.evaluation.mode == "cv":
@@ -101,13 +103,19 @@ def train_cv(cfg: TrainConfig, family: Family, dsd, ingest_report: dict) -> Trai
     ev = cfg.evaluation
     items = Split.of(all_items(dsd), cfg.data.feature_view)
     # Refused before any run starts: too few letters, a fold without an overturned item, a
-    # config the smallest training fold cannot support.
+    # config the smallest training fold cannot support, too few writer templates (writer_shift).
     folds = item_folds(items.letter_keys, items.y, ev.folds, ev.repeats, cfg.seed)
     family.check_data(cfg, min(len(f.train) for f in folds))
+    templates = [writer_template(s) for s in items.rows["case_summary"]]
+    writer = writer_folds(templates, items.letter_keys, items.y) if ev.writer_shift else []
+    if writer:
+        family.check_data(cfg, min(len(f.train) for f in writer))
     y, groups = items.y, items.letter_ids
     with mlflow.start_run(run_name=run_name(cfg)) as run, tempfile.TemporaryDirectory() as tmp:
+        tracking.stage.mark("mlflow")
         log_run_inputs(cfg, family, ingest_report, dsd)
         raw = out_of_fold(cfg, family, items, folds)
+        tracking.stage.mark("metrics")
         scores = raw.scores(ev.calibration)
         calibrated = scores.prob
         threshold = choose_threshold(np.tile(y, ev.repeats), calibrated.ravel())
@@ -141,10 +149,12 @@ def train_cv(cfg: TrainConfig, family: Family, dsd, ingest_report: dict) -> Trai
         metrics["base_rate"] = float(y.mean())
         metrics["cv_out_of_distribution_share"] = float(1 - raw.in_distribution.mean())
         metrics["cv_within_fold_roc_auc"] = cv_metrics.within_fold_roc_auc(y, raw.p, raw.fold)
-        if family.compare_to_baseline(cfg):
-            metrics.update(_versus_default_baseline(cfg, items, folds, scores))
+        if writer:
+            metrics.update(_writer_shift(cfg, family, items, writer, templates, threshold))
+        metrics.update(_versus_references(cfg, family, items, folds, scores))
         if ev.leakage_audit:
             metrics.update(leakage_audit_cv(cfg, family, items, folds, metrics))
+        tracking.stage.mark("mlflow")
         mlflow.log_metrics(metrics)
         run_info.log_headline(cfg, metrics)
         _log_oof_predictions(items, raw, calibrated, (base, category), Path(tmp))
@@ -160,11 +170,39 @@ def train_cv(cfg: TrainConfig, family: Family, dsd, ingest_report: dict) -> Trai
 
         # The model that ships: refitted on every letter, with the calibrator fitted on all OOF
         # scores and the threshold chosen on the calibrated OOF predictions.
+        tracking.stage.mark("refit")
         model = fit_packaged(cfg, family, items, None, Path(tmp) / "model", precedents=True)
         calibration = fit_calibration(ev.calibration, raw.p.ravel(), np.tile(y, ev.repeats))
         model.add_evaluation(metrics, "cv")
         model.finish(threshold, calibration)
         return _register(cfg, family, model, metrics, dsd, categories, threshold, calibration, run.info.run_id)
+
+
+def _writer_shift(cfg, family: Family, items: Split, folds: list[Fold], templates, threshold) -> dict[str, float]:
+    """The same family under leave-one-writer-template-out folds, as `cv_writer_*` (at the letter
+    folds' threshold, which is the one that ships); its fold runs nest in one `writer-shift` run
+    with the folds' make-up (counts only). `cv_writer_within_fold_roc_auc` ranks within each
+    held-out writer, without the shift between the folds' models."""
+    ev, y = cfg.evaluation, items.y
+    with mlflow.start_run(run_name="writer-shift", nested=True):
+        mlflow.set_tag("stage", "writer_shift")
+        held_out = {
+            str(f.index): {
+                "templates": sorted({templates[i] for i in f.test}),
+                "letters": len(set(items.letter_ids[f.test])),
+                "items": len(f.test),
+                "overturned": int(y[f.test].sum()),
+            }
+            for f in folds
+        }
+        mlflow.log_dict(held_out, "writer_folds.json")
+        raw = out_of_fold(cfg, family, items, folds, label="writer-shift")
+        scores = raw.scores(ev.calibration)
+        # The reference models' writer-shift folds nest here too, beside the family's own.
+        references = _versus_references(cfg, family, items, folds, scores, prefix=cv_metrics.WRITER)
+    out = oof_metrics(y, scores, items.letter_ids, threshold, ev.bootstrap_samples, cfg.seed, cv_metrics.WRITER)
+    out[f"{cv_metrics.WRITER}within_fold_roc_auc"] = cv_metrics.within_fold_roc_auc(y, raw.p, raw.fold)
+    return out | references
 
 
 def _uncalibrated(y, p_raw, base) -> dict[str, float]:
@@ -176,20 +214,29 @@ def _uncalibrated(y, p_raw, base) -> dict[str, float]:
     }
 
 
-def _versus_default_baseline(cfg, items: Split, folds, scores: OOFScores) -> dict[str, float]:
-    """Paired difference against the default baseline on the same folds and items."""
+def _versus_references(
+    cfg, family: Family, items: Split, folds, scores: OOFScores, prefix: str = cv_metrics.MODEL
+) -> dict[str, float]:
+    """Paired difference against each of the family's reference models (the default baseline for a
+    transformer, the members for an ensemble) on the same folds and items: `<prefix>diff_vs_<name>_*`."""
     ev = cfg.evaluation
-    baseline_cfg = with_model(cfg, BaselineModelConfig())
-    raw = out_of_fold(baseline_cfg, FAMILIES["baseline"], items, folds, label="reference-baseline")
-    return paired_difference(
-        items.y,
-        scores,
-        raw.scores(ev.calibration),
-        items.letter_ids,
-        ev.bootstrap_samples,
-        cfg.seed,
-        f"{cv_metrics.MODEL}diff_vs_baseline_",
-    )
+    out: dict[str, float] = {}
+    for name, model in family.references(cfg).items():
+        ref_cfg = with_model(cfg, model)
+        label = f"reference-{name}" + ("" if prefix == cv_metrics.MODEL else f"-{prefix.strip('_')}")
+        raw = out_of_fold(ref_cfg, family_of(ref_cfg), items, folds, label=label)
+        out.update(
+            paired_difference(
+                items.y,
+                scores,
+                raw.scores(ev.calibration),
+                items.letter_ids,
+                ev.bootstrap_samples,
+                cfg.seed,
+                f"{prefix}diff_vs_{name}_",
+            )
+        )
+    return out
 
 
 def _log_oof_predictions(items: Split, raw, p_calibrated, references, tmp: Path) -> None:
@@ -250,8 +297,7 @@ def train_split(cfg: TrainConfig, family: Family, dsd, ingest_report: dict) -> T
         model.finish(threshold, calibration)
         p_test = model.served(splits["test"])
         metrics = _split_metrics(cfg, splits, p_val, p_test, threshold)
-        if family.compare_to_baseline(cfg):
-            metrics.update(_split_versus_default_baseline(cfg, splits, p_test))
+        metrics.update(_split_versus_references(cfg, family, splits, p_test, Path(tmp)))
         if cfg.evaluation.leakage_audit:
             metrics.update(leakage_audit_split(cfg, family, splits, metrics, Path(tmp)))
         mlflow.log_metrics(metrics)
@@ -285,19 +331,25 @@ def _split_metrics(cfg, splits: dict[str, Split], p_val, p_test, threshold: floa
     return metrics
 
 
-def _split_versus_default_baseline(cfg, splits: dict[str, Split], p_test) -> dict[str, float]:
-    baseline = fit_pipeline(BaselineModelConfig(), splits["train"], cfg.seed)
+def _split_versus_references(cfg, family: Family, splits: dict[str, Split], p_test, tmp: Path) -> dict[str, float]:
+    """AUROC minus each reference model's on the test split, both fitted on the same train split."""
+    out: dict[str, float] = {}
     test = splits["test"]
-    p_base = baseline.predict_proba(model_frame(test.frame))[:, 1]
-    return paired_bootstrap_auc_diff(
-        test.y,
-        p_test,
-        p_base,
-        test.letter_ids,
-        cfg.evaluation.bootstrap_samples,
-        cfg.seed,
-        prefix="test_roc_auc_diff_vs_baseline",
-    )
+    for name, model in family.references(cfg).items():
+        ref_cfg = with_model(cfg, model)
+        reference = fit_packaged(ref_cfg, family_of(ref_cfg), splits["train"], None, tmp / f"reference-{name}")
+        out.update(
+            paired_bootstrap_auc_diff(
+                test.y,
+                p_test,
+                reference.score(test),
+                test.letter_ids,
+                cfg.evaluation.bootstrap_samples,
+                cfg.seed,
+                prefix=f"test_roc_auc_diff_vs_{name}",
+            )
+        )
+    return out
 
 
 # ---------------------------------------------------------------- shared
@@ -319,6 +371,7 @@ def _register(
     calibration: dict | None,
     run_id: str,
 ) -> TrainResult:
+    tracking.stage.mark("mlflow")
     if calibration:
         mlflow.log_dict(calibration, "calibration.json")
     family.log_artifacts(model.model_dir)

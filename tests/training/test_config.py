@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import new_store_uri
 
 from training.baseline import BaselineModelConfig
 from training.config import PROJECT_ROOT, ConfigError, TrainConfig, resolved_yaml
@@ -77,7 +78,7 @@ model:
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
 def test_every_shipped_config_loads(path):
     cfg = load_config(path)
-    assert cfg.model.family in ("baseline", "transformer")
+    assert cfg.model.family == path.stem  # each shipped config trains the family it is named after
     # round trip: the resolved YAML logged with each run loads back to the same config
     assert validate_config(yaml.safe_load(resolved_yaml(cfg))) == cfg
 
@@ -443,14 +444,27 @@ def test_check_data_refuses_a_min_df_larger_than_the_training_set():
 def test_every_family_has_a_data_check_that_accepts_the_defaults():
     from training.families import FAMILIES
 
-    assert set(FAMILIES) == {"baseline", "transformer"}
+    assert set(FAMILIES) == {"baseline", "transformer", "ensemble"}
     FAMILIES["baseline"].check_data(default_config(), 1000)
     FAMILIES["transformer"].check_data(validate_config({"model": {"family": "transformer"}}), 2)
+    FAMILIES["ensemble"].check_data(validate_config({"model": {"family": "ensemble"}}), 1000)
+
+
+def test_the_ensemble_checks_its_members_on_an_inner_fold():
+    """min_df 2 fits 3 training items, but not the 2 of an inner fold of them (3 inner folds)."""
+    from training.families import FAMILIES
+
+    cfg = validate_config(
+        {"model": {"family": "ensemble", "members": [{"family": "baseline"}, {"family": "transformer"}]}}
+    )
+    FAMILIES["ensemble"].check_data(cfg, 3)
+    with pytest.raises(ConfigError, match="min_df: 2 is larger than the 1 items"):
+        FAMILIES["ensemble"].check_data(cfg, 2)
 
 
 @pytest.fixture
 def tracking_store(tmp_path, monkeypatch):
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", new_store_uri(tmp_path))
     return tmp_path
 
 
