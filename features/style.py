@@ -8,13 +8,18 @@ before it is submitted has no reviewer, so none of these may carry weight, nor b
 `normalise_style` removes them, and every bare number with them:
 
 - person terms (worker, applicant, claimant, employee, patient, IW, with their article and
-  possessive) are dropped, not mapped to one token, which would itself become a reason;
+  possessive, and the pronouns he, she, his, her...) are dropped, not mapped to one token, which
+  would itself become a reason;
 - dates in every written form, month names next to a day or year, and bare month names except
   "may" (a verb far more often than a month) and "march" (also a clinical term: march fracture);
 - bare numbers: every run of digits not joined to letters (ages, days, years, pain scores, counts,
   "7.5" of "7.5 mg"); a number joined to its unit ("5mg", "2x6") is request content and stays;
-- the templates' stock phrases and the guideline citations' scaffolding ("decision based on",
-  "section(s)"); the guideline names themselves (MTUS, ODG) say what UR cited and stay.
+- the templates' stock phrases, ages as they write them ("a 52-year-old"), the labels
+  features.views puts before each part of the text ("case summary:") and the guideline
+  citations' scaffolding ("decision based on", "section(s)"); the guideline names themselves
+  (MTUS, ODG) say what UR cited and stay.
+
+Function words ("is", "the", "which") go too, but in the TF-IDF (`stop_words: english`), not here.
 
 One case-sensitive pass of one pattern over the lower-cased text finds all of them: this runs on
 every request the baseline scores, and case-insensitive passes of each pattern cost about 2.5
@@ -72,17 +77,26 @@ _BOILERPLATE = (
     r"chapter\b",
     r"citation\b",
     r"https?://\S+",
+    # Ages as the templates write them ("a 52-year-old", "48 year old"; the age itself is a field of
+    # its own) and the labels features.views puts before each part of the text.
+    r"(?:an?\s+)?(?:\d+\s*[- ]\s*)?years?[- ]old\b",
+    r"case summary:",
+    r"claims administrator guideline:",
+    r"patient:",
+    r"category:",
+    r"days since injury\b",
 )
 _PERSON = (
     r"(?:(?:the|this|that|an?|our)\s+)?"
     r"(?:injured\s+(?:workers?|employees?)|applicants?|claimants?|employees?|patients?|workers?|i\.w\.|iw)"
     r"(?:'s|’s|s')?(?!\w)",
+    r"(?:he/she|s/he|he|she|his|hers|her|him|himself|herself)(?!\w)",  # the pronouns that name the person
 )
 # Bare: a month name that is not also a common word or clinical term (see the module docstring).
 _BARE_MONTHS = (r"(?:january|february|april|june|july|august|september|october|november|december)\b",)
 # A run of digits that is its own word (a TF-IDF token would be all digits): "34", "2016", both
 # halves of "7.5"; not the "5" of "5mg", the "12" of "t12" nor the digits of "2x6".
-_BARE_NUMBER = (r"\d+(?![^\W\d_])",)
+_BARE_NUMBER = (r"\d+(?!\w)",)  # (?!\w), not (?![a-z]): backtracking would cut "2" off "20mg"
 BARE_NUMBER = re.compile(rf"\b{_BARE_NUMBER[0]}")
 _ANY_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # One pass over lower-cased text; where two alternatives match at one place the earlier wins: a

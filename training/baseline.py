@@ -31,6 +31,9 @@ class TfidfConfig(Strict):
     min_df: int = Field(default=2, ge=1)
     max_features: int | None = Field(default=50_000, ge=1)
     sublinear_tf: bool = True
+    # scikit-learn's English stop-word list: function words ("is", "he", "the") carry how a summary
+    # is written, not what it says, and would otherwise be shown as reasons.
+    stop_words: Literal["english"] | None = "english"
 
     @field_validator("ngram_range")
     @classmethod
@@ -73,6 +76,7 @@ def _tfidf(cfg: TfidfConfig) -> TfidfVectorizer:
         min_df=cfg.min_df,
         max_features=cfg.max_features,
         sublinear_tf=cfg.sublinear_tf,
+        stop_words=cfg.stop_words,
         lowercase=True,
         dtype=np.float32,
     )

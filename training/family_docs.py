@@ -46,7 +46,8 @@ def _tfidf_words(t) -> str:
         else f"{t.ngram_range[0]}-grams"
     )
     cap = f"up to {t.max_features:,} features" if t.max_features else "no feature cap"
-    return f"{t.analyzer} {grams}, min_df {t.min_df}, {cap}{', sublinear tf' if t.sublinear_tf else ''}"
+    stop = f", {t.stop_words} stop words removed" if t.stop_words else ""
+    return f"{t.analyzer} {grams}, min_df {t.min_df}, {cap}{', sublinear tf' if t.sublinear_tf else ''}{stop}"
 
 
 def baseline_describe(cfg: TrainConfig) -> str:
