@@ -24,19 +24,19 @@ from serving.calibration import fit_calibration
 from serving.pyfunc_model import log_packaged_model
 from training import console, cv_metrics, run_info, tracking
 from training.audit import leakage_audit_cv, leakage_audit_split
-from training.config import TrainConfig, resolved_yaml, with_model
+from training.comparisons import split_versus_references, versus_references, writer_shift
+from training.config import TrainConfig, resolved_yaml
 from training.cross_validation import out_of_fold, reference_out_of_fold
-from training.cv_metrics import OOFScores, headline_defined, oof_metrics, paired_difference
+from training.cv_metrics import OOFScores, headline_defined, oof_metrics
 from training.data import load_splits, require_every_split
 from training.evaluation import adaptive_ece, letter_bootstrap_ci, markdown_table, per_category_table
 from training.families import Family, family_of
-from training.folds import Fold, item_folds, writer_folds
+from training.folds import item_folds, writer_folds
 from training.metrics import (
     AlwaysUpheld,
     CategoryRate,
     binary_metrics,
     choose_threshold,
-    paired_bootstrap_auc_diff,
 )
 from training.model_card import write_model_card
 from training.packaging import PackagedModel, fit_packaged
@@ -150,8 +150,8 @@ def train_cv(cfg: TrainConfig, family: Family, dsd, ingest_report: dict) -> Trai
         metrics["cv_out_of_distribution_share"] = float(1 - raw.in_distribution.mean())
         metrics["cv_within_fold_roc_auc"] = cv_metrics.within_fold_roc_auc(y, raw.p, raw.fold)
         if writer:
-            metrics.update(_writer_shift(cfg, family, items, writer, templates, threshold))
-        metrics.update(_versus_references(cfg, family, items, folds, scores))
+            metrics.update(writer_shift(cfg, family, items, writer, templates, threshold))
+        metrics.update(versus_references(cfg, family, items, folds, scores))
         if ev.leakage_audit:
             metrics.update(leakage_audit_cv(cfg, family, items, folds, metrics))
         tracking.stage.mark("mlflow")
@@ -178,33 +178,6 @@ def train_cv(cfg: TrainConfig, family: Family, dsd, ingest_report: dict) -> Trai
         return _register(cfg, family, model, metrics, dsd, categories, threshold, calibration, run.info.run_id)
 
 
-def _writer_shift(cfg, family: Family, items: Split, folds: list[Fold], templates, threshold) -> dict[str, float]:
-    """The same family under leave-one-writer-template-out folds, as `cv_writer_*` (at the letter
-    folds' threshold, which is the one that ships); its fold runs nest in one `writer-shift` run
-    with the folds' make-up (counts only). `cv_writer_within_fold_roc_auc` ranks within each
-    held-out writer, without the shift between the folds' models."""
-    ev, y = cfg.evaluation, items.y
-    with mlflow.start_run(run_name="writer-shift", nested=True):
-        mlflow.set_tag("stage", "writer_shift")
-        held_out = {
-            str(f.index): {
-                "templates": sorted({templates[i] for i in f.test}),
-                "letters": len(set(items.letter_ids[f.test])),
-                "items": len(f.test),
-                "overturned": int(y[f.test].sum()),
-            }
-            for f in folds
-        }
-        mlflow.log_dict(held_out, "writer_folds.json")
-        raw = out_of_fold(cfg, family, items, folds, label="writer-shift")
-        scores = raw.scores(ev.calibration)
-        # The reference models' writer-shift folds nest here too, beside the family's own.
-        references = _versus_references(cfg, family, items, folds, scores, prefix=cv_metrics.WRITER)
-    out = oof_metrics(y, scores, items.letter_ids, threshold, ev.bootstrap_samples, cfg.seed, cv_metrics.WRITER)
-    out[f"{cv_metrics.WRITER}within_fold_roc_auc"] = cv_metrics.within_fold_roc_auc(y, raw.p, raw.fold)
-    return out | references
-
-
 def _uncalibrated(y, p_raw, base) -> dict[str, float]:
     """Calibration metrics before calibration, to show what it changed."""
     values = [cv_metrics.probability_metrics(y, p, p, b) for p, b in zip(p_raw, base)]
@@ -212,31 +185,6 @@ def _uncalibrated(y, p_raw, base) -> dict[str, float]:
         f"{cv_metrics.MODEL}uncalibrated_{k}": float(np.mean([v[k] for v in values]))
         for k in ("brier", "brier_skill", "ece", "mean_p")
     }
-
-
-def _versus_references(
-    cfg, family: Family, items: Split, folds, scores: OOFScores, prefix: str = cv_metrics.MODEL
-) -> dict[str, float]:
-    """Paired difference against each of the family's reference models (the default baseline for a
-    transformer, the members for an ensemble) on the same folds and items: `<prefix>diff_vs_<name>_*`."""
-    ev = cfg.evaluation
-    out: dict[str, float] = {}
-    for name, model in family.references(cfg).items():
-        ref_cfg = with_model(cfg, model)
-        label = f"reference-{name}" + ("" if prefix == cv_metrics.MODEL else f"-{prefix.strip('_')}")
-        raw = out_of_fold(ref_cfg, family_of(ref_cfg), items, folds, label=label)
-        out.update(
-            paired_difference(
-                items.y,
-                scores,
-                raw.scores(ev.calibration),
-                items.letter_ids,
-                ev.bootstrap_samples,
-                cfg.seed,
-                f"{prefix}diff_vs_{name}_",
-            )
-        )
-    return out
 
 
 def _log_oof_predictions(items: Split, raw, p_calibrated, references, tmp: Path) -> None:
@@ -297,7 +245,7 @@ def train_split(cfg: TrainConfig, family: Family, dsd, ingest_report: dict) -> T
         model.finish(threshold, calibration)
         p_test = model.served(splits["test"])
         metrics = _split_metrics(cfg, splits, p_val, p_test, threshold)
-        metrics.update(_split_versus_references(cfg, family, splits, p_test, Path(tmp)))
+        metrics.update(split_versus_references(cfg, family, splits, p_test, Path(tmp)))
         if cfg.evaluation.leakage_audit:
             metrics.update(leakage_audit_split(cfg, family, splits, metrics, Path(tmp)))
         mlflow.log_metrics(metrics)
@@ -329,27 +277,6 @@ def _split_metrics(cfg, splits: dict[str, Split], p_val, p_test, threshold: floa
         )
         metrics.update(binary_metrics(test.y, ref.predict_proba(cats["test"]), t, f"{ref.name}_test_"))
     return metrics
-
-
-def _split_versus_references(cfg, family: Family, splits: dict[str, Split], p_test, tmp: Path) -> dict[str, float]:
-    """AUROC minus each reference model's on the test split, both fitted on the same train split."""
-    out: dict[str, float] = {}
-    test = splits["test"]
-    for name, model in family.references(cfg).items():
-        ref_cfg = with_model(cfg, model)
-        reference = fit_packaged(ref_cfg, family_of(ref_cfg), splits["train"], None, tmp / f"reference-{name}")
-        out.update(
-            paired_bootstrap_auc_diff(
-                test.y,
-                p_test,
-                reference.score(test),
-                test.letter_ids,
-                cfg.evaluation.bootstrap_samples,
-                cfg.seed,
-                prefix=f"test_roc_auc_diff_vs_{name}",
-            )
-        )
-    return out
 
 
 # ---------------------------------------------------------------- shared

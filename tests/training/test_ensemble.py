@@ -139,9 +139,10 @@ def ensemble_folder(ensemble_run, tmp_path_factory) -> Path:
 def test_run_is_paired_against_each_member(ensemble_run):
     _, result, _ = ensemble_run
     m = result.metrics
-    for member in ("baseline", "transformer"):
-        for key in ("roc_auc", "roc_auc_ci_low", "roc_auc_ci_high", "brier_skill", "brier_skill_ci_low"):
-            assert math.isfinite(m[f"cv_diff_vs_{member}_{key}"]), key
+    for prefix in ("cv_", "cv_writer_"):  # letter folds, and writer-shift folds
+        for member in ("baseline", "transformer"):
+            for key in ("roc_auc", "roc_auc_ci_low", "roc_auc_ci_high", "brier_skill", "brier_skill_ci_low"):
+                assert math.isfinite(m[f"{prefix}diff_vs_{member}_{key}"]), (prefix, member, key)
     assert 0 <= m["cv_mean_p"] <= 1 and math.isfinite(m["cv_brier_skill"])
 
 

@@ -34,6 +34,8 @@ def packaged(tf_env, tf_letters, tiny_base, train_split, tmp_path_factory) -> di
     from training.packaging import fit_packaged
 
     out = {}
+    # An experiment of this store's own: the process-wide active one may be another module's store's.
+    mlflow.set_experiment("imr-tests-recipes")
     for recipe in POOLED:
         cfg = recipe_config(tf_letters, tiny_base, recipe)
         with mlflow.start_run(run_name=f"test-{recipe}"):
