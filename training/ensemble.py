@@ -6,12 +6,12 @@ is given (a cross-validation fold's training letters, or every letter for the mo
 
 1. inner K-fold by letter: each member is fitted on the other inner folds and scores the held-out
    one, so every training item gets an honest score from each member;
-2. the combiner weighs the members' standardised logits, fitted on those scores: by default a
-   class-weighted logistic regression (`combiner.method: logistic`; a member whose weight comes out
-   negative, pulling against the label on these letters, is dropped and the rest refitted), or the
-   convex weights that rank them best within the inner folds (`auc_weights`). Either way the raw
-   score is centred the same way in every fold, so the pooled out-of-fold ranking is not shifted by
-   each fold's base rate;
+2. the combiner weighs the members' standardised logits, fitted on those scores: by default the
+   convex weights that rank them best within the inner folds (`combiner.method: auc_weights`; a
+   member that only adds noise gets weight 0), or a class-weighted logistic regression
+   (`logistic`; a member whose weight comes out negative is dropped and the rest refitted).
+   Either way the raw score is centred the same way in every fold, so the pooled out-of-fold
+   ranking is not shifted by each fold's base rate;
 3. every member is refitted on all the letters into `members/<family>/`, a packaged model of its
    own, and the combiner is written as `combiner.json` (serving.ensemble_scorer applies it).
 
@@ -54,12 +54,12 @@ MemberConfig = Annotated[BaselineModelConfig | TransformerModelConfig, Field(dis
 
 
 class CombinerConfig(Strict):
-    # "logistic": a class-weighted logistic regression on the members' standardised logits, negative
-    # weights dropped; "auc_weights": the convex weights (on a grid) that rank the inner out-of-fold
-    # scores best (mean AUROC within inner folds; ties: the weights nearest equal). Both measured on
-    # the bundled letters (README, "The ensemble"): logistic ranked alike under letter folds and
-    # better under writer shift, the protocol a new request faces.
-    method: Literal["logistic", "auc_weights"] = "logistic"
+    # "auc_weights": the convex weights (on a grid) of the members' standardised logits that rank the
+    # inner out-of-fold scores best (mean AUROC within inner folds; ties: the weights nearest equal);
+    # "logistic": a class-weighted logistic regression on them, negative weights dropped. Both measured
+    # on the bundled letters (README, "The ensemble"): alike under writer shift, auc_weights better
+    # calibrated under letter folds.
+    method: Literal["auc_weights", "logistic"] = "auc_weights"
     grid_step: float = Field(default=0.1, gt=0, le=0.5)  # auc_weights
     C: float = Field(default=1.0, gt=0)  # logistic
 
