@@ -182,8 +182,8 @@ def test_run_description_says_what_on_which_data_and_the_result(runs, small_corp
     note = run.data.tags["mlflow.note.content"]
     m = result.metrics
     assert note.startswith(
-        "**baseline**: TF-IDF (word 1-2-grams, min_df 1, up to 2,000 features, sublinear tf) "
-        "+ logistic regression (C=1, class_weight balanced)."
+        "**baseline**: TF-IDF (word 1-2-grams, min_df 1, up to 2,000 features, sublinear tf, english stop words "
+        "removed) + logistic regression (C=1, class_weight balanced)."
     )
     dsd, report = load_splits(cfg.data)
     items = sum(ds.num_rows for ds in dsd.values())
