@@ -57,20 +57,20 @@ class EnsembleScorer:
         return combine(self.spec, self.member_proba(records)) if len(records) else np.empty(0)
 
     def reasons(self, records: Sequence[Mapping[str, Any]], top: int = 5) -> list[list[dict]]:
-        """Each weighted member's reasons (its own kind and units: log-odds for terms, probability for
-        sentences), scaled by the member's weight in the combiner and marked with the member's name."""
+        """Each weighted member's own top reasons, scaled by its weight in the combiner and marked with
+        its name. Ranked within each member, never across them: a member's effects are in its own
+        units (log-odds for terms, a change in probability for sentences)."""
         weights = np.asarray(self.spec["coef"]) / np.asarray(self.spec["scale"])
         per_member = [
             (name, w, member.reasons(records, top))
             for name, w, member in zip(self.spec["members"], weights, self.members)
             if w > 0
         ]
-        out = []
-        for i in range(len(records)):
-            candidates = [
+        return [
+            [
                 r | {"effect": round(float(r["effect"] * w), 4), "member": name}
                 for name, w, reasons in per_member
-                for r in reasons[i]
+                for r in top_reasons(reasons[i], top)
             ]
-            out.append(top_reasons(candidates, top))
-        return out
+            for i in range(len(records))
+        ]

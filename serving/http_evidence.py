@@ -69,6 +69,7 @@ class Reason(BaseModel):
         description="baseline: log-odds contribution; transformer: change in probability when the sentence is left out"
     )
     direction: Literal["up", "down"]
+    member: str | None = Field(default=None, description="ensemble only: the member model the reason comes from")
 
 
 class Evidence(BaseModel):

@@ -63,6 +63,13 @@ class CombinerConfig(Strict):
     grid_step: float = Field(default=0.1, gt=0, le=0.5)  # auc_weights
     C: float = Field(default=1.0, gt=0)  # logistic
 
+    @field_validator("grid_step")
+    @classmethod
+    def _divides_one(cls, step: float) -> float:
+        if abs(1 / step - round(1 / step)) > 1e-9:
+            raise ValueError(f"must divide 1 into whole steps (0.1, 0.25, 0.5...), got {step}")
+        return step
+
 
 class EnsembleModelConfig(ModelConfig):
     family: Literal["ensemble"] = "ensemble"
@@ -176,10 +183,12 @@ def simplex_grid(members: int, step: float) -> np.ndarray:
 
 def _auc_weights(z: np.ndarray, y: np.ndarray, fold: np.ndarray, step: float) -> np.ndarray:
     folds = [fold == k for k in np.unique(fold) if len(np.unique(y[fold == k])) == 2]
+    equal = np.full(z.shape[1], 1 / z.shape[1])
+    if not folds:  # no inner fold holds both classes: nothing to rank by
+        return equal
     grid = simplex_grid(z.shape[1], step)
     auc = np.array([np.mean([roc_auc_score(y[f], z[f] @ w) for f in folds]) for w in grid])
     best = np.flatnonzero(auc >= auc.max() - 1e-12)
-    equal = np.full(z.shape[1], 1 / z.shape[1])
     return grid[best[np.argmin(np.linalg.norm(grid[best] - equal, axis=1))]]
 
 

@@ -55,6 +55,18 @@ def test_auc_weights_are_convex_and_prefer_equal_on_ties():
     assert twins["coef"] == pytest.approx([0.5, 0.5])  # every weighting ranks alike: the equal one
 
 
+def test_auc_weights_without_a_fold_of_both_classes_are_equal():
+    p, y, _ = scores(n=60)
+    fold = np.where(y == 1, 0, 1)  # every inner fold holds one class only
+    spec = fit_combiner(p, y, fold, NAMES, CombinerConfig(method="auc_weights"))
+    assert spec["coef"] == pytest.approx([0.5, 0.5])
+
+
+def test_a_grid_step_must_divide_one():
+    with pytest.raises(ConfigError, match="grid_step: must divide 1"):
+        compose("ensemble", model={"combiner": {"grid_step": 0.3}})
+
+
 def test_simplex_grid():
     grid = simplex_grid(3, 0.5)
     assert len(grid) == 6 and np.allclose(grid.sum(axis=1), 1) and (grid >= 0).all()
