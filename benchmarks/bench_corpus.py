@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from bench_predict import emit_figures  # noqa: E402
 from hostile import bomb_pdf  # noqa: E402
 from letters import pdf_bytes  # noqa: E402
 
@@ -313,10 +314,7 @@ def main() -> int:
             f"{fig['projected_1m_16_cores_h'] * 60:.0f} min (if it scales linearly; reading, hashing and "
             f"writing stay in one process)"
         )
-        line = json.dumps(fig)
-        print(line)
-        if args.json:
-            args.json.write_text(line + "\n")
+        emit_figures(fig, args.json)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
 import platform
 import random
@@ -33,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_predict import percentile, train_model  # noqa: E402
+from bench_predict import emit_figures, percentile, train_model  # noqa: E402
 
 TARGET_EXPLAIN_P95_MS = 50.0
 TARGET_SEARCH_P95_MS = 20.0
@@ -151,10 +150,7 @@ def main() -> int:
         limit = {"explain": TARGET_EXPLAIN_P95_MS}.get(name, TARGET_SEARCH_P95_MS)
         verdict = "" if name == "plain" else ("PASS" if f["p95_ms"] <= limit else "FAIL")
         print(f"{name:<18}{f['p50_ms']:>10.2f}{f['p95_ms']:>10.2f}{f['mean_ms']:>10.2f}  {target} {verdict}")
-    line = json.dumps(figures)
-    if args.json:
-        args.json.write_text(line)
-    print(line)
+    emit_figures(figures, args.json)
     return 0
 
 

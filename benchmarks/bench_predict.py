@@ -35,6 +35,14 @@ TARGET_BATCH_ITEMS_PER_S = 2000.0
 TARGET_SINGLE_P50_MS = 5.0
 
 
+def emit_figures(figures: dict, json_path: Path | None) -> None:
+    """The benchmarks' last line: the figures as one JSON line on stdout, and in `json_path` when given."""
+    line = json.dumps(figures)
+    print(line)
+    if json_path:
+        json_path.write_text(line + "\n")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     k = (len(ordered) - 1) * q / 100

@@ -23,7 +23,6 @@ The figures are printed as a table; the last stdout line is the same figures as 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -38,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench_explain import summary, synthetic_rows  # noqa: E402
-from bench_predict import percentile  # noqa: E402
+from bench_predict import emit_figures, percentile  # noqa: E402
 
 from serving.model_dir import ModelMeta, sha256_file  # noqa: E402
 from serving.ood import VOCAB_FILE, load_distribution_check, write_training_vocabulary  # noqa: E402
@@ -180,10 +179,7 @@ def main() -> int:
         verdict = "PASS" if f["p95_ms"] < TARGET_P95_MS else "FAIL"
         cells = "".join(f"{f[k]:>10.3f}" for k in ("p50_ms", "p95_ms", "mean_ms", "cpu_p50_ms", "cpu_p95_ms"))
         print(f"{name:<18}{cells}  p95 < {TARGET_P95_MS:g} {verdict}")
-    line = json.dumps(figures)
-    if args.json:
-        args.json.write_text(line)
-    print(line)
+    emit_figures(figures, args.json)
     return 0
 
 

@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from bench_corpus import SOURCES, generate, templates  # noqa: E402
+from bench_predict import emit_figures  # noqa: E402
 
 IMR = ROOT / ".venv" / "bin" / "imr"
 CONFIG = ROOT / "configs" / "baseline.yaml"
@@ -200,10 +201,7 @@ def main() -> int:
                 f"{fig['train_over_bare_fits_cpu']:.1f}x CPU"
             )
         fig["load_avg_1m_end"] = os.getloadavg()[0]
-        line = json.dumps(fig)
-        print(line)
-        if args.json:
-            args.json.write_text(line + "\n")
+        emit_figures(fig, args.json)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
