@@ -74,12 +74,13 @@ def fit_packaged(
     for the model that ships; cross-validation folds are never asked for evidence and skip it."""
     model_dir.mkdir(parents=True, exist_ok=True)
     files, options = family.fit(cfg, train, validation, model_dir)
+    records = train.records()  # materialised once: at corpus scale a pass over every row
     # Serving's out-of-distribution check reads the training items' vocabulary (serving/ood.py).
-    files = [*files, write_training_vocabulary(model_dir, train.records())]
+    files = [*files, write_training_vocabulary(model_dir, records)]
     with tracking.stage("precedents_index"):
         if precedents:
-            files += build_index(train.records(), model_dir)
-            files += build_table(train.records(), model_dir)  # reviewer criteria (serving/criteria.py)
+            files += build_index(records, model_dir)
+            files += build_table(records, model_dir)  # reviewer criteria (serving/criteria.py)
     model = PackagedModel(model_dir, family.name, cfg.data.feature_view, files, options, float(train.y.mean()))
     model.finish()  # provisional (no calibration), so the folder verifies and scores raw
     return model
