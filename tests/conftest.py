@@ -146,6 +146,15 @@ def tracking_store(root: Path):
             mlflow.set_registry_uri(before[1])
 
 
+def downloaded_model_folder(model_uri: str, dst: Path) -> Path:
+    """A registered version, downloaded into `dst`: its packaged folder (imr_model.json and the
+    files it lists; MLflow puts it under artifacts/<name>/)."""
+    import mlflow
+
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(dst)))
+    return next(local.glob("artifacts/*/imr_model.json")).parent
+
+
 def wait_ready(client, timeout: float = 60) -> None:
     """Until the app behind a TestClient has loaded its model (GET /health answers 200)."""
     deadline = time.monotonic() + timeout

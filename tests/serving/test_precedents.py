@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import RAW_BASELINE_NAME
+from conftest import RAW_BASELINE_NAME, downloaded_model_folder
 from fastapi.testclient import TestClient
 
 from serving import precedents
@@ -47,11 +47,8 @@ def predictor(env):
 
 @pytest.fixture(scope="module")
 def model_folder(env) -> Path:
-    import mlflow
-
     result, root, _ = env
-    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=result.model_uri, dst_path=str(root / "dl")))
-    return next(local.glob("artifacts/*/imr_model.json")).parent
+    return downloaded_model_folder(result.model_uri, root / "dl")
 
 
 @pytest.fixture(scope="module")

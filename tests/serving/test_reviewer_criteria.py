@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import downloaded_model_folder
 from fastapi.testclient import TestClient
 
 from features.criteria import BY_ID
@@ -111,11 +112,8 @@ def env(baseline_store):
 
 @pytest.fixture(scope="module")
 def model_folder(env) -> Path:
-    import mlflow
-
     result, root, _ = env
-    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=result.model_uri, dst_path=str(root / "dl-crit")))
-    return next(local.glob("artifacts/*/imr_model.json")).parent
+    return downloaded_model_folder(result.model_uri, root / "dl-crit")
 
 
 @pytest.fixture(scope="module")

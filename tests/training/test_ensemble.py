@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import yaml
 from compose import CONFIGS, compose
+from conftest import downloaded_model_folder
 from conftest_transformer import tf_config, transformer_env
 
 from serving.ensemble_scorer import COMBINER_FILE, combine
@@ -140,12 +141,9 @@ def ensemble_run(tmp_path_factory, tf_letters, tiny_base):
 
 @pytest.fixture(scope="module")
 def ensemble_folder(ensemble_run, tmp_path_factory) -> Path:
-    """The registered version's packaged folder (the one imr_model.json outside members/)."""
-    import mlflow
-
+    """The registered version's packaged folder (its members' folders are inside it)."""
     _, result, _ = ensemble_run
-    local = Path(mlflow.artifacts.download_artifacts(result.model_uri, dst_path=str(tmp_path_factory.mktemp("ens"))))
-    return next(m.parent for m in local.rglob("imr_model.json") if "members" not in m.parts)
+    return downloaded_model_folder(result.model_uri, tmp_path_factory.mktemp("ens"))
 
 
 def test_run_is_paired_against_each_member(ensemble_run):
