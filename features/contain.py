@@ -3,13 +3,16 @@ an address-space limit, so a decompression bomb, a hang or a PDFium crash reject
 and the pool carries on (pebble replaces a dead worker).
 
 Workers are spawned, not forked: a fork of a server or trainer would inherit torch and its huge
-address space (the memory limit could not be met) and any threads' locks.
+address space (the memory limit could not be met) and any threads' locks. They are born with SIGINT
+blocked and ignore it once started, and the parent never stops half-way through launching one:
+Ctrl-C reaches the whole process group, and is the parent's to handle, so no worker prints a
+traceback however early it comes.
 """
 
 from __future__ import annotations
 
 import atexit
-import multiprocessing
+import math
 import os
 import resource
 import signal
@@ -18,6 +21,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
+from multiprocessing.context import SpawnContext, SpawnProcess
 from typing import Any, TypeVar
 
 from pebble import ProcessExpired, ProcessPool
@@ -26,6 +31,10 @@ from features.work import parse_bytes
 
 TIMEOUT_S = 30.0  # the bundled letters take ~10 ms each; a PDF that needs 30 s is hostile or broken
 MEMORY_MIB = 1024  # address space per worker; the bundled letters need < 200 MiB
+# A worker takes ~50 MiB of address space before it reads a letter (Python, pebble, the parser and
+# PDFium loaded); under a limit near that it cannot start at all. 128 MiB leaves room for a letter
+# (all 147 bundled PDFs parse at 56 MiB) and for a heavier build of those libraries.
+MIN_MEMORY_MIB = 128
 CHUNK = 16  # files per task: ~50 ms of work, so messaging costs little
 MAX_TASKS = 2_000  # tasks (chunks) before a worker is replaced, so a slow leak cannot build up
 
@@ -33,22 +42,74 @@ T = TypeVar("T")
 
 
 def default_workers() -> int:
+    """The cores this process may run on: the most workers a pool starts (parsing is CPU-bound, so
+    more would only cost memory and start-up time)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
 
 
+def _check_limits(timeout_s: float, memory_mib: int) -> None:
+    """ValueError naming the limit that no worker could work within."""
+    if not (timeout_s > 0 and math.isfinite(timeout_s)):
+        raise ValueError(f"the time limit per file must be more than 0 seconds, got {timeout_s}")
+    if memory_mib < MIN_MEMORY_MIB:
+        raise ValueError(f"the memory limit per worker must be at least {MIN_MEMORY_MIB} MiB, got {memory_mib}")
+
+
+class _QuietStartProcess(SpawnProcess):
+    """A spawned worker launched with SIGINT and SIGTERM held off (_held_off_signals)."""
+
+    def start(self) -> None:
+        with _held_off_signals():
+            super().start()
+
+
+@contextmanager
+def _held_off_signals() -> Iterator[None]:
+    """While a worker is launched: SIGINT blocked in this thread, so the child inherits the blocked
+    mask and a Ctrl-C during its start-up (imports, unpickling: a second or more) waits until
+    _init_worker discards it, rather than raising KeyboardInterrupt there (CPython starts its
+    resource tracker the same way, multiprocessing.resource_tracker). And, on the main thread,
+    the Python handlers of both signals deferred to the end: raised in the middle of the launch,
+    they would leave a child that never gets its start-up data and prints an EOFError."""
+    deferred: list[int] = []
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            handler = signal.getsignal(signum)
+            if handler is not None:  # None: set outside Python, left as it is
+                previous[signum] = signal.signal(signum, lambda n, frame: deferred.append(n))
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(deferred):
+            signal.raise_signal(signum)  # to the handler it was meant for, now the launch is done
+
+
+class _QuietSpawnContext(SpawnContext):
+    Process = _QuietStartProcess
+
+
 def _init_worker(memory_bytes: int) -> None:
     if memory_bytes:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    # Ctrl-C is the parent's to handle: ignored here, which also discards one that came while the
+    # worker was starting (blocked until now, see _QuietStartProcess)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     import pypdfium2  # noqa: F401  (load PDFium once per worker, not in the first file's time limit)
 
 
 class ContainedPool:
     """A process pool whose task outcomes are always a dict: the task's own, or
-    {"ok": False, "reason", "contained": True} when the worker hung, died or raised."""
+    {"ok": False, "reason", "contained": True} when the worker hung, died or raised. It starts
+    at most one worker per core, whatever `workers` asks for."""
 
     def __init__(
         self,
@@ -57,14 +118,15 @@ class ContainedPool:
         memory_mib: int = MEMORY_MIB,
         task: Callable[..., dict] = parse_bytes,
     ):
-        self.workers = workers or default_workers()
+        _check_limits(timeout_s, memory_mib)
+        self.workers = min(workers or default_workers(), default_workers())
         self.timeout_s, self.memory_mib, self.task = timeout_s, memory_mib, task
         self._pool = ProcessPool(
             max_workers=self.workers,
             max_tasks=MAX_TASKS,
             initializer=_init_worker,
             initargs=(memory_mib * 1024 * 1024,),
-            context=multiprocessing.get_context("spawn"),
+            context=_QuietSpawnContext(),
         )
 
     def submit(self, *args: Any) -> Future:
