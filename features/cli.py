@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from features.extract import MAX_LETTER_BYTES
@@ -23,15 +28,22 @@ def add_feature_commands(sub) -> None:
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
     p.add_argument("--strict", action="store_true", help="exit 1 if any file is rejected")
-    p.add_argument("--workers", type=_positive_int, default=None, help="parsing processes (default: all cores)")
+    p.add_argument(
+        "--workers", type=_positive_int, default=None, help="parsing processes (default and most: the cores available)"
+    )
     p.add_argument("--rebuild", action="store_true", help="parse every file again, even those already in --out")
-    p.add_argument("--timeout", type=float, default=None, help="seconds allowed per file (default 30)")
+    p.add_argument("--timeout", type=_positive_seconds, default=None, help="seconds allowed per file (default 30)")
     p.add_argument(
         "--memory-limit",
-        type=_positive_int,
+        type=_memory_mib,
         default=None,
         metavar="MIB",
-        help="address space per worker in MiB (default 1024)",
+        help="address space per worker in MiB (default 1024, at least 128)",
+    )
+    p.add_argument(
+        "--wait",
+        action="store_true",
+        help="when another imr ingest is writing --out, wait for it to finish (default: refuse at once)",
     )
     p.add_argument(
         "--progress",
@@ -46,6 +58,29 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds, got {text}")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
+    return value
+
+
+def _memory_mib(text: str) -> int:
+    from features.contain import MIN_MEMORY_MIB  # here, not at the top: it loads the worker's imports
+
+    value = int(text)
+    if value < MIN_MEMORY_MIB:
+        raise argparse.ArgumentTypeError(
+            f"at least {MIN_MEMORY_MIB} MiB, got {value}: a worker takes ~50 MiB before it reads a letter"
+        )
     return value
 
 
@@ -78,26 +113,42 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    """Exit 0; 1 with --strict and a rejected file; 2 for bad input, an --out that is not an
+    ingest output or is being written by another ingest, or a failed write; 128 + the signal
+    number when stopped by SIGINT (130) or SIGTERM (143), the previous output left as it was."""
+    from features.contain import default_workers
     from features.corpus import ingest_to_dir
+
+    def note(line: str) -> None:
+        print(f"imr ingest: {line}", file=sys.stderr, flush=True)
 
     progress = {"on": True, "off": False, "auto": sys.stderr.isatty()}[args.progress]
     existed = (args.out / "report.json").exists()
+    cores = default_workers()
+    if args.workers and args.workers > cores:
+        note(f"--workers {args.workers} capped at {cores} (the cores available)")
     try:
-        data = ingest_to_dir(
-            args.paths,
-            args.out,
-            seed=args.seed,
-            workers=args.workers,
-            rebuild=args.rebuild,
-            progress=progress,
-            timeout_s=args.timeout,
-            memory_mib=args.memory_limit,
-        )
+        with _stopped_by_signals():
+            data = ingest_to_dir(
+                args.paths,
+                args.out,
+                seed=args.seed,
+                workers=args.workers,
+                rebuild=args.rebuild,
+                progress=progress,
+                timeout_s=args.timeout,
+                memory_mib=args.memory_limit,
+                wait=args.wait,
+                notify=note,
+            )
     except (OSError, KeyboardInterrupt) as exc:
         kept = f"; the previous output in {args.out} is unchanged" if existed else ""
-        what = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"failed: {exc}"
-        print(f"imr ingest: {what}{kept}", file=sys.stderr)
-        return 2 if isinstance(exc, OSError) else 130
+        if isinstance(exc, OSError):
+            note(f"failed: {exc}{kept}")
+            return 2
+        signum = exc.signum if isinstance(exc, Stopped) else signal.SIGINT
+        note(f"{'terminated' if signum == signal.SIGTERM else 'interrupted'}{kept}")
+        return 128 + signum
     for f in data["files"]:
         if f["status"] != "parsed":
             print(f"{f['status']}: {f['path']}: {f['reason']}", file=sys.stderr)
@@ -114,3 +165,33 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(f"  {split:<10} {c['letters']:>4} letters {c['items']:>5} items {c['overturned']:>4} overturned")
     print(f"dataset: {args.out / 'dataset'}  parquet: {args.out / 'parquet'}  report: {args.out / 'report.json'}")
     return 1 if args.strict and data["rejected"] else 0
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGINT or SIGTERM: unwinds like Ctrl-C, so every cleanup on the way runs."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextmanager
+def _stopped_by_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM raise Stopped (SIGTERM would otherwise end the process at once and
+    leave its temporary folder); a second signal during the cleanup that follows is ignored, so
+    that cleanup cannot itself be cut short into a traceback."""
+    if threading.current_thread() is not threading.main_thread():  # handlers can only be set there
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
+        raise Stopped(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
