@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_predict import emit_figures, percentile  # noqa: E402
 
-from features.criteria import CRITERIA, documented  # noqa: E402
+from features.criteria import BY_ID, CRITERIA, documented  # noqa: E402
 
 BASELINE_COMMIT = "2b33450"
 SETS = {"dev": ROOT / "tests/data/request_criteria_dev.json", "test": ROOT / "tests/data/request_criteria_test.json"}
@@ -68,8 +68,6 @@ def medspacy_documented() -> Documented:
     import spacy
     from loguru import logger  # PyRuSH logs every token at DEBUG
     from spacy.tokens import Span
-
-    from features.criteria import BY_ID
 
     logger.remove()
     nlp = spacy.blank("en")

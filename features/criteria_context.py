@@ -45,16 +45,18 @@ _FORWARD: tuple[tuple[Assertion, re.Pattern[str], int], ...] = (
     (
         "family",
         _re(
-            r"\bfamily (?:history|hx)\b|\bfhx\b|\b(?:mother|father|brother|sister|siblings?|parents?|son|daughter|"
-            r"grand(?:mother|father|parents?)|aunt|uncle|cousin|relatives?)\b"
+            r"\bfamily (?:history|hx|members?)\b|\bfhx\b|\b(?:mother|father|brother|sister|siblings?|parents?|son|"
+            r"daughter|grand(?:mother|father|parents?)|aunt|uncle|cousin|relatives?|maternal|paternal|wife|husband|"
+            r"spouse|co-?workers?)\b"
         ),
         8,
     ),
     (
         "hypothetical",
         _re(
-            r"\b(?:if|unless|should|would|might|will|shall|in case of|in case)\b|\bcould\b(?! not)|\bmay\b(?! \d)|"
-            r"\bplan(?:s|ned|ning)?\b|\bconsider\w*|\brecommend\w*|\b(?:to )?rule out\b|\br/o\b|\bevaluat\w* for\b|"
+            r"\b(?:if|unless|would|might|shall|in case of|in case|once approved|advised|expected to|anticipat\w*)\b|"
+            r"\b(?:will|should|plan(?:s|ned|ning)?)\b(?!:? (?:is )?(?:to )?continu)|\bcould\b(?! not)|\bmay\b(?! \d)|"
+            r"\bconsider\w*|\brecommend\w*|\b(?:to )?rule out\b|\br/o\b|\bevaluat\w* for\b|"
             r"\bcandidate for\b|\bgoals?\b|\b(?:hopes?|wish\w*|wants?|motivated|instructed|in order) to\b|"
             r"\bto (?:start|begin|initiate|try|trial|schedule|order|obtain|check)\b|\bpending\b|\bawaiting\b|"
             r"\bscheduled\b|\bsuspect\w*|\bconcern\w* (?:about|for)\b|\bpossible\b|\bpotential\b|\btransition\w* to\b"
@@ -69,7 +71,8 @@ _FORWARD: tuple[tuple[Assertion, re.Pattern[str], int], ...] = (
     (
         "negated",
         _re(
-            r"\b(?:no|not|never|none|nor|neither|without|w/o|cannot|unable|denie[sd]|deny|denying|absence of|"
+            r"\bno\b(?! longer)|\b(?:not|never|none|nor|neither|without|w/o|cannot|unable|denie[sd]|deny|denying|"
+            r"absence of|"
             r"absent|free of|lacks?|lacking|lack of|ruled out|excluded)\b|\bcan't\b|\bn't\b|\bfail(?:s|ed)? to\b|"
             r"\bnegative for\b"
         ),
@@ -91,12 +94,14 @@ _BACKWARD: tuple[tuple[Assertion, re.Pattern[str], int], ...] = (
         _re(
             r"\b(?:is|are|was|were|has|have|has been|have been) not\b|\bnot (?:documented|provided|noted|found|"
             r"reported|quantified|performed|done|obtained|available|on file|tried|present|seen)\b|\bdenied\b|"
-            r"\bnone\b|\bruled out\b"
+            r"\bnone\b|\bruled out\b|\b(?:reviewed|assessed|screened)(?: and)? (?:are |were |was |is )?(?:absent|"
+            r"negative|none)\b"
         ),
         4,
     ),
 )
 _BACKWARD_POLAR = _re(r"\b(?:negative|neg|normal|intact|unremarkable|absent|resolved)\b|\(-\)|\bwithin normal limits\b")
+_BACKWARD_FAMILY = _re(r"\bruns in (?:the|his|her) family\b|\bin (?:his|her) (?:family|mother|father|brother|sister)\b")
 _WORD = re.compile(r"\S+")
 
 
@@ -116,7 +121,9 @@ def assertion(sentence: str, start: int, end: int, polar: bool = False) -> Asser
     for kind, trigger, most in forward:
         if any(_in_scope(before[m.end() :], most) for m in trigger.finditer(before)):
             return kind
-    backward = (*_BACKWARD, ("negated", _BACKWARD_POLAR, 3)) if polar else _BACKWARD
+    backward = (*_BACKWARD, ("family", _BACKWARD_FAMILY, 3))
+    if polar:
+        backward = (*backward, ("negated", _BACKWARD_POLAR, 3))
     for kind, trigger, most in backward:
         m = trigger.search(after)
         if m and _in_scope(after[: m.start()], most):
@@ -126,7 +133,8 @@ def assertion(sentence: str, start: int, end: int, polar: bool = False) -> Asser
 
 # A period that ends one of these does not end the sentence.
 _ABBREVIATION = _re(r"(?:\b(?:dr|mr|mrs|ms|vs|approx|etc|e\.g|i\.e|st|jr|sr|fig|cont|bid|tid|qid|prn)|\b\w)\.$")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
+# After ".", "!" or "?" (and a closing quote or bracket) and a space; or ".Next" run together after a word.
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"'\u201d\u2019)\]]))\s+(?=\S)|(?<=[a-z0-9]{2}\.)(?=[A-Z][a-z])")
 
 
 @lru_cache(maxsize=256)

@@ -23,7 +23,10 @@ def _re(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
-_NUMBER = r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|eighteen|twenty)"
+_NUMBER = (
+    r"(?:(?:\d+[-\u2013])?\d{1,2}\+?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|"
+    r"eighteen|twenty)"
+)
 _UNIT = r"(?:days?|weeks?|wks?|months?|mos?|years?|yrs?)"
 _FIRST_LINE = (
     r"(?:NSAIDs?|anti-?inflammator\w*|ibuprofen|motrin|advil|naproxen|naprosyn|anaprox|aleve|meloxicam|mobic|"
@@ -60,13 +63,15 @@ _FAILED = (
     r"remains? symptomatic)"
 )
 _TRIED = (
-    r"(?:tried|trials? of|has had|had|completed|attended|underwent|undergone|done|treated with|(?:treatments?|tx) "
-    r"(?:to date )?(?:has |have )?(?:included|includes|consisted of)|(?:treatments?|tx) to date|prior|"
+    r"(?:tried|trials? of|has had|had|completed|attended|underwent|undergone|done|treated with|"
+    r"(?:treatments?|tx|therapies)(?: [\w-]+){0,3}? (?:has |have )?(?:include[sd]?|including|consisted of)|"
+    r"(?:treatments?|tx) to date|prior|"
     r"previous(?:ly)?):?"
 )
 # A sentence that reports a gain is a course that worked, not one that failed.
 _GAIN = (
-    r"(?!.*\b(?:improv\w*|better|decreas\w*|reduc\w*|relie\w*|help(?:s|ed)|benefit\w*|gains?|returned to|RTW|"
+    r"(?!.*\b(?:improv\w*|better|good|excellent|great|success\w*|resolv\w*|decreas\w*|reduc\w*|relie\w*|help(?:s|ed)|"
+    r"benefit\w*|gains?|returned to|RTW|"
     r"ambulat\w* (?:without|w/o))(?:\W|$))"
 )
 _STUDY = (
@@ -85,7 +90,7 @@ _DATE = (
 )
 _LIMB = (
     r"(?:legs?|arms?|calf|calves|foot|feet|hands?|thighs?|toes?|fingers?|extremit\w*|buttocks?|UEs?|LEs?|"
-    r"upper limb|lower limb|shin|ankle|forearm)"
+    r"upper limb|lower limb|shin|ankle|forearm|[RLB]LEs?|[RLB]UEs?)"
 )
 _ON_TREATMENT = (
     r"(?:on|taking|taken|takes|using|used|uses|prescribed|doing|done|tried|wearing|worn|continued|maintained|"
@@ -94,7 +99,10 @@ _ON_TREATMENT = (
 )
 
 _FUNCTIONAL = (
-    _re(r"\bfunction(?:al)? (?:improvement|gains?|benefit)|\bfunction(?:ing)? (?:has |is )?improved"),
+    _re(
+        r"\bfunction(?:al)? (?:improvement|gains?|benefit)|\bfunction(?:ing)? (?:has |is )?improved|"
+        r"\bfunctional (?:status|capacity|level|abilit\w*|tolerance) (?:has |have |is )?(?:improved|increased)"
+    ),
     _re(
         r"\bimprov\w* (?:in |of |with )?(?:his |her |the )?(?:\w+ )?(?:function\w*|ADLs?|activities|tolerance|"
         r"distance|mobility|range of motion|ROM|strength|grip|endurance|ability)"
@@ -130,12 +138,19 @@ _STUDY_RESULTS = (
     _re(rf"\b{_STUDY}\b(?: [\w/-]+){{0,4}}? ?(?:\(?{_DATE}\)?)?:\s*\S"),
     _re(rf"\b(?:on|by|per) (?:an? |the )?(?:\d{{4}} )?(?:[\w-]+ ){{0,2}}?{_STUDY}\b"),
     _re(rf"\b{_STUDY} (?:findings|results?|impression)\b"),
+    _re(
+        rf"\b{_STUDY}\b(?: (?!to\b|for\b|rule|r/o|evaluat|assess|request|if\b|will\b|would\b|"
+        rf"consider)[\w/(),.-]+){{0,6}}? "
+        r"(?:with |of )?(?:an? )?(?:\w+ )?(?:disc )?(?:protrusion|herniation|HNP|stenosis|tear|fracture|bulge|DDD|"
+        r"degenerative|spondylosis|spondylolisthesis|osteoarthritis|arthritis|narrowing|effusion|radiculopathy|"
+        r"neuropathy|CTS|carpal tunnel|impingement|edema|lesion|mass)\b"
+    ),
 )
 _SESSIONS = (
     _re(
         r"(?<!additional )(?<!add'l )(?<!another )(?<!further )(?<!more )(?<!for )(?<!therapy )(?<!PT )(?<!OT )"
         r"(?<!chiropractic )(?<!acupuncture )(?<!massage )(?<!CBT )(?<!sessions )(?<!visits )"
-        rf"\b{_NUMBER} (?:of \d+ )?(?:(?!additional|more|add'l|further|another)[\w/'-]+ ){{0,4}}?"
+        rf"\b{_NUMBER} (?:of \d+ )?(?:(?!additional|more|add'l|further|another)[\w/'()-]+ ){{0,4}}?"
         r"(?:sessions?|visits?|treatments)\b"
     ),
     _re(
@@ -171,7 +186,10 @@ DOCUMENTS: dict[str, tuple[re.Pattern[str], ...]] = {
             r"\b\d{1,2}/10 (?:versus|vs\.?) \d{1,2}/10 without|\bfrom \d{1,2}/10 to \d{1,2}/10|"
             r"\bwith (?:the )?(?:medications?|meds?|it)\b (?:versus|vs\.?|compared)"
         ),
-        _re(r"\bhelp(?:s|ed)\b|\bbenefit(?:s|ed|ted|ting)?\b"),
+        _re(
+            r"\bhelp(?:s|ed)\b|\bbenefit(?:s|ed|ted|ting)?\b|\bbeneficial\b|"
+            r"\b(?:good|some|partial|significant|excellent) (?:effect|results?|relief|response)\b"
+        ),
         _re(
             r"\b(?:good|partial|adequate|excellent|significant|positive) (?:response|results?)\b|"
             r"\bresponded (?:well )?to\b|"
@@ -219,7 +237,8 @@ DOCUMENTS: dict[str, tuple[re.Pattern[str], ...]] = {
             r"\bdysesthesi\w*|\bparesthesi\w*|\bnumb\w*|\btingl\w*|\bN/T\b|\bpins and needles\b|\bdermatom\w*|"
             r"\bcarpal tunnel syndrome\b|\bCTS\b|\bcubital tunnel\b|\bfoot drop\b|\bthenar atrophy\b|\bsaddle an\w*|"
             r"\bnerve (?:root )?(?:impingement|compression|entrapment|irritation|damage)\b|"
-            r"\b(?:compressing|contacting|impinging|abutting) (?:the )?(?:\w+ ){0,2}(?:nerve|root)"
+            r"\b(?:compressing|contacting|impinging|abutting) (?:the )?(?:\w+ ){0,2}(?:nerve|root)|"
+            r"\b(?:sensory|motor|neurolog\w*) (?:deficits?|loss|changes)\b|\bfocal (?:neurolog\w* )?deficits?\b"
         ),
         _re(
             r"\b(?:decreased|diminished|reduced|absent|loss of|altered|impaired|abnormal)\b (?:\w+ ){0,3}?(?:sensation|"
@@ -241,12 +260,12 @@ DOCUMENTS: dict[str, tuple[re.Pattern[str], ...]] = {
         _re(
             r"\b(?:leg|arm|foot|ankle|EHL|hand|grip|quad\w*|hip flexor|dorsiflexion|plantarflexion|wrist|finger|toe|"
             r"extremity)\b (?:\w+ )?weakness|\bweakness (?:of|in) (?:the )?(?:\w+ ){0,2}(?:legs?|arms?|foot|feet|"
-            r"ankles?|EHL|hands?|grip|dorsiflexion|plantarflexion|quad\w*|extremit\w*)"
+            r"ankles?|EHL|hands?|grip|dorsiflexion|plantarflexion|quad\w*|extremit\w*|hip flexors?)"
         ),
         _re(
             r"(?:\bpositive\b|\bpos\b|\(\+\)|\+)\s?(?:\w+ ){0,2}?(?:SLR|straight[- ]leg[- ]rais\w*|Spurling\W?s?|"
             r"Tinel\W?s?|Phalen\W?s?|slump|Hoffmann?|Babinski|femoral stretch)|\b(?:SLR|straight[- ]leg[- ]rais\w*|"
-            r"Spurling\W?s?(?: test)?|Tinel\W?s?(?: sign)?|Phalen\W?s?(?: test| sign)?)\b (?:test )?(?:is |was )?"
+            r"Spurling\W?s?(?: test)?|Tinel\W?s?(?: sign)?|Phalen\W?s?(?: test| sign)?)\b\s?(?:test )?(?:is |was )?"
             r"(?:positive|\(\+\)|\+|pos\b)"
         ),
     ),
@@ -265,7 +284,9 @@ DOCUMENTS: dict[str, tuple[re.Pattern[str], ...]] = {
     ),
     "home_exercise": (
         _re(
-            r"\bhome (?:exercise|stretching|program|exercises|HEP|PT|therapy)\w*|\bHEP\b|\bexercis\w* at home|"
+            r"\bhome (?:exercise|stretching|program|exercises|HEP|PT|therapy)\w*|\bHEP\b|"
+            r"\bexercis\w* (?:\w+ ){0,2}at home|"
+            r"\bhome[- ]based (?:exercise|program|stretching)|\bindependent (?:home )?(?:exercise )?program|"
             r"\bstretch\w* (?:\w+ ){0,2}at home|\bexercises? (?:from|on) (?:a )?(?:handout|video)|"
             r"\bself-directed (?:exercise|program)|\bindependent (?:home )?exercise"
         ),
@@ -295,7 +316,7 @@ DOCUMENTS: dict[str, tuple[re.Pattern[str], ...]] = {
             r"\bsaddle (?:an\w*|numbness|"
             r"paresthesi\w*)|\bincontinen\w*|\burinary retention\b|\b(?:bowel|bladder|urinary|fecal) (?:\w+ ){0,2}?"
             r"(?:incontinence|dysfunction|retention|changes|control|symptoms|complaints|problems)|"
-            r"\bprogressive (?:\w+ ){0,2}?(?:weakness|numbness|"
+            r"\b(?:progressive|progressing|worsening|increasing) (?:\w+ ){0,2}?(?:weakness|numbness|"
             r"deficits?|neurolog\w*|myelopathy)"
         ),
     ),
@@ -344,15 +365,17 @@ DOCUMENTS: dict[str, tuple[re.Pattern[str], ...]] = {
     ),
     "drug_monitoring": (
         _re(
-            r"\bUDS\b|\burine (?:drug|tox\w*)(?: (?:screen\w*|test\w*|analys\w*))?|\bdrug (?:screen\w*|test\w*)\b|"
+            r"\bUDS\b|\bUDT\b|\butox\b|\burine (?:drug|tox\w*)(?: (?:screen\w*|test\w*|analys\w*))?|"
+            r"\bdrug (?:screen\w*|test\w*)\b|"
             r"\btoxicology\b|\bCURES\b|\bPDMP\b|\bprescription (?:drug )?monitoring\b|\b(?:opioid|pain|narcotic|"
-            r"medication|treatment) (?:agreement|contract)\b|\bpill counts?\b|\b4 ?A'?s\b|\baberrant\b|"
+            r"medication|treatment) (?:\w+ )?(?:agreement|contract)\b|\bpill counts?\b|\b4 ?A'?s\b|\baberrant\b|"
             r"\bdrug[- ]seeking\b"
         ),
         _re(
             r"\b(?:no|denies|without|any) (?:\w+ ){0,3}?(?:side effects|adverse effects|aberrant|abuse|diversion|"
-            r"misuse)|\bside effects?:? (?:were |are |have been )?(?:reviewed|discussed|monitored|assessed|denied|none|"
-            r"of|include|including|such as)|\bside effects?\s*:|\bas a side effect\b|"
+            r"misuse)|\b(?:side|adverse) effects?:? (?:were |are |have been )?(?:reviewed|discussed|monitored|assessed|"
+            r"denied|none|"
+            r"of|include|including|such as)|\b(?:side|adverse) effects?\s*:|\bas a side effect\b|"
             r"\bmonitor\w* (?:for )?(?:\w+ ){0,2}(?:side effects|"
             r"adverse|aberrant|compliance)|\bopioid risk tool\b|\bORT\b|\bSOAPP\b"
         ),
@@ -368,7 +391,8 @@ DOCUMENTS: dict[str, tuple[re.Pattern[str], ...]] = {
             r"\btotally disabled\b|\breturn(?:ed)? to work\b|\bwent back to (?:work|(?:\w+ )?duty)\b|\bRTW\b|"
             r"\bretired\b|"
             r"\bunemployed\b|\bP&S\b|\bpermanent and stationary\b|\bMMI\b|\bmaximum medical improvement\b|"
-            r"\bon disability\b|\bworking as\b|\bworks as\b|\bwork restrictions\b"
+            r"\bon disability\b|\bworking as\b|\bworks as\b|\bwork restrictions\b|\bemployed (?:as|full|part)\b|"
+            r"\b(?:he|she|patient|pt) (?:is|remains|continues) (?:currently )?working\b|\bcontinu\w* to work\b"
         ),
     ),
 }
