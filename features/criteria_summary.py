@@ -299,7 +299,10 @@ DOCUMENTS: dict[str, tuple[re.Pattern[str], ...]] = {
             rf"original)\b (?:[\w/-]+ ){{0,2}}?{_STUDY}\b"
         ),
         _re(rf"\b{_STUDY}\b (?:[\w-]+ ){{0,4}}?(?:on|in|from|dated|of) {_DATE}"),
-        _re(rf"\b{_STUDY}\b (?:[\w-]+ ){{0,3}}?\(?\d{{1,2}}/\d{{2,4}}\b|\b\d{{4}} {_STUDY}\b"),
+        _re(
+            rf"\b{_STUDY}\b (?:[\w-]+ ){{0,3}}?\(?(?:\d{{1,2}}/\d{{2,4}}|(?:19|20)\d\d)\b|\b\d{{4}} {_STUDY}\b|"
+            rf"\bs/p (?:an? )?(?:[\w-]+ )?{_STUDY}\b"
+        ),
         _re(
             rf"\b{_STUDY}\b (?:\w+ ){{0,3}}?(?:was|were|has been|have been) (?:done|performed|obtained|completed)|"
             rf"\b{_STUDY}\b (?:[\w-]+ ){{0,6}}?(?:done|performed|obtained) on\b|"
