@@ -6,11 +6,14 @@ A rationale *cites* a criterion when it names it as a requirement or a finding, 
 functional improvement" both cite `functional_improvement`. Quoted guideline text counts too:
 the reviewer chose the passage because it is what the decision turns on.
 
-A case summary *documents* a criterion when it records the matching fact (the summary mentions
-functional gains, failed physical therapy, MRI findings, ...). Facts a summary reports as absent
-("no bowel or bladder dysfunction") do not count for the criteria marked `negatable`. Criteria
-about the guideline or the request itself (the treatment is not recommended, the request names
-no quantity) have no summary pattern: `documented` is None for them.
+A request or case summary *documents* a criterion when it records the matching fact for this
+patient (functional gains, failed physical therapy, MRI findings, ...): some sentence mentions it
+(features/criteria_summary.py) and the mention is not negated ("no red flags", "denies bowel or
+bladder changes", "has not had PT"), hypothetical ("will consider PT if no improvement", "request
+for 6 additional visits") or about a relative ("family history of myeloma";
+features/criteria_context.py). Historical mentions count ("h/o GI bleed", "s/p ESI with 60%
+relief"). Criteria about the guideline or the request itself (the treatment is not recommended,
+the request names no quantity) have no summary pattern: `documented` is None for them.
 
 The vocabulary (features/criteria_vocabulary.py) is fixed so counts mean the same thing in every
 model package.
@@ -18,17 +21,12 @@ model package.
 
 from __future__ import annotations
 
-import re
-
+from features.criteria_context import assertion, sentences
 from features.criteria_vocabulary import CRITERIA, Criterion, Kind
 
 __all__ = ["BY_ID", "CRITERIA", "Criterion", "Kind", "cited", "documented"]
 
 BY_ID = {c.id: c for c in CRITERIA}
-_NEGATION = re.compile(
-    r"\b(?:no|not|without|negative|denie[sd]|deny|absence|absent|lack|lacks|lacking|nor|neither)\b", re.IGNORECASE
-)
-_NEGATION_WINDOW = 40  # characters before a match, within its sentence
 
 
 def _normal(text: str | None) -> str:
@@ -41,24 +39,14 @@ def cited(rationale: str | None) -> list[str]:
     return [c.id for c in CRITERIA if text and c.cites.search(text)]
 
 
-def _affirmed(pattern: re.Pattern[str], text: str) -> bool:
-    """Some match of `pattern` is not negated within its sentence just before it."""
-    for match in pattern.finditer(text):
-        before = text[max(0, match.start() - _NEGATION_WINDOW) : match.start()]
-        before = re.split(r"[.;:]", before)[-1]
-        if not _NEGATION.search(before):
-            return True
-    return False
-
-
 def documented(criterion_id: str, case_summary: str | None) -> bool | None:
-    """Whether the case summary documents the criterion; None for a criterion no summary documents."""
+    """Whether the summary documents the criterion for this patient; None for a criterion no summary documents."""
     criterion = BY_ID[criterion_id]
     if criterion.documents is None:
         return None
-    text = _normal(case_summary)
-    if not text:
-        return False
-    if criterion.negatable:
-        return _affirmed(criterion.documents, text)
-    return criterion.documents.search(text) is not None
+    return any(
+        assertion(sentence, match.start(), match.end(), criterion.polar) is None
+        for sentence in sentences(case_summary)
+        for pattern in criterion.documents
+        for match in pattern.finditer(sentence)
+    )

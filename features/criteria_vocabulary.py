@@ -1,15 +1,19 @@
 """The reviewer-criteria vocabulary: each criterion's id, readable label, kind, the pattern that
-finds it cited in a rationale and the one that finds it documented in a case summary. What the
-patterns mean, and how they are used, is in features/criteria.py; they were written from the
-bundled letters' rationales and are measured against a hand-checked sample
-(tests/features/test_criteria.py, tests/data/criteria_sample.json). Ids are never renamed: model
-packages store counts by id (serving/criteria.py)."""
+finds it cited in a rationale and the patterns that find it documented in a request or case
+summary (features/criteria_summary.py). What the patterns mean, and how they are used, is in
+features/criteria.py. The rationale patterns were written from the bundled letters' rationales and
+are measured against a hand-checked sample (tests/data/criteria_sample.json); the summary patterns
+against hand-labelled request summaries (tests/data/request_criteria_dev.json, and the blind
+tests/data/request_criteria_test.json; benchmarks/criteria_in_request.py). Ids are never renamed:
+model packages store counts by id (serving/criteria.py)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from typing import Literal
+
+from features.criteria_summary import DOCUMENTS
 
 Kind = Literal["documentation", "examination", "conservative_care", "imaging", "red_flags", "guideline_limit"]
 
@@ -20,8 +24,8 @@ class Criterion:
     label: str  # readable, for the page and the CLI
     kind: Kind
     cites: re.Pattern[str]  # matched against a rationale
-    documents: re.Pattern[str] | None  # matched against a case summary; None: not a summary fact
-    negatable: bool = False  # a summary match right after "no", "without", ... is not documentation
+    documents: tuple[re.Pattern[str], ...] | None  # matched against a summary's sentences; None: not a summary fact
+    polar: bool = False  # a finding reported present or absent: "negative", "normal", "intact" deny it too
 
 
 def _re(pattern: str) -> re.Pattern[str]:
@@ -29,11 +33,6 @@ def _re(pattern: str) -> re.Pattern[str]:
 
 
 _SESSIONS = r"(?:sessions?|visits?|treatments?)"
-# A count of sessions in a case summary: a one- or two-digit number (not a year) before plural sessions.
-_DONE_SESSIONS = (
-    r"\b[1-9]\d? (?:\w+ ){0,3}(?:sessions|visits|treatments)|"
-    r"(?:completed|attended|undergone|had) (?:\w+ ){0,4}(?:sessions|visits|treatments)"
-)
 _STUDY = (
     r"(?:mri|x-?rays?|radiographs?|ct(?: scan)?|cat scan|imaging|films?|ultrasound|emg|ncv|ncs|"
     r"electrodiagnostic\w*)"
@@ -49,12 +48,7 @@ CRITERIA: tuple[Criterion, ...] = (
             r"improve(?:d|ment)? (?:in |of )?(?:function|activities of daily living|adls?)\b|"
             r"increased? (?:level of )?function|reduction in (?:work restrictions|dependency)"
         ),
-        _re(
-            r"function(?:al)? (?:improvement|gains?|benefit)|"
-            r"improv\w* (?:in |of )?(?:function|activities of daily living|adls?|range of motion|strength|mobility)|"
-            r"(?:reduc|decreas)\w* (?:in )?work restrictions"
-        ),
-        negatable=True,
+        DOCUMENTS["functional_improvement"],
     ),
     Criterion(
         "treatment_response",
@@ -67,11 +61,7 @@ CRITERIA: tuple[Criterion, ...] = (
             r"(?:treatment|therapy|medication|sessions|visits|use)|"
             r"(?:response|responded) to (?:the |prior |previous )?(?:treatment|therapy|medication|sessions|injection)"
         ),
-        _re(
-            r"relie(?:f|ved) (?:with|by|from)|(?:improv|reduc|decreas)\w* (?:in |of )?(?:pain|symptoms)\b|"
-            r"pain (?:was |is )?(?:improved|reduced|decreased|better)|\d+ ?% (?:improvement|relief|reduction)|"
-            r"\bhelp(?:s|ed|ing)\b|benefit"
-        ),
+        DOCUMENTS["treatment_response"],
     ),
     Criterion(
         "prior_sessions",
@@ -85,7 +75,7 @@ CRITERIA: tuple[Criterion, ...] = (
             r"(?:previously|already) (?:been )?(?:approved|authorized|certified) for|authorized (?:\d+|an initial \d+) "
             r"(?:sessions|visits)"
         ),
-        _re(rf"{_DONE_SESSIONS}"),
+        DOCUMENTS["prior_sessions"],
     ),
     Criterion(
         "medical_rationale",
@@ -122,11 +112,7 @@ CRITERIA: tuple[Criterion, ...] = (
             r"(?:exam|examination|clinical|physical) findings|on (?:the )?(?:physical )?exam(?:ination)?\b|"
             r"clinical signs|neurolog\w* (?:physical )?exam\w*"
         ),
-        _re(
-            r"(?:physical |objective )?exam(?:ination)?(?: \w+){0,4} "
-            r"(?:reveal\w*|show\w*|note[sd]?|document\w*|demonstrat\w*|was significant|findings)|"
-            r"objective findings|tender(?:ness)? to palpation|range of motion"
-        ),
+        DOCUMENTS["physical_examination"],
     ),
     Criterion(
         "neurological_findings",
@@ -139,11 +125,8 @@ CRITERIA: tuple[Criterion, ...] = (
             r"dermatom\w*|(?:sensory|motor|reflex) (?:deficits?|changes?|loss)|focal (?:neurolog\w*|deficit)|"
             r"peripheral nerve"
         ),
-        _re(
-            r"radiat\w*|radicul\w*|numb\w*|tingling|paresthesi\w*|(?:decreased|diminished|reduced|absent) "
-            r"(?:sensation|strength|reflex\w*)|positive straight leg|weakness|dermatom\w*|tinel|phalen"
-        ),
-        negatable=True,
+        DOCUMENTS["neurological_findings"],
+        polar=True,
     ),
     Criterion(
         "conservative_care",
@@ -157,11 +140,7 @@ CRITERIA: tuple[Criterion, ...] = (
             r"non-?operative|(?:despite|after) (?:\w+ ){0,3}(?:physical therapy|medications?|injections?|rest)|"
             r"(?:remains|remained|persistent(?:ly)?) symptomatic (?:with|despite)"
         ),
-        _re(
-            r"(?:treatments?|therapy|care)(?: to date)? (?:has |have )?(?:included|includes|consisted of|to include)|"
-            r"(?:prior|past|previous) (?:treatments?|therapy|care)|conservative|failed|without (?:relief|improvement|"
-            r"benefit)|no (?:relief|improvement|benefit)|(?:has|had) (?:undergone|tried|completed|attended)"
-        ),
+        DOCUMENTS["conservative_care"],
     ),
     Criterion(
         "first_line_medication",
@@ -174,17 +153,14 @@ CRITERIA: tuple[Criterion, ...] = (
             r"(?:unable|inability|not able) to (?:swallow|tolerate|utilize)|"
             r"intoleran\w*|not (?:been )?tolerated|not responded"
         ),
-        _re(
-            r"gabapentin|neurontin|lyrica|pregabalin|amitriptyline|nortriptyline|duloxetine|cymbalta|anticonvulsant|"
-            r"antidepressant|(?:unable|inability) to (?:swallow|tolerate)|intoleran\w*|(?:gastric|stomach|gi) upset"
-        ),
+        DOCUMENTS["first_line_medication"],
     ),
     Criterion(
         "home_exercise",
         "A home exercise program, and why it is not enough",
         "conservative_care",
         _re(r"home (?:exercise|program|pt|physical therapy|therapy)|self-directed|independent (?:home )?exercise"),
-        _re(r"home exercise|home program|self-directed|exercises at home"),
+        DOCUMENTS["home_exercise"],
     ),
     Criterion(
         "imaging_findings",
@@ -196,11 +172,7 @@ CRITERIA: tuple[Criterion, ...] = (
             rf"reveal)|did not (?:show|indicate|reveal))|corroborat\w*|"
             rf"clinical and imaging|(?:prior|previous|recent) {_STUDY}|(?:negative|normal|plain) {_STUDY}"
         ),
-        _re(
-            rf"{_STUDY}(?: [\w-]+){{0,8}} "
-            rf"(?:reveal\w*|show\w*|demonstrat\w*|document\w*|note[sd]?|was normal|were normal|"
-            rf"was negative|were negative|was positive|findings|impression)"
-        ),
+        DOCUMENTS["imaging_findings"],
     ),
     Criterion(
         "repeat_study",
@@ -211,7 +183,7 @@ CRITERIA: tuple[Criterion, ...] = (
             rf"worsening) (?:in|of) (?:symptoms|findings)|"
             rf"additional (?:\w+ )?(?:study|studies|electrodiagnostic\w*|imaging|mri)"
         ),
-        _re(rf"(?:prior|previous|earlier|initial) {_STUDY}|{_STUDY}(?: [\w-]+){{0,6}} (?:performed|done|obtained) on"),
+        DOCUMENTS["repeat_study"],
     ),
     Criterion(
         "red_flags",
@@ -223,12 +195,8 @@ CRITERIA: tuple[Criterion, ...] = (
             r"bowel (?:or|and) bladder (?:dysfunction|incontinence|symptoms|changes)|saddle an\w*|dislocation|"
             r"instability"
         ),
-        _re(
-            r"red flag|cauda equin\w*|(?:bowel|bladder) (?:incontinence|dysfunction)|incontinence|saddle an\w*|"
-            r"fracture|tumou?r|malignan\w*|infection|fever|weight loss|progressive (?:weakness|neurolog\w*|deficit)|"
-            r"dislocation|instability"
-        ),
-        negatable=True,
+        DOCUMENTS["red_flags"],
+        polar=True,
     ),
     Criterion(
         "visit_limit",
@@ -242,7 +210,7 @@ CRITERIA: tuple[Criterion, ...] = (
             rf"(?:number|quantity) of {_SESSIONS}(?: \w+){{0,3}} exceeds|{_SESSIONS} exceeds|"
             rf"(?:recommend|allow|support)\w* (?:up to |for )?\d+(?:-\d+| to \d+)? {_SESSIONS}"
         ),
-        _re(rf"{_DONE_SESSIONS}|{_SESSIONS} (?:completed|to date)"),
+        DOCUMENTS["visit_limit"],
     ),
     Criterion(
         "duration_limit",
@@ -255,11 +223,7 @@ CRITERIA: tuple[Criterion, ...] = (
             r"duration|shortest (?:possible )?(?:amount of time|period|time)|chronic use|prolonged use|"
             r"(?:\d+|one|two|three|four|six)[- ](?:weeks?|months?) (?:[\w-]+ ){0,2}trial"
         ),
-        _re(
-            r"since (?:\d{4}|\d+[-/]\d+)|(?:for|over) (?:the past|the last|more than) (?:\d+|several|many) "
-            r"(?:weeks?|months?|years?)|(?:long-term|chronic|ongoing|continued) (?:use|prescri\w*)|"
-            r"has been (?:on|taking|using|prescribed)"
-        ),
+        DOCUMENTS["duration_limit"],
     ),
     Criterion(
         "not_recommended",
@@ -294,11 +258,8 @@ CRITERIA: tuple[Criterion, ...] = (
             r"gastrointestinal|\bgi\b|peptic ulcer|dyspepsia|(?:at |high |increased )risk|risk factors?|"
             r"comorbid\w*|advanced age|anemia|cardiovascular|bleeding"
         ),
-        _re(
-            r"gastr\w*|\bgi\b|dyspepsia|reflux|gerd|heartburn|ulcer|nausea|diabet\w*|hypertension|cardiac|anemia|"
-            r"comorbid\w*|(?:high |increased )?risk"
-        ),
-        negatable=True,
+        DOCUMENTS["risk_factors"],
+        polar=True,
     ),
     Criterion(
         "drug_monitoring",
@@ -309,17 +270,13 @@ CRITERIA: tuple[Criterion, ...] = (
             r"\b4 ?a'?s\b|misuse|"
             r"(?:monitor\w*|documentation|assessment) (?:of |for )?(?:\w+ ){0,2}(?:adverse|side) effects"
         ),
-        _re(r"urine drug|drug (?:screen|test)\w*|toxicology|(?:opioid|pain|narcotic) (?:contract|agreement)|\bcures\b"),
-        negatable=True,
+        DOCUMENTS["drug_monitoring"],
     ),
     Criterion(
         "work_status",
         "Work status or return to work",
         "documentation",
         _re(r"work (?:status|restrictions)|return(?:ed|ing)? to (?:work|duty)|(?:modified|full|regular) duty"),
-        _re(
-            r"work status|(?:modified|light|full|regular|usual) (?:duty|duties|work)|(?:not|currently) working|"
-            r"off work|temporar\w* (?:totally )?disab\w*|return(?:ed)? to work|work restrictions"
-        ),
+        DOCUMENTS["work_status"],
     ),
 )
