@@ -55,9 +55,9 @@ def time_one_epoch(max_length: int) -> dict[str, float]:
     import mlflow
 
     from training.config_loading import load_config
-    from training.data import load_splits
-    from training.splits import Split
-    from training.transformer import fit
+    from training.data.loading import load_splits
+    from training.data.splits import Split
+    from training.families.transformer import fit
 
     cfg = load_config(
         ROOT / "configs" / "transformer.yaml",

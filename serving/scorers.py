@@ -33,7 +33,7 @@ class BaselineScorer:
             raise ModelIntegrityError(f"{path}: refusing to load types outside scikit-learn/NumPy/SciPy: {refused}")
         self.pipeline = sio.load(path, trusted=untrusted)
         self.meta = meta
-        # Whether the pipeline was fitted on style-normalised text (training.baseline; absent in
+        # Whether the pipeline was fitted on style-normalised text (training.families.baseline; absent in
         # models packaged before the option existed, which were not).
         self.normalise_style = bool(meta.options.get("normalise_style", False))
         # With only the text block (the default), score the TF-IDF and classifier directly: a

@@ -58,7 +58,7 @@ def seed_paths() -> list[Path]:
     return _require(SEED_DIR, "*.txt")
 
 
-# The real small corpus (tests/training/test_real_letters.py): 16 bundled letters, the first 8
+# The real small corpus (tests/test_real_letters.py): 16 bundled letters, the first 8
 # with an overturned item, so every fold holds some overturned items.
 OVERTURNED_PDFS = [
     "CM16-0229336",
@@ -168,7 +168,7 @@ class TrainedBaseline:
     """A baseline trained once per session on the small corpus, in its own MLflow store."""
 
     config: object  # training.config.TrainConfig
-    result: object  # training.run.TrainResult
+    result: object  # training.run.train.TrainResult
     root: Path  # the store's folder (mlflow.db and its artifacts)
     letters: Path
     name: str
@@ -180,7 +180,7 @@ RAW_BASELINE_NAME = "imr-test-baseline-none"
 
 
 def _session_baseline(tmp_path_factory, letters: Path, calibration: str) -> TrainedBaseline:
-    from training.run import train
+    from training.run.train import train
 
     name = {"sigmoid": BASELINE_NAME, "none": RAW_BASELINE_NAME}[calibration]
     root = tmp_path_factory.mktemp(name)
@@ -188,7 +188,7 @@ def _session_baseline(tmp_path_factory, letters: Path, calibration: str) -> Trai
         "baseline",
         data={"sources": [str(letters)]},
         model={"text_tfidf": {"min_df": 1, "max_features": 2000}},
-        # 3 folds: the small corpus has 9 letters with an overturned item (see training.folds)
+        # 3 folds: the small corpus has 9 letters with an overturned item (see training.data.folds)
         evaluation={"folds": 3, "repeats": 1, "bootstrap_samples": 100, "calibration": calibration},
         mlflow={"experiment": "imr-tests-shared", "registered_model_name": name, "alias": "testing"},
     )
@@ -198,7 +198,7 @@ def _session_baseline(tmp_path_factory, letters: Path, calibration: str) -> Trai
 
 @pytest.fixture(scope="session")
 def shared_baseline(tmp_path_factory, small_corpus) -> TrainedBaseline:
-    """The default baseline (sigmoid calibration): tests/training/test_baseline_train.py checks
+    """The default baseline (sigmoid calibration): tests/training/run/test_baseline_train.py checks
     its run, and every serving test that needs a trained model serves it. Tests must not register
     versions or move aliases in its store."""
     return _session_baseline(tmp_path_factory, small_corpus, "sigmoid")
@@ -255,7 +255,7 @@ def chromium() -> str:
 # Fixtures that train a model (each is built once per module or session, but the first test to
 # ask for one pays for it): a test that uses one, directly or through another fixture, or drives a
 # browser, is `slow`. Besides the fixtures named here, any fixture whose own code (or a helper of
-# its module that it calls) calls training.run.train, or starts a process with subprocess, counts:
+# its module that it calls) calls training.run.train.train, or starts a process with subprocess, counts:
 # a new module's training fixture needs no entry. A test that trains or starts a process in its
 # own body is marked `slow` where it is written.
 TRAINING_FIXTURES = {
@@ -273,13 +273,15 @@ _SUBPROCESS_STARTS = {"Popen", "run", "call", "check_call", "check_output"}
 
 
 def _trains_or_starts_a_process(func, depth: int = 2) -> bool:
-    """Whether `func`'s code calls training.run.train (imported at module level or inside it) or
+    """Whether `func`'s code calls training.run.train.train (imported at module level or inside it) or
     starts a subprocess, itself or through a function of its own module that it calls."""
     code, names = getattr(func, "__code__", None), getattr(func, "__globals__", {})
     if code is None:
         return False
     used = set(code.co_names)
-    if "train" in used and ("training.run" in used or getattr(names.get("train"), "__module__", "") == "training.run"):
+    if "train" in used and (
+        "training.run.train" in used or getattr(names.get("train"), "__module__", "") == "training.run.train"
+    ):
         return True
     if _SUBPROCESS_STARTS & used and ("subprocess" in used or "Popen" in used):
         return True

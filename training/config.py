@@ -44,7 +44,7 @@ class EvaluationConfig(Strict):
     `split`: one train/validation/test split by letter (holdout studies); calibration and the
     threshold are fitted on validation, the test split is scored once.
     `writer_shift` (cv only): also cross-validate with one case-summary writer template held out
-    per fold (training.folds.writer_folds) and log those metrics as `cv_writer_*`: a new request
+    per fold (training.data.folds.writer_folds) and log those metrics as `cv_writer_*`: a new request
     has no IMR reviewer's style, so this is the shift it meets."""
 
     mode: Literal["split", "cv"] = "cv"
@@ -67,7 +67,7 @@ class MlflowConfig(Strict):
 
 class ModelConfig(Strict):
     """What every family's `model:` section has. A family subclasses it in its own module with
-    `family: Literal["<name>"]` and its keys, and names the class in training.families.FAMILIES."""
+    `family: Literal["<name>"]` and its keys, and names the class in training.families.registry.FAMILIES."""
 
     family: str
 

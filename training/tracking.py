@@ -26,7 +26,7 @@ EXPERIMENT_NOTE = """Forecasts of IMR outcomes (P(Overturned)) from Final Determ
 
 
 def setup(experiment: str) -> str:
-    from training.ui_views import VIEW_TAG, headline_view_state
+    from training.reporting.ui_views import VIEW_TAG, headline_view_state
 
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
