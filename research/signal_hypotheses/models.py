@@ -31,7 +31,7 @@ from research.signal_hypotheses.request_features import (
 )
 from training.families.baseline import BaselineModelConfig, build_pipeline
 from training.families.transformer.embeddings import SentenceEmbedder
-from training.metrics.bootstrap import CategoryRate
+from training.metrics.reference_predictors import CategoryRate
 
 WEIGHTS = (0.3, 1.0)  # inner-CV choices for an added block's weight beside the unit-norm TF-IDF rows
 NO_SUMMARY = ["treatment", "treatment_category", "claims_administrator_guideline"]

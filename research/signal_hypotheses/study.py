@@ -28,9 +28,9 @@ from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
 
 from research.signal_hypotheses.models import VARIANTS, Variant, WriterTemplate, combination
 from training.data.folds import item_folds
-from training.metrics.bootstrap import choose_threshold
+from training.markdown import markdown_table
+from training.metrics.binary import choose_threshold
 from training.metrics.out_of_fold import OOFScores, oof_metrics, paired_difference
-from training.metrics.per_category import markdown_table
 from training.run.cross_fitted_calibration import cross_fitted_calibration
 
 INNER_FOLDS = 4

@@ -32,9 +32,9 @@ from training.data.loading import load_splits
 from training.data.splits import Split, all_items
 from training.families.baseline import BaselineModelConfig
 from training.families.registry import family_of
-from training.metrics.bootstrap import choose_threshold
+from training.markdown import markdown_table
+from training.metrics.binary import choose_threshold
 from training.metrics.out_of_fold import MODEL, oof_metrics, paired_difference, within_fold_roc_auc
-from training.metrics.per_category import markdown_table
 from training.run.cross_validation import OutOfFold, out_of_fold
 
 RECIPES = ("fine_tune", "frozen_encoder", "setfit")

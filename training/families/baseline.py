@@ -173,6 +173,6 @@ def top_terms(model_dir: Path, k: int = 25) -> pd.DataFrame:
 def log_top_terms(model_dir: Path, artifact: str = "top_terms.md") -> None:
     import mlflow
 
-    from training.metrics.per_category import markdown_table
+    from training.markdown import markdown_table
 
     mlflow.log_text(markdown_table(top_terms(model_dir)), artifact)

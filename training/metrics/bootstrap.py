@@ -1,87 +1,14 @@
-"""Test metrics for the Overturned class, threshold choice, the reference predictors, and the one
-letter-level bootstrap every confidence interval comes from."""
+"""The one letter-level bootstrap every confidence interval comes from, the ranking metrics it scores
+resamples with, and the intervals of one split's test metrics."""
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn import metrics as skm
-
-
-def choose_threshold(y_true: Sequence[int], p: Sequence[float]) -> float:
-    """Threshold maximising F1 on validation (ties: the higher threshold, fewer false alarms).
-    With no overturned item to find, fall back to 0.5."""
-    y, p = np.asarray(y_true), np.asarray(p, dtype=float)
-    if y.sum() == 0:
-        return 0.5
-    precision, recall, thresholds = skm.precision_recall_curve(y, p)
-    precision, recall = precision[:-1], recall[:-1]  # the last point has no threshold
-    with np.errstate(invalid="ignore", divide="ignore"):
-        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
-    # thresholds ascend: the last tie (to rounding) is the highest threshold, with fewer false alarms
-    best = np.flatnonzero(f1 >= f1.max() - 1e-12)[-1]
-    return float(thresholds[best])
-
-
-def binary_metrics(
-    y_true: Sequence[int], p: Sequence[float], threshold: float, prefix: str = "test_"
-) -> dict[str, float]:
-    """AUROC and PR-AUC (NaN when the split has a single class), precision/recall/F1 of
-    Overturned at the threshold, accuracy and Brier score."""
-    y, p = np.asarray(y_true), np.asarray(p, dtype=float)
-    pred = p >= threshold
-    both = len(np.unique(y)) == 2
-    out = {
-        "roc_auc": skm.roc_auc_score(y, p) if both else math.nan,
-        "pr_auc": skm.average_precision_score(y, p) if y.sum() else math.nan,
-        "precision": skm.precision_score(y, pred, zero_division=0),
-        "recall": skm.recall_score(y, pred, zero_division=0),
-        "f1": skm.f1_score(y, pred, zero_division=0),
-        "accuracy": skm.accuracy_score(y, pred),
-        "brier": skm.brier_score_loss(y, p) if len(y) else math.nan,
-    }
-    return {f"{prefix}{k}": float(v) for k, v in out.items()}
-
-
-class AlwaysUpheld:
-    """Predicts the train overturn rate for every item, so it always says Upheld at 0.5."""
-
-    name = "ref_upheld"
-
-    def fit(self, categories: Sequence[str], y: Sequence[int]) -> AlwaysUpheld:
-        self.rate = float(np.mean(y)) if len(y) else 0.0
-        return self
-
-    def predict_proba(self, categories: Sequence[str]) -> np.ndarray:
-        return np.full(len(categories), self.rate)
-
-
-class CategoryRate:
-    """The overturn rate of the item's treatment category in train, smoothed toward the overall
-    rate as if each category had `prior_items` more items at that rate: a category seen twice
-    must not score 0 or 1 (an unseen one gets the overall rate)."""
-
-    name = "ref_category"
-
-    def __init__(self, prior_items: float = 10.0):
-        self.prior_items = prior_items
-
-    def fit(self, categories: Sequence[str], y: Sequence[int]) -> CategoryRate:
-        counts: dict[str, list[int]] = defaultdict(list)
-        for c, label in zip(categories, y):
-            counts[c].append(int(label))
-        self.overall = float(np.mean(y)) if len(y) else 0.0
-        m = self.prior_items
-        self.rates = {c: (sum(v) + m * self.overall) / (len(v) + m) for c, v in counts.items()}
-        return self
-
-    def predict_proba(self, categories: Sequence[str]) -> np.ndarray:
-        return np.array([self.rates.get(c, self.overall) for c in categories])
-
 
 # Resamples x items cells per block of resamples: bounds the bootstrap's memory at any corpus size.
 BLOCK_CELLS = 4_000_000
@@ -193,3 +120,18 @@ def paired_bootstrap_auc_diff(y, p_a, p_b, groups, samples: int, seed: int, pref
         f"{prefix}_resamples_used": float(len(diffs)),
         "baseline_test_roc_auc": float(skm.roc_auc_score(y, p_b)) if both else math.nan,
     }
+
+
+def letter_bootstrap_ci(y, p, groups, samples: int, seed: int, prefix: str = "test_") -> dict[str, float]:
+    """95% percentile intervals of AUROC and PR-AUC, resampling letters (not items: the items of a
+    letter share a case and are not independent). Resamples with a single class are skipped."""
+    y, p = np.asarray(y), np.asarray(p, dtype=float)
+    ranked = RankedScores.of(y, p)
+    draws = letter_bootstrap(
+        y, groups, samples, seed, lambda w: {"roc_auc": ranked.roc_auc(w), "pr_auc": ranked.average_precision(w)}
+    )
+    out = {}
+    for name, values in draws.items():
+        out[f"{prefix}{name}_ci_low"], out[f"{prefix}{name}_ci_high"] = percentile_interval(values)
+    out[f"{prefix}bootstrap_resamples_used"] = float(len(draws["roc_auc"]))
+    return out

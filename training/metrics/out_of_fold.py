@@ -26,7 +26,7 @@ import numpy as np
 from sklearn import metrics as skm
 
 from training.metrics.bootstrap import RankedScores, letter_bootstrap, percentile_interval, weighted_brier_skill
-from training.metrics.per_category import adaptive_ece
+from training.metrics.calibration_error import adaptive_ece
 
 MODEL = "cv_"
 WRITER = "cv_writer_"  # the model under writer-shift folds (training.data.folds.writer_folds)

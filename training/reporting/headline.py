@@ -1,8 +1,8 @@
 """The headline metrics of a run: what a reader compares first.
 
-The metric names themselves are built where they are defined (training.metrics.out_of_fold for cross-
-validation, training.metrics.bootstrap and training.metrics.per_category for one split). MLflow's UI lists a run's
-metrics in plain string order, where `cv_roc_auc` comes after two dozen secondary metrics, so a
+The metric names themselves are built where they are defined (training.metrics.out_of_fold for
+cross-validation, training.metrics.binary and training.metrics.bootstrap for one split). MLflow's UI
+lists a run's metrics in plain string order, where `cv_roc_auc` comes after two dozen secondary metrics, so a
 top-level run also logs its headline metrics under the `Headline/` group: an upper-case letter
 sorts before every lower-case name, and MLflow's charts give the group its own section. The value
 under `Headline/<name>` is always the value of `<name>`.

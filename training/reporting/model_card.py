@@ -9,7 +9,7 @@ import mlflow
 import pandas as pd
 
 from training.families.family_docs import RunFacts
-from training.metrics.per_category import markdown_table
+from training.markdown import markdown_table
 from training.reporting.run_info import corpus_facts
 
 

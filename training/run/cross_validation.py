@@ -22,8 +22,8 @@ from training.data.folds import Fold
 from training.data.splits import Split
 from training.families.packaging import fit_packaged
 from training.families.registry import Family
-from training.metrics.bootstrap import CategoryRate
 from training.metrics.out_of_fold import OOFScores
+from training.metrics.reference_predictors import CategoryRate
 from training.run.cross_fitted_calibration import cross_fitted_calibration
 
 

@@ -14,9 +14,9 @@ from training.config import TrainConfig
 from training.data.splits import Split
 from training.families.packaging import fit_packaged
 from training.families.registry import Family
+from training.markdown import markdown_table
 from training.metrics import out_of_fold as cv_metrics
-from training.metrics.bootstrap import binary_metrics, choose_threshold
-from training.metrics.per_category import markdown_table
+from training.metrics.binary import binary_metrics, choose_threshold
 from training.run.cross_validation import out_of_fold
 
 CV_AUDITED = ("roc_auc", "pr_auc", "brier_skill", "ece")

@@ -29,15 +29,14 @@ from training.data.loading import load_splits, require_every_split
 from training.data.splits import Split, all_items
 from training.families.packaging import PackagedModel, fit_packaged
 from training.families.registry import Family, family_of
+from training.markdown import markdown_table
 from training.metrics import out_of_fold as cv_metrics
-from training.metrics.bootstrap import (
-    AlwaysUpheld,
-    CategoryRate,
-    binary_metrics,
-    choose_threshold,
-)
+from training.metrics.binary import binary_metrics, choose_threshold
+from training.metrics.bootstrap import letter_bootstrap_ci
+from training.metrics.calibration_error import adaptive_ece
 from training.metrics.out_of_fold import OOFScores, headline_defined, oof_metrics
-from training.metrics.per_category import adaptive_ece, letter_bootstrap_ci, markdown_table, per_category_table
+from training.metrics.per_category import per_category_table
+from training.metrics.reference_predictors import AlwaysUpheld, CategoryRate
 from training.reporting import console, run_info
 from training.reporting.model_card import write_model_card
 from training.reporting.model_registry import describe_version

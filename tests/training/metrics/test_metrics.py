@@ -9,16 +9,10 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from training.metrics import bootstrap as metrics
-from training.metrics.bootstrap import (
-    AlwaysUpheld,
-    CategoryRate,
-    RankedScores,
-    binary_metrics,
-    choose_threshold,
-    letter_bootstrap,
-    weighted_brier_skill,
-)
+from training.metrics import bootstrap
+from training.metrics.binary import binary_metrics, choose_threshold
+from training.metrics.bootstrap import RankedScores, letter_bootstrap, weighted_brier_skill
+from training.metrics.reference_predictors import AlwaysUpheld, CategoryRate
 
 KEYS = ("roc_auc", "pr_auc", "precision", "recall", "f1", "accuracy", "brier")
 
@@ -221,7 +215,7 @@ def test_letter_bootstrap_blocks_give_the_same_resamples(monkeypatch):
     y, p, base, groups = bootstrap_example()
     ranked = RankedScores.of(y, p)
     whole = letter_bootstrap(y, groups, 50, 1, lambda w: {"auc": ranked.roc_auc(w)})["auc"]
-    monkeypatch.setattr(metrics, "BLOCK_CELLS", 7 * len(y))  # blocks of 7 resamples
+    monkeypatch.setattr(bootstrap, "BLOCK_CELLS", 7 * len(y))  # blocks of 7 resamples
     blocked = letter_bootstrap(y, groups, 50, 1, lambda w: {"auc": ranked.roc_auc(w)})["auc"]
     np.testing.assert_array_equal(whole, blocked)
 

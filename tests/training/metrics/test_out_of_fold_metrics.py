@@ -14,6 +14,7 @@ from sklearn import metrics as skm
 
 from serving.calibration import apply_calibration, fit_calibration
 from training.metrics import out_of_fold as cv_metrics
+from training.metrics.calibration_error import adaptive_ece
 from training.metrics.out_of_fold import (
     MODEL,
     PER_REPEAT,
@@ -28,7 +29,6 @@ from training.metrics.out_of_fold import (
     probability_metrics,
     threshold_metrics,
 )
-from training.metrics.per_category import adaptive_ece
 from training.run.cross_fitted_calibration import cross_fitted_calibration
 
 

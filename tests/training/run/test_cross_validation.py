@@ -366,7 +366,7 @@ def test_calibration_is_cross_fitted(cv_run):
 
 
 def test_threshold_is_max_f1_on_the_calibrated_oof(cv_run):
-    from training.metrics.bootstrap import choose_threshold
+    from training.metrics.binary import choose_threshold
 
     _, result, _, _, oof = cv_run
     assert result.threshold == choose_threshold(oof["label"], oof["p_calibrated"])
@@ -374,7 +374,7 @@ def test_threshold_is_max_f1_on_the_calibrated_oof(cv_run):
 
 
 def test_model_metrics_equal_sklearn_on_the_logged_oof(cv_run):
-    from training.metrics.per_category import adaptive_ece
+    from training.metrics.calibration_error import adaptive_ece
 
     _, result, _, _, oof = cv_run
     m = result.metrics
@@ -409,7 +409,7 @@ def test_model_metrics_equal_sklearn_on_the_logged_oof(cv_run):
 def test_references_on_the_same_folds(cv_run, items):
     """The base-rate reference predicts each fold's training rate (Brier skill exactly 0); the
     category reference is CategoryRate(prior_items=10) fitted on each fold's training part."""
-    from training.metrics.bootstrap import CategoryRate
+    from training.metrics.reference_predictors import CategoryRate
 
     _, result, _, _, oof = cv_run
     m = result.metrics

@@ -1,7 +1,7 @@
 """How sure a test number is, and what a split run logs about it.
 
-- training.metrics.per_category: letter-level bootstrap CIs, adaptive ECE, the per-category table and the
-  markdown renderer, on examples small enough to check by hand;
+- training.metrics (letter-level bootstrap CIs, adaptive ECE, the per-category table) and the
+  markdown renderer (training.markdown), on examples small enough to check by hand;
 - serving.calibration: isotonic and sigmoid calibration on synthetic miscalibrated scores, and
   a model folder carrying a calibration spec loaded as a CalibratedScorer;
 - one baseline split run (the small synthetic corpus, conftest.small_corpus; temp MLflow
@@ -24,12 +24,10 @@ from conftest import new_store_uri, tracking_store
 from sklearn import metrics as skm
 
 from serving.calibration import apply_calibration, fit_calibration
-from training.metrics.per_category import (
-    adaptive_ece,
-    letter_bootstrap_ci,
-    markdown_table,
-    per_category_table,
-)
+from training.markdown import markdown_table
+from training.metrics.bootstrap import letter_bootstrap_ci
+from training.metrics.calibration_error import adaptive_ece
+from training.metrics.per_category import per_category_table
 
 CI_KEYS = {
     "test_roc_auc_ci_low",

@@ -523,7 +523,7 @@ def test_torch_and_onnx_agree(tf_trained, torch_predictor, test_rows):
 
 
 def test_torch_scores_reproduce_the_test_metrics(tf_trained, torch_predictor, test_rows):
-    from training.metrics.bootstrap import binary_metrics
+    from training.metrics.binary import binary_metrics
 
     _, result = tf_trained
     y = [r["label"] for r in test_rows]
