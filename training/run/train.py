@@ -44,7 +44,8 @@ from training.reporting.plots import evaluation_figures
 from training.reporting.run_naming import run_name
 from training.run.cross_validation import out_of_fold, reference_out_of_fold
 from training.run.leakage_audit import leakage_audit_cv, leakage_audit_split
-from training.run.references import split_versus_references, versus_references, writer_shift
+from training.run.references import split_versus_references, versus_references
+from training.run.writer_shift import writer_shift
 
 
 class UndefinedMetricsError(RuntimeError):
