@@ -19,6 +19,7 @@ from features.letter import OVERTURNED, UPHELD
 from features.style import STYLED_COLUMNS, normalise_style
 from training.config import ConfigError, ModelConfig, Strict, TrainConfig
 from training.data.splits import Split
+from training.families.family import RunFacts
 
 CATEGORICAL = ["treatment_category", "patient_sex"]
 NUMERIC = ["patient_age", "days_since_injury", "partial_approval"]
@@ -176,3 +177,42 @@ def log_top_terms(model_dir: Path, artifact: str = "top_terms.md") -> None:
     from training.markdown import markdown_table
 
     mlflow.log_text(markdown_table(top_terms(model_dir)), artifact)
+
+
+# ---------------------------------------------------------------- what it says about itself
+
+
+def _tfidf_words(t) -> str:
+    grams = (
+        f"{t.ngram_range[0]}-{t.ngram_range[1]}-grams"
+        if t.ngram_range[0] != t.ngram_range[1]
+        else f"{t.ngram_range[0]}-grams"
+    )
+    cap = f"up to {t.max_features:,} features" if t.max_features else "no feature cap"
+    stop = f", {t.stop_words} stop words removed" if t.stop_words else ""
+    return f"{t.analyzer} {grams}, min_df {t.min_df}, {cap}{', sublinear tf' if t.sublinear_tf else ''}{stop}"
+
+
+def describe(cfg: TrainConfig) -> str:
+    m = cfg.model
+    return (
+        f"TF-IDF ({_tfidf_words(m.text_tfidf)}) + logistic regression (C={m.classifier.C:g}, "
+        f"class_weight {m.classifier.class_weight})"
+    )
+
+
+def card_section(cfg: TrainConfig, facts: RunFacts) -> str:
+    m = cfg.model
+    extra = []
+    if m.treatment_tfidf is not None:
+        extra.append(f"a TF-IDF of the treatment name ({_tfidf_words(m.treatment_tfidf)})")
+    if m.metadata_columns:
+        extra.append("one-hot treatment category and sex, scaled age, days since injury and partial approval")
+    blocks = "; plus " + " and ".join(extra) if extra else " (no other feature block)"
+    return f"""## Model family: TF-IDF + logistic regression (baseline)
+- Features: TF-IDF of the `{cfg.data.feature_view}` text ({_tfidf_words(m.text_tfidf)}){blocks}.
+- Classifier: logistic regression, C={m.classifier.C:g}, class_weight {m.classifier.class_weight}, \
+max_iter {m.classifier.max_iter}; saved with skops (no pickle).
+- What it leans on: the 25 terms with the largest weights toward Overturned and toward Upheld are in the run's \
+`top_terms.md` artifact.
+"""

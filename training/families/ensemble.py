@@ -46,6 +46,7 @@ from training.config import ModelConfig, Strict, TrainConfig, with_model
 from training.data.folds import item_folds
 from training.data.splits import Split
 from training.families.baseline import BaselineModelConfig
+from training.families.family import RunFacts, interval
 from training.families.packaging import PackagedModel, fit_packaged
 from training.families.transformer import TransformerModelConfig
 
@@ -202,3 +203,42 @@ def _logistic_weights(z: np.ndarray, y: np.ndarray, C: float) -> tuple[np.ndarra
             return coef, float(lr.intercept_[0])
         keep[np.flatnonzero(keep)[lr.coef_[0] < 0]] = False  # pulling against the label here: noise
     return np.zeros(z.shape[1]), 0.0
+
+
+# ---------------------------------------------------------------- what it says about itself
+
+_COMBINERS = {
+    "auc_weights": "the convex weights that rank best within inner folds",
+    "logistic": "a class-weighted logistic regression",
+}
+
+
+def describe(cfg: TrainConfig) -> str:
+    m = cfg.model
+    names = " + ".join(member.family for member in m.members)
+    return (
+        f"ensemble of {names}: {_COMBINERS[m.combiner.method]} on their standardised logits from "
+        f"{m.inner_folds}-fold inner CV by letter, then {cfg.evaluation.calibration} calibration"
+    )
+
+
+def card_section(cfg: TrainConfig, facts: RunFacts) -> str:
+    m, metrics = cfg.model, facts.metrics
+    lines = [
+        "## Model family: ensemble",
+        f"- Members: {', '.join(member.family for member in m.members)}, each packaged as its own model under "
+        "`members/<family>/`.",
+        f"- Combiner: {_COMBINERS[m.combiner.method]} on the members' standardised logits, fitted on their "
+        f"scores from {m.inner_folds}-fold inner cross-validation by letter; a member that only adds noise "
+        "gets weight 0 (`combiner.json` has the numbers).",
+        f"- Calibration: {cfg.evaluation.calibration}, fitted on held-out ensemble scores (cross-fitted in "
+        "cross-validation); a Platt slope below 1 shrinks the answer toward the base rate, to it at 0.",
+    ]
+    for member in m.members:
+        key = f"cv_diff_vs_{member.family}_"
+        if f"{key}roc_auc" in metrics:
+            lines.append(
+                f"- Minus the {member.family} on the same folds: AUROC {interval(metrics, f'{key}roc_auc', True)}; "
+                f"Brier skill {interval(metrics, f'{key}brier_skill', True)}."
+            )
+    return "\n".join(lines) + "\n"

@@ -1,16 +1,44 @@
-"""What a model family is: the record each entry of the registry (training.families.registry.FAMILIES) fills.
+"""What a model family is: the record each entry of the registry (training.families.registry.FAMILIES) fills,
+and what a family's describe and card_section are given (RunFacts) and format numbers with.
 Apart from the registry so that modules a family uses (training.families.packaging) can name the type
 without importing every family."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from training.config import ModelConfig, TrainConfig
 from training.data.splits import Split
-from training.families.family_docs import RunFacts
+
+
+@dataclass
+class RunFacts:
+    """What a run logged, as the card reads it: metrics (the run's own plus any logged by the family,
+    e.g. onnx_*), params, tags, and the metrics of the nested runs its params point to, keyed by the
+    param name without `_run_id` (e.g. `domain_adaptation`)."""
+
+    metrics: dict[str, float] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    linked: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def number(value: float, digits: int = 3, signed: bool = False) -> str:
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+
+def interval(m: dict, key: str, signed: bool = False) -> str:
+    low, high = m.get(f"{key}_ci_low", math.nan), m.get(f"{key}_ci_high", math.nan)
+    return (
+        f"{number(m.get(key, math.nan), signed=signed)} "
+        f"(95% CI {number(low, signed=signed)} to {number(high, signed=signed)})"
+    )
+
 
 # fit(cfg, train, validation or None, model_dir) writes the family's files into model_dir and
 # returns their names plus family options for imr_model.json. Without validation it trains for

@@ -1,12 +1,15 @@
 """The model families: one registry entry each. A new family is its own module (its `model:`
-config class, a ModelConfig subclass, and its `fit`) plus one entry in FAMILIES; config loading,
-the run, cross-validation, comparison and the model card read it from here."""
+config class, a ModelConfig subclass, its `fit`, and what it says about itself: `describe` and
+`card_section`) plus one entry in FAMILIES here, and on serving's side one scorer in
+serving.scorers.SCORERS; config loading, the run, cross-validation, comparison and the model card
+read it from here."""
 
 from __future__ import annotations
 
 from training.config import TrainConfig
-from training.families import baseline, ensemble, family_docs, transformer
+from training.families import baseline, ensemble, transformer
 from training.families.family import Family, FitFn
+from training.families.transformer import card as transformer_card
 
 __all__ = ["DEFAULT_FAMILY", "FAMILIES", "Family", "FitFn", "family_of"]
 
@@ -23,8 +26,8 @@ FAMILIES: dict[str, Family] = {
         baseline.BaselineModelConfig,
         baseline.fit,
         {"model.classifier.C": "C", "model.text_tfidf.ngram_range": "tfidf", "model.text_tfidf.min_df": "mindf"},
-        family_docs.baseline_describe,
-        family_docs.baseline_card,
+        baseline.describe,
+        baseline.card_section,
         check_data=baseline.check_data,
         log_artifacts=baseline.log_top_terms,
     ),
@@ -41,8 +44,8 @@ FAMILIES: dict[str, Family] = {
             "model.learning_rate": "lr",
             "model.domain_adaptation.enabled": "da",
         },
-        family_docs.transformer_describe,
-        family_docs.transformer_card,
+        transformer_card.describe,
+        transformer_card.card_section,
         references=lambda cfg: {"baseline": baseline.BaselineModelConfig()} if cfg.model.compare_with_baseline else {},
         fold_config=_without_onnx,
     ),
@@ -51,8 +54,8 @@ FAMILIES: dict[str, Family] = {
         ensemble.EnsembleModelConfig,
         lambda cfg, train, validation, model_dir: ensemble.fit(cfg, train, validation, model_dir, FAMILIES),
         {"model.combiner.method": "", "model.inner_folds": "inner"},
-        family_docs.ensemble_describe,
-        family_docs.ensemble_card,
+        ensemble.describe,
+        ensemble.card_section,
         check_data=lambda cfg, n_train_items: ensemble.check_data(cfg, n_train_items, FAMILIES),
         references=ensemble.members_by_name,
     ),

@@ -8,7 +8,7 @@ import math
 import mlflow
 import pandas as pd
 
-from training.families.family_docs import RunFacts
+from training.families.family import RunFacts
 from training.markdown import markdown_table
 from training.reporting.run_info import corpus_facts
 

@@ -227,12 +227,13 @@ def test_report_from_a_store_has_every_recipe_and_paired_differences(tmp_path):
 @pytest.mark.parametrize("recipe", POOLED)
 def test_description_and_card_name_the_recipe_and_its_head(recipe):
     from training.config_loading import validate_config
-    from training.families.family_docs import RunFacts, transformer_card, transformer_describe
+    from training.families.family import RunFacts
+    from training.families.transformer.card import card_section, describe
 
     cfg = validate_config({"model": {"family": "transformer", "recipe": recipe, "max_length": 128}})
-    described = transformer_describe(cfg)
+    described = describe(cfg)
     assert ("SetFit" in described) == (recipe == "setfit") and "128 tokens" in described
-    card = transformer_card(cfg, RunFacts())
+    card = card_section(cfg, RunFacts())
     assert f"## Model family: transformer ({recipe})" in card and f"Recipe `{recipe}`" in card
     assert "head.safetensors" in card and "0.1/1/10/100" in card
     assert "ONNX: not exported" in card  # export_onnx defaults to true: skipped for this recipe
