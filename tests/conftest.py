@@ -133,12 +133,13 @@ def tracking_store(root: Path):
     model load sets and which outrank the variable. Both are put back afterwards. Yields root."""
     import mlflow
 
+    from serving.store import open_store
+
     before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     uri = new_store_uri(root)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MLFLOW_TRACKING_URI", uri)
-        mlflow.set_tracking_uri(uri)
-        mlflow.set_registry_uri(uri)
+        open_store()
         try:
             yield root
         finally:

@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from serving.store import EXPERIMENT
+
 
 def add_train_command(sub) -> None:
     p = sub.add_parser("train", help="train a model from a YAML config and track the run in MLflow")
@@ -23,7 +25,7 @@ def add_train_command(sub) -> None:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("compare", help="tracked runs side by side, best test AUROC first")
-    p.add_argument("--experiment", default="imr-outcome")
+    p.add_argument("--experiment", default=EXPERIMENT)
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.add_argument(
         "--plot",
@@ -44,7 +46,7 @@ def add_train_command(sub) -> None:
     p = sub.add_parser("ui", help="start the MLflow UI on the project's tracking store (loopback)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5000)
-    p.add_argument("--experiment", default="imr-outcome", help="the experiment whose runs page to link to")
+    p.add_argument("--experiment", default=EXPERIMENT, help="the experiment whose runs page to link to")
     p.set_defaults(func=cmd_ui)
 
 
@@ -91,8 +93,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
+    from serving.store import tracking_uri
     from training.reporting.ui_process import run_until_signalled, ui_links
-    from training.tracking import tracking_uri
 
     uri = tracking_uri()
     base = f"http://{args.host}:{args.port}"

@@ -11,7 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from features.views import View
-from serving.store import PROJECT_ROOT  # config paths are relative to it, so configs work from any folder
+from serving.store import EXPERIMENT, PROJECT_ROOT  # config paths are relative to PROJECT_ROOT
 
 
 class Strict(BaseModel):
@@ -59,7 +59,7 @@ class EvaluationConfig(Strict):
 
 
 class MlflowConfig(Strict):
-    experiment: str = "imr-outcome"
+    experiment: str = EXPERIMENT
     registered_model_name: str = "imr-baseline"
     alias: str = "candidate"  # the newest trained version; promote to "champion" by hand
     run_name: str | None = None

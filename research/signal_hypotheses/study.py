@@ -199,9 +199,9 @@ def main(argv: list[str] | None = None) -> None:
         flush=True,
     )
     if not args.no_mlflow:
-        from training.tracking import setup
+        from training.reporting.experiment import open_experiment
 
-        setup(EXPERIMENT)
+        open_experiment(EXPERIMENT)
     variants = [v for v in VARIANTS if v.name == "ref_default" or not args.only or v.name in args.only]
     results: dict[str, Result] = {}
     rows: list[dict] = []

@@ -156,9 +156,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{n_letters} letters, {len(items)} items, {int(items.y.sum())} overturned; {len(folds)} outer folds")
     args.store.mkdir(parents=True, exist_ok=True)
     if not args.report_only:
-        from training.tracking import setup
+        from training.reporting.experiment import open_experiment
 
-        setup(EXPERIMENT)
+        open_experiment(EXPERIMENT)
         for name in args.only or [BASELINE, *RECIPES]:
             run_recipe(cfg, name, items, folds, args.store)
     names = [n for n in [*RECIPES, BASELINE] if (args.store / f"{n}.npz").exists()]

@@ -49,12 +49,12 @@ def _key_params(family: str, params: dict[str, str]) -> str:
 def run_rows(experiment: str) -> list[dict]:
     """One row per finished top-level run (fold and domain-adaptation runs are nested and left
     out; failed and running ones too)."""
-    from training.tracking import tracking_uri
+    from serving.store import open_store
 
-    mlflow.set_tracking_uri(tracking_uri())
+    uri = open_store()
     exp = mlflow.get_experiment_by_name(experiment)
     if exp is None:
-        raise LookupError(f"no experiment {experiment!r} in {tracking_uri()}")
+        raise LookupError(f"no experiment {experiment!r} in {uri}")
     rows = []
     for run in mlflow.MlflowClient().search_runs([exp.experiment_id], max_results=1000):
         tags, m, params = run.data.tags, run.data.metrics, run.data.params

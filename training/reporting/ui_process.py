@@ -77,10 +77,10 @@ def ui_links(base: str, experiment: str) -> list[str]:
     """Where to point the browser: the experiment's training runs with the headline columns."""
     import mlflow
 
+    from serving.store import open_store
     from training.reporting.ui_views import runs_page_url
-    from training.tracking import tracking_uri
 
-    mlflow.set_tracking_uri(tracking_uri())
+    open_store()
     try:
         found = mlflow.get_experiment_by_name(experiment)
     except Exception:  # noqa: BLE001  (an unreadable store: the UI itself will say why)

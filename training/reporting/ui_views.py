@@ -3,7 +3,7 @@ their headline metric columns, and the compare view of chosen runs.
 
 MLflow 3.17's UI opens an experiment on the GenAI overview unless the URL (or the browser's saved
 choice) says `workflowType=machine_learning`; the experiment's `mlflow.experimentKind` tag is
-set too (training.tracking), for the UI's experiment list and for MLflow versions that read it.
+set too (training.reporting.experiment), for the UI's experiment list and for MLflow versions that read it.
 The runs table shows no metric column until one is chosen; a *shared view* fixes that for every
 browser: an experiment tag `mlflow.sharedViewState.<key>` holding the table's state as JSON
 (the UI falls back to plain JSON when the value is not compressed), opened with

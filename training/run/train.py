@@ -38,6 +38,7 @@ from training.metrics.out_of_fold import OOFScores, headline_defined, oof_metric
 from training.metrics.per_category import per_category_table
 from training.metrics.reference_predictors import AlwaysUpheld, CategoryRate
 from training.reporting import console, run_info
+from training.reporting.experiment import open_experiment
 from training.reporting.model_card import write_model_card
 from training.reporting.model_registry import describe_version
 from training.reporting.plots import evaluation_figures
@@ -76,7 +77,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     np.random.seed(cfg.seed)
     console.quiet_training_output()
     tracking.stage.mark("mlflow")  # the stages benchmarks/bench_train.py reports
-    tracking.setup(cfg.mlflow.experiment)
+    open_experiment(cfg.mlflow.experiment)
     tracking.stage.mark("load")
     dsd, ingest_report = load_splits(cfg.data)
     family = family_of(cfg)

@@ -79,10 +79,10 @@ def store(tmp_path_factory):
     """Run ids by role, logged into a temp store that MLFLOW_TRACKING_URI points at."""
     import mlflow
 
-    from training import tracking
+    from training.reporting.experiment import open_experiment
 
     with tracking_store(tmp_path_factory.mktemp("compare")):
-        tracking.setup(EXPERIMENT)
+        open_experiment(EXPERIMENT)
         ids = {}
         ids["weaker"] = log_run(
             "weaker",
@@ -126,7 +126,7 @@ def store(tmp_path_factory):
         client.log_metric(running.info.run_id, "test_roc_auc", 0.96)
         ids["running"] = running.info.run_id
 
-        tracking.setup(CV_EXPERIMENT)
+        open_experiment(CV_EXPERIMENT)
         ids["cv"] = log_run(
             "baseline-cv-sigmoid-ab12",
             {**SPLIT_TAGS, "evaluation_mode": "cv"},

@@ -142,11 +142,12 @@ def test_experiment_is_a_model_development_experiment_with_the_headline_view(run
 def test_an_experiment_made_before_gets_the_kind_tag_and_keeps_its_note(store):
     import mlflow
 
-    from training import tracking
+    from serving.store import open_store
+    from training.reporting.experiment import open_experiment
 
-    mlflow.set_tracking_uri(tracking.tracking_uri())
+    open_store()
     experiment_id = mlflow.create_experiment("imr-tests-older", tags={"mlflow.note.content": "my own note"})
-    tracking.setup("imr-tests-older")
+    open_experiment("imr-tests-older")
     tags = mlflow.get_experiment(experiment_id).tags
     assert tags["mlflow.experimentKind"] == "custom_model_development"
     assert tags["mlflow.note.content"] == "my own note"
