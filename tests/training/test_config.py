@@ -547,7 +547,7 @@ TRANSFORMER_YAML = PROJECT_ROOT / "configs" / "transformer.yaml"
 def test_trainer_section_passes_through_to_training_arguments(tmp_path):
     from transformers import TrainingArguments
 
-    from training.families.transformer import training_arguments
+    from training.families.transformer.fine_tune import training_arguments
 
     cfg = load_config(TRANSFORMER_YAML, ["model.trainer={lr_scheduler_type: cosine, gradient_accumulation_steps: 2}"])
     kwargs = training_arguments(cfg, tmp_path / "ckpt", select=False, cuda=False)

@@ -1,6 +1,7 @@
 """Transformer family: a BERT-family encoder as an Upheld/Overturned classifier, by one of three recipes
-(model.recipe): `fine_tune` (a sequence classifier fine-tuned end to end, here) or an encoder + linear
-head on its mean-pooled embedding, `frozen_encoder` or `setfit` (training.families.transformer.encoder_head)."""
+(model.recipe): `fine_tune` (a sequence classifier fine-tuned end to end: training.families.transformer.fine_tune)
+or an encoder + linear head on its mean-pooled embedding, `frozen_encoder` or `setfit`
+(training.families.transformer.encoder_head). This module is the family: its `model:` section and `fit`."""
 
 from __future__ import annotations
 
@@ -10,19 +11,15 @@ import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 from pydantic import Field, field_validator, model_validator
-from scipy.special import softmax
 
-from features.letter import ID2LABEL, LABEL2ID
-from serving.encoding import encode
 from serving.model_dir import sha256_file
-from serving.transformer_scorer import ONNX_FILE
 from training.config import ModelConfig, TrainConfig
 from training.data.splits import Split
-from training.families.transformer.base_model import MINILM_PACKAGE, MINILM_SHA256, freeze_lower_layers
+from training.families.transformer.base_model import MINILM_PACKAGE, MINILM_SHA256
 from training.families.transformer.domain_adaptation import DomainAdaptationConfig, adapt
 from training.families.transformer.encoder_head import SetFitConfig, fit_encoder_head
+from training.families.transformer.fine_tune import fine_tune
 
 Recipe = Literal["fine_tune", "frozen_encoder", "setfit"]
 log = logging.getLogger(__name__)
@@ -142,30 +139,16 @@ class TransformerModelConfig(ModelConfig):
 
 
 def fit(cfg: TrainConfig, train: Split, validation: Split | None, model_dir: Path) -> tuple[list[str], dict]:
-    """With validation: early stopping and model selection on its PR-AUC. Without (folds of
-    cross-validation, the final refit on all letters): the configured epochs, so the model that
-    ships is trained exactly like the ones the cross-validation estimate comes from.
-
-    The Trainer runs in a nested MLflow run, `fine-tuning`: its MLflow callback logs every
-    TrainingArguments field and the model config as params, and its losses as metrics, into the
-    active run, and those belong under the run of the project's own config, not in it."""
-    import datasets
+    """The base encoder (checked against its sha256), domain-adapted when configured, made a classifier
+    by the configured recipe: fine_tune (training.families.transformer.fine_tune) or a linear head on
+    its embedding (frozen_encoder, setfit: training.families.transformer.encoder_head). With
+    validation, fine_tune stops early and selects on its PR-AUC; without (folds of cross-validation,
+    the final refit on all letters) it trains the configured epochs, so the model that ships is
+    trained exactly like the ones the cross-validation estimate comes from."""
     import mlflow
     import torch
-    from sklearn.metrics import average_precision_score
-    from transformers import (
-        AutoModelForSequenceClassification,
-        AutoTokenizer,
-        DataCollatorWithPadding,
-        EarlyStoppingCallback,
-        Trainer,
-        TrainingArguments,
-        set_seed,
-    )
 
     from training.families.transformer.base_model import WEIGHTS, resolve_base_model
-    from training.families.transformer.checkpoint_loading import load_with_new_head
-    from training.families.transformer.trainer_progress import use_progress
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub: weights are local files only
     m = cfg.model
@@ -199,63 +182,7 @@ def fit(cfg: TrainConfig, train: Split, validation: Split | None, model_dir: Pat
             # an adapted encoder is new in every fit: its embeddings are not cached
             options |= fit_encoder_head(cfg, train, init_dir, model_dir, cache=not m.domain_adaptation.enabled)
             return _listed(model_dir), options
-
-        tokenizer = AutoTokenizer.from_pretrained(init_dir, local_files_only=True)
-
-        def as_dataset(split: Split):
-            enc = encode(tokenizer, list(split.frame["text"]), m.max_length, m.head_fraction)
-            return datasets.Dataset.from_dict({**enc, "labels": split.y.tolist()})
-
-        set_seed(cfg.seed)  # before model init, so the classifier head starts the same every run
-        model = load_with_new_head(  # the classifier head is new: expected missing from an encoder checkpoint
-            AutoModelForSequenceClassification,
-            init_dir,
-            new=("classifier.",),
-            num_labels=2,
-            id2label=ID2LABEL,
-            label2id=LABEL2ID,
-            local_files_only=True,
-            use_safetensors=True,
-        )
-        freeze_lower_layers(model, m.freeze_layers)
-        weights = _class_weights(train.y, m.class_weight)
-
-        def weighted_loss(outputs, labels, num_items_in_batch=None):
-            return torch.nn.functional.cross_entropy(outputs.logits, labels, weight=weights.to(outputs.logits.device))
-
-        def pr_auc(eval_pred):
-            logits, labels = eval_pred
-            p = softmax(logits, axis=1)[:, 1]
-            return {"pr_auc": float(average_precision_score(labels, p)) if labels.sum() else 0.0}
-
-        # On a GPU: bf16 autocast and a larger batch; a GPU is never required.
-        cuda = torch.cuda.is_available()
-        select = validation is not None
-        args = TrainingArguments(**training_arguments(cfg, Path(tmp) / "checkpoints", select, cuda))
-        callbacks = [EarlyStoppingCallback(m.early_stopping_patience)] if select and m.early_stopping_patience else []
-        trainer = Trainer(
-            model=model,
-            args=args,
-            optimizer_cls_and_kwargs=_optimizer(model, m),
-            train_dataset=as_dataset(train),
-            eval_dataset=as_dataset(validation) if select else None,
-            processing_class=tokenizer,
-            data_collator=DataCollatorWithPadding(tokenizer),
-            compute_loss_func=weighted_loss,
-            compute_metrics=pr_auc if select else None,
-            callbacks=callbacks,
-        )
-        use_progress(trainer, "fine-tuning")
-        with mlflow.start_run(run_name="fine-tuning", nested=True):
-            mlflow.set_tags({"stage": "fine_tuning", "model_family": "transformer"})
-            trainer.train()
-        # save_pretrained, not trainer.save_model: the latter also writes training_args.bin, a pickle.
-        trainer.model.save_pretrained(str(model_dir))  # safetensors + config.json with id2label/label2id
-        tokenizer.save_pretrained(str(model_dir))
-        if m.export_onnx:
-            from training.families.transformer.onnx_export import export_int8
-
-            export_int8(trainer.model, tokenizer, model_dir / ONNX_FILE)
+        fine_tune(cfg, init_dir, train, validation, model_dir, Path(tmp))
     if m.export_onnx:
         from training.families.transformer.onnx_check import onnx_agreement
 
@@ -266,59 +193,3 @@ def fit(cfg: TrainConfig, train: Split, validation: Split | None, model_dir: Pat
 def _listed(model_dir: Path) -> list[str]:
     """Every file written into model_dir: imr_model.json hashes each one."""
     return sorted(str(p.relative_to(model_dir)) for p in model_dir.rglob("*") if p.is_file())
-
-
-def training_arguments(cfg: TrainConfig, output_dir: Path, select: bool, cuda: bool) -> dict:
-    """TrainingArguments for fine-tuning: the project's typed settings and the run's own plumbing,
-    then the config's `trainer:` section on top (its keys were checked against both when loaded)."""
-    m = cfg.model
-    batch_size = m.gpu_batch_size if cuda else m.batch_size
-    return (
-        dict(
-            output_dir=str(output_dir),
-            num_train_epochs=m.epochs,
-            learning_rate=m.learning_rate,
-            per_device_train_batch_size=batch_size,
-            per_device_eval_batch_size=batch_size * 2,
-            weight_decay=m.weight_decay,
-            warmup_steps=m.warmup_ratio,
-            bf16=cuda,
-            eval_strategy="epoch" if select else "no",
-            save_strategy="epoch" if select else "no",
-            save_total_limit=2,
-            load_best_model_at_end=select,
-            metric_for_best_model="pr_auc" if select else None,
-            greater_is_better=True if select else None,
-            logging_steps=5,
-            seed=cfg.seed,
-            data_seed=cfg.seed,
-            report_to=["mlflow"],
-            disable_tqdm=True,
-            dataloader_num_workers=0,
-            dataloader_pin_memory=cuda,  # pinned memory only helps copies to a GPU
-        )
-        | m.trainer
-    )
-
-
-def _optimizer(model, m):
-    """AdamW with the head (classifier and pooler) at head_learning_rate; None: the Trainer's default."""
-    import torch
-
-    if m.head_learning_rate is None:
-        return None
-    prefixes = ("classifier.", f"{model.base_model_prefix}.pooler.")
-    head = [p for n, p in model.named_parameters() if p.requires_grad and n.startswith(prefixes)]
-    head_ids = {id(p) for p in head}
-    body = [p for p in model.parameters() if p.requires_grad and id(p) not in head_ids]
-    groups = [{"params": body, "lr": m.learning_rate}, {"params": head, "lr": m.head_learning_rate}]
-    return torch.optim.AdamW, {"params": groups, "weight_decay": m.weight_decay}
-
-
-def _class_weights(y: np.ndarray, mode: str | None):
-    import torch
-
-    if mode != "balanced":
-        return torch.ones(2)
-    counts = np.bincount(y, minlength=2).astype(float)
-    return torch.tensor(len(y) / (2 * np.maximum(counts, 1)), dtype=torch.float32)
