@@ -41,27 +41,45 @@ def adapt(
 ) -> Path:
     """Returns the adapted checkpoint folder (safetensors), used as the fine-tuning base;
     base_model is the configured name of base_dir, recorded as a tag."""
-    import math
+    from transformers import AutoTokenizer, DataCollatorForLanguageModeling, Trainer, set_seed
 
-    import datasets
-    import torch
-    from transformers import (
-        AutoModelForMaskedLM,
-        AutoTokenizer,
-        DataCollatorForLanguageModeling,
-        Trainer,
-        TrainingArguments,
-        set_seed,
-    )
-
-    from training.families.transformer.checkpoint_loading import load_with_new_head
     from training.families.transformer.trainer_progress import use_progress
 
     set_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
-    # An encoder checkpoint has no masked-LM head (`cls.predictions.*` starts fresh) and its pooler
-    # has no place in a masked-LM model; the pooler is put back on saving (_save_encoder_with_pooler).
-    model = load_with_new_head(
+    model = _masked_lm(base_dir)
+    if val_rows is None:  # cross-validation and the final refit: hold out some train letters for the MLM loss
+        train_rows, val_rows = _held_out_letters(train_rows)
+    args = _mlm_arguments(da, out_dir, seed)
+    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=da.mlm_probability, seed=seed)
+    with mlflow.start_run(run_name="domain-adaptation", nested=True) as run:
+        mlflow.set_tags({"stage": "domain_adaptation", "base_model": base_model})
+        trainer = Trainer(
+            model=model,
+            args=args,
+            train_dataset=_tokenized(tokenizer, train_rows, da.max_length),
+            eval_dataset=_tokenized(tokenizer, val_rows, da.max_length),
+            processing_class=tokenizer,
+            data_collator=collator,
+        )
+        use_progress(trainer, "domain adaptation")
+        mlflow.log_metrics(_train_measuring_loss(trainer))
+        adapted = out_dir / "adapted"
+        _save_encoder_with_pooler(trainer.model, base_dir, adapted)
+        tokenizer.save_pretrained(str(adapted))
+    mlflow.log_param("domain_adaptation_run_id", run.info.run_id)
+    return adapted
+
+
+def _masked_lm(base_dir: Path):
+    """The base encoder as a masked-LM model. An encoder checkpoint has no masked-LM head
+    (`cls.predictions.*` starts fresh) and its pooler has no place in a masked-LM model; the pooler
+    is put back on saving (_save_encoder_with_pooler)."""
+    from transformers import AutoModelForMaskedLM
+
+    from training.families.transformer.checkpoint_loading import load_with_new_head
+
+    return load_with_new_head(
         AutoModelForMaskedLM,
         base_dir,
         new=("cls.predictions.",),
@@ -70,19 +88,22 @@ def adapt(
         use_safetensors=True,
     )
 
-    def tokenized(rows):
-        ds = datasets.Dataset.from_dict({"text": adaptation_texts(rows)})
-        return ds.map(
-            lambda b: tokenizer(b["text"], truncation=True, max_length=da.max_length),
-            batched=True,
-            remove_columns=["text"],
-        )
 
-    if val_rows is None:  # cross-validation and the final refit: hold out some train letters for the MLM loss
-        held = {lid for lid in set(train_rows["letter_id"]) if letter_unit(lid, "mlm-eval") < 0.15}
-        val_rows = train_rows.filter(lambda r: r["letter_id"] in held)
-        train_rows = train_rows.filter(lambda r: r["letter_id"] not in held)
-    args = TrainingArguments(
+def _held_out_letters(train_rows):
+    """(train rows, validation rows): about 15% of the letters, by a stable hash of the letter id,
+    held out so the masked-LM loss is measured on letters the adaptation never saw."""
+    held = {lid for lid in set(train_rows["letter_id"]) if letter_unit(lid, "mlm-eval") < 0.15}
+    return (
+        train_rows.filter(lambda r: r["letter_id"] not in held),
+        train_rows.filter(lambda r: r["letter_id"] in held),
+    )
+
+
+def _mlm_arguments(da: DomainAdaptationConfig, out_dir: Path, seed: int):
+    import torch
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
         output_dir=str(out_dir / "checkpoints"),
         num_train_epochs=da.epochs,
         learning_rate=da.learning_rate,
@@ -97,34 +118,32 @@ def adapt(
         disable_tqdm=True,
         dataloader_pin_memory=torch.cuda.is_available(),
     )
-    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=da.mlm_probability, seed=seed)
-    with mlflow.start_run(run_name="domain-adaptation", nested=True) as run:
-        mlflow.set_tags({"stage": "domain_adaptation", "base_model": base_model})
-        trainer = Trainer(
-            model=model,
-            args=args,
-            train_dataset=tokenized(train_rows),
-            eval_dataset=tokenized(val_rows),
-            processing_class=tokenizer,
-            data_collator=collator,
-        )
-        use_progress(trainer, "domain adaptation")
-        before = trainer.evaluate()["eval_loss"]
-        trainer.train()
-        after = trainer.evaluate()["eval_loss"]
-        mlflow.log_metrics(
-            {
-                "val_mlm_loss_before": before,
-                "val_mlm_loss_after": after,
-                "val_perplexity_before": math.exp(before),
-                "val_perplexity_after": math.exp(after),
-            }
-        )
-        adapted = out_dir / "adapted"
-        _save_encoder_with_pooler(trainer.model, base_dir, adapted)
-        tokenizer.save_pretrained(str(adapted))
-    mlflow.log_param("domain_adaptation_run_id", run.info.run_id)
-    return adapted
+
+
+def _tokenized(tokenizer, rows, max_length: int):
+    import datasets
+
+    ds = datasets.Dataset.from_dict({"text": adaptation_texts(rows)})
+    return ds.map(
+        lambda b: tokenizer(b["text"], truncation=True, max_length=max_length),
+        batched=True,
+        remove_columns=["text"],
+    )
+
+
+def _train_measuring_loss(trainer) -> dict[str, float]:
+    """Trains; the held-out masked-LM loss and perplexity before and after."""
+    import math
+
+    before = trainer.evaluate()["eval_loss"]
+    trainer.train()
+    after = trainer.evaluate()["eval_loss"]
+    return {
+        "val_mlm_loss_before": before,
+        "val_mlm_loss_after": after,
+        "val_perplexity_before": math.exp(before),
+        "val_perplexity_after": math.exp(after),
+    }
 
 
 def _save_encoder_with_pooler(mlm_model, base_dir: Path, out: Path) -> None:
