@@ -1,6 +1,6 @@
 """Which signal generalizes across letters? Nested cross-validation of each hypothesis of issue 9.
 
-    .venv/bin/python -m research.signal_hypotheses.study [--repeats N] [--out FILE.md] [--bootstrap B]
+    .venv/bin/python -m research.signal_hypotheses [--repeats N] [--out FILE.md] [--bootstrap B]
 
 Outer folds: `training.data.folds.item_folds` by letter (5 folds x N repeats). Every hyperparameter
 (C, block weights, min_df, the stacker's weights) is chosen by grouped inner CV inside each outer
@@ -247,7 +247,3 @@ def main(argv: list[str] | None = None) -> None:
     )
     args.out.write_text(header + table(rows))
     print(f"wrote {args.out}")
-
-
-if __name__ == "__main__":
-    main()

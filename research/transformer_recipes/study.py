@@ -1,6 +1,6 @@
 """Which transformer recipe for a few hundred items? Nested CV of fine_tune, frozen_encoder and setfit (issue 18).
 
-    .venv/bin/python -m research.transformer_recipes.study [--only RECIPE ...] [--store DIR] [--out FILE.md]
+    .venv/bin/python -m research.transformer_recipes [--only RECIPE ...] [--store DIR] [--out FILE.md]
         [--set key=value ...]
 
 Outer folds: `training.data.folds.item_folds` by letter (5 folds x --repeats, seed 0), the same folds for
@@ -177,7 +177,3 @@ def main(argv: list[str] | None = None) -> None:
     args.out.write_text(header + table(rows) + "\n")
     print(header + table(rows))
     print(f"wrote {args.out}")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,11 +1,11 @@
-"""The transformer family's encoder + linear head recipes (frozen_encoder, setfit) on the tiny random
-BERT (tests/conftest_transformer.py), and the issue-18 study runner's selection rule and report
-(research.transformer_recipes.study). Nothing is downloaded (HF_HUB_OFFLINE=1)."""
+"""The transformer family's encoder + linear head recipes (frozen_encoder, setfit;
+training.families.transformer.encoder_head) on the tiny random BERT (tests/conftest_transformer.py).
+Nothing is downloaded (HF_HUB_OFFLINE=1). The study that compared the recipes is tested in
+tests/research/test_transformer_recipes.py."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import mlflow
 import numpy as np
@@ -182,46 +182,6 @@ def test_head_c_is_chosen_by_inner_cv_from_the_grid_or_fixed():
     assert fit_head(X, y, groups, [0.01, 1.0, 100.0], "balanced", seed=0)[1] == c  # deterministic
     head, c = fit_head(X, y, groups, [3.0], "balanced", seed=0)
     assert c == 3.0 and head.C == 3.0
-
-
-def _row(name, auc, bss, seconds):
-    return {"name": name, "cv_roc_auc": auc, "cv_brier_skill": bss, "seconds_per_fold": seconds}
-
-
-def test_winner_rule_best_auroc_then_brier_skill_then_fit_time():
-    from research.transformer_recipes.study import winner
-
-    base = _row("baseline", 0.9, 0.2, 1)  # never a candidate
-    assert winner([base, _row("fine_tune", 0.60, 0.0, 100), _row("frozen_encoder", 0.62, -0.1, 5)]) == "frozen_encoder"
-    assert winner([base, _row("fine_tune", 0.625, 0.03, 100), _row("frozen_encoder", 0.62, 0.01, 5)]) == "fine_tune"
-    assert winner([_row("fine_tune", 0.62, 0.02, 100), _row("setfit", 0.615, 0.02, 50)]) == "setfit"
-    assert winner([_row("fine_tune", 0.70, 0.02, 100), _row("setfit", 0.615, 0.09, 50)]) == "fine_tune"
-
-
-def test_report_from_a_store_has_every_recipe_and_paired_differences(tmp_path):
-    from research.transformer_recipes.study import load_recipe, save_recipe, summary, table
-    from training.run.cross_validation import OutOfFold
-
-    rng = np.random.default_rng(1)
-    y = np.tile([0, 0, 0, 1], 40)
-    letters = np.array([f"L{i // 2}" for i in range(len(y))])
-    fold = (np.arange(len(y)) // 2 % 4)[None, :]
-    for name, signal in (("fine_tune", 0.0), ("frozen_encoder", 1.0), ("baseline", 2.0)):
-        p = 1 / (1 + np.exp(-(rng.normal(size=len(y)) + signal * y - 1.5)))
-        oof = OutOfFold(p[None, :], fold, np.ones((1, len(y)), bool), np.full((1, len(y)), 0.25), y[None, :])
-        save_recipe(tmp_path, name, oof, 12.5, ["1.0", "10.0"] if name != "baseline" else [])
-    results = {n: load_recipe(tmp_path, n) for n in ("fine_tune", "frozen_encoder", "baseline")}
-    assert results["frozen_encoder"][1:] == (12.5, ["1.0", "10.0"])
-    cfg = SimpleNamespace(evaluation=SimpleNamespace(calibration="sigmoid"), seed=0)
-    rows = summary(cfg, SimpleNamespace(y=y, letter_ids=letters), results, samples=50)
-    by = {r["name"]: r for r in rows}
-    assert by["frozen_encoder"]["cv_roc_auc"] > by["fine_tune"]["cv_roc_auc"]
-    assert by["frozen_encoder"]["diff_vs_fine_tune_roc_auc"] == pytest.approx(
-        by["frozen_encoder"]["cv_roc_auc"] - by["fine_tune"]["cv_roc_auc"]
-    )
-    assert "diff_vs_fine_tune_roc_auc" not in by["fine_tune"] and "diff_vs_baseline_roc_auc" not in by["baseline"]
-    text = table(rows)
-    assert text.strip().count("\n") == 1 + len(rows) and "Δ AUROC vs baseline" in text and "1.0, 10.0" in text
 
 
 @pytest.mark.parametrize("recipe", POOLED)
