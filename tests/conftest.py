@@ -1,7 +1,7 @@
 """Shared fixtures. The real letters live outside the repository, in its sibling folder
 ../shared/data; tests that need them skip (with the path in the reason) when it is absent, and
-fail instead when IMR_REQUIRE_REAL_LETTERS=1 (.ci/run sets it whenever ../shared/data exists, so
-a broken path can never turn the real-letter tests into a green run of skips)."""
+fail instead when ../shared/data exists (so a broken path can never turn the real-letter tests
+into a green run of skips). IMR_REQUIRE_REAL_LETTERS=1 or 0 overrides that: required or not."""
 
 from __future__ import annotations
 
@@ -32,10 +32,17 @@ SEED_DIR = SHARED_DATA / "seed-letters"
 TESTS_DATA = Path(__file__).resolve().parent / "data"
 
 
+def real_letters_required() -> bool:
+    """IMR_REQUIRE_REAL_LETTERS when set (1 or 0), else whether ../shared/data is beside the checkout."""
+    setting = os.environ.get("IMR_REQUIRE_REAL_LETTERS", "")
+    return setting == "1" if setting else SHARED_DATA.is_dir()
+
+
 def missing_real_letters(reason: str) -> None:
     """Skip a test that needs the real letters, or fail it where they are required."""
-    if os.environ.get("IMR_REQUIRE_REAL_LETTERS") == "1":
-        pytest.fail(f"IMR_REQUIRE_REAL_LETTERS=1 but {reason}")
+    if real_letters_required():
+        why = "IMR_REQUIRE_REAL_LETTERS=1" if os.environ.get("IMR_REQUIRE_REAL_LETTERS") else f"{SHARED_DATA} exists"
+        pytest.fail(f"{why} but {reason}")
     pytest.skip(reason)
 
 
