@@ -10,7 +10,7 @@ training run); the only data-driven choice, the logistic head's C (frozen_encode
 by grouped inner CV on the outer training letters (training.families.transformer.encoder_head). The fine_tune and setfit
 encoder settings are the configs' fixed values, not tuned. Each recipe's raw OOF scores are kept in
 --store (one .npz per recipe, no pickle), so recipes can run in separate processes and the report
-is written from whatever the store holds. Metrics as in hypotheses.py: training.metrics.out_of_fold on raw
+is written from whatever the store holds. Metrics as in research.signal_hypotheses: training.metrics.out_of_fold on raw
 (ranking) and cross-fitted sigmoid-calibrated (probability) scores, paired differences with 95%
 letter-bootstrap intervals against fine_tune and against the baseline.
 """
