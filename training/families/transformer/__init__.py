@@ -1,7 +1,12 @@
 """Transformer family: a BERT-family encoder as an Upheld/Overturned classifier, by one of three recipes
 (model.recipe): `fine_tune` (a sequence classifier fine-tuned end to end: training.families.transformer.fine_tune)
 or an encoder + linear head on its mean-pooled embedding, `frozen_encoder` or `setfit`
-(training.families.transformer.encoder_head). This module is the family: its `model:` section and `fit`."""
+(training.families.transformer.encoder_head). This module is the family: its `model:` section and `fit`.
+
+Beside it: base_model (the pinned base encoder), domain_adaptation (masked-LM pretraining on the train
+letters), fine_tune and encoder_head (the recipes), embeddings (frozen, cached embeddings),
+checkpoint_loading, trainer_progress, onnx_export and onnx_check (the int8 export and its agreement
+with PyTorch), card (what the family says about itself)."""
 
 from __future__ import annotations
 
