@@ -110,7 +110,7 @@ def stage_breakdown(predictor, items: list[dict], repeat: int) -> list[tuple[str
 def train_model(config: Path, overrides: list[str]) -> tuple[str, float, dict]:
     """Train into a temp MLflow store; (registered model URI, seconds, metrics)."""
     from training.config_loading import load_config
-    from training.run import train
+    from training.run.train import train
 
     cfg = load_config(config, overrides)
     # warm the heavy imports so the figure is training work, not module loading
@@ -118,7 +118,7 @@ def train_model(config: Path, overrides: list[str]) -> tuple[str, float, dict]:
     import sklearn.linear_model  # noqa: F401
     import skops.io  # noqa: F401
 
-    import training.run  # noqa: F401
+    import training.run.train  # noqa: F401
 
     t0 = time.perf_counter()
     result = train(cfg)

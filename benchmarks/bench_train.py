@@ -15,7 +15,7 @@ refit, precedents_index, mlflow: every MLflow call of the run, the folds' includ
 the rest of the process (start-up and imports, the console summary). Peak RSS and CPU seconds
 are the train process's (CPU time does not depend on how busy the machine is; wall-clock does).
 With --bundled (or --letters 0) it also times the bare scikit-learn fits of the same folds
-(training.baseline.fit_pipeline on each fold's training items, predict_proba on its held-out
+(training.families.baseline.fit_pipeline on each fold's training items, predict_proba on its held-out
 items, nothing saved or logged) and prints the ratio imr train / bare fits, in wall-clock and in
 CPU seconds. Prints a table and, last, one JSON line of every figure.
 """
@@ -123,11 +123,11 @@ def child(out: Path, argv: list[str]) -> int:
 
 def bare_fits(sets: list[str]) -> dict:
     """The scikit-learn fits of the folds `imr train` fits: same items, folds and pipeline."""
-    from training.baseline import fit_pipeline, model_frame
     from training.config_loading import load_config
-    from training.data import load_splits
-    from training.folds import item_folds
-    from training.splits import Split, all_items
+    from training.data.folds import item_folds
+    from training.data.loading import load_splits
+    from training.data.splits import Split, all_items
+    from training.families.baseline import fit_pipeline, model_frame
 
     cfg = load_config(CONFIG, sets)
     dsd, _ = load_splits(cfg.data)

@@ -54,10 +54,11 @@ def time_one_epoch(max_length: int) -> dict[str, float]:
 
     import mlflow
 
+    from serving.store import open_store
     from training.config_loading import load_config
-    from training.data import load_splits
-    from training.splits import Split
-    from training.transformer import fit
+    from training.data.loading import load_splits
+    from training.data.splits import Split
+    from training.families.transformer import fit
 
     cfg = load_config(
         ROOT / "configs" / "transformer.yaml",
@@ -71,7 +72,8 @@ def time_one_epoch(max_length: int) -> dict[str, float]:
     dsd, _ = load_splits(cfg.data)
     train = Split.of(dsd["train"], cfg.data.feature_view)
     with tempfile.TemporaryDirectory() as tmp:
-        mlflow.set_tracking_uri(f"sqlite:///{tmp}/mlflow.db")
+        os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp}/mlflow.db"  # a throwaway store, not ./mlflow.db
+        open_store()
         with mlflow.start_run():
             start = time.perf_counter()
             model_dir = Path(tmp) / "model"

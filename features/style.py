@@ -25,7 +25,7 @@ One case-sensitive pass of one pattern over the lower-cased text finds all of th
 every request the baseline scores, and case-insensitive passes of each pattern cost about 2.5
 times as much (1.45 ms against 0.55 ms per bundled item, 2 shared cores).
 
-Issue 9 (docs/issue9_hypotheses.md) measured an earlier form of this as costing no AUROC; this one,
+Issue 9 (research/signal_hypotheses/README.md) measured an earlier form of this as costing no AUROC; this one,
 in the baseline, AUROC -0.003 (95% CI -0.055 to +0.040) on the same folds (README, "Evaluation").
 """
 

@@ -94,7 +94,7 @@ def model_inputs(record: Mapping[str, Any], view: View = "pre_decision") -> dict
         "days_since_injury": r.days_since_injury,
         "partial_approval": r.partial_approval,
         # The parts of `text` as separate columns, for blocks that treat them differently
-        # (training.request_features: the guideline's citation flags, a TF-IDF without the summary).
+        # (research.signal_hypotheses.request_features: the guideline's citation flags, a TF-IDF without the summary).
         "case_summary": r.case_summary,
         "claims_administrator_guideline": r.claims_administrator_guideline,
         "original_request": r.original_request,

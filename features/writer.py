@@ -2,7 +2,7 @@
 
 IMR reviewers write the case summary in a few fixed templates, and a model that learns one
 template's wording has learnt the writer, which a request scored before submission does not have.
-training.folds.writer_folds holds out one template at a time to measure that shift.
+training.data.folds.writer_folds holds out one template at a time to measure that shift.
 
 The rule reads the summary's opening (its first OPENING characters) and looks, in this order, for
 "this case involves", "applicant", "injured worker"/"injured employee" and "patient". On the 152

@@ -7,7 +7,7 @@
 
 The raw score is sigmoid(intercept + sum_i w_i (logit(p_i) - mean_i) / scale_i), p_i member i's raw
 probability; the package's calibration (serving.calibration, as for any family) turns it into the
-answer (training.ensemble says how each number is fitted).
+answer (training.families.ensemble says how each number is fitted).
 """
 
 from __future__ import annotations

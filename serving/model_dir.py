@@ -19,7 +19,6 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -36,7 +35,7 @@ class ModelIntegrityError(RuntimeError):
 class ModelMeta(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
-    family: Literal["baseline", "transformer", "ensemble"]
+    family: str  # a key of serving.scorers.SCORERS, checked when the folder is loaded (load_scorer)
     feature_view: View
     threshold: float
     id2label: dict[int, str] = ID2LABEL

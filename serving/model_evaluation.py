@@ -3,7 +3,7 @@
     model_dir/evaluation.json   {"protocol": "cv" | "split", "roc_auc", "roc_auc_ci_low",
                                  "roc_auc_ci_high", "pr_auc", "brier_skill", "ece", "base_rate"}
 
-Written by training (training/run.py) from the same metrics as the model card, listed with its
+Written by training (training/run/train.py) from the same metrics as the model card, listed with its
 sha256 in imr_model.json like every model file, and shown by the page at `/` beside each score.
 """
 

@@ -117,11 +117,10 @@ def _resolve(model_uri: str, download: Path) -> tuple[Path, str, str | None, str
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    from serving.store import quiet_local_artifact_bars, tracking_uri
+    from serving.store import open_store, quiet_local_artifact_bars
 
     quiet_local_artifact_bars()
-    mlflow.set_tracking_uri(tracking_uri())
-    mlflow.set_registry_uri(tracking_uri())
+    open_store()
     name, version, run_id = model_uri, None, None
     try:
         if model_uri.startswith("models:/") and not model_uri.startswith("models:/m-"):

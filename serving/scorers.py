@@ -14,7 +14,7 @@ import numpy as np
 
 from features.style import normalise_inputs
 from serving.ensemble_scorer import EnsembleScorer
-from serving.model_dir import ModelIntegrityError, ModelMeta, read_verified_meta, require_listed
+from serving.model_dir import META_FILE, ModelIntegrityError, ModelMeta, read_verified_meta, require_listed
 
 # skops refuses to load any type not listed as trusted; we trust scikit-learn, NumPy and
 # SciPy types and nothing else, so a tampered file cannot smuggle in arbitrary callables.
@@ -33,7 +33,7 @@ class BaselineScorer:
             raise ModelIntegrityError(f"{path}: refusing to load types outside scikit-learn/NumPy/SciPy: {refused}")
         self.pipeline = sio.load(path, trusted=untrusted)
         self.meta = meta
-        # Whether the pipeline was fitted on style-normalised text (training.baseline; absent in
+        # Whether the pipeline was fitted on style-normalised text (training.families.baseline; absent in
         # models packaged before the option existed, which were not).
         self.normalise_style = bool(meta.options.get("normalise_style", False))
         # With only the text block (the default), score the TF-IDF and classifier directly: a
@@ -88,7 +88,10 @@ def load_scorer(model_dir: str | Path, backend: str | None = None):
     model_dir = Path(model_dir)
     meta = read_verified_meta(model_dir)
     if meta.family not in SCORERS:
-        raise ModelIntegrityError(f"{model_dir}: unknown model family {meta.family!r}")
+        known = ", ".join(sorted(SCORERS))
+        raise ModelIntegrityError(
+            f"{model_dir / META_FILE}: family {meta.family!r} is not a model family serving can load (known: {known})"
+        )
     scorer = SCORERS[meta.family](model_dir, meta, backend)
     return CalibratedScorer(scorer) if meta.calibration else scorer
 
@@ -99,7 +102,8 @@ def _transformer_scorer(model_dir: Path, meta: ModelMeta, backend: str | None):
     return TransformerScorer(model_dir, meta, backend)
 
 
-# One entry per model family: how serving opens that family's packaged folder.
+# One entry per model family: how serving opens that family's packaged folder. The family names
+# (imr_model.json's `family`) are these keys and training.families.registry.FAMILIES's, nowhere else.
 SCORERS = {
     "baseline": lambda model_dir, meta, backend: BaselineScorer(model_dir, meta),
     "transformer": _transformer_scorer,

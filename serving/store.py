@@ -1,15 +1,18 @@
-"""Where models and runs are tracked: the one definition of the MLflow tracking URI, read by
-serving (to resolve models:/ URIs) and by training (to log runs)."""
+"""Where models and runs are tracked: the one definition of the MLflow tracking URI and of the default
+experiment, and the one function that points MLflow at them (`open_store`), called by serving (to
+resolve models:/ URIs) and by training (to log runs, list them and open the UI on them)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from urllib.parse import urlparse
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # MLflow's switch for its "Downloading artifacts" / "Uploading artifacts" bars.
 ARTIFACT_BARS_ENV = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+EXPERIMENT = "imr-outcome"  # the experiment runs are tracked in, unless a config's mlflow.experiment names another
 
 
 def tracking_uri() -> str:
@@ -32,3 +35,38 @@ def quiet_local_artifact_bars() -> None:
     a remote store keeps it, and so does a user's own MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR."""
     if is_local_store():
         os.environ.setdefault(ARTIFACT_BARS_ENV, "false")
+
+
+def open_store(experiment: str | None = None, tags: Mapping[str, str] | None = None, keep: Collection[str] = ()) -> str:
+    """Point MLflow's tracking and model registry at tracking_uri() and return it: the one place both
+    are set. With `experiment`, also make it the active experiment: created when missing (a SQLite
+    store's artifacts beside its database file) with `tags`, or given the tags it lacks or has
+    otherwise; a tag named in `keep` that it already has (a note a user edited) is left as it is."""
+    import mlflow
+
+    uri = tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    if experiment is None:
+        return uri
+    tags = dict(tags or {})
+    existing = mlflow.get_experiment_by_name(experiment)
+    if existing is None:
+        mlflow.create_experiment(experiment, artifact_location=_artifact_location(uri), tags=tags)
+    else:
+        client = mlflow.MlflowClient()
+        for key, value in tags.items():
+            if key in keep and key in existing.tags:
+                continue
+            if existing.tags.get(key) != value:
+                client.set_experiment_tag(existing.experiment_id, key, value)
+    mlflow.set_experiment(experiment)
+    return uri
+
+
+def _artifact_location(uri: str) -> str | None:
+    """Artifacts of a SQLite store go beside the database file, not into whatever folder the
+    command happened to run in; a tracking server decides for itself."""
+    if uri.startswith("sqlite:///"):
+        return (Path(uri.removeprefix("sqlite:///")).resolve().parent / "mlartifacts").as_uri()
+    return None

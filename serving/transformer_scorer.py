@@ -3,7 +3,7 @@
 Two layouts, told apart by the family option `recipe`: `fine_tune` (a sequence classifier whose
 logits are the scores; packages without the option are this) and `frozen_encoder` / `setfit`
 (an encoder whose mean-pooled, L2-normalised embedding a linear head scores: HEAD_FILE holds its
-`coef` and `intercept`; PyTorch only, see training.transformer).
+`coef` and `intercept`; PyTorch only, see training.families.transformer).
 The backend is chosen at load: `backend="onnx"` (or IMR_BACKEND=onnx) when the model folder has
 an ONNX export, else PyTorch. Weights are loaded only after `read_verified_meta` checked their hashes,
 and only files the manifest lists are read (serving.model_dir.listed_files_only).

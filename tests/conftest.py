@@ -1,7 +1,7 @@
 """Shared fixtures. The real letters live outside the repository, in its sibling folder
 ../shared/data; tests that need them skip (with the path in the reason) when it is absent, and
-fail instead when IMR_REQUIRE_REAL_LETTERS=1 (.ci/run sets it whenever ../shared/data exists, so
-a broken path can never turn the real-letter tests into a green run of skips)."""
+fail instead when ../shared/data exists (so a broken path can never turn the real-letter tests
+into a green run of skips). IMR_REQUIRE_REAL_LETTERS=1 or 0 overrides that: required or not."""
 
 from __future__ import annotations
 
@@ -32,10 +32,17 @@ SEED_DIR = SHARED_DATA / "seed-letters"
 TESTS_DATA = Path(__file__).resolve().parent / "data"
 
 
+def real_letters_required() -> bool:
+    """IMR_REQUIRE_REAL_LETTERS when set (1 or 0), else whether ../shared/data is beside the checkout."""
+    setting = os.environ.get("IMR_REQUIRE_REAL_LETTERS", "")
+    return setting == "1" if setting else SHARED_DATA.is_dir()
+
+
 def missing_real_letters(reason: str) -> None:
     """Skip a test that needs the real letters, or fail it where they are required."""
-    if os.environ.get("IMR_REQUIRE_REAL_LETTERS") == "1":
-        pytest.fail(f"IMR_REQUIRE_REAL_LETTERS=1 but {reason}")
+    if real_letters_required():
+        why = "IMR_REQUIRE_REAL_LETTERS=1" if os.environ.get("IMR_REQUIRE_REAL_LETTERS") else f"{SHARED_DATA} exists"
+        pytest.fail(f"{why} but {reason}")
     pytest.skip(reason)
 
 
@@ -58,7 +65,7 @@ def seed_paths() -> list[Path]:
     return _require(SEED_DIR, "*.txt")
 
 
-# The real small corpus (tests/training/test_real_letters.py): 16 bundled letters, the first 8
+# The real small corpus (tests/test_real_letters.py): 16 bundled letters, the first 8
 # with an overturned item, so every fold holds some overturned items.
 OVERTURNED_PDFS = [
     "CM16-0229336",
@@ -133,12 +140,13 @@ def tracking_store(root: Path):
     model load sets and which outrank the variable. Both are put back afterwards. Yields root."""
     import mlflow
 
+    from serving.store import open_store
+
     before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     uri = new_store_uri(root)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MLFLOW_TRACKING_URI", uri)
-        mlflow.set_tracking_uri(uri)
-        mlflow.set_registry_uri(uri)
+        open_store()
         try:
             yield root
         finally:
@@ -168,7 +176,7 @@ class TrainedBaseline:
     """A baseline trained once per session on the small corpus, in its own MLflow store."""
 
     config: object  # training.config.TrainConfig
-    result: object  # training.run.TrainResult
+    result: object  # training.run.train.TrainResult
     root: Path  # the store's folder (mlflow.db and its artifacts)
     letters: Path
     name: str
@@ -180,7 +188,7 @@ RAW_BASELINE_NAME = "imr-test-baseline-none"
 
 
 def _session_baseline(tmp_path_factory, letters: Path, calibration: str) -> TrainedBaseline:
-    from training.run import train
+    from training.run.train import train
 
     name = {"sigmoid": BASELINE_NAME, "none": RAW_BASELINE_NAME}[calibration]
     root = tmp_path_factory.mktemp(name)
@@ -188,7 +196,7 @@ def _session_baseline(tmp_path_factory, letters: Path, calibration: str) -> Trai
         "baseline",
         data={"sources": [str(letters)]},
         model={"text_tfidf": {"min_df": 1, "max_features": 2000}},
-        # 3 folds: the small corpus has 9 letters with an overturned item (see training.folds)
+        # 3 folds: the small corpus has 9 letters with an overturned item (see training.data.folds)
         evaluation={"folds": 3, "repeats": 1, "bootstrap_samples": 100, "calibration": calibration},
         mlflow={"experiment": "imr-tests-shared", "registered_model_name": name, "alias": "testing"},
     )
@@ -198,7 +206,7 @@ def _session_baseline(tmp_path_factory, letters: Path, calibration: str) -> Trai
 
 @pytest.fixture(scope="session")
 def shared_baseline(tmp_path_factory, small_corpus) -> TrainedBaseline:
-    """The default baseline (sigmoid calibration): tests/training/test_baseline_train.py checks
+    """The default baseline (sigmoid calibration): tests/training/run/test_baseline_train.py checks
     its run, and every serving test that needs a trained model serves it. Tests must not register
     versions or move aliases in its store."""
     return _session_baseline(tmp_path_factory, small_corpus, "sigmoid")
@@ -255,7 +263,7 @@ def chromium() -> str:
 # Fixtures that train a model (each is built once per module or session, but the first test to
 # ask for one pays for it): a test that uses one, directly or through another fixture, or drives a
 # browser, is `slow`. Besides the fixtures named here, any fixture whose own code (or a helper of
-# its module that it calls) calls training.run.train, or starts a process with subprocess, counts:
+# its module that it calls) calls training.run.train.train, or starts a process with subprocess, counts:
 # a new module's training fixture needs no entry. A test that trains or starts a process in its
 # own body is marked `slow` where it is written.
 TRAINING_FIXTURES = {
@@ -273,13 +281,15 @@ _SUBPROCESS_STARTS = {"Popen", "run", "call", "check_call", "check_output"}
 
 
 def _trains_or_starts_a_process(func, depth: int = 2) -> bool:
-    """Whether `func`'s code calls training.run.train (imported at module level or inside it) or
+    """Whether `func`'s code calls training.run.train.train (imported at module level or inside it) or
     starts a subprocess, itself or through a function of its own module that it calls."""
     code, names = getattr(func, "__code__", None), getattr(func, "__globals__", {})
     if code is None:
         return False
     used = set(code.co_names)
-    if "train" in used and ("training.run" in used or getattr(names.get("train"), "__module__", "") == "training.run"):
+    if "train" in used and (
+        "training.run.train" in used or getattr(names.get("train"), "__module__", "") == "training.run.train"
+    ):
         return True
     if _SUBPROCESS_STARTS & used and ("subprocess" in used or "Popen" in used):
         return True

@@ -83,7 +83,7 @@ def tf_letters(small_corpus) -> Path:
 def tf_splits(tf_letters):
     """The DatasetDict that training builds from this corpus (same DataConfig, same split seed)."""
     from training.config import DataConfig
-    from training.data import load_splits
+    from training.data.loading import load_splits
 
     dsd, _ = load_splits(DataConfig(sources=[str(tf_letters)]))
     return dsd
@@ -105,7 +105,8 @@ def tf_config(letters: Path, base: TinyBase, *, name: str = MODEL_NAME, **model)
     no frozen layers (it has 2), 50 bootstrap samples; learning rate 1e-3 for every layer, since at
     the default 5e-5 a random tiny encoder does not move in 6 steps."""
     settings = {
-        "recipe": "fine_tune",  # what these fixtures test; tests/training/test_recipes.py has the others
+        # what these fixtures test; tests/training/families/transformer/test_encoder_head.py has the others
+        "recipe": "fine_tune",
         "base_model": str(base.path),
         "base_sha256": base.sha256,
         "max_length": 64,
@@ -124,7 +125,7 @@ def tf_config(letters: Path, base: TinyBase, *, name: str = MODEL_NAME, **model)
         data={"sources": [str(letters)]},
         model=settings,
         # One split: these tests check the split-mode path, test metrics against test rows;
-        # tests/training/test_transformer.py's CV test overrides it.
+        # tests/training/families/transformer/test_transformer.py's CV test overrides it.
         evaluation={"mode": "split", "bootstrap_samples": 50},
         mlflow={"experiment": EXPERIMENT, "registered_model_name": name, "alias": ALIAS},
     )
@@ -133,7 +134,7 @@ def tf_config(letters: Path, base: TinyBase, *, name: str = MODEL_NAME, **model)
 @pytest.fixture(scope="session")
 def tf_trained(tf_store, tf_letters, tiny_base):
     """(config, TrainResult) of the E2E config: no domain adaptation, ONNX export, baseline comparison."""
-    from training.run import train
+    from training.run.train import train
 
     cfg = tf_config(tf_letters, tiny_base)
     with transformer_env(tf_store):
@@ -156,8 +157,8 @@ def tf_da_trained(tf_store, tf_letters, tiny_base):
     """(config, TrainResult, adaptation_texts calls) with domain adaptation on (1 MLM epoch), then
     1 fine-tuning epoch, no ONNX export and no baseline comparison; every call of adaptation_texts
     during training is recorded as (letter ids of the rows, texts returned)."""
-    import training.domain_adaptation as da
-    from training.run import train
+    import training.families.transformer.domain_adaptation as da
+    from training.run.train import train
 
     cfg = tf_config(
         tf_letters,

@@ -33,7 +33,7 @@ NOT_HELPED = (
 )
 P_OVERTURNED = {True: 0.7, False: 0.05}
 # How the case summary opens, one per writer template (features.writer), so the writer-shift
-# cross-validation (training.folds.writer_folds) has several writers to hold out; the k-th letter
+# cross-validation (training.data.folds.writer_folds) has several writers to hold out; the k-th letter
 # of the small corpus gets the (k mod 4)-th (a header-less one the first), independent of its
 # planted signal and without drawing from the rng.
 WRITER_OPENINGS = (

@@ -10,7 +10,7 @@ import pytest
 @pytest.fixture(scope="module")
 def splits(small_corpus):
     from training.config import DataConfig
-    from training.data import load_splits
+    from training.data.loading import load_splits
 
     dsd, report = load_splits(DataConfig(sources=[str(small_corpus)]))
     return dsd, report

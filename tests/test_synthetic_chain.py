@@ -16,7 +16,7 @@ from synthetic_corpus import HELPED, NOT_HELPED, write_corpus
 from features.letter import OVERTURNED, UPHELD
 from serving.http import create_app
 from training.imr import main
-from training.run import train
+from training.run.train import train
 
 MODEL_NAME = "imr-synthetic"
 

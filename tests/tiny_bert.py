@@ -10,7 +10,7 @@ test metrics from one session to the next.
 
 The encoder is a 2-layer, 32-wide `BertModel` (with its pooler, like the MiniLM base)
 initialised from a fixed torch seed. Both are saved into one folder (config.json,
-model.safetensors, tokenizer files): the layout `training.base_model.resolve_base_model` accepts.
+model.safetensors, tokenizer files): the layout `training.families.transformer.base_model.resolve_base_model` accepts.
 """
 
 from __future__ import annotations

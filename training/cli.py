@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from serving.store import EXPERIMENT
+
 
 def add_train_command(sub) -> None:
     p = sub.add_parser("train", help="train a model from a YAML config and track the run in MLflow")
@@ -23,7 +25,7 @@ def add_train_command(sub) -> None:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("compare", help="tracked runs side by side, best test AUROC first")
-    p.add_argument("--experiment", default="imr-outcome")
+    p.add_argument("--experiment", default=EXPERIMENT)
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.add_argument(
         "--plot",
@@ -44,15 +46,15 @@ def add_train_command(sub) -> None:
     p = sub.add_parser("ui", help="start the MLflow UI on the project's tracking store (loopback)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5000)
-    p.add_argument("--experiment", default="imr-outcome", help="the experiment whose runs page to link to")
+    p.add_argument("--experiment", default=EXPERIMENT, help="the experiment whose runs page to link to")
     p.set_defaults(func=cmd_ui)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from training.config import ConfigError
     from training.config_loading import load_config
-    from training.folds import FoldError
-    from training.run import UndefinedMetricsError, train
+    from training.data.folds import FoldError
+    from training.run.train import UndefinedMetricsError, train
 
     try:
         cfg = load_config(args.config, args.overrides)
@@ -68,7 +70,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from training.compare import render, run_rows
+    from training.reporting.compare_table import render, run_rows
 
     try:
         rows = run_rows(args.experiment)
@@ -77,7 +79,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         return 2
     sys.stdout.write(render(rows, args.format))
     if args.plot:
-        from training.compare_plot import PlotError, write_plot
+        from training.reporting.compare_plot import PlotError, write_plot
 
         try:
             plotted, skipped = write_plot(rows, args.runs, args.plot)
@@ -91,8 +93,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    from training.tracking import tracking_uri
-    from training.ui_process import run_until_signalled, ui_links
+    from serving.store import tracking_uri
+    from training.reporting.ui_process import run_until_signalled, ui_links
 
     uri = tracking_uri()
     base = f"http://{args.host}:{args.port}"
@@ -120,7 +122,7 @@ def print_result(result) -> None:
 
 
 def _print_cv(m: dict) -> None:
-    from training.cv_metrics import MODEL, REF_BASE_RATE, REF_CATEGORY, WRITER
+    from training.metrics.out_of_fold import MODEL, REF_BASE_RATE, REF_CATEGORY, WRITER
 
     print("out-of-fold (every letter; 95% CI over letters)")
     print(f"{'':<14}{'AUROC':>8}{'95% CI':>14}{'PR-AUC':>8}{'Brier':>8}{'skill':>8}{'ECE':>7}{'mean p':>8}{'F1':>7}")

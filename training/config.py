@@ -11,7 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from features.views import View
-from serving.store import PROJECT_ROOT  # config paths are relative to it, so configs work from any folder
+from serving.store import EXPERIMENT, PROJECT_ROOT  # config paths are relative to PROJECT_ROOT
 
 
 class Strict(BaseModel):
@@ -44,7 +44,7 @@ class EvaluationConfig(Strict):
     `split`: one train/validation/test split by letter (holdout studies); calibration and the
     threshold are fitted on validation, the test split is scored once.
     `writer_shift` (cv only): also cross-validate with one case-summary writer template held out
-    per fold (training.folds.writer_folds) and log those metrics as `cv_writer_*`: a new request
+    per fold (training.data.folds.writer_folds) and log those metrics as `cv_writer_*`: a new request
     has no IMR reviewer's style, so this is the shift it meets."""
 
     mode: Literal["split", "cv"] = "cv"
@@ -59,7 +59,7 @@ class EvaluationConfig(Strict):
 
 
 class MlflowConfig(Strict):
-    experiment: str = "imr-outcome"
+    experiment: str = EXPERIMENT
     registered_model_name: str = "imr-baseline"
     alias: str = "candidate"  # the newest trained version; promote to "champion" by hand
     run_name: str | None = None
@@ -67,7 +67,7 @@ class MlflowConfig(Strict):
 
 class ModelConfig(Strict):
     """What every family's `model:` section has. A family subclasses it in its own module with
-    `family: Literal["<name>"]` and its keys, and names the class in training.families.FAMILIES."""
+    `family: Literal["<name>"]` and its keys, and names the class in training.families.registry.FAMILIES."""
 
     family: str
 

@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from training.config import ConfigError, TrainConfig
-from training.families import DEFAULT_FAMILY, FAMILIES
+from training.families.registry import DEFAULT_FAMILY, FAMILIES
 
 
 def load_config(path: str | Path, overrides: list[str] = ()) -> TrainConfig:

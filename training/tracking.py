@@ -1,4 +1,5 @@
-"""MLflow set-up and the logging every run shares."""
+"""The MLflow logging every run shares (params, datasets, figures) and the stage timer. The store itself
+is opened by serving.store.open_store (for a run: training.reporting.experiment.open_experiment)."""
 
 from __future__ import annotations
 
@@ -6,52 +7,8 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import mlflow
-
-from serving.store import tracking_uri
-
-# A model-development experiment (MLflow's value for "Machine learning"), not a GenAI one.
-EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
-EXPERIMENT_NOTE = """Forecasts of IMR outcomes (P(Overturned)) from Final Determination Letters.
-
-- One top-level run per trained config, named `<family>-<key choices>-<mode>-<calibration>-<config hash>`;
-  its description says what was trained, on which letters, and its headline result.
-- `Headline/*` metrics hold the run's headline numbers (out-of-fold AUROC, PR-AUC, Brier skill with 95% CIs,
-  ECE, the category reference, the paired difference against the baseline) and sort first.
-- Nested runs: cross-validation folds, domain adaptation and fine-tuning (Trainer arguments and losses).
-- The saved view `imr-headline` shows the top-level runs with the headline columns, best AUROC first.
-"""
-
-
-def setup(experiment: str) -> str:
-    from training.ui_views import VIEW_TAG, headline_view_state
-
-    uri = tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    tags = {**EXPERIMENT_KIND, VIEW_TAG: headline_view_state(), "mlflow.note.content": EXPERIMENT_NOTE}
-    existing = mlflow.get_experiment_by_name(experiment)
-    if existing is None:
-        mlflow.create_experiment(experiment, artifact_location=_artifact_location(uri), tags=tags)
-    else:  # experiments made before these tags existed get them too; a user's own note is kept
-        client = mlflow.MlflowClient()
-        for key, value in tags.items():
-            if key == "mlflow.note.content" and key in existing.tags:
-                continue
-            if existing.tags.get(key) != value:
-                client.set_experiment_tag(existing.experiment_id, key, value)
-    mlflow.set_experiment(experiment)
-    return uri
-
-
-def _artifact_location(uri: str) -> str | None:
-    """Artifacts of a SQLite store go beside the database file, not into whatever folder the
-    command happened to run in; a tracking server decides for itself."""
-    if uri.startswith("sqlite:///"):
-        return (Path(uri.removeprefix("sqlite:///")).resolve().parent / "mlartifacts").as_uri()
-    return None
 
 
 def flat_params(tree: dict, prefix: str = "") -> dict[str, str]:

@@ -285,7 +285,7 @@ def test_training_with_too_few_letters_is_a_one_line_error(tmp_path, monkeypatch
 
 def test_training_reads_the_ingested_dataset(tmp_path):
     from training.config import DataConfig
-    from training.data import load_splits
+    from training.data.loading import load_splits
 
     out = tmp_path / "out"
     assert main(["ingest", str(letters_folder(tmp_path / "letters", range(30))), "--out", str(out)]) == 0

@@ -58,7 +58,7 @@ REQUESTS = [
 def env(raw_baseline_store):
     """(TrainResult, letters folder, store folder) of the session's uncalibrated baseline (these
     tests exercise scoring itself, which needs scores that vary; calibration at serving is tested
-    in tests/training/test_evaluation.py); MLFLOW_TRACKING_URI points at its store for the module."""
+    in tests/training/run/test_split_evaluation.py); MLFLOW_TRACKING_URI points at its store for the module."""
     return raw_baseline_store.result, raw_baseline_store.letters, raw_baseline_store.root
 
 

@@ -9,9 +9,9 @@ import pytest
 import yaml
 from conftest import new_store_uri
 
-from training.baseline import BaselineModelConfig
 from training.config import PROJECT_ROOT, ConfigError, TrainConfig, resolved_yaml
 from training.config_loading import apply_override, default_config, load_config, validate_config
+from training.families.baseline import BaselineModelConfig
 from training.imr import main
 
 SHIPPED = sorted((PROJECT_ROOT / "configs").glob("*.yaml"))
@@ -172,7 +172,7 @@ def test_model_section_without_family_is_the_default_family(tmp_path):
 
 
 def test_each_family_is_loaded_with_the_config_class_its_registry_entry_names():
-    from training.families import FAMILIES
+    from training.families.registry import FAMILIES
 
     for name, family in FAMILIES.items():
         cfg = validate_config({"model": {"family": name}})
@@ -185,7 +185,7 @@ def test_a_new_family_is_its_config_class_plus_one_registry_entry(tmp_path, monk
     from typing import Literal
 
     from training.config import ModelConfig
-    from training.families import FAMILIES, Family
+    from training.families.registry import FAMILIES, Family
 
     class ForestConfig(ModelConfig):
         family: Literal["forest"] = "forest"
@@ -202,7 +202,7 @@ def test_a_new_family_is_its_config_class_plus_one_registry_entry(tmp_path, monk
 
 def test_with_model_swaps_the_family_and_keeps_the_rest():
     from training.config import with_model
-    from training.transformer import TransformerModelConfig
+    from training.families.transformer import TransformerModelConfig
 
     cfg = validate_config({"seed": 4, "model": {"family": "transformer", "epochs": 1}, "evaluation": {"folds": 3}})
     swapped = with_model(cfg, BaselineModelConfig())
@@ -430,7 +430,7 @@ def baseline_cfg(**tfidf) -> TrainConfig:
 
 
 def test_check_data_refuses_a_min_df_larger_than_the_training_set():
-    from training.baseline import check_data
+    from training.families.baseline import check_data
 
     check_data(baseline_cfg(text_tfidf={"min_df": 26}), 26)  # equal is possible (a term in every item)
     with pytest.raises(ConfigError) as info:
@@ -442,7 +442,7 @@ def test_check_data_refuses_a_min_df_larger_than_the_training_set():
 
 
 def test_every_family_has_a_data_check_that_accepts_the_defaults():
-    from training.families import FAMILIES
+    from training.families.registry import FAMILIES
 
     assert set(FAMILIES) == {"baseline", "transformer", "ensemble"}
     FAMILIES["baseline"].check_data(default_config(), 1000)
@@ -452,7 +452,7 @@ def test_every_family_has_a_data_check_that_accepts_the_defaults():
 
 def test_the_ensemble_checks_its_members_on_an_inner_fold():
     """min_df 2 fits 3 training items, but not the 2 of an inner fold of them (3 inner folds)."""
-    from training.families import FAMILIES
+    from training.families.registry import FAMILIES
 
     cfg = validate_config(
         {"model": {"family": "ensemble", "members": [{"family": "baseline"}, {"family": "transformer"}]}}
@@ -491,7 +491,7 @@ mlflow: {{experiment: {experiment}, registered_model_name: imr-test-config, alia
 
 @pytest.mark.parametrize("mode", ["cv", "split"])
 def test_min_df_too_large_is_refused_at_train_time_before_any_run(small_corpus, tracking_store, mode):
-    from training.run import train
+    from training.run.train import train
 
     experiment = f"imr-tests-config-min-df-{mode}"
     cfg = load_config(
@@ -547,7 +547,7 @@ TRANSFORMER_YAML = PROJECT_ROOT / "configs" / "transformer.yaml"
 def test_trainer_section_passes_through_to_training_arguments(tmp_path):
     from transformers import TrainingArguments
 
-    from training.transformer import training_arguments
+    from training.families.transformer.fine_tune import training_arguments
 
     cfg = load_config(TRANSFORMER_YAML, ["model.trainer={lr_scheduler_type: cosine, gradient_accumulation_steps: 2}"])
     kwargs = training_arguments(cfg, tmp_path / "ckpt", select=False, cuda=False)

@@ -1,0 +1,177 @@
+"""The transformer family's `fine_tune` recipe: a sequence classifier fine-tuned end to end with the
+transformers Trainer. Set up (a new classifier head on the encoder, the Trainer with a class-weighted
+loss and, with validation, early stopping on PR-AUC), trained in a nested MLflow run `fine-tuning`,
+then saved into the packaged folder with its int8 ONNX export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from scipy.special import softmax
+
+from features.letter import ID2LABEL, LABEL2ID
+from serving.encoding import encode
+from serving.transformer_scorer import ONNX_FILE
+from training.config import TrainConfig
+from training.data.splits import Split
+from training.families.transformer.base_model import freeze_lower_layers
+
+
+def fine_tune(
+    cfg: TrainConfig, init_dir: Path, train: Split, validation: Split | None, model_dir: Path, work_dir: Path
+) -> None:
+    """Fine-tunes a classifier on the encoder in init_dir and saves it into model_dir; checkpoints
+    (for picking the best epoch) go under work_dir."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(init_dir, local_files_only=True)
+    model = new_classifier(cfg, init_dir)
+    trainer = build_trainer(cfg, model, tokenizer, train, validation, work_dir / "checkpoints")
+    run_trainer(trainer)
+    save_classifier(trainer.model, tokenizer, model_dir, cfg.model.export_onnx)
+
+
+def new_classifier(cfg: TrainConfig, init_dir: Path):
+    """The encoder with a new two-class head (seeded, so it starts the same every run), its lower
+    layers frozen as configured."""
+    from transformers import AutoModelForSequenceClassification, set_seed
+
+    from training.families.transformer.checkpoint_loading import load_with_new_head
+
+    set_seed(cfg.seed)  # before model init, so the classifier head starts the same every run
+    model = load_with_new_head(  # the classifier head is new: expected missing from an encoder checkpoint
+        AutoModelForSequenceClassification,
+        init_dir,
+        new=("classifier.",),
+        num_labels=2,
+        id2label=ID2LABEL,
+        label2id=LABEL2ID,
+        local_files_only=True,
+        use_safetensors=True,
+    )
+    freeze_lower_layers(model, cfg.model.freeze_layers)
+    return model
+
+
+def build_trainer(cfg: TrainConfig, model, tokenizer, train: Split, validation: Split | None, output_dir: Path):
+    """The Trainer: class-weighted cross-entropy; with validation, evaluation every epoch, early
+    stopping and the best epoch by PR-AUC."""
+    import datasets
+    import torch
+    from sklearn.metrics import average_precision_score
+    from transformers import DataCollatorWithPadding, EarlyStoppingCallback, Trainer, TrainingArguments
+
+    m = cfg.model
+
+    def as_dataset(split: Split):
+        enc = encode(tokenizer, list(split.frame["text"]), m.max_length, m.head_fraction)
+        return datasets.Dataset.from_dict({**enc, "labels": split.y.tolist()})
+
+    weights = _class_weights(train.y, m.class_weight)
+
+    def weighted_loss(outputs, labels, num_items_in_batch=None):
+        return torch.nn.functional.cross_entropy(outputs.logits, labels, weight=weights.to(outputs.logits.device))
+
+    def pr_auc(eval_pred):
+        logits, labels = eval_pred
+        p = softmax(logits, axis=1)[:, 1]
+        return {"pr_auc": float(average_precision_score(labels, p)) if labels.sum() else 0.0}
+
+    # On a GPU: bf16 autocast and a larger batch; a GPU is never required.
+    cuda = torch.cuda.is_available()
+    select = validation is not None
+    args = TrainingArguments(**training_arguments(cfg, output_dir, select, cuda))
+    callbacks = [EarlyStoppingCallback(m.early_stopping_patience)] if select and m.early_stopping_patience else []
+    return Trainer(
+        model=model,
+        args=args,
+        optimizer_cls_and_kwargs=_optimizer(model, m),
+        train_dataset=as_dataset(train),
+        eval_dataset=as_dataset(validation) if select else None,
+        processing_class=tokenizer,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        compute_loss_func=weighted_loss,
+        compute_metrics=pr_auc if select else None,
+        callbacks=callbacks,
+    )
+
+
+def run_trainer(trainer) -> None:
+    """Trains with a progress bar, in a nested MLflow run `fine-tuning`: the Trainer's MLflow callback
+    logs every TrainingArguments field and the model config as params, and its losses as metrics,
+    into the active run, and those belong under the run of the project's own config, not in it."""
+    import mlflow
+
+    from training.families.transformer.trainer_progress import use_progress
+
+    use_progress(trainer, "fine-tuning")
+    with mlflow.start_run(run_name="fine-tuning", nested=True):
+        mlflow.set_tags({"stage": "fine_tuning", "model_family": "transformer"})
+        trainer.train()
+
+
+def save_classifier(model, tokenizer, model_dir: Path, export_onnx: bool) -> None:
+    # save_pretrained, not trainer.save_model: the latter also writes training_args.bin, a pickle.
+    model.save_pretrained(str(model_dir))  # safetensors + config.json with id2label/label2id
+    tokenizer.save_pretrained(str(model_dir))
+    if export_onnx:
+        from training.families.transformer.onnx_export import export_int8
+
+        export_int8(model, tokenizer, model_dir / ONNX_FILE)
+
+
+def training_arguments(cfg: TrainConfig, output_dir: Path, select: bool, cuda: bool) -> dict:
+    """TrainingArguments for fine-tuning: the project's typed settings and the run's own plumbing,
+    then the config's `trainer:` section on top (its keys were checked against both when loaded)."""
+    m = cfg.model
+    batch_size = m.gpu_batch_size if cuda else m.batch_size
+    return (
+        dict(
+            output_dir=str(output_dir),
+            num_train_epochs=m.epochs,
+            learning_rate=m.learning_rate,
+            per_device_train_batch_size=batch_size,
+            per_device_eval_batch_size=batch_size * 2,
+            weight_decay=m.weight_decay,
+            warmup_steps=m.warmup_ratio,
+            bf16=cuda,
+            eval_strategy="epoch" if select else "no",
+            save_strategy="epoch" if select else "no",
+            save_total_limit=2,
+            load_best_model_at_end=select,
+            metric_for_best_model="pr_auc" if select else None,
+            greater_is_better=True if select else None,
+            logging_steps=5,
+            seed=cfg.seed,
+            data_seed=cfg.seed,
+            report_to=["mlflow"],
+            disable_tqdm=True,
+            dataloader_num_workers=0,
+            dataloader_pin_memory=cuda,  # pinned memory only helps copies to a GPU
+        )
+        | m.trainer
+    )
+
+
+def _optimizer(model, m):
+    """AdamW with the head (classifier and pooler) at head_learning_rate; None: the Trainer's default."""
+    import torch
+
+    if m.head_learning_rate is None:
+        return None
+    prefixes = ("classifier.", f"{model.base_model_prefix}.pooler.")
+    head = [p for n, p in model.named_parameters() if p.requires_grad and n.startswith(prefixes)]
+    head_ids = {id(p) for p in head}
+    body = [p for p in model.parameters() if p.requires_grad and id(p) not in head_ids]
+    groups = [{"params": body, "lr": m.learning_rate}, {"params": head, "lr": m.head_learning_rate}]
+    return torch.optim.AdamW, {"params": groups, "weight_decay": m.weight_decay}
+
+
+def _class_weights(y: np.ndarray, mode: str | None):
+    import torch
+
+    if mode != "balanced":
+        return torch.ones(2)
+    counts = np.bincount(y, minlength=2).astype(float)
+    return torch.tensor(len(y) / (2 * np.maximum(counts, 1)), dtype=torch.float32)
