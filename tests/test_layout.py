@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PRODUCT = ("features", "serving", "training")
 MAX_FUNCTION_LINES = 80
 # Functions still over the limit, each to be split by what its parts do and then removed from here.
-TOO_LONG_FOR_NOW = {"serving.http.create_app", "serving.cli.add_serving_commands", "features.corpus.ingest_to_dir"}
+TOO_LONG_FOR_NOW = {"serving.http.create_app", "serving.cli.add_serving_commands"}
 
 
 def product_sources() -> dict[str, ast.Module]:
