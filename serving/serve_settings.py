@@ -71,8 +71,11 @@ class ServeSettings(BaseSettings):
     max_letter_queue: int = Field(
         default=16, ge=1, description="letters waiting for or in a worker, all clients together (503)"
     )
+    # A bomb costs a worker (and a core) seconds, an ordinary letter milliseconds and never a
+    # worker it could not finish: a minute's wait keeps two bomb senders to about one bomb a minute
+    # each, then fewer (benchmarks/bench_hostile.py bombs).
     letter_penalty_s: float = Field(
-        default=10.0,
+        default=60.0,
         ge=0,
         le=3600,
         description="after a letter no worker could finish (bomb, timeout), its client waits this long, doubling "
