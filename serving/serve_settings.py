@@ -91,6 +91,10 @@ class ServeSettings(BaseSettings):
     @field_validator("allowed_hosts", mode="before")
     @classmethod
     def _comma_separated(cls, value):
+        """A list, or a comma-separated string (the environment); blank names are dropped (an empty
+        one would match a request without a Host header)."""
         if isinstance(value, str):
-            return [name.strip() for name in value.split(",") if name.strip()]
+            value = value.split(",")
+        if isinstance(value, list):
+            return [n.strip() if isinstance(n, str) else n for n in value if not isinstance(n, str) or n.strip()]
         return value

@@ -271,8 +271,9 @@ def test_allowed_hosts_add_names_and_patterns(predictor):
 
 
 def test_allowed_hosts_from_the_environment(monkeypatch):
-    monkeypatch.setenv("IMR_SERVE_ALLOWED_HOSTS", "a.example, b.example")
+    monkeypatch.setenv("IMR_SERVE_ALLOWED_HOSTS", "a.example, b.example,")
     assert ServeSettings().allowed_hosts == ["a.example", "b.example"]
+    assert ServeSettings(allowed_hosts=["", " c.example "]).allowed_hosts == ["c.example"]
 
 
 # --- /docs without a CDN -----------------------------------------------------------------------
