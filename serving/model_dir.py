@@ -44,6 +44,9 @@ class ModelMeta(BaseModel):
     calibration: dict | None = None  # see serving.calibration; applied after the raw model output
     # Overturn rate of the training items; None in models packaged before it was recorded.
     base_rate: float | None = None
+    # Longest text per request field in the training items (serving/field_limits.py bounds requests
+    # by it); None in models packaged before it was recorded.
+    field_lengths: dict[str, int] | None = None
 
 
 def sha256_file(path: Path) -> str:
@@ -60,6 +63,7 @@ def write_meta(
     options: dict | None = None,
     calibration: dict | None = None,
     base_rate: float | None = None,
+    field_lengths: dict[str, int] | None = None,
 ) -> ModelMeta:
     meta = ModelMeta(
         family=family,
@@ -69,6 +73,7 @@ def write_meta(
         options=options or {},
         calibration=calibration,
         base_rate=base_rate,
+        field_lengths=field_lengths,
     )
     (model_dir / META_FILE).write_text(meta.model_dump_json(indent=2))
     return meta

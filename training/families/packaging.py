@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from serving.criteria import build_table
+from serving.field_limits import longest_fields
 from serving.model_dir import write_meta
 from serving.model_evaluation import write_evaluation
 from serving.ood import load_distribution_check, write_training_vocabulary
@@ -29,6 +30,7 @@ class PackagedModel:
     files: list[str]
     options: dict
     base_rate: float  # overturn rate of the items it was fitted on
+    field_lengths: dict[str, int] | None = None  # longest text per field of those items (serving/field_limits.py)
     # The folder as serving opens it (scorer, distribution check): loaded on first use, once,
     # and dropped by finish(), which rewrites what the scorer reads (threshold, calibration).
     _loaded: tuple | None = field(default=None, init=False, repr=False)
@@ -36,7 +38,15 @@ class PackagedModel:
     def finish(self, threshold: float = 0.5, calibration: dict | None = None) -> None:
         """(Re)write imr_model.json: hashes of every file, the threshold and the calibration."""
         write_meta(
-            self.model_dir, self.family, self.view, threshold, self.files, self.options, calibration, self.base_rate
+            self.model_dir,
+            self.family,
+            self.view,
+            threshold,
+            self.files,
+            self.options,
+            calibration,
+            self.base_rate,
+            self.field_lengths,
         )
         self._loaded = None
 
@@ -81,6 +91,8 @@ def fit_packaged(
         if precedents:
             files += build_index(records, model_dir)
             files += build_table(records, model_dir)  # reviewer criteria (serving/criteria.py)
-    model = PackagedModel(model_dir, family.name, cfg.data.feature_view, files, options, float(train.y.mean()))
+    model = PackagedModel(
+        model_dir, family.name, cfg.data.feature_view, files, options, float(train.y.mean()), longest_fields(records)
+    )
     model.finish()  # provisional (no calibration), so the folder verifies and scores raw
     return model
