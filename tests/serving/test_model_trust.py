@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import downloaded_model_folder
+from conftest import downloaded_model_folder, tracking_store
 
 from training.imr import main
 
@@ -92,10 +92,10 @@ def as_pickle(pipeline, path: Path) -> None:
     path.write_bytes(pickle.dumps(pipeline))
 
 
-def predict_cli(folder: Path, tmp_path: Path, capsys) -> tuple[int, str, str]:
+def predict_cli(model: Path | str, tmp_path: Path, capsys) -> tuple[int, str, str]:
     requests = tmp_path / "r.jsonl"
     requests.write_text(json.dumps({"treatment": "MRI of the lumbar spine"}) + "\n")
-    code = main(["predict", "--model", str(folder), "--input", str(requests)])
+    code = main(["predict", "--model", str(model), "--input", str(requests)])
     out = capsys.readouterr()
     return code, out.out, out.err
 
@@ -226,3 +226,77 @@ def test_training_saves_exactly_the_trusted_types(items, logged, tmp_path):
     outside = {variant: types - TRUSTED_SKOPS_TYPES for variant, types in written.items()}
     assert {variant: types for variant, types in outside.items() if types} == {}
     assert set().union(*written.values()) == TRUSTED_SKOPS_TYPES
+
+
+# --- the registry's record of a version's manifest ----------------------------------------------
+
+REGISTERED = "imr-test-trust"
+
+
+@pytest.fixture(scope="module")
+def registry(logged, tmp_path_factory):
+    """The session baseline's packaged folder, logged and registered in a store of this module's own
+    as training registers it (its manifest's sha256 as a version tag), alias `testing`; and a second
+    version registered without the tag, as versions registered before it existed are."""
+    import mlflow
+
+    from serving.model_dir import MANIFEST_SHA256_TAG, manifest_sha256
+    from serving.pyfunc_model import log_packaged_model
+
+    folder = logged / "artifacts" / "model"
+    with tracking_store(tmp_path_factory.mktemp("trust-registry")) as root:
+        experiment = mlflow.create_experiment("imr-tests-trust", artifact_location=(root / "mlartifacts").as_uri())
+        with mlflow.start_run(experiment_id=experiment):
+            info = log_packaged_model(folder)
+        tagged = mlflow.register_model(info.model_uri, REGISTERED, tags={MANIFEST_SHA256_TAG: manifest_sha256(folder)})
+        untagged = mlflow.register_model(info.model_uri, REGISTERED)
+        mlflow.MlflowClient().set_registered_model_alias(REGISTERED, "testing", tagged.version)
+        yield str(tagged.version), str(untagged.version)
+
+
+def stored_manifest(version: str) -> Path:
+    """The version's imr_model.json in the artifact store (what models:/ downloads)."""
+    from urllib.parse import urlparse
+
+    import mlflow
+
+    uri = mlflow.MlflowClient().get_model_version_download_uri(REGISTERED, version)
+    return Path(urlparse(uri).path) / "artifacts" / "model" / "imr_model.json"
+
+
+def test_a_folder_rewritten_in_the_artifact_store_no_longer_matches_its_registration(registry, tmp_path, capsys):
+    """The threshold edited and the manifest left self-consistent (no listed file changed): its own
+    hashes verify, the registry's record of it does not."""
+    from serving.model_dir import ModelIntegrityError
+    from serving.predictor import load_predictor
+
+    tagged, _ = registry
+    assert load_predictor(f"models:/{REGISTERED}@testing").model_version == tagged
+    manifest = stored_manifest(tagged)
+    original = manifest.read_text()
+    try:
+        meta = json.loads(original)
+        meta["threshold"] = 0.99
+        manifest.write_text(json.dumps(meta, indent=2))
+        for uri in (f"models:/{REGISTERED}@testing", f"models:/{REGISTERED}/{tagged}"):
+            with pytest.raises(ModelIntegrityError, match=rf"registered as {REGISTERED} version {tagged} "):
+                load_predictor(uri)
+            code, out, err = predict_cli(uri, tmp_path, capsys)
+            assert code == 2 and out == "" and err.count("\n") == 1 and "Traceback" not in err
+            assert err.startswith("imr predict: ") and "changed after registration" in err
+        # the same folder given as a path has no registry entry: only its own manifest applies
+        copy = downloaded_model_folder(f"models:/{REGISTERED}/{tagged}", tmp_path / "copy")
+        assert load_predictor(str(copy)).threshold == 0.99
+    finally:
+        manifest.write_text(original)
+    assert load_predictor(f"models:/{REGISTERED}@testing").threshold != 0.99
+
+
+def test_a_version_registered_without_the_tag_loads_on_its_own_manifest_with_a_warning(registry, caplog):
+    from serving.model_dir import MANIFEST_SHA256_TAG
+    from serving.predictor import load_predictor
+
+    _, untagged = registry
+    with caplog.at_level("WARNING", logger="serving.predictor"):
+        assert load_predictor(f"models:/{REGISTERED}/{untagged}").model_version == untagged
+    assert f"{REGISTERED} version {untagged} has no {MANIFEST_SHA256_TAG} tag" in caplog.text
