@@ -159,10 +159,9 @@ def check_data(cfg: TrainConfig, n_train_items: int) -> None:
 def top_terms(model_dir: Path, k: int = 25) -> pd.DataFrame:
     """The k features with the largest positive (toward Overturned) and negative (toward Upheld)
     logistic-regression weights."""
-    import skops.io as sio
+    from serving.skops_trust import load_trusted_skops
 
-    path = model_dir / PIPELINE_FILE
-    pipeline = sio.load(path, trusted=sio.get_untrusted_types(file=path))  # our own file, written in this run
+    pipeline = load_trusted_skops(model_dir / PIPELINE_FILE)  # the types serving trusts, no others
     names = pipeline.named_steps["features"].get_feature_names_out()
     coef = pipeline.named_steps["classifier"].coef_[0]
     order = np.argsort(coef)
