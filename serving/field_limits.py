@@ -6,7 +6,7 @@ search and, with `explain`, each reason), so a 4.9 MB case summary, within the 5
 held the scoring thread for 12-25 s. Nothing the model learned from was anywhere near that long:
 the bundled letters' longest case summary is 4,794 characters. Training records the longest
 value of each text field in the model's manifest (`ModelMeta.field_lengths`, written by
-training/packaging.py); `imr serve` and `imr predict` refuse a field longer than `factor` times
+training/families/packaging.py); `imr serve` and `imr predict` refuse a field longer than `factor` times
 that (at least `factor` x FLOOR_CHARS, so a field that was short or empty in training still takes
 an ordinary request), naming the field and the limit, never quoting the text.
 """
