@@ -4,7 +4,8 @@ request summaries, today's extraction beside the one at commit 2b33450 (regex pa
 40-character negation window), plus the cold import + first call time and the per-summary latency.
 
     .venv/bin/python benchmarks/criteria_in_request.py --set dev     # tests/data/request_criteria_dev.json
-    .venv/bin/python benchmarks/criteria_in_request.py --set test    # tests/data/request_criteria_test.json
+    .venv/bin/python benchmarks/criteria_in_request.py --set dev2    # tests/data/request_criteria_dev2.json
+    .venv/bin/python benchmarks/criteria_in_request.py --set test2   # tests/data/request_criteria_test2.json (blind)
     .venv/bin/python benchmarks/criteria_in_request.py --set PATH [--json out.json] [--medspacy]
 
 A set is {"about", "requests": [{"id", "treatment", "case_summary", "documents": {criterion: bool}}]}
@@ -42,7 +43,11 @@ from bench_predict import emit_figures, percentile  # noqa: E402
 from features.criteria import BY_ID, CRITERIA, documented  # noqa: E402
 
 BASELINE_COMMIT = "2b33450"
-SETS = {"dev": ROOT / "tests/data/request_criteria_dev.json", "test": ROOT / "tests/data/request_criteria_test.json"}
+SETS = {
+    "dev": ROOT / "tests/data/request_criteria_dev.json",
+    "dev2": ROOT / "tests/data/request_criteria_dev2.json",
+    "test2": ROOT / "tests/data/request_criteria_test2.json",
+}
 KINDS = tuple(dict.fromkeys(c.kind for c in CRITERIA if c.documents is not None))
 Documented = Callable[[str, str], "bool | None"]
 
@@ -173,7 +178,7 @@ def print_table(title: str, rows: dict[str, dict[str, dict]], columns: list[str]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--set", default="dev", help="dev, test, or the path of a labelled set")
+    parser.add_argument("--set", default="dev", help="dev, dev2, test2, or the path of a labelled set")
     parser.add_argument("--medspacy", action="store_true", help="also score medspaCy ConText assertions")
     parser.add_argument("--json", type=Path, help="also write the JSON figures to this file")
     args = parser.parse_args()
