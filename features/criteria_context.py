@@ -43,7 +43,7 @@ _TERMINATOR = _re(
 
 # "not tolerated", "did not help", "could not tolerate": the outcome of a treatment that was taken, not its absence.
 _OUTCOME_WORDS = (
-    r" ?(?:tolerat|help|improv|control|work|relie|respond|benefit|provide|effective|adequate|enough|sufficient|"
+    r" ?(?:tolerat|help|improv|control|work|relie|respond|benefit|effective|adequate|enough|sufficient|"
     r"successful|last)"
 )
 _OUTCOME = rf"(?!{_OUTCOME_WORDS})"
@@ -66,7 +66,9 @@ _FORWARD: tuple[tuple[Assertion, re.Pattern[str], int], ...] = (
             r"\b(?:will|should|plan(?:s|ned|ning)?)\b(?!:? (?:is )?(?:to )?continu)|\bcould\b(?! not)|\bmay\b(?! \d)|"
             r"\bconsider\w*|\brecommend\w*|\b(?:to )?rule out\b|\br/o\b|\bevaluat\w* for\b|"
             r"\bcandidate for\b|\bgoals?\b|\b(?:hopes?|wish\w*|wants?|motivated|instructed|in order) to\b|"
-            r"\bto (?:start|begin|initiate|try|trial|schedule|order|obtain|check)\b|\bpending\b|\bawaiting\b|"
+            r"\bto (?:start|begin|initiate|try|trial|schedule|order|obtain|check)\b|\bto be (?:followed|transitioned|"
+            r"started|taught|provided|given|obtained|done)\b|\bhave (?:the )?(?:patient|pt|him|her) sign\b|"
+            r"\bpending\b|\bawaiting\b|"
             r"\bscheduled\b|\bguidelines?\b|\bMTUS\b|\bODG\b|\bACOEM\b|\bsuspect\w*|\bconcern\w* (?:about|for)\b|"
             r"\bpossible\b|\bpotential\b|\btransition\w* to\b|"
             r"^(?:start|begin|initiate|add|try|trial|order|obtain|check)\b"
@@ -125,6 +127,9 @@ def _words(text: str) -> int:
     return len(_WORD.findall(text))
 
 
+_ABOUT_THEM = _re(r"^,? (?:who|whose|which)\b")
+
+
 def _in_scope(gap: str, most_words: int) -> bool:
     gap = gap.removeprefix(":")  # "Plan: start PT", "Denies: numbness": the trigger heads what follows
     return _words(gap) <= most_words and not _TERMINATOR.search(gap)
@@ -140,8 +145,12 @@ def assertion(sentence: str, start: int, end: int, polar: bool = False) -> Asser
     """How the mention sentence[start:end] is modified, or None when it is asserted for this patient."""
     before, after = sentence[:start], sentence[end:]
     for kind, trigger, most in _FORWARD:
-        if any(_in_scope(before[m.end() :], most) for m in trigger.finditer(before)):
-            return kind
+        for m in trigger.finditer(before):
+            gap = before[m.end() :]
+            if kind == "family":  # "his wife, who is retired": the relative clause is about her
+                gap = _ABOUT_THEM.sub("", gap)
+            if _in_scope(gap, most):
+                return kind
     if polar and any(_polar_scope(before[m.end() :]) for m in _FORWARD_POLAR.finditer(before)):
         return "negated"
     for kind, trigger, most in (*_BACKWARD, ("family", _BACKWARD_FAMILY, 3)):

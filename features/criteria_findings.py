@@ -125,7 +125,8 @@ IMAGING_RESULTS = (
     ),
     _re(rf"\b(?:on|by|per) (?:an? |the )?(?:{DATE} )?(?:[\w-]+ ){{0,2}}?{STUDY}\b|\b{STUDY}-(?:confirmed|proven)"),
     _re(rf"\b{STUDY} (?:findings|results?|impression)\b"),
-    # "no fracture on x-ray": a normal result, stated
+    # "no fracture on x-ray", "ruled out by a normal NCV": a normal result, stated
+    _re(rf"\bruled out (?:by|on|with) (?:an? |the )?(?:\w+ ){{0,2}}?{STUDY}\b"),
     _re(rf"\b(?:no|without) (?:[\w/-]+ ){{0,4}}?(?:on|by|per) (?:an? |the )?(?:[\w/-]+ ){{0,2}}?{STUDY}\b"),
     _re(
         rf"\b{STUDY}\b(?: (?!to\b|for\b|rule|r/o|evaluat|assess|request|if\b|will\b|would\b|"
@@ -151,7 +152,8 @@ PRIOR_STUDY = (
     ),
 )
 _DEFICIT = (
-    r"(?:weakness|numbness|deficits?|neurolog\w*|myelopathy|foot drop|strength|paresthesi\w*|atrophy|sensory loss)"
+    r"(?:weakness|numbness|deficits?|neurolog\w*|myelopathy|foot drop|strength|paresthesi\w*|atrophy|sensory loss|"
+    r"gait|imbalance|balance|clumsiness|coordination|dexterity)"
 )
 RED_FLAGS = (
     _re(

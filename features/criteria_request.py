@@ -25,7 +25,16 @@ from collections.abc import Callable, Sequence
 
 from features.categories import treatment_category
 from features.criteria_context import assertion
-from features.criteria_summary import DOCUMENTS, FAILED, GAIN, NO_FUNCTION, NONE_ABERRANT, PERSISTS, TRIED
+from features.criteria_summary import (
+    DOCUMENTS,
+    FAILED,
+    GAIN,
+    NO_FUNCTION,
+    NONE_ABERRANT,
+    PERSISTS,
+    TRIED,
+    WALKS_UNAIDED,
+)
 from features.criteria_terms import MEDICATION, OPIOID, REGIONS, SIDE_EFFECT, STUDIES, THERAPY
 
 __all__ = ["READINGS", "Mention"]
@@ -54,13 +63,16 @@ _SIDES = {"left": _re(r"\bleft\b|\blt\b"), "right": _re(r"\bright\b|\brt\b")}
 _BOTH = _re(r"\bbilateral\w*|\bbilat\b|\bboth\b")
 _CHANGE = _re(
     r"\bnew\b(?! (?:MRI|study|studies|scan|x-?rays?|imaging|films?|EMG|CT|prescription|request|patient|physician|"
-    r"provider|doctor|report))|\bnewly\b|\bworse\w*|\bworsen\w*|\bincreas\w* (?:\w+ ){0,2}?(?:pain|numbness|weakness|"
+    r"provider|doctor|report|brace|medications?|meds|job|employer|claim|trial|referral|treatment|program|"
+    r"appointment|visit|one|image|images))|\bnewly\b|\bworse\w*|\bworsen\w*|"
+    r"\bincreas\w* (?:\w+ ){0,2}?(?:pain|numbness|weakness|"
     r"swelling|symptoms|deformity|instability)|\bprogress\w*|\brecurren\w*|\brecurred\b|\bdeveloped\b|"
     r"\bnow (?:has|with|extends|radiates|constant|reports|complains|needs)\b|\bhas become\b|\bbecame\b|\bspread\w*|"
     r"\bextends? (?:to|into)\b|\b(?:has|have) since\b|\bdeteriorat\w*|\bre-?injur\w*|\b(?:second|another) (?:fall|"
     r"injury)|"
     r"\bsince (?:yesterday|last (?:week|month)|the (?:fall|injury|accident))"
 )
+_UNNAMED_STUDY = _re(r"\bstud(?:y|ies)\b|\bscan\b")
 _NO_CHANGE = _re(r"\bunchanged\b|\bstable\b|\bthe same\b|\bno (?:new|change|interval)\b|\bnot changed\b")
 
 
@@ -105,7 +117,9 @@ def _repeat_study(sentences: Sequence[str], found: list[Mention], treatment: str
     regions, side = _regions(treatment), _side(treatment)
     for index, match in found:
         sentence = sentences[index]
-        if not _MODALITIES[modality].search(match.group(0)) or not _covers(regions, _regions(sentence)):
+        # "a prior study" in a request for an EMG is an EMG
+        kind = _MODALITIES[modality].search(match.group(0)) or _UNNAMED_STUDY.search(match.group(0))
+        if not kind or not _covers(regions, _regions(sentence)):
             continue
         named = _side(sentence)
         if side in _SIDES and named in _SIDES and named != side:
@@ -243,13 +257,17 @@ _COURSE = _re(rf"\b{TRIED}(?: (?!post-?op)[\w/,:'()-]+){{0,6}}? {THERAPY}\b")
 _PERSISTS, _GAIN = _re(PERSISTS), _re(GAIN)
 
 
-_WEAK = _re(NO_FUNCTION)
+_WEAK, _FAILED = _re(NO_FUNCTION), _re(FAILED)
+
+
+def _outside(sentence: str, match: re.Match[str]) -> str:
+    return f"{sentence[: match.start()]} {sentence[match.end() :]}"
 
 
 def _conservative_care(sentences: Sequence[str], found: list[Mention], treatment: str | None) -> bool:
     for index, match in found:
-        weak = _WEAK.search(match.group(0)) and not _re(FAILED).search(match.group(0))
-        if not weak or not _GAIN.search(sentences[index]):
+        weak = _WEAK.search(match.group(0)) and not _FAILED.search(match.group(0))
+        if not weak or not _GAIN.search(_outside(sentences[index], match)):
             return True
     # a course in one sentence, its failure in one of the next two
     return any(
@@ -263,7 +281,7 @@ def _persists(sentence: str) -> bool:
     reports no gain besides."""
     for match in _PERSISTS.finditer(sentence):
         if assertion(sentence, match.start(), match.end()) is None:
-            return not _GAIN.search(sentence[: match.start()] + " " + sentence[match.end() :])
+            return not _GAIN.search(_outside(sentence, match))
     return False
 
 
@@ -300,8 +318,9 @@ _SIDE_EFFECT_NOW = (
     _re(rf"\b{SIDE_EFFECT} (?:\w+ ){{0,3}}?on (?:the |his |her )?(?:\w+ )?(?:{MEDICATION}|it)\b"),
     _re(rf"\b{MEDICATION}[- ]induced\b|\bOIC\b"),
     _re(
-        rf"\b{SIDE_EFFECT} (?:from|due to|caused by|related to|with) (?:the |his |her )?{MEDICATION}\b.*\b(?:is|are|"
-        r"managed|continues|controlled|treated|monitored)\b"
+        rf"(?=.*\b(?:reports?|has|have|is|are|managed|continues?|controlled|treated|monitored|currently|takes|"
+        rf"taking)\b)"
+        rf".*\b{SIDE_EFFECT} (?:from|due to|caused by|related to|with) (?:the |his |her )?{MEDICATION}\b"
     ),
     _re(
         r"\b(?:denies|reports no|no|without)\b (?:\w+ ){0,2}?(?:nausea|constipation|drowsiness|sedation|somnolence|"
@@ -309,7 +328,7 @@ _SIDE_EFFECT_NOW = (
     ),
 )
 _HISTORY = _re(r"\bhistory\b|\bh/o\b|\bGERD\b|\bulcers?\b|\bbleed\w*")
-_ON_MEDICATION = _re(rf"\b(?:{MEDICATION}|regimen)\b")
+_ON_MEDICATION = _re(rf"\b(?:{MEDICATION}|regimen|doses?|dosing)\b")
 
 _CONTROLLED = _re(
     rf"\b{OPIOID}|\b(?:soma|carisoprodol|benzodiazepines?|xanax|alprazolam|ativan|lorazepam|klonopin|clonazepam|"
@@ -324,18 +343,30 @@ def _drug_monitoring(sentences: Sequence[str], found: list[Mention], treatment: 
         return True
     on_medication = any(_asserted(s, _ON_MEDICATION) for s in sentences)
     for sentence in sentences:
-        on_medication_here = on_medication or bool(_ON_MEDICATION.search(sentence))
-        if _TAKEN_BEFORE.search(sentence) or _HISTORY.search(sentence):
+        if _TAKEN_BEFORE.search(sentence):
             continue
-        for pattern in _SIDE_EFFECT_NOW[:3]:
-            if _asserted(sentence, pattern):
-                return True
-        if on_medication_here and _SIDE_EFFECT_NOW[3].search(sentence):
+        if any(_asserted(sentence, pattern) for pattern in _SIDE_EFFECT_NOW[:3]):
+            return True
+        # "denies dizziness" checks a medication's side effects; "denies GERD or ulcers" screens a history
+        on_medication_here = on_medication or bool(_ON_MEDICATION.search(sentence))
+        if on_medication_here and not _HISTORY.search(sentence) and _SIDE_EFFECT_NOW[3].search(sentence):
             return True
     return False
 
 
 _SCORES = _re(r"(\d{1,2})/10")
+
+
+_TIED_TO_CARE = _re(rf"\b(?:now|no longer|since|after|improv\w*|allow\w*)\b|\b{THERAPY}\b")
+
+
+def _gains(sentences: Sequence[str], found: list[Mention]) -> list[Mention]:
+    """The mentions of a gain, less "walks without a cane" where nothing ties it to care or a change."""
+    return [(i, m) for i, m in found if m.re is not WALKS_UNAIDED or _TIED_TO_CARE.search(_outside(sentences[i], m))]
+
+
+def _functional_improvement(sentences: Sequence[str], found: list[Mention], treatment: str | None) -> bool:
+    return bool(_gains(sentences, found))
 
 
 def _treatment_response(sentences: Sequence[str], found: list[Mention], treatment: str | None) -> bool:
@@ -344,10 +375,11 @@ def _treatment_response(sentences: Sequence[str], found: list[Mention], treatmen
         scores = [int(n) for n in _SCORES.findall(match.group(0))]
         return len(scores) != 2 or bool(re.search(r"with|versus|vs", match.group(0))) or scores[0] > scores[1]
 
-    return any(relief(match) for _, match in found)
+    return any(relief(match) for _, match in _gains(sentences, found))
 
 
 READINGS: dict[str, Reading] = {
+    "functional_improvement": _functional_improvement,
     "treatment_response": _treatment_response,
     "repeat_study": _repeat_study,
     "risk_factors": _risk_factors,

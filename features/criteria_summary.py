@@ -21,7 +21,7 @@ import re
 from features.criteria_findings import EXAMINATION, IMAGING_RESULTS, NEUROLOGICAL, PRIOR_STUDY, RED_FLAGS
 from features.criteria_terms import DATE, FIRST_LINE, MEDICATION, NUMBER, SIDE_EFFECT, THERAPY, UNIT
 
-__all__ = ["DOCUMENTS", "FAILED", "GAIN", "NONE_ABERRANT", "NO_FUNCTION", "PERSISTS", "TRIED"]
+__all__ = ["DOCUMENTS", "FAILED", "GAIN", "NONE_ABERRANT", "NO_FUNCTION", "PERSISTS", "TRIED", "WALKS_UNAIDED"]
 
 
 def _re(pattern: str) -> re.Pattern[str]:
@@ -39,7 +39,10 @@ FAILED = (
     r"(?:temporary|temporarily|brief|briefly|short-term|short-lived|transient)(?: (?:relief|benefit|improvement|"
     r"response))?|wore off|help(?:ed|s)? (?:only )?(?:temporarily|briefly|minimally|a little|slightly|marginally)|"
     r"stopped (?:due to|because)|"
-    r"discontinued|d/c'?e?d|(?:could|can) ?not tolerate|unable to (?:take|tolerate)|can't (?:take|tolerate)|"
+    r"discontinued|d/c'?e?d|(?:he|she|they) stopped (?:it|them|taking)|made (?:him|her|them) (?:\w+ )?(?:foggy|"
+    r"dizzy|drowsy|sleepy|nauseated|nauseous|sick|confused|tired|groggy)|(?:pain|symptoms) (?:\w+ ){0,2}?"
+    r"(?:prevents?|limits?|interferes? with)|(?:could|can) ?not tolerate|unable to (?:take|tolerate)|can't (?:take|"
+    r"tolerate)|"
     r"intoleran\w*|"
     r"not tolerated|upset (?:his |her )?stomach|caused (?:\w+ ){0,2}?"
     + SIDE_EFFECT
@@ -48,12 +51,13 @@ FAILED = (
     + r" (?:with|after)|declin\w* despite|(?:persistent|persisting|continued|continuing|ongoing|"
     r"residual) (?:\w+ ){0,2}?"
     r"(?:pain|symptoms)|(?:pain|symptoms) (?:\w+ ){0,2}?(?:persists?|persisted|continues?|remains?|recurred|returned)|"
-    r"continues? to have (?:\w+ ){0,2}?(?:pain|symptoms)|remains? symptomatic|(?:pain|symptoms|BDI|PHQ-9|scores?|"
+    r"continues? to have (?:[\w/]+ ){0,2}?(?:pain|symptoms)|remains? symptomatic|(?:pain|symptoms|BDI|PHQ-9|scores?|"
     r"VAS)\b (?:\w+ ){0,2}?(?:is |was |remains? )?unchanged)"
 )
 # "No functional gains", "function unchanged": a failed course, unless the sentence also reports a gain.
 NO_FUNCTION = (
-    r"(?:without|w/o|no|minimal|little) (?:\w+ ){0,2}?function\w* (?:improvement|gains?|change|benefit)|"
+    r"(?:without|w/o|no|minimal|little) (?:(?!documentation|documented|evidence|record)\w+ ){0,2}?function\w* "
+    r"(?:improvement|gains?|change|benefit)(?! (?:is |was |has been )?(?:documented|noted|recorded|provided))|"
     r"(?:function\w*|ADLs?) (?:is |are |was |were |remains? )?unchanged"
 )
 # A course of care tried before: with a failure in the next sentence, a failed course.
@@ -75,15 +79,21 @@ GAIN = (
 )
 # "No aberrant behaviour": a finding of monitoring only for someone on a controlled drug (criteria_request.py).
 NONE_ABERRANT = _re(
-    r"\b(?:no|denies|without|any) (?:(?!documentation|documented|evidence|record|mention|monitoring)\w+ ){0,3}?"
-    r"(?:aberrant|abuse|diversion|misuse)"
+    r"\b(?:no|denies|without|any) (?:(?!documentation|documented|evidence|record|mention|monitoring|history|hx)\w+ )"
+    r"{0,3}?(?:aberrant|abuse|diversion|misuse)"
 )
 _ON_TREATMENT = (
     r"(?:on|taking|taken|takes|using|used|uses|prescribed|doing|done|tried|trialed|wearing|wore|worn|continued|"
-    r"maintained|receiving|received|attend\w*|failed|had|has had)(?! (?:light|modified|full|regular|restricted|"
+    r"maintained|receiving|received|attend\w*|failed|had|has had|appl(?:ied|ying|ies))(?! (?:light|modified|full|"
+    r"regular|restricted|"
     r"temporary|total) duty| TTD| TPD| disability| leave)"
 )
 
+# "Walks without a cane": a gain only where the sentence ties it to a treatment or a change (criteria_request.py).
+WALKS_UNAIDED = _re(
+    r"\b(?:walk\w*|ambulat\w*|climb\w* stairs) (?:\w+ ){0,2}(?:without|w/o) (?:an? )?(?:crutch\w*|cane|walker|"
+    r"assistive|assistance)"
+)
 _FUNCTIONAL = (
     _re(
         r"\bfunction(?:al)? (?:improvement|gains?|benefit)|\bfunction(?:ing)? (?:has |is )?improved|"
@@ -95,8 +105,8 @@ _FUNCTIONAL = (
     ),
     _re(
         r"\b(?:flexion|extension|rotation|abduction|ROM|range of motion|strength|grip(?: strength)?|mobility|"
-        r"tolerance|endurance|function|ADLs?|transfers|lifting|walking|sitting|standing)\b (?:\w+ ){0,2}?"
-        r"(?:has |have |is |was )?(?:improved|increased)\b"
+        r"tolerance|endurance|function|ADLs?|transfers|lifting|walking|sitting|standing)\b "
+        r"(?:(?!not|no|never)\w+ ){0,4}?(?:has |have |is |was )?(?:improved|increased)\b"
     ),
     _re(r"\b(?:better|increased|greater) (?:ability|tolerance|function\w*|mobility|range of motion|strength)"),
     _re(
@@ -119,10 +129,7 @@ _FUNCTIONAL = (
         r"\bhelp\w* (?:with|improve) (?:his |her )?(?:\w+ ){0,1}(?:ROM|range of motion|function|mobility|strength|"
         r"walking|ADLs)\b"
     ),
-    _re(
-        r"\b(?:walk\w*|ambulat\w*|climb\w* stairs) (?:\w+ ){0,2}(?:without|w/o) (?:an? )?(?:crutch\w*|cane|walker|"
-        r"assistive|assistance)"
-    ),
+    WALKS_UNAIDED,
     _re(
         r"\b(?:went|returned|got|is|was) (?:back )?to (?:work|(?:full|regular|modified|light|usual) duty)|"
         r"\bRTW\b|\b(?:reduc|decreas)\w* (?:in |of )?(?:\w+ ){0,2}work restrictions\b|"
@@ -159,13 +166,17 @@ DOCUMENTS: dict[str, tuple[re.Pattern[str], ...]] = {
     "functional_improvement": _FUNCTIONAL,
     "treatment_response": (
         _re(r"(?<!for )(?<!for pain )(?<!provide )(?<!provide pain )\brelie(?:f|ved)\b"),
-        _re(r"\b\d{1,3} ?(?:%|percent) (?:relief|improvement|reduction|better|decrease)"),
+        _re(
+            r"\b\d{1,3} ?(?:%|percent) (?:relief|improvement|reduction|better|decrease)|\b\d{1,2}[- ]point (?:\w+ )?"
+            r"(?:reduction|decrease|improvement|drop)|\b(?:pain|symptom) (?:reduction|improvement)\b"
+        ),
         _re(
             rf"\b(?:improv|reduc|decreas|lessen|alleviat|eas)\w* (?:in |of )?(?:his |her |the )?(?:\w+ ){{0,2}}?"
             rf"{_BENEFIT}\b"
         ),
         _re(
-            rf"\b(?:{_BENEFIT}|PHQ-9|BDI|score|VAS|NRS|pain level)\b (?:\w+ ){{0,2}}?(?:improved|decreased|reduced|"
+            rf"\b(?:{_BENEFIT}|PHQ-9|BDI|score|VAS|NRS|pain level)\b (?:(?!not|no|never)\w+ ){{0,2}}?(?:improved|"
+            r"decreased|reduced|"
             r"better|resolved|lessened|decreasing)\b|\bsleep\w* better\b|\bdown to \d|\bno (?:relapse|recurrence)\b|"
             r"\b(?:wound|ulcer) (?:is )?(?:decreasing|healing|smaller|improving)"
         ),
@@ -176,14 +187,15 @@ DOCUMENTS: dict[str, tuple[re.Pattern[str], ...]] = {
             r"\bwith (?:the )?(?:medications?|meds?|it)\b (?:versus|vs\.?|compared)|\bversus \d{1,2} without\b"
         ),
         _re(
-            r"\bhelp(?:s|ed)\b|\b(?:meds|medications|injections|treatments|sessions|visits|pills|patches|they|these|"
-            r"both) help\b|\bbenefit(?:s|ed|ted|ting)?\b|\bbeneficial\b|"
+            rf"\bhelp(?:s|ed)\b|\b(?:{THERAPY}|treatments|sessions|visits|pills|patches|they|these|both) help\b|"
+            r"\bbenefit(?:s|ed|ted|ting)?\b|\bbeneficial\b|"
             r"\b(?:good|some|partial|significant|excellent) (?:effect|results?|relief|response|improvement)\b"
         ),
         _re(
             r"\b(?:good|partial|adequate|excellent|significant|positive) (?:response|results?)\b|"
             r"\bresponded (?:well )?to\b|"
-            r"\bcontrols? (?:his |her |the )?(?:\w+ )?(?:pain|symptoms|heartburn|reflux)|\bresolution of\b|"
+            r"(?<!longer )(?<!not )(?<!n't )\bcontrols? (?:his |her |the )?(?:\w+ )?(?:pain|symptoms|heartburn|reflux)|"
+            r"\bresolution of\b|"
             r"\b(?:is |was |been |remains )effective\b|\bworks? well\b|\befficacy\b"
         ),
         *_FUNCTIONAL,
@@ -202,7 +214,7 @@ DOCUMENTS: dict[str, tuple[re.Pattern[str], ...]] = {
     "home_exercise": (
         _re(
             r"\bhome (?:exercis|stretch|program|HEP|walking)\w*|\bHEP\b|"
-            r"\bexercis\w* (?:\w+ ){0,2}at home|\bwalking program\b|"
+            r"\b(?:exercis|walk|stretch)\w* (?:[\w-]+ ){0,4}?at home\b|\bwalking program\b|"
             r"\bhome[- ]based (?:exercise|program|stretching)|\bindependent (?:home )?(?:exercise )?program|"
             r"\bstretch\w* (?:\w+ ){0,2}at home|\bexercises? (?:from|on) (?:a )?(?:handout|video)|"
             r"\bself-directed (?:exercise|program)|\bindependent (?:home )?exercise"
@@ -216,17 +228,23 @@ DOCUMENTS: dict[str, tuple[re.Pattern[str], ...]] = {
         _re(
             rf"\b{_ON_TREATMENT}\b(?: [\w/.,'-]+){{0,8}}? (?:for|x|over) (?:the )?(?:past |last |over |more than |"
             rf"about |approximately |nearly |almost |at least )?(?:{NUMBER}|several|many|a few|an?)[ -]{UNIT}\b|"
+            rf"\b{_ON_TREATMENT}\b(?: [\w/.,'-]+){{0,8}}? for the (?:past|last) {UNIT}\b|"
+            rf"\b{MEDICATION}\b(?: (?!requested|request|refill|supply|trial)[\w/.,'-]+){{0,4}}? for (?:the )?(?:past |"
+            rf"last )?(?:{NUMBER}|several|many) {UNIT}\b|"
             rf"\b{_ON_TREATMENT}\b(?: [\w/.,'-]+){{0,8}}? for (?:many |several )?years\b"
         ),
         _re(rf"\b{MEDICATION}\b (?:[\w/.-]+ ){{0,4}}?\(?since (?:{DATE}|\d{{4}})"),
-        _re(rf"\b{_ON_TREATMENT}\b(?: [\w/.,'-]+){{0,7}}? since\b"),
+        _re(rf"\b(?!failed){_ON_TREATMENT}\b(?: [\w/.,'-]+){{0,7}}? since\b"),
         _re(
             rf"\bstarted (?:on )?(?:[\w/.-]+ ){{0,4}}?(?:(?:{NUMBER}|a few|several) {UNIT} ago|last {UNIT}|in {DATE}|"
             rf"on {DATE}|{DATE})|\b(?:prescribed|began|initiated) (?:[\w/.-]+ ){{0,3}}?(?:in|since) {DATE}|"
             rf"\b(?:switched|changed|transitioned) to (?:[\w/.-]+ ){{1,3}}?(?:in|on) {DATE}|"
             rf"\b{MEDICATION} (?:was )?(?:started|initiated|begun) (?:in |on )?{DATE}"
         ),
-        _re(rf"\b{NUMBER}[ -]{UNIT} of (?:\w+ ){{0,2}}?(?:{THERAPY}|treatment|use)\b"),
+        _re(
+            rf"\b{NUMBER}[ -]{UNIT} of (?:\w+ ){{0,2}}?(?:{THERAPY}|treatment|use)\b|\b{NUMBER}[ -]{UNIT} (?:course|"
+            rf"trial) of \w+"
+        ),
         _re(rf"\b{THERAPY} (?:[\w/.,-]+ ){{0,4}}?over the (?:past|last) (?:{NUMBER} )?{UNIT}\b"),
         _re(
             r"\b(?:long[- ]term|chronic|ongoing|prolonged|continuous) (?:use|opioid (?:use|therapy)|therapy with|"
