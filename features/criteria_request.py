@@ -1,5 +1,5 @@
-"""Readings of a summary that one sentence's patterns cannot make alone: they need the request (the
-treatment asked for) or the sentence after a mention.
+"""Readings of a summary that depend on the request (the treatment asked for); features/criteria.py
+applies them to the asserted mentions of a criterion's patterns.
 
 - repeat_study: the request is itself a study, the summary records a prior study of the same
   modality and body region, and it says what is new or worse since ("MRI lumbar 2015 showed a
@@ -9,46 +9,25 @@ treatment asked for) or the sentence after a mention.
   diabetes for an EMG, falls for a walker, substance use for an opioid; rule book v2). A GI risk
   the summary ties to NSAIDs ("NSAIDs stopped because of an ulcer") bears on any medication or
   injection chosen instead. Without a treatment every risk counts.
-- conservative_care: a course of care in one sentence and its failure in the next ("Completed PT.
-  Pain remains 7/10.").
-- physical_examination: a finding the patient only reports ("reports swelling") is a symptom.
-- treatment_response: a pain score that rose ("from 4/10 to 8/10") is not relief.
-- drug_monitoring: a side effect of a medication taken now, recorded or checked ("nausea on
-  Norco", "opioid-induced constipation", "denies dizziness"); an intolerance that ended a past
-  trial is not monitoring.
+
+The readings that need only the summary's sentences are in features/criteria_reading.py.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from features.categories import treatment_category
-from features.criteria_context import assertion
-from features.criteria_summary import (
-    DOCUMENTS,
-    FAILED,
-    GAIN,
-    NO_FUNCTION,
-    NONE_ABERRANT,
-    PERSISTS,
-    TRIED,
-    WALKS_UNAIDED,
-)
-from features.criteria_terms import MEDICATION, OPIOID, REGIONS, SIDE_EFFECT, STUDIES, THERAPY
+from features.criteria_reading import SENTENCE_READINGS, Mention, Reading, asserted
+from features.criteria_summary import DOCUMENTS
+from features.criteria_terms import OPIOID, REGIONS, STUDIES
 
-__all__ = ["READINGS", "Mention"]
-
-Mention = tuple[int, re.Match[str]]  # the sentence's index and the match in it
-Reading = Callable[[Sequence[str], list[Mention], "str | None"], bool]
+__all__ = ["READINGS"]
 
 
 def _re(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
-
-
-def _asserted(sentence: str, pattern: re.Pattern[str], polar: bool = False) -> bool:
-    return any(assertion(sentence, m.start(), m.end(), polar) is None for m in pattern.finditer(sentence))
 
 
 # --- repeat_study ------------------------------------------------------------------------------
@@ -98,7 +77,7 @@ _RECENT = _re(r"\bsince (?:yesterday|last \w+)|\bnow\b|\bnew\b|\bnewly\b|\brecen
 
 
 def _changed(sentences: Sequence[str]) -> bool:
-    return any(not _NO_CHANGE.search(s) and _asserted(s, _CHANGE) for s in sentences)
+    return any(not _NO_CHANGE.search(s) and asserted(s, _CHANGE) for s in sentences)
 
 
 def _changed_since(sentences: Sequence[str], index: int) -> bool:
@@ -252,139 +231,5 @@ def _risk_factors(sentences: Sequence[str], found: list[Mention], treatment: str
     return False
 
 
-# --- conservative_care, physical_examination, drug_monitoring -----------------------------------
-_COURSE = _re(rf"\b{TRIED}(?: (?!post-?op)[\w/,:'()-]+){{0,6}}? {THERAPY}\b")
-_PERSISTS, _GAIN = _re(PERSISTS), _re(GAIN)
-
-
-_WEAK, _FAILED = _re(NO_FUNCTION), _re(FAILED)
-
-
-def _outside(sentence: str, match: re.Match[str]) -> str:
-    return f"{sentence[: match.start()]} {sentence[match.end() :]}"
-
-
-def _conservative_care(sentences: Sequence[str], found: list[Mention], treatment: str | None) -> bool:
-    for index, match in found:
-        weak = _WEAK.search(match.group(0)) and not _FAILED.search(match.group(0))
-        if not weak or not _GAIN.search(_outside(sentences[index], match)):
-            return True
-    # a course in one sentence, its failure in one of the next two
-    return any(
-        _asserted(course, _COURSE) and not _GAIN.search(course) and any(_persists(after) for after in later)
-        for course, later in ((s, sentences[i + 1 : i + 3]) for i, s in enumerate(sentences))
-    )
-
-
-def _persists(sentence: str) -> bool:
-    """The sentence says the problem persists ("pain remains 7/10", "no functional improvement") and
-    reports no gain besides."""
-    for match in _PERSISTS.finditer(sentence):
-        if assertion(sentence, match.start(), match.end()) is None:
-            return not _GAIN.search(_outside(sentence, match))
-    return False
-
-
-_REPORTED = _re(
-    r"\b(?:reports?|reported|reporting|complains? of|complaining of|c/o|states?|describes?|feels?|notices?|"
-    r"per (?:the )?(?:patient|spouse|wife|husband|family))\b"
-)
-_OBSERVED = _re(r"\bexam\w*|\bon (?:palpation|inspection)|\bO:|\bobjective\w*|\bobserved\b|\bnoted\b")
-
-
-_REPORTED_AFTER = _re(
-    r"^\W*(?:\w+\W+){0,4}?(?:(?:as )?(?:reported|described|noted) by|per) (?:the |his |her )?(?:patient|pt|spouse|"
-    r"wife|husband|family)\b"
-)
-
-
-def _examination(sentences: Sequence[str], found: list[Mention], treatment: str | None) -> bool:
-    def reported(sentence: str, match: re.Match[str]) -> bool:
-        if _REPORTED_AFTER.search(sentence[match.end() :]):
-            return True
-        said = list(_REPORTED.finditer(sentence[: match.start()]))
-        return (
-            bool(said) and len(sentence[said[-1].end() : match.start()].split()) <= 8 and not _OBSERVED.search(sentence)
-        )
-
-    return any(not reported(sentences[i], m) for i, m in found)
-
-
-_TAKEN_BEFORE = _re(
-    r"\b(?:stopped|discontinued|switched|changed|failed|not tolerated|could not tolerate|intoleran\w*|previously|"
-    r"prior|earlier|tried|trial|after)\b"
-)
-_SIDE_EFFECT_NOW = (
-    _re(rf"\b{SIDE_EFFECT} (?:\w+ ){{0,3}}?on (?:the |his |her )?(?:\w+ )?(?:{MEDICATION}|it)\b"),
-    _re(rf"\b{MEDICATION}[- ]induced\b|\bOIC\b"),
-    _re(
-        rf"(?=.*\b(?:reports?|has|have|is|are|managed|continues?|controlled|treated|monitored|currently|takes|"
-        rf"taking)\b)"
-        rf".*\b{SIDE_EFFECT} (?:from|due to|caused by|related to|with) (?:the |his |her )?{MEDICATION}\b"
-    ),
-    _re(
-        r"\b(?:denies|reports no|no|without)\b (?:\w+ ){0,2}?(?:nausea|constipation|drowsiness|sedation|somnolence|"
-        r"dizziness|(?:GI|stomach) upset|weight gain|dry mouth)"
-    ),
-)
-_HISTORY = _re(r"\bhistory\b|\bh/o\b|\bGERD\b|\bulcers?\b|\bbleed\w*")
-_ON_MEDICATION = _re(rf"\b(?:{MEDICATION}|regimen|doses?|dosing)\b")
-
-_CONTROLLED = _re(
-    rf"\b{OPIOID}|\b(?:soma|carisoprodol|benzodiazepines?|xanax|alprazolam|ativan|lorazepam|klonopin|clonazepam|"
-    r"valium|diazepam|ambien|zolpidem|controlled substances?)\b"
-)
-
-
-def _drug_monitoring(sentences: Sequence[str], found: list[Mention], treatment: str | None) -> bool:
-    controlled = any(_asserted(s, _CONTROLLED) for s in sentences)
-    # "no aberrant behaviour" is a finding of monitoring only for someone on a controlled drug
-    if any(controlled or m.re is not NONE_ABERRANT for _, m in found):
-        return True
-    on_medication = any(_asserted(s, _ON_MEDICATION) for s in sentences)
-    for sentence in sentences:
-        if _TAKEN_BEFORE.search(sentence):
-            continue
-        if any(_asserted(sentence, pattern) for pattern in _SIDE_EFFECT_NOW[:3]):
-            return True
-        # "denies dizziness" checks a medication's side effects; "denies GERD or ulcers" screens a history
-        on_medication_here = on_medication or bool(_ON_MEDICATION.search(sentence))
-        if on_medication_here and not _HISTORY.search(sentence) and _SIDE_EFFECT_NOW[3].search(sentence):
-            return True
-    return False
-
-
-_SCORES = _re(r"(\d{1,2})/10")
-
-
-_TIED_TO_CARE = _re(rf"\b(?:now|no longer|since|after|improv\w*|allow\w*)\b|\b{THERAPY}\b")
-
-
-def _gains(sentences: Sequence[str], found: list[Mention]) -> list[Mention]:
-    """The mentions of a gain, less "walks without a cane" where nothing ties it to care or a change."""
-    return [(i, m) for i, m in found if m.re is not WALKS_UNAIDED or _TIED_TO_CARE.search(_outside(sentences[i], m))]
-
-
-def _functional_improvement(sentences: Sequence[str], found: list[Mention], treatment: str | None) -> bool:
-    return bool(_gains(sentences, found))
-
-
-def _treatment_response(sentences: Sequence[str], found: list[Mention], treatment: str | None) -> bool:
-    def relief(match: re.Match[str]) -> bool:
-        # "from 4/10 to 8/10" is worse, not relief; "7/10 with, 9/10 without" is compared below
-        scores = [int(n) for n in _SCORES.findall(match.group(0))]
-        return len(scores) != 2 or bool(re.search(r"with|versus|vs", match.group(0))) or scores[0] > scores[1]
-
-    return any(relief(match) for _, match in _gains(sentences, found))
-
-
-READINGS: dict[str, Reading] = {
-    "functional_improvement": _functional_improvement,
-    "treatment_response": _treatment_response,
-    "repeat_study": _repeat_study,
-    "risk_factors": _risk_factors,
-    "conservative_care": _conservative_care,
-    "physical_examination": _examination,
-    "drug_monitoring": _drug_monitoring,
-}
+READINGS: dict[str, Reading] = {**SENTENCE_READINGS, "repeat_study": _repeat_study, "risk_factors": _risk_factors}
 assert set(READINGS) <= set(DOCUMENTS)
