@@ -71,7 +71,8 @@ _FORWARD: tuple[tuple[Assertion, re.Pattern[str], int], ...] = (
             r"\bpending\b|\bawaiting\b|"
             r"\bscheduled\b|\bguidelines?\b|\bMTUS\b|\bODG\b|\bACOEM\b|\bsuspect\w*|\bconcern\w* (?:about|for)\b|"
             r"\bpossible\b|\bpotential\b|\btransition\w* to\b|"
-            r"^(?:start|begin|initiate|add|try|trial|order|obtain|check)\b"
+            r"^(?:start|begin|initiate|add|try|trial|order|obtain|check)\b|"
+            r"^(?:P|A/P|RFA|Rx|Recs?|Recommendations?|(?:Treatment|Tx) plan)\s*:"
         ),
         10,
     ),
@@ -84,7 +85,7 @@ _FORWARD: tuple[tuple[Assertion, re.Pattern[str], int], ...] = (
         "negated",
         _re(
             rf"\bno\b(?! longer)|(?:\bnot|\bcannot|n't){_OUTCOME}|\bunable\b(?! to tolerate)|"
-            r"\b(?:never|none|nor|neither|without|w/o|denie[sd]|deny|denying|absence of|"
+            r"\b(?:never|none|nor|neither|without|w/o|absence of|"
             r"absent|free of|lacks?|lacking|lack of|ruled out|excluded)\b|"
             r"\bfail(?:s|ed)? to (?:attend|show|complete|start|document|provide)\b|"
             r"\bnegative for\b|\blow risk (?:for|of)\b|\brefus(?:es|ed|ing)\b|\bdeclin(?:es|ed|ing)\b(?! (?:in|by|"
@@ -92,6 +93,8 @@ _FORWARD: tuple[tuple[Assertion, re.Pattern[str], int], ...] = (
         ),
         8,
     ),
+    # a review of systems runs long: "denies fever, chills, night sweats, weight loss, ... or incontinence"
+    ("negated", _re(r"\b(?:denie[sd]|deny|denying|negative for)\b"), 16),
 )
 _FORWARD_POLAR = _re(r"\b(?:negative|neg|normal|intact|unremarkable)\b|\(-\)|\bwithout evidence of\b")
 _BACKWARD: tuple[tuple[Assertion, re.Pattern[str], int], ...] = (
@@ -101,7 +104,8 @@ _BACKWARD: tuple[tuple[Assertion, re.Pattern[str], int], ...] = (
             r"\b(?:(?:is|are|was|were|be|been) )?(?:requested|planned|scheduled|pending|recommended|proposed|ordered|"
             r"being considered|expected|anticipated)\b|\b(?:will|would|may|to) be\b|"
             r"\b(?:is|are|was|were|been) (?:authorized|approved|certified|offered)\b|"
-            r"\b(?:prescribed|started|dispensed) today\b"
+            r"\b(?:prescribed|started|dispensed) today\b|"
+            r"(?<!until )(?<!until the )\b(?:at |on )?(?:the )?next (?:visit|appointment|follow-?up)\b"
         ),
         5,
     ),
@@ -127,6 +131,7 @@ def _words(text: str) -> int:
     return len(_WORD.findall(text))
 
 
+_CONTINUED = _re(r"\b(?:continu\w*|cont|resume\w*)\W+(?:\S+\W+){0,2}$")
 _ABOUT_THEM = _re(r"^,? (?:who|whose|which)\b")
 
 
@@ -149,6 +154,8 @@ def assertion(sentence: str, start: int, end: int, polar: bool = False) -> Asser
             gap = before[m.end() :]
             if kind == "family":  # "his wife, who is retired": the relative clause is about her
                 gap = _ABOUT_THEM.sub("", gap)
+            if kind == "hypothetical" and _CONTINUED.search(gap):  # "Plan: refill Norco, continue HEP"
+                continue
             if _in_scope(gap, most):
                 return kind
     if polar and any(_polar_scope(before[m.end() :]) for m in _FORWARD_POLAR.finditer(before)):
