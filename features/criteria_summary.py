@@ -110,7 +110,9 @@ _FUNCTIONAL = (
     ),
     _re(r"\b(?:better|increased|greater) (?:ability|tolerance|function\w*|mobility|range of motion|strength)"),
     _re(
-        r"\bcan now\b|\bnow (?:able|walks?|ambulat\w*|drives?|climbs?|lifts?)\b|\bis (?:now )?able to\b|\bresum\w*|"
+        r"\bcan now\b|\bnow (?:able|walks?|ambulat\w*|drives?|climbs?|lifts?|independent)\b|"
+        r"\b(?:transfers|ambulation|walking|ADLs?|dressing|bathing) (?:are |is )?(?:now )?independent\b|"
+        r"\bis (?:now )?able to\b|\bresum\w*|"
         r"\breturn(?:ed)? to (?:social |daily |normal |usual )?(?:activities|hobbies|the gym|exercis\w*|sports?|"
         r"driving)"
     ),
@@ -230,7 +232,7 @@ DOCUMENTS: dict[str, tuple[re.Pattern[str], ...]] = {
             rf"about |approximately |nearly |almost |at least )?(?:{NUMBER}|several|many|a few|an?)[ -]{UNIT}\b|"
             rf"\b{_ON_TREATMENT}\b(?: [\w/.,'-]+){{0,8}}? for the (?:past|last) {UNIT}\b|"
             rf"\b{MEDICATION}\b(?: (?!requested|request|refill|supply|trial)[\w/.,'-]+){{0,4}}? for (?:the )?(?:past |"
-            rf"last )?(?:{NUMBER}|several|many) {UNIT}\b|"
+            rf"last )?(?:(?:{NUMBER}|several|many) {UNIT}|(?:many |several )?years)\b|"
             rf"\b{_ON_TREATMENT}\b(?: [\w/.,'-]+){{0,8}}? for (?:many |several )?years\b"
         ),
         _re(rf"\b{MEDICATION}\b (?:[\w/.-]+ ){{0,4}}?\(?since (?:{DATE}|\d{{4}})"),

@@ -84,8 +84,8 @@ STUDIES: dict[str, str] = {
 }
 # Body regions, for "the same region": region -> words that name it.
 REGIONS: dict[str, str] = {
-    "lumbar": r"\blumbar|\bL-?spine\b|\blumbosacral|\blow back|\bLS spine|\bL\d-\d?|\bL\d-S1|\blower back",
-    "cervical": r"\bcervical|\bC-?spine\b|\bneck\b|\bC\d-\d",
+    "lumbar": r"\blumbar|\bL-?spine\b|\blumbosacral|\blow back|\bLS spine|\bL[1-5]\b|\bL\d-S1|\bS1\b|\blower back",
+    "cervical": r"\bcervical|\bC-?spine\b|\bneck\b|\bC[2-8]\b",
     "thoracic": r"\bthoracic|\bT-?spine\b|\bthoracolumbar|\bT\d{1,2}\b",
     "shoulder": r"\bshoulders?\b|\brotator cuff|\bsupraspinatus|\blabr\w+",
     "knee": r"\bknees?\b|\bmenisc\w+|\bpatell\w+|\bACL\b",
