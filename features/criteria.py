@@ -12,8 +12,12 @@ patient (functional gains, failed physical therapy, MRI findings, ...): some sen
 bladder changes", "has not had PT"), hypothetical ("will consider PT if no improvement", "request
 for 6 additional visits") or about a relative ("family history of myeloma";
 features/criteria_context.py). Historical mentions count ("h/o GI bleed", "s/p ESI with 60%
-relief"). Criteria about the guideline or the request itself (the treatment is not recommended,
-the request names no quantity) have no summary pattern: `documented` is None for them.
+relief"). Some criteria need more than one sentence's mention: the next sentence ("Completed PT.
+Pain remains 7/10."; features/criteria_reading.py) or the request itself (a repeat study, a risk
+that bears on the treatment asked for; features/criteria_request.py). The reading conventions are
+rule book v2 (the "about" of tests/data/request_criteria_dev.json). Criteria about the guideline or
+the request itself (the treatment is not recommended, the request names no quantity) have no
+summary pattern: `documented` is None for them.
 
 The vocabulary (features/criteria_vocabulary.py) is fixed so counts mean the same thing in every
 model package.

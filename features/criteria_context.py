@@ -10,12 +10,16 @@ at a terminator ("but", "however", "which", a colon, ...) or after a few words. 
 Historical mentions ("h/o ulcer", "s/p ESI with 60% relief") are asserted: they count.
 
 Polarity words ("negative", "normal", "intact", "unremarkable") deny only a *polar* mention, a
-finding that is present or absent (radiculopathy, a red flag, a risk factor). For a reported
-procedure or status they are the result, not its absence: "UDS was negative for illicit
-substances" documents monitoring, "x-rays were negative" documents imaging findings.
+finding that is present or absent (radiculopathy, a red flag, an examination finding), and only
+the finding next to them ("lumbar tenderness, normal neuro exam" keeps the tenderness). For a
+reported procedure or status they are the result, not its absence: "UDS was negative for illicit
+substances" documents monitoring, "x-rays were negative" documents imaging findings. An outcome
+of a treatment that was taken ("was not tolerated", "did not help") does not negate it.
+
+Sentences are read with common office misspellings corrected (`spelled`: "releif", "modifed").
 
 Pure regular expressions: no model, nothing downloaded; medspaCy's ConText was measured against
-this on the development set (benchmarks/criteria_in_request.py --medspacy).
+this on the development sets (benchmarks/criteria_in_request.py --medspacy).
 """
 
 from __future__ import annotations

@@ -146,12 +146,11 @@ _REQUESTS: dict[str, re.Pattern[str]] = {
     "bone_healing": _re(r"\bbone (?:growth )?stimulat\w*"),
 }
 _RISKS: dict[str, re.Pattern[str]] = {
-    "gi": _re(r"ulcer|GI|gastro|GERD|reflux|dyspepsia|heartburn|gastritis|indigestion|stomach|epigastric|PUD|GIB"),
+    "gi": _re(r"ulcer|\bGI\b|gastro|GERD|reflux|dyspepsia|heartburn|gastritis|indigestion|stomach|epigastric|PUD|GIB"),
     "antithrombotic": _re(
         r"anticoag|thinner|antiplatelet|warfarin|coumadin|plavix|clopidogrel|eliquis|apixaban|"
         r"xarelto|rivaroxaban|aspirin|prednisone"
     ),
-    "age": _re(r"year|yr|\byo\b|y/o|\bage|elderly|over|\bis\b"),
     "cardiac": _re(r"heart|cardi|coronary|CAD|CHF|\bMI\b|infarction|stent|stroke|CVA|fibrillation|afib|arrhythmi|QT"),
     "hypertension": _re(
         r"hypertensi|HTN|blood pressure|lisinopril|losartan|amlodipine|metoprolol|HCTZ|"
@@ -165,6 +164,7 @@ _RISKS: dict[str, re.Pattern[str]] = {
     "breathing": _re(r"apnea|OSA|COPD|pulmonary"),
     "falls": _re(r"fall|fell|unsteady|balance"),
     "substance": _re(r"abuse|use disorder|dependence|addiction|misuse|alcohol|OUD|overdose"),
+    "age": _re(r"year|yr|\byo\b|y/o|\bage|elderly|over|\bis\b"),  # last: the others name their risk
 }
 _GI_RISKS = {"gi", "antithrombotic", "age", "cardiac", "hypertension", "renal"}
 _BEARS_ON: dict[str, set[str]] = {

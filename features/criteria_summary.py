@@ -2,7 +2,9 @@
 fact in one sentence (whether it is *polar*, a finding that "negative", "normal" or "intact" deny,
 is marked in features/criteria_vocabulary.py). A mention counts when its context does not negate
 it, make it hypothetical or give it to a relative (features/criteria_context.py); a few criteria
-also need the neighbouring sentence or the request itself (features/criteria_request.py).
+also need the neighbouring sentence (features/criteria_reading.py) or the request itself
+(features/criteria_request.py). Clinical findings are in features/criteria_findings.py, the words
+they share in features/criteria_terms.py.
 
 Patterns that carry their own negation are assertions, not denials: "no aberrant behaviour"
 documents drug monitoring, "without relief" a failed treatment, "not working" a work status. A
@@ -10,7 +12,7 @@ trigger inside a match does not modify it.
 
 Reading conventions: rule book v2 (the "about" of tests/data/request_criteria_dev.json). Written
 from the development sets (tests/data/request_criteria_dev.json, request_criteria_dev2.json), probe
-sentences written for each convention (tests/features/test_criteria.py) and the abbreviations such
+sentences written for each convention (tests/data/request_criteria_probes.json) and the abbreviations such
 requests use: PT, OT, HEP, NSAIDs, ROM, SLR, TTP, ESI, EMG/NCV, UDS, TTD, s/p, x6, w/o, c/w, N/T, h/o.
 """
 
