@@ -67,15 +67,17 @@ _FORWARD: tuple[tuple[Assertion, re.Pattern[str], int], ...] = (
         "hypothetical",
         _re(
             r"\b(?:if|unless|would|might|shall|in case of|in case|once approved|advised|expected to|anticipat\w*)\b|"
-            r"\b(?:will|should|plan(?:s|ned|ning)?)\b(?!:? (?:is )?(?:to )?continu)|\bcould\b(?! not)|\bmay\b(?! \d)|"
+            r"\b(?:will|should|plan(?:s|ned|ning)?)\b(?!:? (?:is )?(?:to )?continu)|\bcould\b(?! not)|"
+            r"(?<!in )\bmay\b(?! \d)|"
             r"\bconsider\w*|\brecommend\w*|\b(?:to )?rule out\b|\br/o\b|\bevaluat\w* for\b|"
             r"\bcandidate for\b|\bgoals?\b|\b(?:hopes?|wish\w*|wants?|motivated|instructed|in order) to\b|"
             r"\bto (?:start|begin|initiate|try|trial|schedule|order|obtain|check)\b|\bto be (?:followed|transitioned|"
             r"started|taught|provided|given|obtained|done)\b|\bhave (?:the )?(?:patient|pt|him|her) sign\b|"
             r"\bpending\b|\bawaiting\b|"
-            r"\bscheduled\b|\bguidelines?\b|\bMTUS\b|\bODG\b|\bACOEM\b|\bsuspect\w*|\bconcern\w* (?:about|for)\b|"
+            r"\bscheduled\b|\b(?:guidelines?|MTUS|ODG|ACOEM) (?:\w+ )?(?:recommend|allow|support|suggest|state|"
+            r"limit|indicate|permit)\w*|\bsuspect\w*|\bconcern\w* (?:about|for)\b|"
             r"\bpossible\b|\bpotential\b|\btransition\w* to\b|"
-            r"^(?:start|begin|initiate|add|try|trial|order|obtain|check)\b|"
+            r"^(?:start|begin|initiate|add|try|order|obtain|check)\b|"
             r"^(?:P|A/P|RFA|Rx|Recs?|Recommendations?|(?:Treatment|Tx) plan)\s*:"
         ),
         10,
