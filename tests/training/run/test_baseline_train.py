@@ -144,7 +144,7 @@ def test_params_tags_and_config_artifact(trained, tmp_path):
     assert params["model.text_tfidf.max_features"] == "2000"
     assert params["mlflow.alias"] == cfg.mlflow.alias
     assert params["data.feature_view"] == "pre_decision"
-    assert run.data.tags["model_family"] == "baseline"
+    assert run.data.tags["family"] == "baseline"
     assert run.data.tags["feature_view"] == "pre_decision"
     assert run.data.tags["registered_model"] == result.model_uri
 
@@ -181,7 +181,7 @@ def test_plots_are_logged_as_png(trained, tmp_path):
 
     _, result, client, _ = trained
     names = {Path(f.path).name for f in client.list_artifacts(result.run_id, "plots")}
-    assert names == {"roc.png", "precision_recall.png", "calibration.png", "confusion_matrix.png"}
+    assert names == {"roc.png", "precision_recall.png", "calibration.png", "bands.png"}
     local = Path(
         mlflow.artifacts.download_artifacts(run_id=result.run_id, artifact_path="plots", dst_path=str(tmp_path))
     )
