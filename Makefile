@@ -17,6 +17,7 @@ run: $(STAMP)
 	$(VENV)/bin/imr train --config configs/transformer.yaml --summary outputs/transformer_summary.json
 	$(VENV)/bin/imr train --config configs/ensemble.yaml --summary outputs/ensemble_summary.json
 	$(VENV)/bin/imr compare --plot outputs/compare.png
+	$(VENV)/bin/imr promote --plot outputs/forest.png
 
 # With ../shared/data beside the checkout, a real-letter test that cannot find the letters fails
 # instead of skipping (tests/conftest.py); pytest's exit 5 ("no tests collected") fails too.

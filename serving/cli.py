@@ -67,6 +67,13 @@ def _add_predict_command(sub) -> None:
         help=f"{FACTOR_HELP} (default {DEFAULT_FACTOR:g})",
     )
     p.add_argument(
+        "--threshold",
+        type=_probability,
+        metavar="P",
+        help="only if you want a yes/no: add predicted_decision, Overturned at or above probability P (0-1); "
+        "without it each row has the probability, the base rate, its band and the answer in words, and no decision",
+    )
+    p.add_argument(
         "--explain",
         action="store_true",
         help="add each prediction's reasons, its most similar decided items (precedents) and the criteria "
@@ -127,6 +134,16 @@ def _port(text: str) -> int:
     return value
 
 
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a probability (0-1)")
+    return value
+
+
 def _factor(text: str) -> float:
     try:
         value = float(text)
@@ -142,7 +159,7 @@ def validation_message(exc: ValidationError) -> str:
 
 
 def score_requests(
-    predictor, path: Path, explain: bool = False, factor: float = DEFAULT_FACTOR
+    predictor, path: Path, explain: bool = False, factor: float = DEFAULT_FACTOR, threshold: float | None = None
 ) -> tuple[list[dict], int]:
     """Output rows in input order; invalid lines become error rows and are counted. Each line is
     validated as /v1/predict validates an item (serving.request_files), its text fields within
@@ -164,14 +181,14 @@ def score_requests(
         else:
             valid.append((len(rows), fields))
         rows.append(row)
-    predictions = predictor.predict([fields for _, fields in valid], explain=explain)
+    predictions = predictor.predict([fields for _, fields in valid], explain=explain, threshold=threshold)
     for (index, _), prediction in zip(valid, predictions, strict=True):
         rows[index].update(prediction)
     return rows, len(rows) - len(valid)
 
 
 def score_letters(
-    predictor, paths: list[Path], explain: bool = False, factor: float = DEFAULT_FACTOR
+    predictor, paths: list[Path], explain: bool = False, factor: float = DEFAULT_FACTOR, threshold: float | None = None
 ) -> tuple[list[dict], int]:
     """Rows of each letter's items in input order; a letter the parser rejects, or whose text
     fields are longer than the model accepts (serving/field_limits.py), is one error row."""
@@ -194,7 +211,7 @@ def score_letters(
             print(f"{path}: rejected: {reason}", file=sys.stderr)
             rows.append({"source": str(path), "error": reason})
             continue
-        predictions = predictor.predict(items, explain=explain)
+        predictions = predictor.predict(items, explain=explain, threshold=threshold)
         rows.extend({"source": str(path), **row} for row in letter_rows(items, predictions))
     return rows, failed
 
@@ -206,10 +223,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     try:
         predictor = load_predictor(args.model, args.backend)
+        options = (args.explain, args.field_length_factor, args.threshold)
         if args.input:
-            rows, failed = score_requests(predictor, args.input, args.explain, args.field_length_factor)
+            rows, failed = score_requests(predictor, args.input, *options)
         else:
-            rows, failed = score_letters(predictor, args.letters, args.explain, args.field_length_factor)
+            rows, failed = score_letters(predictor, args.letters, *options)
     except (ModelNotFoundError, ModelIntegrityError, InputError) as exc:
         print(f"imr predict: {exc}", file=sys.stderr)
         return 2
@@ -222,6 +240,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
         f"scored {len(rows) - failed} of {len(rows)} with {predictor.model_name} v{predictor.model_version}",
         file=sys.stderr,
     )
+    trust = predictor.info()["trust"]
+    if trust:
+        print(f"how far to trust it: {trust}", file=sys.stderr)
     return 1 if args.strict and failed else 0
 
 

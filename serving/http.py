@@ -3,7 +3,7 @@
     POST /v1/predict         {"items": [{"treatment": ..., ...}]} -> {"model", "predictions"}
     POST /v1/predict-letter  a letter (multipart `file`, or raw application/pdf / text/plain)
     GET  /health             200 {"status": "ready"}; 503 while the model loads or if it failed
-    GET  /version            the model's name, version, run id, family, feature view, threshold, base rate
+    GET  /version            the model's name, version, run id, family, feature view, base rate, trust sentence
     GET  /docs, /redoc, /openapi.json   (their assets served from the fastapi-offline package, no CDN)
 
 The model loads once, in a background thread started by the lifespan, so /health answers 503
@@ -41,11 +41,12 @@ from serving.http_models import (
     error_detail,
     error_response,
 )
-from serving.prediction import letter_rows
+from serving.prediction import letter_rows, with_decisions
 from serving.serve_settings import ServeSettings
 
 log = logging.getLogger("imr.serve")
 
+THRESHOLD_HELP = "only if you want a yes/no: `predicted_decision`, Overturned at or above this probability"
 ERRORS = {code: {"model": ErrorBody} for code in (400, 413, 422, 503)}
 # Where an HTTPException's one message goes in the error list (what the client got wrong) and its type.
 _HTTP_ERRORS = {
@@ -125,14 +126,7 @@ def _loader(state: ModelState, settings: ServeSettings, model_uri, backend, pred
         state.scorer.predictor = loaded
         state.predictor = loaded
         info = loaded.info()
-        log.info(
-            "model ready: %s v%s (%s, %s, threshold %.4f)",
-            info["name"],
-            info["version"],
-            info["family"],
-            info["feature_view"],
-            info["threshold"],
-        )
+        log.info("model ready: %s v%s (%s, %s)", info["name"], info["version"], info["family"], info["feature_view"])
 
     return load
 
@@ -214,7 +208,7 @@ def _add_predict_route(app: FastAPI, state: ModelState, settings: ServeSettings,
         ]
         if too_long:
             return JSONResponse({"detail": too_long}, status_code=422)
-        rows = await _score(state, request, records)
+        rows = _decided(predictor, await _score(state, request, records), body.threshold)
         if body.explain:
             rows = await evidence.explain(predictor, records, rows)
         predictions = [
@@ -231,7 +225,11 @@ def _add_letter_route(app: FastAPI, state: ModelState, settings: ServeSettings, 
         openapi_extra={"requestBody": LETTER_BODY},
         responses={**ERRORS, 415: {"model": ErrorBody}, 429: {"model": ErrorBody}},
     )
-    async def predict_letter(request: Request, explain_: str | None = Query(None, alias="explain")):
+    async def predict_letter(
+        request: Request,
+        explain_: str | None = Query(None, alias="explain"),
+        threshold: float | None = Query(None, ge=0, le=1, description=THRESHOLD_HELP),
+    ):
         """Parse an uploaded letter and score each disputed item with the model's own feature view
         (pre-decision by default: the letter's decisions and rationales are not read; each item's
         `letter_decision` is returned beside its prediction, never scored). Each client address has
@@ -262,11 +260,17 @@ def _add_letter_route(app: FastAPI, state: ModelState, settings: ServeSettings, 
                 f"{settings.max_explain_items} to explain; send it without explain",
                 "too_long",
             )
-        rows = await _score(state, request, items)
+        rows = _decided(predictor, await _score(state, request, items), threshold)
         if explain:
             rows = await evidence.explain(predictor, items, rows)
         predictions = letter_rows(items, rows)
         return {"model": predictor.info(), "case_number": letter.case_number, "predictions": predictions}
+
+
+def _decided(predictor, rows: list[dict], threshold: float | None) -> list[dict]:
+    """`predicted_decision` only at the caller's threshold (scored in a batch with other requests' items,
+    so it is added here, per request)."""
+    return rows if threshold is None else with_decisions(rows, threshold, predictor.scorer.meta)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

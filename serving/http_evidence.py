@@ -30,6 +30,7 @@ from serving.http_models import (
     PredictResponse,
     error_response,
 )
+from serving.model_evaluation import Evaluation
 from serving.prediction import CitedCriterion
 
 MAX_K = 50
@@ -107,15 +108,8 @@ def wants_explanation(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
-class Evaluation(BaseModel):
-    protocol: Literal["cv", "split"]
-    base_rate: float | None
-    roc_auc: float | None
-    roc_auc_ci_low: float | None
-    roc_auc_ci_high: float | None
-    pr_auc: float | None
-    brier_skill: float | None
-    ece: float | None
+class EvaluationResponse(Evaluation):
+    trust: str | None = Field(description="how far to trust the model, in plain words, from the figures above")
 
 
 PAGE = Path(__file__).with_name("page.html")
@@ -129,15 +123,18 @@ def evidence_router(ready_predictor: Callable[[], Any]) -> APIRouter:
     def index():
         return HTMLResponse(page, headers={"Content-Security-Policy": CSP})
 
-    @router.get("/v1/evaluation", response_model=Evaluation)
+    @router.get("/v1/evaluation", response_model=EvaluationResponse)
     def evaluation():
-        """How far to trust the model: its headline evaluation (cross-validated AUROC with its 95% CI, ...)."""
+        """How far to trust the model: its evaluation (AUROC within fold and pooled, Brier skill, with 95%
+        CIs, under writer shift too), the score bands answers are placed in, and the `trust` sentence."""
+        from serving.answer import trust_sentence
+
         predictor = ready_predictor()
         if predictor.evaluation is None:
             return error_response(
                 ("path",), "this model was packaged without its evaluation", "no_evaluation", status=404
             )
-        return predictor.evaluation
+        return predictor.evaluation | {"trust": trust_sentence(predictor.evaluation)}
 
     @router.get("/v1/search", response_model=SearchResponse)
     async def search(

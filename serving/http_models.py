@@ -85,6 +85,13 @@ class PredictRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     items: list[PredictItem] = Field(min_length=1, description="at most max_items (default 256)")
+    threshold: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="only if you want a yes/no: each prediction then has `predicted_decision`, Overturned at "
+        "or above this probability; without it there is no decision, only the probability and its band",
+    )
 
 
 class ModelInfo(BaseModel):
@@ -95,8 +102,10 @@ class ModelInfo(BaseModel):
     run_id: str | None
     family: str
     feature_view: str
-    threshold: float
     base_rate: float | None = Field(description="overturn rate of the model's training items")
+    trust: str | None = Field(
+        default=None, description="how far to trust the model, in plain words (GET /v1/evaluation)"
+    )
 
 
 class RequestId(BaseModel):

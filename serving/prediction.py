@@ -1,8 +1,12 @@
 """What one prediction says, built in one place for the predict API, `imr predict`, `imr serve`
 and the MLflow pyfunc wrapper, so their answers cannot drift apart.
 
-`predicted_decision` (not `decision`) so a scored letter's prediction is never mistaken for the
-letter's own decision, which `letter_rows` puts beside it as `letter_decision`.
+The answer is the calibrated probability beside the base rate, with its band relative to the base
+rate and a sentence saying so (serving.answer, from the packaged evaluation). There is no decision by
+default: `predicted_decision` is added only for a threshold the caller gives (`with_decisions`), never
+one tuned at training time. It is `predicted_decision` (not `decision`) so that a scored letter's
+prediction is never mistaken for the letter's own decision, which `letter_rows` puts beside it as
+`letter_decision`.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from features.criteria import Kind
 from features.letter import Decision
+from serving.answer import answer_for
 from serving.model_dir import ModelMeta
+from serving.model_evaluation import BandName
 from serving.ood import DistributionCheck
 
 
@@ -22,15 +28,31 @@ class ItemScore(BaseModel):
     """The fields every prediction carries (the pyfunc wrapper's output columns)."""
 
     p_overturned: float = Field(description="P(IMR overturns the denial); capped at base_rate when out of distribution")
-    predicted_decision: Decision = Field(description="p_overturned at the model's threshold")
+    base_rate: float | None = Field(description="overturn rate of the model's training items")
+    band: BandName | None = Field(
+        description="where p_overturned lies relative to the base rate; `about usual` unless the model's "
+        "cross-validated skill and the band's observed rate support more (GET /v1/evaluation: bands); "
+        "null: model packaged without bands"
+    )
+    observed_rate_scored_alike: float | None = Field(
+        description="of the decided items the model scored in the same range out of fold, the share IMR overturned"
+    )
+    answer: str = Field(description="the probability, the base rate and the band, in words")
     in_distribution: bool | None = Field(
         description="false: unlike the training items (see ood_reason); null: model packaged without the check"
     )
     ood_reason: str | None = Field(description="which check failed; never quotes the request")
-    base_rate: float | None = Field(description="overturn rate of the model's training items")
 
 
-class ModelPrediction(ItemScore):
+class ThresholdDecision(BaseModel):
+    """Only where the caller gives a threshold (`threshold` in the API, `--threshold` in the CLI)."""
+
+    predicted_decision: Decision | None = Field(
+        default=None, description="only with a threshold given by the caller: Overturned at or above it"
+    )
+
+
+class ModelPrediction(ThresholdDecision, ItemScore):
     """What `Predictor.predict` returns per item."""
 
     model_config = ConfigDict(protected_namespaces=())
@@ -71,14 +93,24 @@ class CitedCriterion(BaseModel):
 SCORE_FIELDS = tuple(ItemScore.model_fields)
 
 
-def decide(p: float, meta: ModelMeta) -> str:
-    """The one probability-to-decision step: Overturned at or above the model's threshold."""
-    return meta.id2label[1] if p >= meta.threshold else meta.id2label[0]
+def decide(p: float, threshold: float, meta: ModelMeta) -> str:
+    """The one probability-to-decision step: Overturned at or above a threshold the caller gave."""
+    return meta.id2label[1] if p >= threshold else meta.id2label[0]
 
 
-def score_items(scorer, check: DistributionCheck | None, records: Sequence[Mapping[str, Any]]) -> list[dict]:
-    """ItemScore fields per record. An out-of-distribution item never scores above the base rate:
-    its score would be an extrapolation, and the base rate is what the model knows without it."""
+def with_decisions(rows: list[dict], threshold: float | None, meta: ModelMeta) -> list[dict]:
+    """`rows` with `predicted_decision` at `threshold`; unchanged without one."""
+    if threshold is None:
+        return rows
+    return [row | {"predicted_decision": decide(row["p_overturned"], threshold, meta)} for row in rows]
+
+
+def score_items(
+    scorer, check: DistributionCheck | None, records: Sequence[Mapping[str, Any]], evaluation: Mapping | None = None
+) -> list[dict]:
+    """ItemScore fields per record, the band and answer from `evaluation` (serving.model_evaluation;
+    None: no band). An out-of-distribution item never scores above the base rate: its score would be
+    an extrapolation, and the base rate is what the model knows without it."""
     meta: ModelMeta = scorer.meta
     rows = []
     for p, record in zip(scorer.predict_proba(records), records):
@@ -89,10 +121,10 @@ def score_items(scorer, check: DistributionCheck | None, records: Sequence[Mappi
         rows.append(
             {
                 "p_overturned": p,
-                "predicted_decision": decide(p, meta),
+                "base_rate": meta.base_rate,
+                **answer_for(p, meta.base_rate, evaluation),
                 "in_distribution": None if check is None else reason is None,
                 "ood_reason": reason,
-                "base_rate": meta.base_rate,
             }
         )
     return rows

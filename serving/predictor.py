@@ -37,11 +37,11 @@ class Predictor:
     evaluation: dict | None = None  # serving.model_evaluation: the headline metrics shipped with the model
     criteria: Any = None  # serving.criteria.CriteriaTable; None: a model packaged without one
 
-    @property
-    def threshold(self) -> float:
-        return self.scorer.meta.threshold
-
     def info(self) -> dict[str, Any]:
+        """The model's name, version, run, family, feature view, base rate and how far to trust it
+        (serving.answer.trust_sentence; null for a model packaged without its evaluation)."""
+        from serving.answer import trust_sentence
+
         meta = self.scorer.meta
         return {
             "name": self.model_name,
@@ -49,20 +49,24 @@ class Predictor:
             "run_id": self.run_id,
             "family": meta.family,
             "feature_view": meta.feature_view,
-            "threshold": meta.threshold,
             "base_rate": meta.base_rate,
+            "trust": trust_sentence(self.evaluation),
         }
 
-    def predict(self, items: Sequence[Mapping[str, Any]], explain: bool = False) -> list[dict[str, Any]]:
-        """Per item, the fields of serving.prediction.ModelPrediction: p_overturned,
-        predicted_decision, in_distribution, ood_reason, base_rate, model_name, model_version;
-        with `explain`, also `reasons`, `precedents` and `criteria` (see `evidence`)."""
-        from serving.prediction import score_items
+    def predict(
+        self, items: Sequence[Mapping[str, Any]], explain: bool = False, threshold: float | None = None
+    ) -> list[dict[str, Any]]:
+        """Per item, the fields of serving.prediction.ModelPrediction: p_overturned, base_rate,
+        band, observed_rate_scored_alike, answer, in_distribution, ood_reason, model_name,
+        model_version; `predicted_decision` only at a `threshold` the caller gives; with `explain`,
+        also `reasons`, `precedents` and `criteria` (see `evidence`)."""
+        from serving.prediction import score_items, with_decisions
 
         if not items:
             return []
         model = {"model_name": self.model_name, "model_version": self.model_version}
-        rows = [row | model for row in score_items(self.scorer, self.check, items)]
+        rows = [row | model for row in score_items(self.scorer, self.check, items, self.evaluation)]
+        rows = with_decisions(rows, threshold, self.scorer.meta)
         return self.evidence(items, rows) if explain else rows
 
     def evidence(self, items: Sequence[Mapping[str, Any]], rows: list[dict[str, Any]], k: int = 5) -> list[dict]:
@@ -153,17 +157,43 @@ def _resolve(model_uri: str, download: Path) -> tuple[Path, str, str | None, str
 
 def _registered_version(ref: str):
     from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
 
     client = MlflowClient()
     if "@" in ref:
         name, alias = ref.split("@", 1)
-        return client.get_model_version_by_alias(name, alias)
+        try:
+            return client.get_model_version_by_alias(name, alias)
+        except MlflowException as exc:
+            raise ModelNotFoundError(missing_alias_message(client, name, alias)) from exc
     name, _, version = ref.rpartition("/")
     if not name:
         raise ModelNotFoundError(
             f"models:/{ref}: give a version or alias, e.g. models:/{ref}/1 or models:/{ref}@candidate"
         )
     return client.get_model_version(name, version)
+
+
+def missing_alias_message(client, name: str, alias: str) -> str:
+    """Why models:/NAME@ALIAS does not resolve, naming the aliases that do exist: NAME's own, and
+    the registered models that hold ALIAS (e.g. `champion`, which `imr promote` sets on one model)."""
+    from mlflow.exceptions import MlflowException
+
+    def listed(aliases: dict) -> str:
+        return ", ".join(f"@{a} (version {v})" for a, v in sorted(aliases.items())) or "none"
+
+    try:
+        models = {m.name: m.aliases for m in client.search_registered_models(max_results=1000)}
+    except MlflowException:
+        models = {}
+    if name not in models:
+        known = ", ".join(sorted(models)) or "none"
+        return f"models:/{name}@{alias}: no registered model {name!r} (registered models: {known})"
+    holders = [f"models:/{other}@{alias}" for other, aliases in sorted(models.items()) if alias in aliases]
+    elsewhere = f"; {alias} is held by {', '.join(holders)}" if holders else ""
+    hint = "; `imr promote` sets @champion" if alias == "champion" and not holders else ""
+    own = listed(models[name])
+    return f"models:/{name}@{alias}: {name} has no alias {alias!r}; its aliases: {own}{elsewhere}{hint}"
 
 
 def _find_model_dir(local: Path, model_uri: str) -> Path:

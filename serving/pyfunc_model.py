@@ -16,20 +16,26 @@ ARTIFACT_KEY = "model_dir"
 
 class IMRPythonModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context) -> None:
+        from serving.model_evaluation import read_evaluation
         from serving.ood import load_distribution_check
         from serving.scorers import load_scorer
 
-        model_dir = context.artifacts[ARTIFACT_KEY]
+        model_dir = Path(context.artifacts[ARTIFACT_KEY])
         self.scorer = load_scorer(model_dir)
         self.meta = self.scorer.meta
         self.check = load_distribution_check(model_dir, self.meta)
+        self.evaluation = read_evaluation(model_dir, self.meta.files)
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        """The predict API's fields without the model's name and version (MLflow knows neither)."""
-        from serving.prediction import SCORE_FIELDS, score_items
+        """The predict API's fields without the model's name and version (MLflow knows neither), and
+        `predicted_decision` only with `params={"threshold": t}`."""
+        from serving.prediction import SCORE_FIELDS, score_items, with_decisions
 
-        rows = score_items(self.scorer, self.check, model_input.to_dict("records"))
-        return pd.DataFrame(rows, columns=list(SCORE_FIELDS))
+        threshold = (params or {}).get("threshold")
+        rows = score_items(self.scorer, self.check, model_input.to_dict("records"), self.evaluation)
+        rows = with_decisions(rows, threshold, self.meta)
+        columns = [*SCORE_FIELDS, *(["predicted_decision"] if threshold is not None else [])]
+        return pd.DataFrame(rows, columns=columns)
 
 
 def input_example() -> pd.DataFrame:
@@ -101,12 +107,13 @@ def pip_requirements() -> list[str]:
 
 
 def model_signature():
-    """Only `treatment` is required; every other field may be left out. Ages and day counts are
+    """Only `treatment` is required; every other field may be left out; the one parameter is an
+    optional `threshold` for `predicted_decision`. Ages and day counts are
     typed Any: whole numbers arrive as int64, a batch with some missing as float64 with NaN, and
     MLflow converts neither way; ItemRecord validates the values in the scorer."""
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
-    from mlflow.types.schema import AnyType
+    from mlflow.types.schema import AnyType, ParamSchema, ParamSpec
 
     from features.views import ItemRecord, item_field_types
 
@@ -117,7 +124,9 @@ def model_signature():
             for name, kind in item_field_types().items()
         ]
     )
-    return ModelSignature(inputs=inputs, outputs=Schema(_output_columns()))
+    # No decision unless the caller names a threshold (serving.prediction.with_decisions).
+    params = ParamSchema([ParamSpec("threshold", "double", None)])
+    return ModelSignature(inputs=inputs, outputs=Schema(_output_columns()), params=params)
 
 
 def _output_columns():

@@ -181,3 +181,56 @@ def tf_da_trained(tf_store, tf_letters, tiny_base):
         mp.setattr(da, "adaptation_texts", spy)
         result = train(cfg)
     return cfg, result, calls
+
+
+FAMILIES_EXPERIMENT = "imr-tests-families"
+
+
+@dataclass
+class TwoFamilies:
+    """A baseline and a tiny transformer cross-validated into one store (its folder `root`)."""
+
+    root: Path
+    experiment_id: str
+    results: dict  # family -> TrainResult
+    names: dict  # family -> registered model name
+
+
+@pytest.fixture(scope="session")
+def two_families(tmp_path_factory, tf_letters, tiny_base) -> TwoFamilies:
+    """A baseline and a tiny transformer, each cross-validated on 3 folds with writer shift, in one
+    experiment of one store, each under its own registered model with the alias `candidate`: what
+    `imr promote` chooses among and the MLflow UI compares. Modules read it through `two_families_env`."""
+    import mlflow
+
+    from training.config_loading import validate_config
+    from training.run.train import train
+
+    names = {"baseline": "imr-test-families-baseline", "transformer": "imr-test-families-transformer"}
+    baseline = validate_config(
+        {
+            "data": {"sources": [str(tf_letters)]},
+            "model": {"family": "baseline", "text_tfidf": {"min_df": 1, "max_features": 2000}},
+            "evaluation": {"folds": 3, "repeats": 1, "bootstrap_samples": 50},
+            "mlflow": {"experiment": FAMILIES_EXPERIMENT, "registered_model_name": names["baseline"]},
+        }
+    )
+    transformer = tf_config(tf_letters, tiny_base, name=names["transformer"], epochs=1, compare_with_baseline=False)
+    transformer = transformer.model_copy(
+        update={
+            "evaluation": transformer.evaluation.model_copy(update={"mode": "cv", "folds": 3, "repeats": 1}),
+            "mlflow": transformer.mlflow.model_copy(update={"experiment": FAMILIES_EXPERIMENT, "alias": "candidate"}),
+        }
+    )
+    root = tmp_path_factory.mktemp("two_families")
+    with transformer_env(root):
+        results = {"baseline": train(baseline), "transformer": train(transformer)}
+        experiment_id = mlflow.get_experiment_by_name(FAMILIES_EXPERIMENT).experiment_id
+    return TwoFamilies(root, experiment_id, results, names)
+
+
+@pytest.fixture(scope="module")
+def two_families_env(two_families) -> TwoFamilies:
+    """two_families, with MLflow (and offline Hugging Face) at its store for the requesting module."""
+    with transformer_env(two_families.root):
+        yield two_families

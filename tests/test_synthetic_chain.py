@@ -70,7 +70,7 @@ def test_the_registered_model_ranks_new_requests_by_the_signal(trained, syntheti
         {"treatment": "Acupuncture x 6 sessions", "case_summary": text.format(t="acupuncture")}
         for text in (HELPED, NOT_HELPED)
     ]
-    helped, not_helped = predictor.predict(requests)
+    helped, not_helped = predictor.predict(requests, threshold=trained.threshold)  # the run's max-F1, asked for
     assert helped["p_overturned"] > 2 * not_helped["p_overturned"]
     assert not_helped["predicted_decision"] == UPHELD
 

@@ -43,6 +43,22 @@ def add_train_command(sub) -> None:
     )
     p.set_defaults(func=cmd_compare)
 
+    p = sub.add_parser(
+        "promote",
+        help="set @champion on the one registered model the champion rule chooses among the @candidate versions",
+        description="Reads every registered model's @candidate version (its run's metrics and tags), chooses by the "
+        "rule: the highest lower 95%% bound of the within-fold AUROC under writer shift, ties by Brier skill; "
+        "verifies the chosen version's files, records the comparison as a run (table, reason, forest chart), then "
+        "sets @champion on it and takes it from any other model. Prints the table and the reason.",
+    )
+    p.add_argument("--alias", default="candidate", help="the alias whose versions compete (default candidate)")
+    p.add_argument(
+        "--experiment", help="the experiment the promotion run is recorded in (default: the champion's run's)"
+    )
+    p.add_argument("--plot", type=Path, metavar="FILE", help="also write the forest chart to FILE (.png, .pdf, .svg)")
+    p.add_argument("--dry-run", action="store_true", help="choose and print, change nothing (no run, no alias)")
+    p.set_defaults(func=cmd_promote)
+
     p = sub.add_parser("ui", help="start the MLflow UI on the project's tracking store (loopback)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5000)
@@ -110,6 +126,31 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_promote(args: argparse.Namespace) -> int:
+    from serving.model_dir import ModelIntegrityError
+    from training.reporting.champion import CHAMPION, PromotionError
+    from training.reporting.promotion import promote
+
+    try:
+        done = promote(args.alias, args.experiment, args.plot, args.dry_run)
+    except (PromotionError, ModelIntegrityError) as exc:
+        print(f"imr promote: {exc}", file=sys.stderr)
+        return 2
+    c = done.champion
+    sys.stdout.write(done.table)
+    print(f"\nchampion: {done.reason}")
+    if args.dry_run:
+        print(f"dry run: @{CHAMPION} not moved")
+    else:
+        moved = "already held it" if done.unchanged else f"now holds @{CHAMPION}"
+        taken = f"; taken from {', '.join(done.taken_from)}" if done.taken_from else ""
+        print(f"models:/{c.name}@{CHAMPION} ({c.uri}) {moved}{taken}; recorded in run {done.run_id}")
+        print(f"serve it:  imr serve --model models:/{c.name}@{CHAMPION}")
+    if args.plot:
+        print(f"forest chart: {args.plot}", file=sys.stderr)
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     from serving.store import tracking_uri
     from training.reporting.ui_process import run_until_signalled, ui_links
@@ -130,7 +171,7 @@ def print_result(result) -> None:
         _print_cv(m)
     else:
         _print_split(m)
-    print(f"threshold {result.threshold:.4f}; base rate {m['base_rate']:.3f}")
+    print(f"base rate {m['base_rate']:.3f}")
     print(f"run {result.run_id}\nmodel {result.model_uri}")
     print("compare runs:  .venv/bin/imr compare    MLflow UI:  .venv/bin/imr ui  (http://127.0.0.1:5000)")
     print(
@@ -154,6 +195,13 @@ def _print_cv(m: dict) -> None:
         )
     if f"{WRITER}roc_auc" in m:
         print("writer_shift: the same cross-validation with one case-summary writer template held out per fold")
+    for label, prefix in rows:
+        key = f"{prefix}within_fold_roc_auc"
+        if key in m:
+            print(
+                f"{label}: AUROC within fold (pairs held out in the same fold) {m[key]:.3f} "
+                f"(95% CI {m[key + '_ci_low']:.3f}-{m[key + '_ci_high']:.3f}); the AUROC above pools the folds"
+            )
     for prefix, folds in ((MODEL, "folds"), (WRITER, "writer-shift folds")):
         for d in sorted(k for k in m if k.startswith(f"{prefix}diff_vs_") and k.endswith("_roc_auc")):
             name, b = (

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn import metrics as skm
 from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
 
 from research.signal_hypotheses.models import VARIANTS, Variant, WriterTemplate, combination
@@ -31,6 +30,7 @@ from training.data.folds import item_folds
 from training.markdown import markdown_table
 from training.metrics.binary import choose_threshold
 from training.metrics.out_of_fold import OOFScores, oof_metrics, paired_difference
+from training.metrics.within_fold import within_fold_roc_auc
 from training.run.cross_fitted_calibration import cross_fitted_calibration
 
 INNER_FOLDS = 4
@@ -96,19 +96,11 @@ def run_variant(variant: Variant, frame, y, keys, folds, repeats: int) -> Result
 
 
 def stratified_auc(y, p, strata) -> float:
-    """AUROC counting only (overturned, upheld) pairs in the same stratum: the pair-weighted mean of the
-    per-stratum AUROCs. Strata = outer folds removes the between-fold shifts of pooled OOF scores (a
-    model with no signal scores below 0.5 pooled, as each fold's training base rate moves against its
-    test fold's); strata = fold x summary-writer template also removes who wrote the letter, i.e. the
-    ranking a model keeps under a change of writers."""
-    aucs, pairs = [], []
-    for s in np.unique(strata):
-        rows = strata == s
-        pos = int(y[rows].sum())
-        if 0 < pos < rows.sum():
-            aucs.append(skm.roc_auc_score(y[rows], p[rows]))
-            pairs.append(pos * (rows.sum() - pos))
-    return float(np.average(aucs, weights=pairs))
+    """AUROC counting only (overturned, upheld) pairs in the same stratum (training.metrics.within_fold,
+    the one definition). Strata = outer folds removes the between-fold shifts of pooled OOF scores;
+    strata = fold x summary-writer template also removes who wrote the letter, i.e. the ranking a model
+    keeps under a change of writers."""
+    return within_fold_roc_auc(y, p, strata)
 
 
 def summary_metrics(res: Result, y, keys, writer, samples: int) -> dict[str, float]:

@@ -34,7 +34,8 @@ from training.families.baseline import BaselineModelConfig
 from training.families.registry import family_of
 from training.markdown import markdown_table
 from training.metrics.binary import choose_threshold
-from training.metrics.out_of_fold import MODEL, oof_metrics, paired_difference, within_fold_roc_auc
+from training.metrics.out_of_fold import MODEL, oof_metrics, paired_difference
+from training.metrics.within_fold import within_fold_roc_auc
 from training.run.cross_validation import OutOfFold, out_of_fold
 
 RECIPES = ("fine_tune", "frozen_encoder", "setfit")

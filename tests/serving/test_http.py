@@ -93,7 +93,7 @@ def fields(response) -> list[str]:
 # --- 200 -----------------------------------------------------------------------------------
 
 
-def test_health_version_and_docs(client, env):
+def test_health_version_and_docs(client, env, predictor):
     result = env[0]
     assert client.get("/health").json() == {"status": "ready"}
     version = client.get("/version")
@@ -106,9 +106,10 @@ def test_health_version_and_docs(client, env):
         "run_id": result.run_id,
         "family": "baseline",
         "feature_view": "pre_decision",
-        "threshold": result.threshold,
         "base_rate": base_rate,
+        "trust": predictor.info()["trust"],
     }
+    assert version.json()["trust"].startswith("Tested on ")
     schema = client.get("/openapi.json")
     assert schema.status_code == 200
     assert {"/v1/predict", "/v1/predict-letter", "/health", "/version"} <= set(schema.json()["paths"])
@@ -126,8 +127,8 @@ def test_predict_in_request_order_with_ids(client, predictor, env):
     assert len(body["predictions"]) == len(ITEMS)
     for item, got, want in zip(ITEMS, body["predictions"], expected, strict=True):
         assert got["p_overturned"] == pytest.approx(want["p_overturned"], abs=1e-12)
-        assert got["predicted_decision"] == want["predicted_decision"] and "decision" not in got
-        for field in ("in_distribution", "ood_reason", "base_rate"):
+        assert "predicted_decision" not in got and "decision" not in got  # no threshold given: no decision
+        for field in ("in_distribution", "ood_reason", "base_rate", "band", "observed_rate_scored_alike", "answer"):
             assert got[field] == want[field], field
         assert got["base_rate"] == body["model"]["base_rate"]
         assert (got["model_name"], got["model_version"]) == (MODEL_NAME, env[0].model_version)
@@ -136,6 +137,40 @@ def test_predict_in_request_order_with_ids(client, predictor, env):
         else:
             assert "id" not in got
     assert body["predictions"][2]["id"] == 7  # an integer id stays an integer
+
+
+def test_a_decision_only_with_a_threshold_in_the_request(client, predictor):
+    body = {"items": [{k: v for k, v in item.items() if k != "id"} for item in ITEMS]}
+    plain = client.post("/v1/predict", json=body).json()["predictions"]
+    assert all("predicted_decision" not in p for p in plain)
+    for threshold in (0.0, 1.0, sorted(p["p_overturned"] for p in plain)[1]):
+        r = client.post("/v1/predict", json=body | {"threshold": threshold})
+        assert r.status_code == 200
+        got = r.json()["predictions"]
+        assert [p["p_overturned"] for p in got] == [p["p_overturned"] for p in plain]
+        assert [p["predicted_decision"] for p in got] == [
+            "Overturned" if p["p_overturned"] >= threshold else "Upheld" for p in plain
+        ]
+    for bad in (-0.1, 1.5, "high"):
+        r = client.post("/v1/predict", json=body | {"threshold": bad})
+        assert r.status_code == 422 and fields(r) == ["threshold"]
+
+
+def test_evaluation_is_the_packaged_one_with_its_trust_sentence(client, predictor, env):
+    """GET /v1/evaluation: the package's figures (the run's own metrics, rounded) and the sentence built from them."""
+    from serving.answer import trust_sentence
+
+    r = client.get("/v1/evaluation")
+    assert r.status_code == 200
+    body = r.json()
+    m = env[0].metrics
+    assert body["protocol"] == "cv" and body["base_rate"] == pytest.approx(m["base_rate"])
+    for name in ("within_fold_roc_auc", "within_fold_roc_auc_ci_low", "roc_auc", "brier_skill_ci_high"):
+        assert body[name] == pytest.approx(m[f"cv_{name}"], abs=5e-5), name
+    assert body["writer_within_fold_roc_auc"] == pytest.approx(m["cv_writer_within_fold_roc_auc"], abs=5e-5)
+    assert body["trust"] == trust_sentence(predictor.evaluation) == client.get("/version").json()["trust"]
+    assert f"higher {round(100 * body['within_fold_roc_auc'])} times in 100" in body["trust"]
+    assert [row["band"] for row in body["bands"]["rows"]] == ["lower than usual", "about usual", "higher than usual"]
 
 
 def test_predict_letter_multipart_and_raw(client, predictor, env):
@@ -168,11 +203,15 @@ def test_predict_letter_multipart_and_raw(client, predictor, env):
             [e["p_overturned"] for e in expected], abs=1e-12
         )
         assert all(p["case_number"] == letter.case_number for p in body["predictions"])
-        assert [p["predicted_decision"] for p in body["predictions"]] == [e["predicted_decision"] for e in expected]
+        assert [p["answer"] for p in body["predictions"]] == [e["answer"] for e in expected]
+        assert all("predicted_decision" not in p for p in body["predictions"])
         assert [p["letter_decision"] for p in body["predictions"]] == [i.decision for i in letter.items]
         assert all(p["base_rate"] == body["model"]["base_rate"] is not None for p in body["predictions"])
         assert all("decision" not in p and isinstance(p["in_distribution"], bool) for p in body["predictions"])
     assert cases[1][0].stem == client.post("/v1/predict-letter", **cases[1][1]).json()["case_number"]
+    decided = client.post("/v1/predict-letter?threshold=0", **cases[1][1]).json()["predictions"]
+    assert {p["predicted_decision"] for p in decided} == {"Overturned"}
+    assert client.post("/v1/predict-letter?threshold=2", **cases[1][1]).status_code == 422
 
 
 def test_out_of_distribution_items_are_flagged_capped_and_not_echoed(client, env):
@@ -425,7 +464,6 @@ class Broken:
             "run_id": None,
             "family": "baseline",
             "feature_view": "pre_decision",
-            "threshold": 0.5,
             "base_rate": 0.1,
         }
 
@@ -592,10 +630,12 @@ class Stub:
         return [
             {
                 "p_overturned": 0.1,
-                "predicted_decision": "Upheld",
+                "base_rate": 0.1,
+                "band": None,
+                "observed_rate_scored_alike": None,
+                "answer": "10.0% against a base rate of 10.0%.",
                 "in_distribution": True,
                 "ood_reason": None,
-                "base_rate": 0.1,
                 "model_name": "stub",
                 "model_version": "1",
             }

@@ -97,12 +97,12 @@ class Stub:
             "run_id": None,
             "family": "baseline",
             "feature_view": "pre_decision",
-            "threshold": 0.5,
             "base_rate": 0.1,
         }
 
     def predict(self, items):
-        row = {"p_overturned": 0.1, "predicted_decision": "Upheld", "in_distribution": True, "ood_reason": None}
+        row = {"p_overturned": 0.1, "band": None, "observed_rate_scored_alike": None, "answer": "10.0%."}
+        row |= {"in_distribution": True, "ood_reason": None}
         return [row | {"base_rate": 0.1, "model_name": "stub", "model_version": "1"} for _ in items]
 
 

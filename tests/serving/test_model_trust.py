@@ -281,10 +281,10 @@ def test_a_folder_rewritten_in_the_artifact_store_no_longer_matches_its_registra
             assert err.startswith("imr predict: ") and "changed after registration" in err
         # the same folder given as a path has no registry entry: only its own manifest applies
         copy = downloaded_model_folder(f"models:/{REGISTERED}/{tagged}", tmp_path / "copy")
-        assert load_predictor(str(copy)).threshold == 0.99
+        assert load_predictor(str(copy)).scorer.meta.threshold == 0.99
     finally:
         manifest.write_text(original)
-    assert load_predictor(f"models:/{REGISTERED}@testing").threshold != 0.99
+    assert load_predictor(f"models:/{REGISTERED}@testing").scorer.meta.threshold != 0.99
 
 
 def test_a_version_registered_without_the_tag_loads_on_its_own_manifest_with_a_warning(registry, caplog):

@@ -1,7 +1,8 @@
 """The page at `/` of `imr serve`, driven in a real headless Chromium (Debian's `chromium`, found
 the `chromium` fixture of tests/conftest.py): the form is filled and submitted like a user would, and the calibrated
-probability, the base rate, the model's AUROC, at least one precedent with its expandable
-rationale and the reviewer criteria must appear. Chromium is driven over the DevTools protocol on a pipe
+probability, the base rate, its band and answer (never a label that contradicts the probability, never a
+decision), the model's trust sentence, at least one precedent with its expandable rationale and the
+reviewer criteria must appear. Chromium is driven over the DevTools protocol on a pipe
 (--remote-debugging-pipe: NUL-separated JSON on fds 3 and 4), so no driver package is needed.
 Screenshots at desktop and phone width go to test-artifacts/page/ (IMR_TEST_ARTIFACTS moves it)."""
 
@@ -139,6 +140,21 @@ def served(baseline_store):
     thread.join(timeout=30)
 
 
+def assert_the_answer_matches_the_probability(browser: DevTools, expected: dict) -> None:
+    """The band shown is the API's, and no label on the page contradicts the probability: nothing says
+    "higher than usual" below the base rate (or "lower than usual" above it), and there is no decision."""
+    band = browser.js("document.querySelector('#results .band')?.textContent || ''")
+    answer = browser.js("document.querySelector('#results .answer').textContent")
+    assert band == expected["band"] and answer == expected["answer"]
+    p, base = expected["p_overturned"], expected["base_rate"]
+    if p < base:
+        assert band != "higher than usual" and "higher than usual" not in answer
+    if p > base:
+        assert band != "lower than usual" and "lower than usual" not in answer
+    head = browser.js("[...document.querySelectorAll('#results article > p')].map(e => e.textContent).join(' | ')")
+    assert "Predicted decision" not in head and "Overturned" not in head
+
+
 def fill(browser: DevTools, field: str, value: str) -> None:
     browser.js(
         f"(() => {{ const f = document.getElementById({json.dumps(field)}); f.focus(); "
@@ -156,7 +172,8 @@ def test_the_page_scores_a_request_with_reasons_and_precedents(chromium, served,
     browser = DevTools(chromium, tmp_path / "profile")
     try:
         browser.open(f"{base}/")
-        assert "AUROC" in browser.js("document.getElementById('model').textContent")
+        trust = predictor.info()["trust"]
+        assert trust.startswith("Tested on ") and trust in browser.js("document.getElementById('model').textContent")
         labels = browser.js("[...document.querySelectorAll('label')].map(l => l.htmlFor)")
         assert {
             "treatment",
@@ -190,7 +207,9 @@ def test_the_page_scores_a_request_with_reasons_and_precedents(chromium, served,
         )[0]
         assert shown == f"{100 * expected['p_overturned']:.1f}%"
         text = browser.js("document.getElementById('results').innerText")
-        assert f"base rate of {100 * expected['base_rate']:.1f}%" in text and "AUROC" in text
+        assert f"base rate of {100 * expected['base_rate']:.1f}%" in text
+        assert browser.js("document.querySelector('#results .trust').textContent") == f"How far to trust it: {trust}"
+        assert_the_answer_matches_the_probability(browser, expected)
         assert browser.js("document.querySelectorAll('#results li.precedent').length") >= 1
         assert browser.js("document.querySelectorAll('#results li.precedent details summary').length") >= 1
         assert browser.js("document.querySelectorAll('#results .up, #results .down').length") >= 1
@@ -212,6 +231,10 @@ def test_the_page_scores_a_request_with_reasons_and_precedents(chromium, served,
         browser.wait_for("document.querySelector('#results .probability') !== null")
         flag = browser.js("document.querySelector('#results .ood')?.textContent || ''")
         assert flag.startswith("Out of distribution: treatment:") and "capped at the base rate" in flag
+        capped = predictor.predict([{"treatment": "asdf qwerty"}])[0]
+        assert capped["p_overturned"] <= capped["base_rate"]
+        assert_the_answer_matches_the_probability(browser, capped)
+        browser.screenshot(ARTIFACTS / "score_out_of_distribution.png", 1200, 900)
     finally:
         browser.close()
 
@@ -229,6 +252,7 @@ def test_the_page_scores_an_uploaded_letter(chromium, served, small_corpus, tmp_
         browser.wait_for("document.querySelector('#results .probability') !== null")
         text = browser.js("document.getElementById('results').innerText")
         assert "The letter's decision:" in text and "Item 1:" in text
+        assert "Predicted decision" not in text
         cases = browser.js("[...document.querySelectorAll('#results li.precedent span')].map(s => s.textContent)")
         assert cases and not any(letter.stem in c for c in cases)  # never its own precedent
         ARTIFACTS.mkdir(parents=True, exist_ok=True)

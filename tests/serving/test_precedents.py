@@ -245,7 +245,9 @@ def test_the_evaluation_ships_with_the_model_and_is_served(model_folder, predict
     assert evaluation["protocol"] == "cv"
     assert evaluation["roc_auc"] == pytest.approx(metrics["cv_roc_auc"], abs=1e-4)
     assert evaluation["roc_auc_ci_low"] <= evaluation["roc_auc"] <= evaluation["roc_auc_ci_high"]
-    assert client.get("/v1/evaluation").json() == evaluation
+    from serving.answer import trust_sentence
+
+    assert client.get("/v1/evaluation").json() == evaluation | {"trust": trust_sentence(evaluation)}
 
 
 def test_http_search(client):

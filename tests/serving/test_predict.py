@@ -18,13 +18,24 @@ MODEL_NAME = RAW_BASELINE_NAME
 ALIAS = "testing"
 PREDICTION_KEYS = {
     "p_overturned",
-    "predicted_decision",
+    "base_rate",
+    "band",
+    "observed_rate_scored_alike",
+    "answer",
     "in_distribution",
     "ood_reason",
-    "base_rate",
     "model_name",
     "model_version",
 }
+SCORE_COLUMNS = [
+    "p_overturned",
+    "base_rate",
+    "band",
+    "observed_rate_scored_alike",
+    "answer",
+    "in_distribution",
+    "ood_reason",
+]
 NONSENSE = "asdf qwerty"
 
 REQUESTS = [
@@ -130,32 +141,46 @@ def test_predict_output(predictor, result, splits):
     assert len(out) == len(REQUESTS)
     base_rate = overturn_rate(splits)  # the shipped model is refitted on every letter
     for row in out:
-        assert set(row) == PREDICTION_KEYS  # `decision` is gone: it read like the letter's own decision
+        # no decision by default (`decision` is gone too: it read like the letter's own decision)
+        assert set(row) == PREDICTION_KEYS
         assert type(row["p_overturned"]) is float and 0.0 <= row["p_overturned"] <= 1.0
-        assert row["predicted_decision"] == ("Overturned" if row["p_overturned"] >= result.threshold else "Upheld")
+        assert row["answer"].startswith(f"{100 * row['p_overturned']:.1f}% against a base rate of")
         assert row["model_name"] == MODEL_NAME
         assert row["model_version"] == result.model_version
         assert row["base_rate"] == pytest.approx(base_rate, abs=1e-12)
         assert isinstance(row["in_distribution"], bool)
     assert predictor.predict([]) == []
-    assert predictor.threshold == result.threshold
     info = predictor.info()
+    assert "threshold" not in info and info["trust"].startswith("Tested on ")
     assert info["family"] == "baseline" and info["feature_view"] == "pre_decision"
     assert info["run_id"] == result.run_id and info["version"] == result.model_version
     assert info["base_rate"] == pytest.approx(base_rate, abs=1e-12)
 
 
-def test_both_decisions_occur_out_of_fold(predictor, result, tmp_path):
-    """On letters it never saw (the run's out-of-fold predictions) the threshold gives both
-    decisions. (On its own training letters a model refitted on every letter scores high.)"""
-    import mlflow
-    import pandas as pd
+def test_a_decision_only_at_a_threshold_the_caller_gives(predictor, dataset_rows):
+    """Never the max-F1 threshold tuned at training (still in the manifest, for the record)."""
+    items = dataset_rows[:30]
+    plain = predictor.predict(items)
+    assert all("predicted_decision" not in row for row in plain)
+    distinct = sorted(set(probabilities(plain)))
+    cut = distinct[len(distinct) // 2]
+    decided = predictor.predict(items, threshold=cut)
+    assert probabilities(decided) == probabilities(plain)
+    assert [r["predicted_decision"] for r in decided] == [
+        "Overturned" if r["p_overturned"] >= cut else "Upheld" for r in plain
+    ]
+    assert {r["predicted_decision"] for r in decided} == {"Overturned", "Upheld"}
+    assert [r["predicted_decision"] for r in predictor.predict(items, threshold=0.0)] == ["Overturned"] * len(items)
 
-    path = mlflow.artifacts.download_artifacts(
-        run_id=result.run_id, artifact_path="oof_predictions.parquet", dst_path=str(tmp_path)
-    )
-    oof = pd.read_parquet(path)
-    assert set(oof["p_calibrated"] >= predictor.threshold) == {True, False}
+
+def test_the_answer_comes_from_the_packaged_evaluation(predictor):
+    """The band and the rate of items scored alike are the packaged bands' (serving.answer)."""
+    from serving.answer import band_label, scored_alike
+
+    bands = predictor.evaluation["bands"]
+    for row in predictor.predict(REQUESTS):
+        assert row["band"] == band_label(row["p_overturned"], row["base_rate"], bands)
+        assert row["observed_rate_scored_alike"] == scored_alike(row["p_overturned"], bands)["observed_rate"]
 
 
 def test_training_items_are_in_distribution(predictor, splits):
@@ -171,8 +196,6 @@ def raw_probability(predictor, record) -> float:
 
 
 def test_nonsense_treatment_is_flagged_and_capped_at_the_base_rate(predictor, real_summary):
-    from serving.prediction import decide
-
     record = {"treatment": NONSENSE, "case_summary": real_summary}
     row = predictor.predict([record])[0]
     assert row["in_distribution"] is False
@@ -180,14 +203,12 @@ def test_nonsense_treatment_is_flagged_and_capped_at_the_base_rate(predictor, re
     assert not any(word in row["ood_reason"] for word in NONSENSE.split())  # never echoes the request
     assert row["p_overturned"] == min(raw_probability(predictor, record), row["base_rate"])
     assert row["p_overturned"] <= row["base_rate"]
-    assert row["predicted_decision"] == decide(row["p_overturned"], predictor.scorer.meta)
+    assert row["band"] != "higher than usual"
 
 
 def test_flagged_items_the_model_scores_above_the_base_rate_are_capped(predictor, dataset_rows):
     """Real letters with the treatment replaced by nonsense: the model still scores some of them
-    above the base rate (their summaries), and every one comes back capped and re-decided."""
-    from serving.prediction import decide
-
+    above the base rate (their summaries), and every one comes back capped, never higher than usual."""
     base_rate = predictor.info()["base_rate"]
     nonsense = [{**r, "treatment": NONSENSE} for r in dataset_rows]
     raw = [raw_probability(predictor, r) for r in nonsense]
@@ -195,7 +216,7 @@ def test_flagged_items_the_model_scores_above_the_base_rate_are_capped(predictor
     rows = predictor.predict(nonsense)
     assert all(r["in_distribution"] is False for r in rows)
     assert probabilities(rows) == [min(p, base_rate) for p in raw]
-    assert [r["predicted_decision"] for r in rows] == [decide(min(p, base_rate), predictor.scorer.meta) for p in raw]
+    assert all(r["band"] != "higher than usual" for r in rows)
 
 
 def test_real_treatment_with_a_real_summary_is_in_distribution(predictor, real_summary, splits):
@@ -331,13 +352,16 @@ def test_pyfunc_gives_the_predictor_probabilities(result, predictor):
     model = mlflow.pyfunc.load_model(result.model_uri)
     complete = REQUESTS[1:]  # every field given in every row
     out = model.predict(pd.DataFrame(complete))
-    assert list(out.columns) == ["p_overturned", "predicted_decision", "in_distribution", "ood_reason", "base_rate"]
+    assert list(out.columns) == SCORE_COLUMNS  # no decision without a threshold
     expected = predictor.predict(complete)
     assert out["p_overturned"].tolist() == pytest.approx(probabilities(expected), abs=1e-12)
-    for column in ("predicted_decision", "in_distribution", "ood_reason", "base_rate"):
+    for column in SCORE_COLUMNS[1:]:
         assert out[column].tolist() == [r[column] for r in expected], column
     signature = model.metadata.get_output_schema()
     assert signature.input_names() == list(out.columns)
+    decided = model.predict(pd.DataFrame(complete), params={"threshold": 0.0})
+    assert list(decided.columns) == [*SCORE_COLUMNS, "predicted_decision"]
+    assert decided["predicted_decision"].tolist() == ["Overturned"] * len(complete)
     # only `treatment` is required
     only = model.predict(pd.DataFrame({"treatment": [r["treatment"] for r in REQUESTS]}))
     assert only["p_overturned"].tolist() == pytest.approx(
@@ -396,7 +420,7 @@ def test_cli_jsonl_scores_valid_lines_and_reports_bad_ones(result, predictor, tm
         if row["line"] in good:
             assert "error" not in row
             assert row["p_overturned"] == expected[row["line"]]["p_overturned"]
-            assert row["predicted_decision"] == expected[row["line"]]["predicted_decision"]
+            assert row["answer"] == expected[row["line"]]["answer"] and "predicted_decision" not in row
             assert row["base_rate"] == expected[row["line"]]["base_rate"] and "decision" not in row
             assert (row["model_name"], row["model_version"]) == (MODEL_NAME, result.model_version)
         else:
@@ -571,7 +595,7 @@ def test_cli_letters(result, predictor, seed_paths, tmp_path, capsys):
             assert row["item_index"] == index
             assert row["treatment"] == item["treatment"]
             assert row["p_overturned"] == pred["p_overturned"]
-            assert row["predicted_decision"] == pred["predicted_decision"] and "decision" not in row
+            assert row["band"] == pred["band"] and "decision" not in row and "predicted_decision" not in row
             assert row["letter_decision"] == letter.items[index].decision  # the letter's own, beside it
             assert (row["in_distribution"], row["ood_reason"]) == (pred["in_distribution"], pred["ood_reason"])
             assert row["base_rate"] == pred["base_rate"] == predictor.info()["base_rate"]
@@ -641,6 +665,33 @@ def test_unknown_model_exits_2_with_a_clear_message(result, tmp_path, capsys, ur
     assert "Traceback" not in err
     with pytest.raises(ModelNotFoundError):
         load_predictor(uri)
+
+
+def test_a_missing_alias_names_the_aliases_that_exist(result, tmp_path, capsys):
+    """`@champion` before `imr promote` set it: the message lists the model's own aliases (and no
+    traceback); an unknown model lists the registered ones."""
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps({"treatment": "MRI"}) + "\n")
+    code, rows, err = run_cli(["--model", f"models:/{MODEL_NAME}@champion", "--input", str(path)], capsys)
+    assert code == 2 and rows == [] and "Traceback" not in err
+    assert f"{MODEL_NAME} has no alias 'champion'; its aliases: @{ALIAS} (version {result.model_version})" in err
+    assert "`imr promote` sets @champion" in err
+    code, _, err = run_cli(["--model", "models:/imr-no-such-model@champion", "--input", str(path)], capsys)
+    assert code == 2 and "no registered model 'imr-no-such-model'" in err and MODEL_NAME in err
+
+
+def test_cli_decides_only_at_a_given_threshold_and_says_how_far_to_trust_it(result, predictor, tmp_path, capsys):
+    path = tmp_path / "r.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in REQUESTS))
+    code, rows, err = run_cli(["--model", result.model_uri, "--input", str(path)], capsys)
+    assert code == 0 and all("predicted_decision" not in r for r in rows)
+    assert [r["answer"] for r in rows] == [p["answer"] for p in predictor.predict(REQUESTS)]
+    assert f"how far to trust it: {predictor.info()['trust']}" in err
+    code, rows, _ = run_cli(["--model", result.model_uri, "--input", str(path), "--threshold", "0"], capsys)
+    assert code == 0 and [r["predicted_decision"] for r in rows] == ["Overturned"] * len(REQUESTS)
+    with pytest.raises(SystemExit):
+        main(["predict", "--model", result.model_uri, "--input", str(path), "--threshold", "1.5"])
+    assert "1.5 is not a probability" in capsys.readouterr().err
 
 
 def test_folder_that_is_not_a_model_exits_2(result, tmp_path, capsys):

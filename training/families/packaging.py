@@ -50,9 +50,12 @@ class PackagedModel:
         )
         self._loaded = None
 
-    def add_evaluation(self, metrics: dict, protocol: str) -> None:
-        """Ship the headline metrics in the package (serving/model_evaluation.py); hashed by finish()."""
-        name = write_evaluation(self.model_dir, metrics, protocol)
+    def add_evaluation(
+        self, metrics: dict, protocol: str, letters: int | None = None, bands: dict | None = None
+    ) -> None:
+        """Ship the headline metrics, the number of letters they were measured on and the score bands in
+        the package (serving/model_evaluation.py); hashed by finish()."""
+        name = write_evaluation(self.model_dir, metrics, protocol, letters, bands)
         self.files = [*(f for f in self.files if f != name), name]
 
     def _serving(self) -> tuple:

@@ -73,13 +73,20 @@ class RankedScores:
             w * (1 - self.positive), self.starts, axis=1
         )
 
+    def concordance(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(weighted (positive, negative) pairs in which the positive scores higher, ties counting
+        half; weighted pairs) per row of `weights`: the two sums AUROC is the ratio of, kept apart so
+        that pairs can be added up over groups (training.metrics.within_fold)."""
+        pos, neg = self._run_weights(weights)
+        below = np.cumsum(neg, axis=1) - neg
+        return (pos * (below + neg / 2)).sum(axis=1), pos.sum(axis=1) * neg.sum(axis=1)
+
     def roc_auc(self, weights: np.ndarray) -> np.ndarray:
         """Weighted AUROC per row of `weights`: the chance a positive outranks a negative, ties
         counting half (the Mann-Whitney statistic, equal to the area under the ROC curve)."""
-        pos, neg = self._run_weights(weights)
-        below = np.cumsum(neg, axis=1) - neg
+        concordant, pairs = self.concordance(weights)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return (pos * (below + neg / 2)).sum(axis=1) / (pos.sum(axis=1) * neg.sum(axis=1))
+            return concordant / pairs
 
     def average_precision(self, weights: np.ndarray) -> np.ndarray:
         """Weighted average precision per row (scikit-learn's definition: the precision at each
@@ -97,6 +104,16 @@ def weighted_brier_skill(y, prob, base, weights: np.ndarray) -> np.ndarray:
     model, reference = weights @ (y - prob) ** 2, weights @ (y - base) ** 2
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(reference > 0, 1 - model / reference, np.nan)
+
+
+def brier_skill_ci(y, prob, base, groups, samples: int, seed: int, prefix: str) -> dict[str, float]:
+    """`<prefix>brier_skill` (against quoting `base`) with its 95% interval, resampling letters."""
+    y, prob, base = (np.asarray(a, dtype=float) for a in (y, prob, base))
+    point = weighted_brier_skill(y, prob, base, np.ones((1, len(y))))[0]
+    draws = letter_bootstrap(y, groups, samples, seed, lambda w: {"skill": weighted_brier_skill(y, prob, base, w)})
+    low, high = percentile_interval(draws["skill"][np.isfinite(draws["skill"])])
+    name = f"{prefix}brier_skill"
+    return {name: float(point), f"{name}_ci_low": low, f"{name}_ci_high": high}
 
 
 def percentile_interval(values) -> tuple[float, float]:

@@ -138,20 +138,6 @@ def paired_difference(y, a: OOFScores, b: OOFScores, groups, samples: int, seed:
     return out
 
 
-def within_fold_roc_auc(y, P, fold) -> float:
-    """Mean AUROC inside each held-out fold. Unlike the pooled AUROC it ignores differences between
-    folds' models (each fold's intercept), so a gap between the two shows how much of the pooled
-    ranking is fold-level shift rather than ranking of items."""
-    y = np.asarray(y, dtype=int)
-    values = [
-        skm.roc_auc_score(y[rows], p[rows])
-        for p, f in zip(np.atleast_2d(P), np.atleast_2d(fold))
-        for k in np.unique(f)
-        if len(np.unique(y[rows := f == k])) == 2
-    ]
-    return float(np.mean(values)) if values else math.nan
-
-
 def headline_defined(metrics: dict[str, float]) -> bool:
     """The metrics a version is registered on must be numbers: never move an alias to NaN."""
     keys = [f"{MODEL}{name}" for name in ("roc_auc", "pr_auc", "brier_skill", "ece")]

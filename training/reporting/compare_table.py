@@ -9,6 +9,8 @@ import math
 
 import mlflow
 
+from training.reporting.headline import FAMILY_TAG
+
 COLUMNS = [
     "run_id",
     "run_name",
@@ -16,8 +18,10 @@ COLUMNS = [
     "view",
     "mode",
     "params",
-    "auroc",
+    "auroc",  # pooled over folds (cv) or the test split
     "auroc_ci",
+    "auroc_within_fold",  # cv: pairs held out in the same fold only (training.metrics.within_fold)
+    "auroc_within_fold_ci",
     "pr_auc",
     "pr_auc_ci",
     "f1",
@@ -26,6 +30,8 @@ COLUMNS = [
     "ece",
     "writer_auroc",  # cv_writer_*: a case-summary writer template held out per fold
     "writer_auroc_ci",
+    "writer_auroc_within_fold",
+    "writer_auroc_within_fold_ci",
     "writer_brier_skill",
     "ref_category_auroc",
 ]
@@ -58,7 +64,9 @@ def run_rows(experiment: str) -> list[dict]:
     rows = []
     for run in mlflow.MlflowClient().search_runs([exp.experiment_id], max_results=1000):
         tags, m, params = run.data.tags, run.data.metrics, run.data.params
-        if run.info.status != "FINISHED" or "mlflow.parentRunId" in tags or "model_family" not in tags:
+        # runs logged before the family tag had its name carry it as model_family
+        family = tags.get(FAMILY_TAG) or tags.get("model_family")
+        if run.info.status != "FINISHED" or "mlflow.parentRunId" in tags or family is None:
             continue
         cv = tags.get("evaluation_mode") == "cv"
         get = lambda name, m=m: m.get(name, math.nan)
@@ -66,14 +74,18 @@ def run_rows(experiment: str) -> list[dict]:
             {
                 "run_id": run.info.run_id,
                 "run_name": run.info.run_name,
-                "family": tags["model_family"],
+                "family": family,
                 "view": tags.get("feature_view", ""),
                 "mode": tags.get("evaluation_mode", "split"),
-                "params": _key_params(tags["model_family"], params),
+                "params": _key_params(family, params),
                 "auroc": get("cv_roc_auc" if cv else "test_roc_auc"),
                 "auroc_ci": _ci(
                     get("cv_roc_auc_ci_low" if cv else "test_roc_auc_ci_low"),
                     get("cv_roc_auc_ci_high" if cv else "test_roc_auc_ci_high"),
+                ),
+                "auroc_within_fold": get("cv_within_fold_roc_auc"),
+                "auroc_within_fold_ci": _ci(
+                    get("cv_within_fold_roc_auc_ci_low"), get("cv_within_fold_roc_auc_ci_high")
                 ),
                 "pr_auc": get("cv_pr_auc" if cv else "test_pr_auc"),
                 "pr_auc_ci": _ci(
@@ -86,6 +98,10 @@ def run_rows(experiment: str) -> list[dict]:
                 "ece": get("cv_ece" if cv else "test_ece"),
                 "writer_auroc": get("cv_writer_roc_auc"),
                 "writer_auroc_ci": _ci(get("cv_writer_roc_auc_ci_low"), get("cv_writer_roc_auc_ci_high")),
+                "writer_auroc_within_fold": get("cv_writer_within_fold_roc_auc"),
+                "writer_auroc_within_fold_ci": _ci(
+                    get("cv_writer_within_fold_roc_auc_ci_low"), get("cv_writer_within_fold_roc_auc_ci_high")
+                ),
                 "writer_brier_skill": get("cv_writer_brier_skill"),
                 "ref_category_auroc": get("ref_category_cv_roc_auc" if cv else "ref_category_test_roc_auc"),
             }
@@ -113,6 +129,8 @@ def render(rows: list[dict], fmt: str) -> str:
             r["mode"],
             _fmt(r["auroc"]),
             r["auroc_ci"],
+            _fmt(r["auroc_within_fold"]),
+            r["auroc_within_fold_ci"],
             _fmt(r["pr_auc"]),
             r["pr_auc_ci"],
             _fmt(r["f1"]),
@@ -121,6 +139,8 @@ def render(rows: list[dict], fmt: str) -> str:
             _fmt(r["ece"]),
             _fmt(r["writer_auroc"]),
             r["writer_auroc_ci"],
+            _fmt(r["writer_auroc_within_fold"]),
+            r["writer_auroc_within_fold_ci"],
             _fmt(r["writer_brier_skill"]),
             _fmt(r["ref_category_auroc"]),
             r["params"],

@@ -6,23 +6,32 @@ from __future__ import annotations
 
 from serving.store import open_store
 from training.reporting.run_info import NOTE_TAG
-from training.reporting.ui_views import VIEW_TAG, headline_view_state
+from training.reporting.ui_views import COMPARE_TAG, VIEW_TAG, compare_view_state, headline_view_state
 
 # A model-development experiment (MLflow's value for "Machine learning"), not a GenAI one.
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 EXPERIMENT_NOTE = """Forecasts of IMR outcomes (P(Overturned)) from Final Determination Letters.
 
-- One top-level run per trained config, named `<family>-<key choices>-<mode>-<calibration>-<config hash>`;
-  its description says what was trained, on which letters, and its headline result.
-- `Headline/*` metrics hold the run's headline numbers (out-of-fold AUROC, PR-AUC, Brier skill with 95% CIs,
-  ECE, the category reference, the paired difference against the baseline) and sort first.
+- One top-level run per trained config, named `<family>-<key choices>-<mode>-<calibration>-<config hash>`,
+  tagged `family`; its description says what was trained, on which letters, and its headline result.
+- Its headline figures as text tags, rounded, each with its 95% CI in one cell: `AUROC within fold` (pairs
+  of items held out in the same fold), `AUROC pooled` (every fold's scores together), `Brier skill`, and
+  the same under writer shift. `Headline/*` metrics hold the same numbers (3 decimals) and sort first.
 - Nested runs: cross-validation folds, domain adaptation and fine-tuning (Trainer arguments and losses).
-- The saved view `imr-headline` shows the top-level runs with the headline columns, best AUROC first.
+- `promote-*` runs: what `imr promote` compared (table, reason, forest chart) when it set `@champion`.
+- The saved view `imr-headline` shows the top-level runs with those columns, best first by the champion
+  rule (the lower 95% bound of the within-fold AUROC under writer shift); `imr-compare` opens the chart
+  view on bar charts of the same figures.
 """
 
 
 def experiment_tags() -> dict[str, str]:
-    return {**EXPERIMENT_KIND, VIEW_TAG: headline_view_state(), NOTE_TAG: EXPERIMENT_NOTE}
+    return {
+        **EXPERIMENT_KIND,
+        VIEW_TAG: headline_view_state(),
+        COMPARE_TAG: compare_view_state(),
+        NOTE_TAG: EXPERIMENT_NOTE,
+    }
 
 
 def open_experiment(experiment: str) -> str:

@@ -5,7 +5,15 @@ cross-validation, training.metrics.binary and training.metrics.bootstrap for one
 lists a run's metrics in plain string order, where `cv_roc_auc` comes after two dozen secondary metrics, so a
 top-level run also logs its headline metrics under the `Headline/` group: an upper-case letter
 sorts before every lower-case name, and MLflow's charts give the group its own section. The value
-under `Headline/<name>` is always the value of `<name>`.
+under `Headline/<name>` is always the value of `<name>`, rounded to 3 decimals (`<name>` keeps every
+digit) so that a table of them can be read.
+
+AUROC comes twice, named: `within_fold_roc_auc` counts only pairs of items held out in the same fold
+(training.metrics.within_fold; what the trust sentence and the champion rule read) and `roc_auc` pools
+every fold's scores. A metric column holds a number only, so each headline figure is also a run tag
+(`headline_tags`) that a person reads in one cell: rounded, with its 95% CI, e.g. `AUROC within fold`
+= "0.63 (95% CI 0.51 to 0.76)". `FAMILY_TAG` names the run's model family, the column runs are told
+apart by.
 """
 
 from __future__ import annotations
@@ -15,6 +23,8 @@ import math
 from training.metrics import out_of_fold as cv_metrics
 
 GROUP = "Headline/"
+DECIMALS = 3  # of a Headline/ copy
+FAMILY_TAG = "family"  # a top-level run's model family (the same tag name as a registered version's)
 
 
 def _with_ci(prefix: str, name: str) -> list[str]:
@@ -33,10 +43,12 @@ def headline_keys(mode: str) -> list[str]:
     if mode == "cv":
         m, w = cv_metrics.MODEL, cv_metrics.WRITER
         return [
+            *_with_ci(m, "within_fold_roc_auc"),
             *_with_ci(m, "roc_auc"),
             *_with_ci(m, "pr_auc"),
             *_with_ci(m, "brier_skill"),
             f"{m}ece",
+            *_with_ci(w, "within_fold_roc_auc"),
             *_with_ci(w, "roc_auc"),
             *_with_ci(w, "brier_skill"),
             f"{cv_metrics.REF_CATEGORY}roc_auc",
@@ -51,6 +63,7 @@ def headline_keys(mode: str) -> list[str]:
     return [
         *_with_ci("test_", "roc_auc"),
         *_with_ci("test_", "pr_auc"),
+        *_with_ci("test_", "brier_skill"),
         "test_brier",
         "test_ece",
         "ref_category_test_roc_auc",
@@ -59,8 +72,9 @@ def headline_keys(mode: str) -> list[str]:
 
 
 def headline_metrics(metrics: dict[str, float], mode: str) -> dict[str, float]:
-    """`Headline/<name>` for each headline metric the run has (NaN ones too: they must show as such)."""
-    return {f"{GROUP}{k}": metrics[k] for k in headline_keys(mode) if k in metrics}
+    """`Headline/<name>` for each headline metric the run has, rounded to 3 decimals (NaN ones too: they
+    must show as such)."""
+    return {f"{GROUP}{k}": round(metrics[k], DECIMALS) for k in headline_keys(mode) if k in metrics}
 
 
 def point_estimates(metrics: dict[str, float], mode: str) -> dict[str, float]:
@@ -70,3 +84,33 @@ def point_estimates(metrics: dict[str, float], mode: str) -> dict[str, float]:
         for k in headline_keys(mode)
         if k in metrics and not k.endswith(("_ci_low", "_ci_high")) and math.isfinite(metrics[k])
     }
+
+
+# Tag name -> metric, in reading order; the same names in both modes (a split run's AUROC pools its test split).
+CI_TAGS = {
+    "cv": {
+        "AUROC within fold": "cv_within_fold_roc_auc",
+        "AUROC pooled": "cv_roc_auc",
+        "Brier skill": "cv_brier_skill",
+        "Writer shift AUROC within fold": "cv_writer_within_fold_roc_auc",
+        "Writer shift AUROC pooled": "cv_writer_roc_auc",
+        "Writer shift Brier skill": "cv_writer_brier_skill",
+    },
+    "split": {"AUROC pooled": "test_roc_auc", "Brier skill": "test_brier_skill"},
+}
+
+
+def with_ci_text(metrics: dict[str, float], key: str) -> str | None:
+    """ "0.63 (95% CI 0.51 to 0.76)": two decimals, the interval in the same cell; None when undefined."""
+    value, low, high = (metrics.get(k, math.nan) for k in (key, f"{key}_ci_low", f"{key}_ci_high"))
+    if not math.isfinite(value):
+        return None
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return f"{value:.2f}"
+    return f"{value:.2f} (95% CI {low:.2f} to {high:.2f})"
+
+
+def headline_tags(metrics: dict[str, float], mode: str) -> dict[str, str]:
+    """The run's headline figures as text tags, one cell each (see the module's docstring)."""
+    texts = {name: with_ci_text(metrics, key) for name, key in CI_TAGS[mode].items()}
+    return {name: text for name, text in texts.items() if text is not None}

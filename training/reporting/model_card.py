@@ -8,6 +8,7 @@ import math
 import mlflow
 import pandas as pd
 
+from serving.answer import trust_sentence
 from training.families.family import RunFacts
 from training.markdown import markdown_table
 from training.reporting.run_info import corpus_facts
@@ -50,20 +51,21 @@ def _cv_section(cfg, m: dict) -> str:
                 (
                     "- Writer shift: the same cross-validation with one case-summary writer template (how the IMR "
                     "reviewer's summary opens and names the worker) held out per fold, so each item is scored by a "
-                    "model that never saw its writer, as a request scored before submission has none; AUROC within "
-                    f"each held-out writer {m.get('cv_writer_within_fold_roc_auc', math.nan):.3f}."
+                    "model that never saw its writer, as a request scored before submission has none."
                 )
             ]
             if writer
             else []
         ),
         (
-            f"- Observed overturn rate {m['base_rate']:.3f}; before calibration the mean OOF probability was "
-            f"{m.get('cv_uncalibrated_mean_p', math.nan):.3f} (ECE {m.get('cv_uncalibrated_ece', math.nan):.3f})."
+            f"- AUROC within fold (pairs of items held out in the same fold, ranked by one model): "
+            f"{_ci(m, 'cv_within_fold_roc_auc')}"
+            + (f"; under writer shift {_ci(m, 'cv_writer_within_fold_roc_auc')}" if writer else "")
+            + ". The table's AUROC pools every fold's scores."
         ),
         (
-            f"- At the threshold: precision {m['cv_precision']:.3f}, recall {m['cv_recall']:.3f}, "
-            f"F1 {m['cv_f1']:.3f}, accuracy {m['cv_accuracy']:.3f}"
+            f"- Observed overturn rate {m['base_rate']:.3f}; before calibration the mean OOF probability was "
+            f"{m.get('cv_uncalibrated_mean_p', math.nan):.3f} (ECE {m.get('cv_uncalibrated_ece', math.nan):.3f})."
         ),
     ]
     return "\n".join(lines) + "\n"
@@ -72,9 +74,8 @@ def _cv_section(cfg, m: dict) -> str:
 def _split_section(m: dict) -> str:
     return f"""## Test metrics (Overturned class, one held-out split)
 - AUROC {_ci(m, "test_roc_auc")}; PR-AUC {_ci(m, "test_pr_auc")} (letter-level bootstrap)
-- At the threshold: precision {m["test_precision"]:.3f}, recall {m["test_recall"]:.3f}, F1 {m["test_f1"]:.3f}, \
-accuracy {m["test_accuracy"]:.3f}
-- Calibration: Brier {m["test_brier"]:.4f}, ECE (adaptive bins) {m["test_ece"]:.4f}
+- Calibration: Brier {m["test_brier"]:.4f}, Brier skill {_ci(m, "test_brier_skill")}, ECE (adaptive bins) \
+{m["test_ece"]:.4f}
 - References: always-Upheld AUROC {m["ref_upheld_test_roc_auc"]:.3f}; category rate AUROC \
 {m["ref_category_test_roc_auc"]:.3f}, PR-AUC {m["ref_category_test_pr_auc"]:.3f}
 """
@@ -96,8 +97,47 @@ def run_facts(metrics: dict) -> RunFacts:
     return RunFacts({**data.metrics, **metrics}, dict(data.params), dict(data.tags), linked)
 
 
+def answer_section(evaluation: dict | None) -> str:
+    """How far to trust the model and how its answers are worded (serving.answer), from the packaged
+    evaluation: the same sentence and bands the page, `imr predict` and the HTTP API give."""
+    if not evaluation:
+        return ""
+    lines = ["## How far to trust it", trust_sentence(evaluation) or "No figures were packaged.", ""]
+    bands = evaluation.get("bands")
+    if bands:
+        lines += [
+            "## What an answer says",
+            "No decision: the calibrated probability beside the base rate, and its band. Bands are fixed on the "
+            "out-of-fold probabilities (tertiles, moved out to the base rate); an answer names a band other than "
+            "`about usual` only when the lower 95% bound of the within-fold AUROC is above 0.5 under both letter "
+            "folds and writer shift, and the band's observed overturn rate's 95% CI excludes the base rate. "
+            f"Here: {bands['skill']}.",
+            "",
+            "| band | probabilities | decided items | overturned | observed rate (95% CI) | answers name it |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for row in bands["rows"]:
+            rate = "n/a" if row["observed_rate"] is None else f"{row['observed_rate']:.3f}"
+            if row["observed_ci_low"] is not None:
+                rate += f" ({row['observed_ci_low']:.3f}-{row['observed_ci_high']:.3f})"
+            named = "yes" if row["shown"] else "no"  # training.metrics.bands: shown only where the rule holds
+            lines.append(
+                f"| {row['band']} | {row['low']:.3f}-{row['high']:.3f} | {row['items']} | {row['overturned']} | "
+                f"{rate} | {named} |"
+            )
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
 def model_card(
-    cfg, family: str, dsd, metrics: dict, categories: pd.DataFrame, model_uri: str, facts: RunFacts | None = None
+    cfg,
+    family: str,
+    dsd,
+    metrics: dict,
+    categories: pd.DataFrame,
+    model_uri: str,
+    facts: RunFacts | None = None,
+    evaluation: dict | None = None,
 ) -> str:
     from training.families.registry import FAMILIES
 
@@ -108,7 +148,6 @@ def model_card(
     cv = cfg.evaluation.mode == "cv"
     fitted_on = "all letters (refitted after cross-validation)" if cv else "the train split"
     calibrated_on = "all out-of-fold scores" if cv else "validation only"
-    threshold_on = "max F1 on the calibrated out-of-fold predictions" if cv else "max F1 on validation"
     section = _cv_section(cfg, m) if cv else _split_section(m)
     scope = "out-of-fold, all letters" if cv else "test"
     return f"""# Model card: {model_uri}
@@ -116,14 +155,14 @@ def model_card(
 ## Model
 - Family: {family}; feature view: `{cfg.data.feature_view}`; fitted on {fitted_on}
 - Post-hoc calibration: {cfg.evaluation.calibration} (fitted on {calibrated_on}); `p_overturned` is calibrated
-- Decision threshold {m["threshold"]:.4f} ({threshold_on})
-- Predicts P(IMR overturns the UR denial) for one disputed item.
+- Predicts P(IMR overturns the UR denial) for one disputed item; no decision (there is no default threshold).
 
 ## Data
 - {letters} DWC IMR Final Determination Letters, {items} disputed items, {overturned} overturned \
 ({overturned / max(items, 1):.1%}).
 - Decision dates: {date_range}.
 
+{answer_section(evaluation)}
 {section}
 {family_section}
 ## Per treatment category ({scope})
@@ -144,8 +183,8 @@ the IMR reviewer applies MTUS/ODG guidelines to the full medical record, which t
 """
 
 
-def write_model_card(cfg, family, dsd, metrics, categories, model_uri: str, version: str) -> str:
-    card = model_card(cfg, family, dsd, metrics, categories, model_uri, run_facts(metrics))
+def write_model_card(cfg, family, dsd, metrics, categories, model_uri: str, version: str, evaluation=None) -> str:
+    card = model_card(cfg, family, dsd, metrics, categories, model_uri, run_facts(metrics), evaluation)
     mlflow.log_text(card, "MODEL_CARD.md")
     mlflow.MlflowClient().update_model_version(cfg.mlflow.registered_model_name, version, description=card)
     return card

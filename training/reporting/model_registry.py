@@ -1,11 +1,13 @@
 """What the model registry says about a registered model and each of its versions: the model's
-description (what it predicts, how to use and promote it) and per-version tags (family, headline
-metrics, data digest, git commit, the run, the manifest's sha256), so versions can be compared in
-the registry UI and searched (`tags.family = 'transformer'`); and `VersionRegistration`, which
-registers a run's version last and rolls the registry back if the run does not finish."""
+description (what it predicts, how to use it, and which aliases exist, kept true by `imr promote`) and
+per-version tags (family, headline metrics, data digest, git commit, the run, the manifest's sha256),
+so versions can be compared in the registry UI and searched (`tags.family = 'transformer'`); and
+`VersionRegistration`, which registers a run's version last and rolls the registry back if the run
+does not finish."""
 
 from __future__ import annotations
 
+import re
 import signal
 import threading
 from collections.abc import Iterator
@@ -17,24 +19,66 @@ from mlflow.exceptions import MlflowException
 
 from serving.model_dir import MANIFEST_SHA256_TAG
 from training.config import TrainConfig
+from training.reporting.champion import CHAMPION, RULE
 from training.reporting.headline import point_estimates
 from training.reporting.provenance import GIT_COMMIT_TAG
 
 REGISTERED_MODEL_TAG = "registered_model"  # the run's tag naming the version it registered
 
 
-def model_description(name: str, family, cfg: TrainConfig) -> str:
+ALIASES_LINE = "- Aliases: "  # the description's line on aliases, rewritten by `imr promote`
+
+
+def alias_line(name: str, alias: str, models: dict[str, dict[str, str]]) -> str:
+    """The description's line on aliases, true of the registry `models` (model name -> alias -> version)."""
+    own = models.get(name, {})
+    holders = sorted(other for other, aliases in models.items() if CHAMPION in aliases)
+    newest = f"`@{alias}` names the newest trained version" + (f" (version {own[alias]})" if alias in own else "")
+    if CHAMPION in own:
+        champion = f"this model holds it (version {own[CHAMPION]}): `imr serve --model models:/{name}@{CHAMPION}`"
+    elif holders:
+        champion = f"this model does not hold it; `imr serve --model models:/{holders[0]}@{CHAMPION}` serves it"
+    else:
+        champion = "no model holds it yet (`imr promote` sets it)"
+    return (
+        f"{ALIASES_LINE}{newest}. `@{CHAMPION}` is set by `imr promote` on one model of this registry, by a rule "
+        f"fixed in advance ({RULE}): {champion}."
+    )
+
+
+def registry_aliases(client: MlflowClient) -> dict[str, dict[str, str]]:
+    """Every registered model's aliases (alias -> version, as a string like every version number here)."""
+    return {
+        m.name: {alias: str(version) for alias, version in m.aliases.items()}
+        for m in client.search_registered_models(max_results=1000)
+    }
+
+
+def model_description(name: str, family, cfg: TrainConfig, models: dict[str, dict[str, str]]) -> str:
+    """The registered model's description; `models`: the registry's aliases as they will be once the
+    version being registered holds its alias."""
     return f"""Forecasts P(IMR overturns the utilization-review denial) for one disputed treatment item of a \
 California workers' compensation Independent Medical Review, from the request's pre-decision text.
 
 - Family: **{family.name}** ({family.describe(cfg)}).
 - Each version's description is its model card; its tags give the family, headline metrics (out-of-fold, \
 or on the test split), data digest, git commit and training run.
-- Aliases: `{cfg.mlflow.alias}` is the newest trained version; `champion` is the one promoted by hand \
-(`MlflowClient().set_registered_model_alias("{name}", "champion", <version>)`).
+{alias_line(name, cfg.mlflow.alias, models)}
 - Score: `imr predict --model models:/{name}@{cfg.mlflow.alias} --input requests.jsonl`, or \
-`imr serve --model models:/{name}@champion`.
+`imr serve --model models:/{name}@{cfg.mlflow.alias}`.
 """
+
+
+def rewrite_alias_line(description: str, name: str, models: dict[str, dict[str, str]]) -> str | None:
+    """`description` with its aliases line made true of `models` (for the model's own newest-version
+    alias, which the line names first); None when it has no such line."""
+    lines = description.splitlines()
+    at = next((i for i, line in enumerate(lines) if line.startswith(ALIASES_LINE)), None)
+    own = re.match(rf"{re.escape(ALIASES_LINE)}`@([^`]+)`", lines[at]) if at is not None else None
+    if own is None:
+        return None
+    lines[at] = alias_line(name, own.group(1), models)
+    return "\n".join(lines) + "\n"
 
 
 def version_tags(cfg: TrainConfig, family, metrics: dict[str, float], run, manifest_sha256: str) -> dict[str, str]:
@@ -165,7 +209,11 @@ def _interrupts_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def describe_model(cfg: TrainConfig, family) -> None:
-    """The registered model's description (the same for every version of a config's family)."""
+def describe_model(cfg: TrainConfig, family, version: str) -> None:
+    """The registered model's description (the same for every version of a config's family, but for the
+    aliases it names): written before the alias moves to `version`, it says where the alias will be."""
     name = cfg.mlflow.registered_model_name
-    MlflowClient().update_registered_model(name, description=model_description(name, family, cfg))
+    client = MlflowClient()
+    models = registry_aliases(client)
+    models.setdefault(name, {})[cfg.mlflow.alias] = version
+    client.update_registered_model(name, description=model_description(name, family, cfg, models))

@@ -12,7 +12,7 @@ import math
 import mlflow
 
 from training.config import TrainConfig
-from training.reporting.headline import headline_metrics
+from training.reporting.headline import headline_metrics, headline_tags
 from training.reporting.provenance import source_tags
 
 NOTE_TAG = "mlflow.note.content"
@@ -78,13 +78,15 @@ def headline_sentence(metrics: dict, mode: str) -> str:
     m = metrics
     if mode == "cv":
         text = (
-            f"**Headline (out-of-fold)**: AUROC {_ci(m, 'cv_roc_auc')}, PR-AUC {_ci(m, 'cv_pr_auc')}, "
+            f"**Headline (out-of-fold)**: AUROC within fold {_ci(m, 'cv_within_fold_roc_auc')}, "
+            f"pooled {_ci(m, 'cv_roc_auc')}, PR-AUC {_ci(m, 'cv_pr_auc')}, "
             f"Brier skill {_ci(m, 'cv_brier_skill')}, ECE {_ci(m, 'cv_ece')}; treatment-category reference "
             f"AUROC {_ci(m, 'ref_category_cv_roc_auc')}"
         )
         if "cv_writer_roc_auc" in m:
             text += (
-                f"; under writer shift (a writer template held out per fold) AUROC {_ci(m, 'cv_writer_roc_auc')}, "
+                f"; under writer shift (a writer template held out per fold) AUROC within fold "
+                f"{_ci(m, 'cv_writer_within_fold_roc_auc')}, pooled {_ci(m, 'cv_writer_roc_auc')}, "
                 f"Brier skill {_ci(m, 'cv_writer_brier_skill')}"
             )
         if "cv_diff_vs_baseline_roc_auc" in m:
@@ -115,6 +117,8 @@ def start(cfg: TrainConfig, family, ingest_report: dict, dsd) -> None:
 
 
 def log_headline(cfg: TrainConfig, metrics: dict[str, float]) -> None:
-    """Once the metrics are logged: their headline copies and the description's result."""
+    """Once the metrics are logged: their headline copies, the headline figures as text with their
+    intervals (tags) and the description's result."""
     mlflow.log_metrics(headline_metrics(metrics, cfg.evaluation.mode))
+    mlflow.set_tags(headline_tags(metrics, cfg.evaluation.mode))
     append_note(headline_sentence(metrics, cfg.evaluation.mode))

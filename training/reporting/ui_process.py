@@ -74,11 +74,12 @@ def run_until_signalled(command: list[str], grace: float = 10.0) -> int:
 
 
 def ui_links(base: str, experiment: str) -> list[str]:
-    """Where to point the browser: the experiment's training runs with the headline columns."""
+    """Where to point the browser: the experiment's training runs with the headline columns, and the
+    chart view that compares them."""
     import mlflow
 
     from serving.store import open_store
-    from training.reporting.ui_views import runs_page_url
+    from training.reporting.ui_views import compare_url, runs_page_url
 
     open_store()
     try:
@@ -87,4 +88,7 @@ def ui_links(base: str, experiment: str) -> list[str]:
         return []
     if found is None:
         return [f"no experiment {experiment!r} yet: train a model first (imr train --config ...)"]
-    return [f"training runs of {experiment!r}, headline metrics first: {runs_page_url(base, found.experiment_id)}"]
+    return [
+        f"training runs of {experiment!r}, headline metrics first: {runs_page_url(base, found.experiment_id)}",
+        f"the families compared in charts: {compare_url(base, found.experiment_id)}",
+    ]

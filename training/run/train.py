@@ -22,6 +22,7 @@ import pandas as pd
 from features.writer import writer_template
 from serving.calibration import fit_calibration
 from serving.model_dir import manifest_sha256
+from serving.model_evaluation import read_evaluation
 from serving.pyfunc_model import log_packaged_model
 from training import tracking
 from training.config import TrainConfig, resolved_yaml
@@ -32,14 +33,17 @@ from training.families.packaging import PackagedModel, fit_packaged
 from training.families.registry import Family, family_of
 from training.markdown import markdown_table
 from training.metrics import out_of_fold as cv_metrics
+from training.metrics.bands import score_bands
 from training.metrics.binary import binary_metrics, choose_threshold
-from training.metrics.bootstrap import letter_bootstrap_ci
+from training.metrics.bootstrap import brier_skill_ci, letter_bootstrap_ci
 from training.metrics.calibration_error import adaptive_ece
 from training.metrics.out_of_fold import OOFScores, headline_defined, oof_metrics
 from training.metrics.per_category import per_category_table
 from training.metrics.reference_predictors import AlwaysUpheld, CategoryRate
+from training.metrics.within_fold import within_fold_metrics
 from training.reporting import console, run_info
 from training.reporting.experiment import open_experiment
+from training.reporting.headline import FAMILY_TAG
 from training.reporting.model_card import write_model_card
 from training.reporting.model_registry import REGISTERED_MODEL_TAG, VersionRegistration, describe_model, version_tags
 from training.reporting.plots import evaluation_figures
@@ -92,7 +96,7 @@ def train(cfg: TrainConfig) -> TrainResult:
 
 def log_run_inputs(cfg: TrainConfig, family: Family, ingest_report: dict, dsd) -> None:
     mlflow.set_tags(
-        {"model_family": family.name, "feature_view": cfg.data.feature_view, "evaluation_mode": cfg.evaluation.mode}
+        {FAMILY_TAG: family.name, "feature_view": cfg.data.feature_view, "evaluation_mode": cfg.evaluation.mode}
     )
     run_info.start(cfg, family, ingest_report, dsd)  # provenance tags and the run's description
     mlflow.log_params(tracking.flat_params(cfg.model_dump(mode="json")))
@@ -131,33 +135,13 @@ def train_cv(
         base, category = reference_out_of_fold(items, folds)
         metrics = oof_metrics(y, scores, groups, threshold, ev.bootstrap_samples, cfg.seed, cv_metrics.MODEL)
         metrics.update(_uncalibrated(y, raw.p, base))
-        metrics.update(
-            oof_metrics(
-                y,
-                OOFScores.constant_ranked(base, base),
-                groups,
-                0.5,
-                ev.bootstrap_samples,
-                cfg.seed,
-                cv_metrics.REF_BASE_RATE,
-            )
-        )
-        category_threshold = choose_threshold(np.tile(y, ev.repeats), category.ravel())
-        metrics.update(
-            oof_metrics(
-                y,
-                OOFScores.constant_ranked(category, base),
-                groups,
-                category_threshold,
-                ev.bootstrap_samples,
-                cfg.seed,
-                cv_metrics.REF_CATEGORY,
-            )
-        )
+        metrics.update(_reference_metrics(cfg, y, (base, category), groups))
         metrics["threshold"] = threshold
         metrics["base_rate"] = float(y.mean())
         metrics["cv_out_of_distribution_share"] = float(1 - raw.in_distribution.mean())
-        metrics["cv_within_fold_roc_auc"] = cv_metrics.within_fold_roc_auc(y, raw.p, raw.fold)
+        metrics.update(
+            within_fold_metrics(y, raw.p, raw.fold, groups, ev.bootstrap_samples, cfg.seed, cv_metrics.MODEL)
+        )
         if writer:
             metrics.update(writer_shift(cfg, family, items, writer, templates, threshold))
         metrics.update(versus_references(cfg, family, items, folds, scores))
@@ -168,7 +152,11 @@ def train_cv(
         run_info.log_headline(cfg, metrics)
         _log_oof_predictions(items, raw, calibrated, (base, category), Path(tmp))
         mean_p = calibrated.mean(axis=0)
-        tracking.log_figures(evaluation_figures(y, calibrated[0], threshold, f"{family.name} out-of-fold"), "plots")
+        bands = score_bands(y, calibrated, groups, metrics["base_rate"], metrics, ev.bootstrap_samples, cfg.seed)
+        figures = evaluation_figures(
+            y, raw.p, calibrated, f"{family.name} out-of-fold", cv_aurocs(metrics), bands, metrics["base_rate"]
+        )
+        tracking.log_figures(figures, "plots")
         categories = per_category_table(list(items.frame["treatment_category"]), y, mean_p)
         _log_category_table(categories, "per_category_oof")
         if not headline_defined(metrics):
@@ -182,9 +170,34 @@ def train_cv(
         tracking.stage.mark("refit")
         model = fit_packaged(cfg, family, items, None, Path(tmp) / "model", precedents=True)
         calibration = fit_calibration(ev.calibration, raw.p.ravel(), np.tile(y, ev.repeats))
-        model.add_evaluation(metrics, "cv")
+        model.add_evaluation(metrics, "cv", len(np.unique(groups)), bands)
         model.finish(threshold, calibration)
         return _register(cfg, family, model, metrics, dsd, categories, threshold, calibration, registration)
+
+
+def _reference_metrics(cfg: TrainConfig, y, references, groups) -> dict[str, float]:
+    """The two reference predictors' OOF metrics: the base rate (at 0.5: it never flags) and the
+    category rate (at its own max-F1 threshold)."""
+    ev = cfg.evaluation
+    base, category = references
+    category_threshold = choose_threshold(np.tile(y, ev.repeats), category.ravel())
+    out = {}
+    for scores, threshold, prefix in (
+        (OOFScores.constant_ranked(base, base), 0.5, cv_metrics.REF_BASE_RATE),
+        (OOFScores.constant_ranked(category, base), category_threshold, cv_metrics.REF_CATEGORY),
+    ):
+        out.update(oof_metrics(y, scores, groups, threshold, ev.bootstrap_samples, cfg.seed, prefix))
+    return out
+
+
+def cv_aurocs(metrics: dict[str, float]) -> dict[str, float]:
+    """The run's AUROC figures as its ROC plot names them (training.reporting.plots.roc_figure)."""
+    names = {
+        "pooled, raw scores (headline)": "cv_roc_auc",
+        "within fold, raw scores (headline)": "cv_within_fold_roc_auc",
+        "pooled, calibrated scores": "cv_calibrated_roc_auc",
+    }
+    return {name: metrics[key] for name, key in names.items() if key in metrics}
 
 
 def _uncalibrated(y, p_raw, base) -> dict[str, float]:
@@ -261,12 +274,18 @@ def train_split(
             metrics.update(leakage_audit_split(cfg, family, splits, metrics, Path(tmp)))
         mlflow.log_metrics(metrics)
         run_info.log_headline(cfg, metrics)
-        tracking.log_figures(evaluation_figures(splits["test"].y, p_test, threshold, f"{family.name} test"), "plots")
+        test = splits["test"]
+        bands = score_bands(
+            test.y, p_test, test.letter_ids, metrics["base_rate"], metrics, cfg.evaluation.bootstrap_samples, cfg.seed
+        )
+        aurocs = {"test split (served probabilities)": metrics["test_roc_auc"]}
+        figures = evaluation_figures(test.y, p_test, p_test, f"{family.name} test", aurocs, bands, metrics["base_rate"])
+        tracking.log_figures(figures, "plots")
         categories = per_category_table(list(splits["test"].frame["treatment_category"]), splits["test"].y, p_test)
         _log_category_table(categories, "per_category_test")
         if not all(np.isfinite(metrics[k]) for k in ("test_roc_auc", "test_pr_auc", "test_brier")):
             raise UndefinedMetricsError(f"run {run.info.run_id}: test metrics are undefined; nothing registered")
-        model.add_evaluation(metrics, "split")
+        model.add_evaluation(metrics, "split", len(np.unique(test.letter_ids)), bands)
         model.finish(threshold, calibration)
         return _register(cfg, family, model, metrics, dsd, categories, threshold, calibration, registration)
 
@@ -278,6 +297,10 @@ def _split_metrics(cfg, splits: dict[str, Split], p_val, p_test, threshold: floa
     metrics.update(binary_metrics(test.y, p_test, threshold, "test_"))
     metrics["test_ece"] = adaptive_ece(test.y, p_test)
     metrics.update(letter_bootstrap_ci(test.y, p_test, test.letter_ids, cfg.evaluation.bootstrap_samples, cfg.seed))
+    base = np.full(len(test), metrics["base_rate"])  # Brier skill against quoting the train split's rate
+    metrics.update(
+        brier_skill_ci(test.y, p_test, base, test.letter_ids, cfg.evaluation.bootstrap_samples, cfg.seed, "test_")
+    )
     cats = {name: list(s.frame["treatment_category"]) for name, s in splits.items()}
     for ref in (AlwaysUpheld(), CategoryRate()):
         ref.fit(cats["train"], splits["train"].y)
@@ -320,8 +343,9 @@ def _register(
     tags = version_tags(cfg, family, metrics, run, manifest_sha256(model.model_dir))
     version = registration.create(logged.model_uri, run.info.run_id, tags)
     model_uri = f"models:/{cfg.mlflow.registered_model_name}/{version}"
-    write_model_card(cfg, family.name, dsd, metrics, categories, model_uri, version)
-    describe_model(cfg, family)
+    evaluation = read_evaluation(model.model_dir, dict.fromkeys(model.files))
+    write_model_card(cfg, family.name, dsd, metrics, categories, model_uri, version, evaluation)
+    describe_model(cfg, family, version)
     registration.move_alias()
     mlflow.set_tag(REGISTERED_MODEL_TAG, model_uri)
     append_note(f"**Registered** as `{model_uri}` (alias `{cfg.mlflow.alias}`).\n")

@@ -10,6 +10,7 @@ from training.data.splits import Split
 from training.families.registry import Family
 from training.metrics import out_of_fold as cv_metrics
 from training.metrics.out_of_fold import oof_metrics
+from training.metrics.within_fold import within_fold_metrics
 from training.run.cross_validation import out_of_fold
 from training.run.references import versus_references
 
@@ -37,5 +38,6 @@ def writer_shift(cfg, family: Family, items: Split, folds: list[Fold], templates
         # The reference models' writer-shift folds nest here too, beside the family's own.
         references = versus_references(cfg, family, items, folds, scores, prefix=cv_metrics.WRITER)
     out = oof_metrics(y, scores, items.letter_ids, threshold, ev.bootstrap_samples, cfg.seed, cv_metrics.WRITER)
-    out[f"{cv_metrics.WRITER}within_fold_roc_auc"] = cv_metrics.within_fold_roc_auc(y, raw.p, raw.fold)
+    groups = items.letter_ids
+    out.update(within_fold_metrics(y, raw.p, raw.fold, groups, ev.bootstrap_samples, cfg.seed, cv_metrics.WRITER))
     return out | references

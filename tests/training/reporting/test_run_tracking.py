@@ -128,15 +128,21 @@ def test_a_second_run_registers_the_next_version_and_moves_the_alias_to_it(runs)
 def test_experiment_is_a_model_development_experiment_with_the_headline_view(runs):
     import mlflow
 
-    from training.reporting.ui_views import VIEW_TAG
+    from training.reporting.ui_views import CHART_METRICS, COMPARE_TAG, VIEW_TAG
 
     tags = mlflow.get_experiment_by_name(EXPERIMENT).tags
     assert tags["mlflow.experimentKind"] == "custom_model_development"
-    assert "Headline/" in tags["mlflow.note.content"]
+    assert "Headline/" in tags["mlflow.note.content"] and "`imr-compare`" in tags["mlflow.note.content"]
     view = json.loads(tags[VIEW_TAG])
-    assert view["selectedColumns"][0] == "metrics.`Headline/cv_roc_auc`"
-    assert view["orderByKey"] == "metrics.`Headline/cv_roc_auc`" and view["orderByAsc"] is False
+    assert view["selectedColumns"][:3] == ["tags.`family`", "tags.`AUROC within fold`", "tags.`AUROC pooled`"]
+    rule = "metrics.`Headline/cv_writer_within_fold_roc_auc_ci_low`"
+    assert view["selectedColumns"][-1] == rule  # the champion rule's figure, which the view sorts by
+    assert view["orderByKey"] == rule and view["orderByAsc"] is False
     assert view["searchFilter"] == "tags.`mlflow.parentRunId` IS NULL"
+    compare = json.loads(tags[COMPARE_TAG])
+    assert [c["metricKey"] for c in compare["compareRunCharts"]] == CHART_METRICS
+    assert {c["type"] for c in compare["compareRunCharts"]} == {"BAR"}  # no parallel-coordinates plot
+    assert compare["searchFilter"] == view["searchFilter"]
 
 
 def test_an_experiment_made_before_gets_the_kind_tag_and_keeps_its_note(store):
@@ -171,8 +177,9 @@ def test_headline_metrics_are_copies_that_sort_first(runs):
     headline = {k: v for k, v in metrics.items() if k.startswith("Headline/")}
     assert set(headline) == {f"Headline/{k}" for k in headline_keys("cv") if k in result.metrics}
     assert {"Headline/cv_roc_auc", "Headline/cv_pr_auc", "Headline/cv_brier_skill", "Headline/cv_ece"} <= set(headline)
-    for key, value in headline.items():
-        assert value == pytest.approx(result.metrics[key.removeprefix("Headline/")], nan_ok=True), key
+    assert {"Headline/cv_within_fold_roc_auc", "Headline/cv_writer_within_fold_roc_auc_ci_low"} <= set(headline)
+    for key, value in headline.items():  # rounded to 3 decimals for reading
+        assert value == pytest.approx(round(result.metrics[key.removeprefix("Headline/")], 3), nan_ok=True), key
     assert sorted(metrics)[: len(headline)] == sorted(headline)  # MLflow's UI lists metrics in string order
 
 
@@ -192,13 +199,59 @@ def test_run_description_says_what_on_which_data_and_the_result(runs, small_corp
     assert f"data digest `{run.data.tags['data_digest']}`" in note
     assert "3-fold cross-validation by letter, 1 repeat(s)" in note
     assert (
-        f"AUROC {m['cv_roc_auc']:.3f} (95% CI {m['cv_roc_auc_ci_low']:.3f} to {m['cv_roc_auc_ci_high']:.3f})"
+        f"AUROC within fold {m['cv_within_fold_roc_auc']:.3f} (95% CI {m['cv_within_fold_roc_auc_ci_low']:.3f} to "
+        f"{m['cv_within_fold_roc_auc_ci_high']:.3f}), pooled {m['cv_roc_auc']:.3f} (95% CI "
+        f"{m['cv_roc_auc_ci_low']:.3f} to {m['cv_roc_auc_ci_high']:.3f})"
     ) in note
     assert f"Brier skill {m['cv_brier_skill']:.3f}" in note and f"ECE {m['cv_ece']:.3f}" in note
     assert f"Registered** as `{result.model_uri}`" in note
     # counts and digests only: no letter's text
     texts = {r[field] for ds in dsd.values() for r in ds for field in ("treatment", "case_summary")}
     assert not [t for t in texts if t and len(t) > 12 and t in note]
+
+
+def test_a_run_carries_its_family_and_its_figures_as_text_with_their_intervals(runs):
+    """The columns a person compares in the MLflow UI: `family`, and each headline figure rounded with its
+    95% CI in one cell (a metric column holds one number; a tag holds text)."""
+    from training.reporting.compare_table import run_rows
+
+    cfg, result, run = runs[0]
+    tags, m = run.data.tags, result.metrics
+    assert tags["family"] == "baseline"
+
+    def text(key: str) -> str:
+        return f"{m[key]:.2f} (95% CI {m[key + '_ci_low']:.2f} to {m[key + '_ci_high']:.2f})"
+
+    assert tags["AUROC within fold"] == text("cv_within_fold_roc_auc")
+    assert tags["AUROC pooled"] == text("cv_roc_auc")
+    assert tags["Brier skill"] == text("cv_brier_skill")
+    assert tags["Writer shift AUROC within fold"] == text("cv_writer_within_fold_roc_auc")
+    assert tags["Writer shift Brier skill"] == text("cv_writer_brier_skill")
+    rows = {r["run_id"]: r for r in run_rows(EXPERIMENT)}
+    row = rows[run.info.run_id]
+    assert row["family"] == "baseline"
+    assert row["auroc_within_fold"] == pytest.approx(m["cv_within_fold_roc_auc"])
+    assert row["writer_auroc_within_fold_ci"] == (
+        f"{m['cv_writer_within_fold_roc_auc_ci_low']:.3f}-{m['cv_writer_within_fold_roc_auc_ci_high']:.3f}"
+    )
+
+
+def test_the_roc_plot_names_each_auroc_it_shows(runs, tmp_path):
+    """Its curve's AUROC is the headline's pooled one, and the within-fold and calibrated figures are
+    named beside it: no unnamed "AUC = ..." beside a different headline number."""
+    import mlflow
+
+    _, result, run = runs[0]
+    m = result.metrics
+    names = {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id, "plots")}
+    assert names == {"plots/roc.png", "plots/precision_recall.png", "plots/calibration.png", "plots/bands.png"}
+    from training.run.train import cv_aurocs
+
+    assert cv_aurocs(m) == {
+        "pooled, raw scores (headline)": m["cv_roc_auc"],
+        "within fold, raw scores (headline)": m["cv_within_fold_roc_auc"],
+        "pooled, calibrated scores": m["cv_calibrated_roc_auc"],
+    }
 
 
 def test_provenance_tags(runs):
@@ -236,7 +289,11 @@ def test_registered_model_description_and_version_tags(runs):
     client = MlflowClient()
     model = client.get_registered_model(MODEL_NAME)
     assert "Forecasts P(IMR overturns" in model.description and "**baseline**" in model.description
-    assert f'set_registered_model_alias("{MODEL_NAME}", "champion"' in model.description
+    # the truth about its aliases: `testing` on the newest version, no champion until `imr promote` sets one
+    newest = runs[-1][1].model_version
+    assert f"- Aliases: `@testing` names the newest trained version (version {newest})." in model.description
+    assert "no model holds it yet (`imr promote` sets it)" in model.description
+    assert "champion" not in model.aliases
     for _, result, run in runs:
         tags = client.get_model_version(MODEL_NAME, result.model_version).tags
         assert tags["family"] == "baseline" and tags["evaluation_mode"] == "cv"
@@ -255,6 +312,25 @@ def test_model_card_has_the_baseline_section(runs):
     assert "## Model family: TF-IDF + logistic regression (baseline)" in card
     assert "logistic regression, C=0.5, class_weight balanced" in card and "`top_terms.md`" in card
     assert "fine-tuned" not in card
+
+
+def test_model_card_says_how_far_to_trust_it_and_what_an_answer_says(runs):
+    """From the packaged evaluation, as the page, `imr predict` and the API say it; no tuned threshold."""
+    from mlflow import MlflowClient
+
+    from serving.answer import trust_sentence
+    from serving.predictor import load_predictor
+
+    _, result, _ = runs[0]
+    card = MlflowClient().get_model_version(MODEL_NAME, result.model_version).description
+    evaluation = load_predictor(result.model_uri).evaluation
+    assert f"## How far to trust it\n{trust_sentence(evaluation)}\n" in card
+    assert "Decision threshold" not in card and "At the threshold" not in card and "accuracy" not in card
+    assert "no decision (there is no default threshold)" in card
+    assert evaluation["bands"]["skill"] in card
+    for row in evaluation["bands"]["rows"]:
+        line = f"| {row['band']} | {row['low']:.3f}-{row['high']:.3f} | {row['items']} | {row['overturned']} |"
+        assert line in card, line
 
 
 def test_oof_predictions_carry_the_reference_predictors(runs, tmp_path):

@@ -243,7 +243,7 @@ def test_parent_run_name_tags_and_params(cv_run):
     assert re.fullmatch(r"baseline-C1-tfidf12-mindf1-cv-sigmoid-[0-9a-f]{4}", run.info.run_name)
     assert run_name(cfg.model_copy(update={"seed": 1})) != run.info.run_name
     assert run.data.tags["evaluation_mode"] == "cv"
-    assert run.data.tags["model_family"] == "baseline"
+    assert run.data.tags["family"] == "baseline"
     assert run.data.params["evaluation.folds"] == str(FOLDS)
     assert run.data.params["evaluation.repeats"] == str(REPEATS)
 
@@ -508,7 +508,8 @@ def test_model_card_reports_the_oof_metrics(cv_run):
     assert f"{m['ref_category_cv_roc_auc']:.3f}" in next(
         line for line in card.splitlines() if line.startswith("| category rate (smoothed) |")
     )
-    assert f"Decision threshold {result.threshold:.4f} (max F1 on the calibrated out-of-fold predictions)" in card
+    assert "Decision threshold" not in card and "no decision (there is no default threshold)" in card
+    assert "## How far to trust it\nTested on " in card
     assert "fitted on all letters (refitted after cross-validation)" in card
     assert "test_" not in card and "nan" not in card.lower()
 
@@ -553,7 +554,8 @@ def test_cli_summary_of_a_cv_run(cv_run, capsys):
     assert f"{m['cv_roc_auc_ci_low']:.3f}-{m['cv_roc_auc_ci_high']:.3f}" in lines["model"]
     assert f"{m['ref_category_cv_roc_auc']:.3f}" in lines["ref_category"]
     assert "ref_base_rate" in lines
-    assert f"threshold {result.threshold:.4f}" in out and f"model {result.model_uri}" in out
+    assert f"base rate {m['base_rate']:.3f}" in out and f"model {result.model_uri}" in out
+    assert f"model: AUROC within fold (pairs held out in the same fold) {m['cv_within_fold_roc_auc']:.3f}" in out
     assert "nan" not in out.lower()
 
 

@@ -273,7 +273,7 @@ def test_run_has_trainer_metrics_params_and_tags(tf_trained):
     assert not trainer_fields & set(run.data.params), trainer_fields & set(run.data.params)
     assert {"output_dir", "_name_or_path", "hidden_size"}.isdisjoint(run.data.params)
     assert len(run.data.params) <= 80
-    assert run.data.tags["model_family"] == "transformer"
+    assert run.data.tags["family"] == "transformer"
     assert run.data.tags["feature_view"] == "pre_decision"
     assert run.data.tags["registered_model"] == result.model_uri
     params = run.data.params
@@ -503,7 +503,7 @@ def test_torch_and_onnx_agree(tf_trained, torch_predictor, test_rows):
         assert len(out) == len(test_rows)
         for row in out:
             assert 0.0 <= row["p_overturned"] <= 1.0
-            assert row["predicted_decision"] == ("Overturned" if row["p_overturned"] >= result.threshold else "Upheld")
+            assert "predicted_decision" not in row and row["answer"].startswith(f"{100 * row['p_overturned']:.1f}%")
             assert (row["model_name"], row["model_version"]) == (MODEL_NAME, result.model_version)
     # int8 error is a property of the network, so bound it on the raw scores: a steep calibrator
     # would magnify it in the served probabilities
@@ -588,10 +588,18 @@ def test_pyfunc_predicts_as_the_torch_predictor(tf_trained, torch_predictor, tes
     assert len(rows) >= 3
     model = mlflow.pyfunc.load_model(result.model_uri)
     out = model.predict(pd.DataFrame(rows)[REQUEST_COLUMNS])
-    assert list(out.columns) == ["p_overturned", "predicted_decision", "in_distribution", "ood_reason", "base_rate"]
+    assert list(out.columns) == [
+        "p_overturned",
+        "base_rate",
+        "band",
+        "observed_rate_scored_alike",
+        "answer",
+        "in_distribution",
+        "ood_reason",
+    ]
     expected = torch_predictor.predict(rows)
     assert out["p_overturned"].tolist() == pytest.approx(probabilities(expected), abs=1e-6)
-    assert out["predicted_decision"].tolist() == [r["predicted_decision"] for r in expected]
+    assert out["band"].tolist() == [r["band"] for r in expected]
     assert out["in_distribution"].tolist() == [r["in_distribution"] for r in expected]
     only = model.predict(pd.DataFrame({"treatment": [r["treatment"] for r in rows]}))
     assert only["p_overturned"].tolist() == pytest.approx(
