@@ -47,7 +47,7 @@ def add_train_command(sub) -> None:
         "promote",
         help="set @champion on the one registered model the champion rule chooses among the @candidate versions",
         description="Reads every registered model's @candidate version (its run's metrics and tags), chooses by the "
-        "rule: the highest lower 95%% bound of the within-fold AUROC under writer shift, ties by Brier skill; "
+        "rule: the highest lower 95% bound of the within-fold AUROC under writer shift, ties by Brier skill; "
         "verifies the chosen version's files, records the comparison as a run (table, reason, forest chart), then "
         "sets @champion on it and takes it from any other model. Prints the table and the reason.",
     )
