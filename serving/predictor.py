@@ -39,6 +39,9 @@ class Predictor:
     precedents: Any = None  # serving.precedents.PrecedentIndex; None: a model packaged without one
     evaluation: dict | None = None  # serving.model_evaluation: the headline metrics shipped with the model
     criteria: Any = None  # serving.criteria.CriteriaTable; None: a model packaged without one
+    # False: loaded without its precedents and criteria (load_predictor(evidence=False)), so it
+    # cannot explain; a model packaged without them can, with none to show.
+    with_evidence: bool = True
 
     @property
     def threshold(self) -> float:
@@ -62,6 +65,8 @@ class Predictor:
         with `explain`, also `reasons`, `precedents` and `criteria` (see `evidence`)."""
         from serving.prediction import score_items
 
+        if explain and not self.with_evidence:
+            raise ValueError(f"{self.model_name} was loaded without its evidence (evidence=False): it cannot explain")
         if not items:
             return []
         model = {"model_name": self.model_name, "model_version": self.model_version}
@@ -91,17 +96,19 @@ class Predictor:
         return self.precedents.search(record, k, filters, case_number) if self.precedents is not None else []
 
 
-def load_predictor(model_uri: str, backend: str | None = None) -> Predictor:
-    """backend selects the transformer runtime: "torch" (default) or "onnx" (int8). A registered
-    version already in the model cache (serving.model_cache) is read from there, checked as a
-    download is; one downloaded is kept there once it has loaded."""
+def load_predictor(model_uri: str, backend: str | None = None, evidence: bool = True) -> Predictor:
+    """backend selects the transformer runtime: "torch" (default) or "onnx" (int8). evidence=False
+    leaves out the precedents and criteria (what `explain` adds): loading them costs more than a
+    plain prediction, and the precedents' index needs pandas and scikit-learn, which a transformer
+    does not. A registered version already in the model cache (serving.model_cache) is read from
+    there, checked as a download is; one downloaded is kept there once it has loaded."""
     from serving import model_cache
 
     with ExitStack() as downloads:  # a download is deleted on the way out unless the cache kept it
         found = _locate(model_uri, downloads)
         model_dir = _find_model_dir(found.folder, model_uri)
         try:
-            predictor = _open(model_dir, backend, found)
+            predictor = _open(model_dir, backend, found, evidence)
         except ModelIntegrityError as exc:
             if not found.cached:
                 raise
@@ -127,27 +134,36 @@ class _Located:
     downloaded: bool = False  # a download of this load's own
 
 
-def _open(model_dir: Path, backend: str | None, found: _Located) -> Predictor:
-    from serving.criteria import load_criteria
+def _open(model_dir: Path, backend: str | None, found: _Located, evidence: bool) -> Predictor:
     from serving.model_evaluation import read_evaluation
     from serving.ood import load_distribution_check
-    from serving.precedents import load_precedents
     from serving.scorers import load_scorer
 
     if found.registered_manifest is not None:
         verify_registered_manifest(model_dir, found.registered_manifest, f"{found.name} version {found.version}")
     scorer = load_scorer(model_dir, backend)  # verifies every listed file's sha256, the index's too
     # Scorers read their files into memory at load, so a downloaded copy can go afterwards.
+    files = scorer.meta.files
+    precedents, criteria = _evidence(model_dir, files) if evidence else (None, None)
     return Predictor(
         scorer,
         found.name,
         found.version,
         found.run_id,
         load_distribution_check(model_dir, scorer.meta),
-        load_precedents(model_dir, scorer.meta.files),
-        read_evaluation(model_dir, scorer.meta.files),
-        load_criteria(model_dir, scorer.meta.files),
+        precedents,
+        read_evaluation(model_dir, files),
+        criteria,
+        with_evidence=evidence,
     )
+
+
+def _evidence(model_dir: Path, files: Mapping[str, str]) -> tuple[Any, Any]:
+    """(precedents, criteria) of a verified model folder; None for each it was packaged without."""
+    from serving.criteria import load_criteria
+    from serving.precedents import load_precedents
+
+    return load_precedents(model_dir, files), load_criteria(model_dir, files)
 
 
 def _locate(model_uri: str, downloads: ExitStack) -> _Located:

@@ -2,7 +2,8 @@
 once stays in sys.modules, so only a fresh interpreter shows what a command needs):
 
 - neither torch nor transformers, whether the version is downloaded or read from the model cache;
-  and no MLflow at all when the cache holds the version and the store is SQLite;
+  no MLflow at all when the cache holds the version and the store is SQLite; and the precedents and
+  criteria (what `--explain` adds) only with `--explain`;
 - the same answer where torch, transformers and onnxruntime cannot be imported at all (an install
   without them);
 - skops trusts the same scikit-learn types when it lists them with torch hidden
@@ -22,7 +23,7 @@ import pytest
 from training.imr import main
 
 pytestmark = pytest.mark.slow  # every test starts a Python process
-HEAVY = ("torch", "transformers", "onnxruntime", "mlflow")
+HEAVY = ("torch", "transformers", "onnxruntime", "mlflow", "serving.precedents", "serving.criteria")
 # A finder under which the named packages cannot be imported, as if they were not installed.
 NOT_INSTALLED = """
 import importlib.abc, sys
@@ -35,7 +36,7 @@ sys.meta_path.insert(0, NotInstalled())
 PREDICT = """
 import json, sys
 from training.imr import main
-code = main(["predict", "--model", {model!r}, "--input", {requests!r}])
+code = main(["predict", "--model", {model!r}, "--input", {requests!r}, *{flags!r}])
 print(json.dumps({{"code": code, "imported": [m for m in {heavy!r} if m in sys.modules]}}))
 """
 
@@ -65,17 +66,32 @@ def baseline(raw_baseline_store):
 
 def test_predict_with_a_baseline_imports_no_torch_and_from_the_cache_no_mlflow(baseline, requests, tmp_path):
     cache = str(tmp_path / "model-cache")
-    code = PREDICT.format(model=baseline, requests=requests, heavy=HEAVY)
+    code = PREDICT.format(model=baseline, requests=requests, heavy=HEAVY, flags=[])
     downloaded = child(code, IMR_MODEL_CACHE=cache)
     assert downloaded["last"] == {"code": 0, "imported": ["mlflow"]}  # asked MLflow for the download
     cached = child(code, IMR_MODEL_CACHE=cache)
     assert cached["last"] == {"code": 0, "imported": []}
     assert cached["rows"] == downloaded["rows"] and "p_overturned" in cached["rows"][0]
+    explain = PREDICT.format(model=baseline, requests=requests, heavy=HEAVY, flags=["--explain"])
+    explained = child(explain, IMR_MODEL_CACHE=cache)
+    assert explained["last"]["imported"] == ["serving.precedents", "serving.criteria"]
+    assert explained["rows"][0]["p_overturned"] == cached["rows"][0]["p_overturned"]
+    assert {"reasons", "precedents", "criteria"} <= set(explained["rows"][0])
+
+
+def test_a_predictor_loaded_without_evidence_refuses_to_explain(baseline):
+    from serving.predictor import load_predictor
+
+    plain = load_predictor(baseline, evidence=False)
+    assert (plain.precedents, plain.criteria) == (None, None)
+    assert plain.predict([{"treatment": "MRI of the lumbar spine"}])
+    with pytest.raises(ValueError, match="without its evidence"):
+        plain.predict([{"treatment": "MRI of the lumbar spine"}], explain=True)
 
 
 def test_predict_with_a_baseline_needs_no_torch_transformers_or_onnxruntime(baseline, requests, tmp_path, capsys):
     blocked = NOT_INSTALLED.format(names={"torch", "transformers", "onnxruntime"})
-    code = blocked + PREDICT.format(model=baseline, requests=requests, heavy=HEAVY)
+    code = blocked + PREDICT.format(model=baseline, requests=requests, heavy=HEAVY, flags=[])
     without = child(code, IMR_MODEL_CACHE="off")
     assert without["last"] == {"code": 0, "imported": ["mlflow"]}
     assert main(["predict", "--model", baseline, "--input", requests]) == 0
