@@ -1,7 +1,7 @@
 """Cold start of `imr predict` on one request, per model family: a fresh process each time.
 
     .venv/bin/python benchmarks/bench_cold_start.py [--model FAMILY=URI ...] [--runs 5] [--input FILE]
-                                                    [--explain] [--json PATH]
+                                                    [--explain] [--tree DIR] [--json PATH]
 
 For each model (default: models:/imr-baseline@candidate, models:/imr-transformer@candidate and
 models:/imr-ensemble@candidate in the project's tracking store, MLFLOW_TRACKING_URI when set) it runs
@@ -15,6 +15,9 @@ the real `imr predict --model URI --input FILE` as a child process:
 - **import-time top 10**: one more run under `python -X importtime`, not timed; the 10 top-level
   packages with the most import time of their own (self time summed over their modules), and whether
   torch, transformers, mlflow and onnxruntime were imported at all.
+
+`--tree DIR` runs the code of another checkout of the project (e.g. `git worktree add /tmp/before
+<commit>`) on the same models, for before/after figures from one machine at one time.
 
 Targets (issue 26), on the 2-core development machine: baseline <= 3 s, ensemble <= 6 s (median of
 the later runs, wall clock); PASS/FAIL is printed for each. Other processes competing for the CPUs
@@ -65,7 +68,7 @@ def run_child(argv: list[str], env: dict[str, str]) -> dict:
     """Wall seconds, CPU seconds (user + system) and peak RSS (MB) of one child process, and its exit
     status and stderr."""
     start = time.perf_counter()
-    child = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    child = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=env["PYTHONPATH"])
     stderr = child.stderr.read()
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - start
@@ -92,10 +95,10 @@ def import_profile(stderr: str, top: int = 10) -> tuple[list[tuple[str, float]],
     return [(name, round(us / 1e6, 3)) for name, us in ranked], [w for w in WATCHED if w in self_us]
 
 
-def measure(family: str, uri: str, request: Path, runs: int, explain: bool) -> dict:
+def measure(family: str, uri: str, request: Path, runs: int, explain: bool, tree: Path) -> dict:
     argv = [*imr_command(), "predict", "--model", uri, "--input", str(request)] + (["--explain"] if explain else [])
     with tempfile.TemporaryDirectory(prefix="imr-bench-cache-") as cache:
-        env = os.environ | {"IMR_MODEL_CACHE": cache, "PYTHONPATH": str(ROOT)}
+        env = os.environ | {"IMR_MODEL_CACHE": cache, "PYTHONPATH": str(tree)}
         first = run_child(argv, env)
         if first["rc"] != 0:
             return {"family": family, "model": uri, "error": first["stderr"].strip().splitlines()[-1:]}
@@ -134,7 +137,7 @@ def _as_module(argv: list[str]) -> list[str]:
 
 def print_table(results: list[dict]) -> None:
     print(
-        f"{'family':<12}{'first s':>9}{'median s':>10}{'min-max s':>13}{'cpu s':>8}{'RSS MB':>8}"
+        f"{'family':<12}{'first s':>9}{'median s':>10}{'min-max s':>16}{'cpu s':>8}{'RSS MB':>8}"
         f"{'target':>8}  heavy imports"
     )
     for r in results:
@@ -142,9 +145,10 @@ def print_table(results: list[dict]) -> None:
             print(f"{r['family']:<12}  failed: {' '.join(r['error'])}")
             continue
         verdict = f"{'PASS' if r['pass'] else 'FAIL'} {r['target_s']:g}" if "target_s" in r else "-"
+        spread = f"{r['wall_s_min']:.2f}-{r['wall_s_max']:.2f}"
         print(
             f"{r['family']:<12}{r['first']['wall_s']:>9.2f}{r['wall_s_median']:>10.2f}"
-            f"{r['wall_s_min']:>6.2f}-{r['wall_s_max']:<6.2f}{r['cpu_s_median']:>8.2f}{r['rss_mb_peak']:>8.0f}"
+            f"{spread:>16}{r['cpu_s_median']:>8.2f}{r['rss_mb_peak']:>8.0f}"
             f"{verdict:>8}  {', '.join(r['imported']) or '-'}"
         )
     for r in results:
@@ -164,8 +168,10 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=5, help="timed runs after the first (default 5)")
     ap.add_argument("--input", type=Path, help="the request file (default: one made-up request)")
     ap.add_argument("--explain", action="store_true", help="time `imr predict --explain`")
+    ap.add_argument("--tree", type=Path, default=ROOT, help="the checkout whose code to run (default: this one)")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON to this file")
     args = ap.parse_args()
+    tree = args.tree.resolve()
 
     with tempfile.TemporaryDirectory(prefix="imr-bench-request-") as tmp:
         request = args.input or Path(tmp) / "one.jsonl"
@@ -173,14 +179,22 @@ def main() -> int:
             request.write_text(json.dumps(REQUEST) + "\n")
         load = os.getloadavg()
         print(f"imr predict cold start, one request; {platform.platform()}, {os.cpu_count()} CPUs, load {load[0]:.2f}")
+        print(f"code: {tree}")
         if load[0] > 0.75 * (os.cpu_count() or 1):
             print("note: other processes compete for the CPUs; wall times are pessimistic, CPU times steadier")
         results = []
         for spec in args.model or DEFAULT_MODELS:
             family, _, uri = spec.partition("=")
-            results.append(measure(family, uri, request, args.runs, args.explain))
+            results.append(measure(family, uri, request, args.runs, args.explain, tree))
     print_table(results)
-    figures = {"load_average": load, "cpus": os.cpu_count(), "explain": args.explain, "results": results}
+    figures = {
+        "load_average": load,
+        "load_average_after": os.getloadavg(),
+        "cpus": os.cpu_count(),
+        "code": str(tree),
+        "explain": args.explain,
+        "results": results,
+    }
     line = json.dumps(figures)
     print(line)
     if args.json:
