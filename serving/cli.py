@@ -222,7 +222,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from serving.predictor import ModelNotFoundError, load_predictor
 
     try:
-        predictor = load_predictor(args.model, args.backend)
+        predictor = load_predictor(args.model, args.backend, evidence=args.explain)
         options = (args.explain, args.field_length_factor, args.threshold)
         if args.input:
             rows, failed = score_requests(predictor, args.input, *options)

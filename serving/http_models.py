@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator, model_validator
 
 from features.views import ItemRecord
 from serving.prediction import LetterItem, ModelPrediction
+
+if TYPE_CHECKING:  # FastAPI loads with the HTTP service, not with `imr predict`, which validates with these models
+    from fastapi.responses import JSONResponse
 
 # 100 years: no worker's injury is older; the bundled letters' longest interval is far shorter.
 MAX_DAYS_SINCE_INJURY = 36_500
@@ -157,6 +159,8 @@ def error_detail(loc: tuple | list, msg: str, type_: str) -> dict[str, Any]:
 
 def error_response(loc: tuple | list, msg: str, type_: str, status: int = 422) -> JSONResponse:
     """A response carrying one client error, in the documented list shape."""
+    from fastapi.responses import JSONResponse
+
     return JSONResponse({"detail": [error_detail(loc, msg, type_)]}, status_code=status)
 
 

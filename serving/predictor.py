@@ -4,7 +4,9 @@
 models:/m-<id>) or a local folder holding a logged model or an imr_model.json model folder.
 A registered version (models:/name/3, models:/name@alias) is downloaded by its number, and its
 manifest must have the sha256 the registry recorded for it (serving.model_dir.MANIFEST_SHA256_TAG);
-any other URI or a folder has no registry entry, so only its own manifest's hashes apply.
+any other URI or a folder has no registry entry, so only its own manifest's hashes apply. A
+registered version is kept in a local model cache once it has loaded, and read from there at the
+next load, with the same checks (serving/model_cache.py).
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from serving.model_dir import MANIFEST_SHA256_TAG, META_FILE, verify_registered_manifest
+from serving.model_dir import MANIFEST_SHA256_TAG, META_FILE, ModelIntegrityError, verify_registered_manifest
 from serving.ood import DistributionCheck
 
 log = logging.getLogger(__name__)
@@ -36,6 +39,9 @@ class Predictor:
     precedents: Any = None  # serving.precedents.PrecedentIndex; None: a model packaged without one
     evaluation: dict | None = None  # serving.model_evaluation: the headline metrics shipped with the model
     criteria: Any = None  # serving.criteria.CriteriaTable; None: a model packaged without one
+    # False: loaded without its precedents and criteria (load_predictor(evidence=False)), so it
+    # cannot explain; a model packaged without them can, with none to show.
+    with_evidence: bool = True
 
     def info(self) -> dict[str, Any]:
         """The model's name, version, run, family, feature view, base rate and how far to trust it
@@ -62,6 +68,8 @@ class Predictor:
         also `reasons`, `precedents` and `criteria` (see `evidence`)."""
         from serving.prediction import score_items, with_decisions
 
+        if explain and not self.with_evidence:
+            raise ValueError(f"{self.model_name} was loaded without its evidence (evidence=False): it cannot explain")
         if not items:
             return []
         model = {"model_name": self.model_name, "model_version": self.model_version}
@@ -92,43 +100,106 @@ class Predictor:
         return self.precedents.search(record, k, filters, case_number) if self.precedents is not None else []
 
 
-def load_predictor(model_uri: str, backend: str | None = None) -> Predictor:
-    """backend selects the transformer runtime: "torch" (default) or "onnx" (int8)."""
-    from serving.criteria import load_criteria
+def load_predictor(model_uri: str, backend: str | None = None, evidence: bool = True) -> Predictor:
+    """backend selects the transformer runtime: "torch" (default) or "onnx" (int8). evidence=False
+    leaves out the precedents and criteria (what `explain` adds): loading them costs more than a
+    plain prediction, and the precedents' index needs pandas and scikit-learn, which a transformer
+    does not. A registered version already in the model cache (serving.model_cache) is read from
+    there, checked as a download is; one downloaded is kept there once it has loaded."""
+    from serving import model_cache
+
+    with ExitStack() as downloads:  # a download is deleted on the way out unless the cache kept it
+        found = _locate(model_uri, downloads)
+        model_dir = _find_model_dir(found.folder, model_uri)
+        try:
+            predictor = _open(model_dir, backend, found, evidence)
+        except ModelIntegrityError as exc:
+            if not found.cached:
+                raise
+            raise ModelIntegrityError(
+                f"{exc} (the model cache's copy of {found.name} version {found.version}: delete {model_dir} "
+                "to download it again)"
+            ) from None
+        if found.downloaded and found.registered_manifest is not None:
+            model_cache.keep(model_dir, found.name, found.version, found.registered_manifest)
+        return predictor
+
+
+@dataclass
+class _Located:
+    """Where a model URI's files are, and what the registry says about them."""
+
+    folder: Path  # the model folder, or a logged model holding it (artifacts/<name>/)
+    name: str
+    version: str | None = None
+    run_id: str | None = None
+    registered_manifest: str | None = None  # the manifest sha256 the registry recorded
+    cached: bool = False  # the model cache's copy (serving.model_cache)
+    downloaded: bool = False  # a download of this load's own
+
+
+def _open(model_dir: Path, backend: str | None, found: _Located, evidence: bool) -> Predictor:
     from serving.model_evaluation import read_evaluation
     from serving.ood import load_distribution_check
-    from serving.precedents import load_precedents
     from serving.scorers import load_scorer
 
-    with tempfile.TemporaryDirectory(prefix="imr-model-") as download:
-        # Scorers read their files into memory at load, so the downloaded copy can go afterwards.
-        local, name, version, run_id, registered_manifest = _resolve(model_uri, Path(download))
-        model_dir = _find_model_dir(local, model_uri)
-        if registered_manifest is not None:
-            verify_registered_manifest(model_dir, registered_manifest, f"{name} version {version}")
-        scorer = load_scorer(model_dir, backend)  # verifies every listed file's sha256, the index's too
-        return Predictor(
-            scorer,
-            name,
-            version,
-            run_id,
-            load_distribution_check(model_dir, scorer.meta),
-            load_precedents(model_dir, scorer.meta.files),
-            read_evaluation(model_dir, scorer.meta.files),
-            load_criteria(model_dir, scorer.meta.files),
-        )
+    if found.registered_manifest is not None:
+        verify_registered_manifest(model_dir, found.registered_manifest, f"{found.name} version {found.version}")
+    scorer = load_scorer(model_dir, backend)  # verifies every listed file's sha256, the index's too
+    # Scorers read their files into memory at load, so a downloaded copy can go afterwards.
+    files = scorer.meta.files
+    precedents, criteria = _evidence(model_dir, files) if evidence else (None, None)
+    return Predictor(
+        scorer,
+        found.name,
+        found.version,
+        found.run_id,
+        load_distribution_check(model_dir, scorer.meta),
+        precedents,
+        read_evaluation(model_dir, files),
+        criteria,
+        with_evidence=evidence,
+    )
 
 
-def _resolve(model_uri: str, download: Path) -> tuple[Path, str, str | None, str | None, str | None]:
-    """(local folder, model name, version, run id, the manifest sha256 the registry recorded)."""
+def _evidence(model_dir: Path, files: Mapping[str, str]) -> tuple[Any, Any]:
+    """(precedents, criteria) of a verified model folder; None for each it was packaged without."""
+    from serving.criteria import load_criteria
+    from serving.precedents import load_precedents
+
+    return load_precedents(model_dir, files), load_criteria(model_dir, files)
+
+
+def _locate(model_uri: str, downloads: ExitStack) -> _Located:
+    """A folder as it is; a registered version from the model cache when it holds it (found in a
+    SQLite registry without importing MLflow: serving.registry_lookup); anything else downloaded."""
+    from serving import model_cache
+    from serving.registry_lookup import read_registered_version
+
     path = Path(model_uri)
     if path.exists():
-        return path, path.resolve().name, None, None, None
+        return _Located(path, path.resolve().name)
     if "://" not in model_uri and not model_uri.startswith(("models:/", "runs:/")):
         raise ModelNotFoundError(f"model {model_uri!r}: no such folder, and not an MLflow URI (models:/NAME/VERSION)")
+    found = read_registered_version(model_uri, MANIFEST_SHA256_TAG)
+    if found is not None:
+        manifest = found.tags.get(MANIFEST_SHA256_TAG)
+        copy = model_cache.cached(found.name, found.version, manifest)
+        if copy is not None:
+            return _Located(copy, found.name, found.version, found.run_id, manifest, cached=True)
+    download = downloads.enter_context(
+        tempfile.TemporaryDirectory(prefix="imr-model-", dir=model_cache.download_folder())
+    )
+    return _resolve(model_uri, Path(download))
+
+
+def _resolve(model_uri: str, download: Path) -> _Located:
+    """The model URI resolved by MLflow: a registered version from the model cache when it holds
+    it, else downloaded into `download`."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
+    from serving import model_cache
     from serving.store import open_store, quiet_local_artifact_bars
 
     quiet_local_artifact_bars()
@@ -147,12 +218,15 @@ def _resolve(model_uri: str, download: Path) -> tuple[Path, str, str | None, str
                     version,
                     MANIFEST_SHA256_TAG,
                 )
+            copy = model_cache.cached(name, version, manifest)
+            if copy is not None:
+                return _Located(copy, name, version, run_id, manifest, cached=True)
             # by number, so an alias moved meanwhile cannot swap in another version's files
             source = f"models:/{name}/{version}"
         local = Path(mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=str(download)))
     except MlflowException as exc:
         raise ModelNotFoundError(f"model {model_uri!r} not found: {exc.message}") from exc
-    return local, name, version, run_id, manifest
+    return _Located(local, name, version, run_id, manifest, downloaded=True)
 
 
 def _registered_version(ref: str):

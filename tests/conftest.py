@@ -30,6 +30,10 @@ SHARED_DATA = ROOT_DIR.parent / "shared" / "data"
 PDF_DIR = SHARED_DATA / "dwc-imr-letters"
 SEED_DIR = SHARED_DATA / "seed-letters"
 TESTS_DATA = Path(__file__).resolve().parent / "data"
+# No model cache (serving/model_cache.py) unless a test sets one up: a test never writes into the
+# user's ~/.cache, and a version loads from its store as the test arranged it (tests/serving/test_model_cache.py
+# tests the cache in folders of its own). Child processes (`imr ...`) inherit it.
+os.environ["IMR_MODEL_CACHE"] = "off"
 
 
 def real_letters_required() -> bool:
