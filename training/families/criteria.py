@@ -28,10 +28,10 @@ from features.criteria import BY_ID
 from serving.criteria_scorer import MODEL_FILE, documented_row, feature_criteria, read_spec
 from training.config import ModelConfig, TrainConfig
 from training.data.splits import Split
-from training.families.baseline import BaselineModelConfig
 from training.families.family import RunFacts, interval
 
 log = logging.getLogger(__name__)
+MAX_ITER = 5000  # lbfgs on a few dozen 0/1 columns converges long before this
 
 
 class CriteriaModelConfig(ModelConfig):
@@ -41,7 +41,6 @@ class CriteriaModelConfig(ModelConfig):
     c_grid: list[float] = Field(default=[0.01, 0.03, 0.1, 0.3, 1.0], min_length=1)
     inner_folds: int = Field(default=4, ge=2)  # grouped inner CV by letter that chooses C
     class_weight: Literal["balanced"] | None = "balanced"
-    max_iter: int = Field(default=5000, ge=1)
     compare_with_baseline: bool = True  # pair the run with the default baseline on the same folds
 
     @field_validator("c_grid")
@@ -91,7 +90,7 @@ def fit_model(cfg: TrainConfig, train: Split) -> dict:
 def _fit_logistic(x, y, groups, m: CriteriaModelConfig, seed: int) -> tuple[LogisticRegression, float]:
     """C from the grid by grouped inner CV (AUROC) where some inner fold holds both classes, else the
     grid's middle value."""
-    estimator = LogisticRegression(class_weight=m.class_weight, max_iter=m.max_iter)
+    estimator = LogisticRegression(class_weight=m.class_weight, max_iter=MAX_ITER)
     splits = []
     if len(m.c_grid) > 1:
         n_splits = min(m.inner_folds, len(set(groups)))
@@ -112,10 +111,6 @@ def fit(cfg: TrainConfig, train: Split, validation: Split | None, model_dir: Pat
     mlflow.log_param("criteria_C", spec["C"])
     (model_dir / MODEL_FILE).write_text(json.dumps(spec, indent=2))
     return [MODEL_FILE], {"C": spec["C"]}
-
-
-def references(cfg: TrainConfig) -> dict[str, ModelConfig]:
-    return {"baseline": BaselineModelConfig()} if cfg.model.compare_with_baseline else {}
 
 
 def coefficients(model_dir: Path) -> pd.DataFrame:

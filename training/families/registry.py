@@ -67,7 +67,7 @@ FAMILIES: dict[str, Family] = {
         criteria.describe,
         criteria.card_section,
         log_artifacts=criteria.log_coefficients,
-        references=criteria.references,
+        references=lambda cfg: {"baseline": baseline.BaselineModelConfig()} if cfg.model.compare_with_baseline else {},
     ),
 }
 
