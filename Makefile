@@ -16,6 +16,7 @@ run: $(STAMP)
 	$(VENV)/bin/imr train --config configs/baseline.yaml --summary outputs/baseline_summary.json
 	$(VENV)/bin/imr train --config configs/transformer.yaml --summary outputs/transformer_summary.json
 	$(VENV)/bin/imr train --config configs/ensemble.yaml --summary outputs/ensemble_summary.json
+	$(VENV)/bin/imr train --config configs/criteria.yaml --summary outputs/criteria_summary.json
 	$(VENV)/bin/imr compare --plot outputs/compare.png
 	$(VENV)/bin/imr promote --plot outputs/forest.png
 

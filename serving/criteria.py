@@ -38,7 +38,9 @@ TABLE_FILE, LETTERS_FILE = f"{FOLDER}/table.json", f"{FOLDER}/letters.npy"
 FILES = (TABLE_FILE, LETTERS_FILE)
 ALL = "all"  # the counts over every category, for a category with too few items
 MIN_CATEGORY_ITEMS = 10  # fewer training items than this: a category's counts are noise, show ALL's
-SHOWN = 8  # criteria per prediction, most cited first
+# A criterion is shown for a request when reviewers cited it in at least this many decided items of the
+# counted category: one citation is one reviewer's remark, two are a criterion reviewers cite.
+MIN_CITATIONS = 2
 
 
 def _digest(key: str) -> int:
@@ -132,17 +134,17 @@ class CriteriaTable:
         return ALL, total
 
     def for_records(self, records: Sequence[Mapping[str, Any]]) -> list[list[dict[str, Any]]]:
-        """Per record, the criteria reviewers cited for its treatment category, most cited first,
-        as serving.prediction.CitedCriterion fields."""
+        """Per record, every criterion reviewers cited for its treatment category in at least
+        MIN_CITATIONS decided items, most cited first, as serving.prediction.CitedCriterion fields."""
         own = self._own_items(records)
         out = []
         for record, mine in zip(records, own):
             category = _category(record)
             counted_in, entry = self._counts(category, mine)
             ranked = sorted(
-                ((c, n) for c, n in entry["cited"].items() if sum(n) and c in self.vocabulary),
+                ((c, n) for c, n in entry["cited"].items() if sum(n) >= MIN_CITATIONS and c in self.vocabulary),
                 key=lambda cn: (-sum(cn[1]), cn[0]),
-            )[:SHOWN]
+            )
             out.append(
                 [
                     CitedCriterion(

@@ -1,5 +1,6 @@
 """Evidence over HTTP: `GET /v1/search` (precedents for a free-text request), the `explain`
-switch of the predict endpoints (reasons, precedents and reviewer criteria beside each score; see serving/http.py),
+switch of the predict endpoints (reasons, precedents, reviewer criteria and what would change the answer beside
+each score; see serving/http.py),
 and the page at `/` that shows them (serving/page.html, self-contained: no external assets).
 
     GET /                the page: a request form or a letter upload, scored with explain
@@ -32,6 +33,7 @@ from serving.http_models import (
 )
 from serving.model_evaluation import Evaluation
 from serving.prediction import CitedCriterion
+from serving.what_if import WhatIf
 
 MAX_K = 50
 # The page loads nothing from elsewhere; its own inline style and script only.
@@ -43,7 +45,8 @@ CSP = (
 
 class ExplainablePredictRequest(PredictRequest):
     explain: bool = Field(
-        default=False, description="add `reasons`, `precedents` and reviewer `criteria` to each prediction"
+        default=False,
+        description="add `reasons`, `precedents`, reviewer `criteria` and `what_if` to each prediction",
     )
 
 
@@ -64,10 +67,11 @@ class SearchResponse(BaseModel):
 
 
 class Reason(BaseModel):
-    kind: Literal["term", "feature", "sentence"]
+    kind: Literal["term", "feature", "sentence", "criterion"]
     text: str
     effect: float = Field(
-        description="baseline: log-odds contribution; transformer: change in probability when the sentence is left out"
+        description="baseline: log-odds contribution; transformer: change in probability when the sentence is left "
+        "out; criteria: change in probability from the criterion documented or not (x100: points)"
     )
     direction: Literal["up", "down"]
     member: str | None = Field(default=None, description="ensemble only: the member model the reason comes from")
@@ -78,6 +82,11 @@ class Evidence(BaseModel):
     precedents: list[Precedent] | None = Field(default=None, description="with explain: similar decided items")
     criteria: list[CitedCriterion] | None = Field(
         default=None, description="with explain: what reviewers cite for this treatment category, most cited first"
+    )
+    what_if: WhatIf | None = Field(
+        default=None,
+        description="with explain: the probability if the case summary also documented each cited criterion it "
+        "lacks; the model's association in decided letters, not a promise",
     )
 
 

@@ -65,7 +65,7 @@ class Predictor:
         """Per item, the fields of serving.prediction.ModelPrediction: p_overturned, base_rate,
         band, observed_rate_scored_alike, answer, in_distribution, ood_reason, model_name,
         model_version; `predicted_decision` only at a `threshold` the caller gives; with `explain`,
-        also `reasons`, `precedents` and `criteria` (see `evidence`)."""
+        also `reasons`, `precedents`, `criteria` and `what_if` (see `evidence`)."""
         from serving.prediction import score_items, with_decisions
 
         if explain and not self.with_evidence:
@@ -81,19 +81,31 @@ class Predictor:
         """`rows` (the items' predictions) with each item's `reasons` (the scorer's, per family),
         its k `precedents` (decided items of other letters; [] for a model packaged without an index)
         and the `criteria` reviewers cite for its treatment category (serving/criteria.py; a scored
-        letter's own items never counted; [] for a model packaged without the table).
+        letter's own items never counted; [] for a model packaged without the table) and `what_if`, the
+        probability with each of those criteria it does not document documented (serving/what_if.py).
         Computed only when asked for: never part of a plain prediction."""
         reasons = self.scorer.reasons(items)
         criteria = self.criteria.for_records(items) if self.criteria is not None else [[] for _ in items]
+        changes = self.what_if(items, rows, criteria)
         return [
             row
             | {
                 "reasons": why,
                 "precedents": self.search(item, k, case_number=item.get("case_number")),
                 "criteria": cited,
+                "what_if": change,
             }
-            for item, row, why, cited in zip(items, rows, reasons, criteria, strict=True)
+            for item, row, why, cited, change in zip(items, rows, reasons, criteria, changes, strict=True)
         ]
+
+    def what_if(self, items: Sequence[Mapping[str, Any]], rows: list[dict[str, Any]], criteria: list) -> list[dict]:
+        """serving.what_if for the items: variants scored exactly as `rows` were (calibrated, capped)."""
+        from serving.prediction import score_items
+        from serving.what_if import what_if
+
+        return what_if(
+            lambda v: [r["p_overturned"] for r in score_items(self.scorer, self.check, v)], items, rows, criteria
+        )
 
     def search(self, record: Mapping[str, Any], k: int = 5, filters=None, case_number: str | None = None) -> list:
         """The k decided items most like `record` (serving.precedents.PrecedentIndex.search)."""

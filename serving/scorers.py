@@ -118,12 +118,19 @@ def _transformer_scorer(model_dir: Path, meta: ModelMeta, backend: str | None):
     return TransformerScorer(model_dir, meta, backend)
 
 
+def _criteria_scorer(model_dir: Path, meta: ModelMeta, backend: str | None):
+    from serving.criteria_scorer import CriteriaScorer
+
+    return CriteriaScorer(model_dir, meta)
+
+
 # One entry per model family: how serving opens that family's packaged folder. The family names
 # (imr_model.json's `family`) are these keys and training.families.registry.FAMILIES's, nowhere else.
 SCORERS = {
     "baseline": lambda model_dir, meta, backend: BaselineScorer(model_dir, meta),
     "transformer": _transformer_scorer,
     "ensemble": lambda model_dir, meta, backend: EnsembleScorer(model_dir, meta, backend, load_scorer),
+    "criteria": _criteria_scorer,
 }
 
 

@@ -269,3 +269,35 @@ def test_the_page_needs_no_external_assets(served):
         html = response.read().decode()
         assert "default-src 'none'" in response.headers["content-security-policy"]
     assert "http://" not in html and "https://" not in html and "<link" not in html and " src=" not in html
+
+
+def test_the_page_shows_what_would_change_the_answer(chromium, served, tmp_path):
+    """The what-if section: its note (an association, not a promise) and, per cited criterion the summary
+    lacks, the probability with the tested sentence, as the API answers it."""
+    base, predictor = served
+    request = {"treatment": "Physical therapy 2x6 lumbar spine", "case_summary": "Low back pain for a year."}
+    expected = predictor.predict([request], explain=True)[0]["what_if"]
+    tested = [w for w in expected["criteria"] if w["sentence"] is not None]
+    assert tested, "the small corpus's table cites criteria for physical therapy"
+    browser = DevTools(chromium, tmp_path / "profile")
+    try:
+        browser.open(f"{base}/")
+        fill(browser, "treatment", request["treatment"])
+        fill(browser, "case_summary", request["case_summary"])
+        browser.js("document.getElementById('score-request').click()")
+        browser.wait_for("document.querySelector('#results .what-if') !== null")
+        section = browser.js("document.querySelector('#results .what-if').innerText")
+        assert "What would change the answer" in section and expected["note"] in section
+        assert "not a promise" in section
+        items = browser.js("[...document.querySelectorAll('#results li.what-if-criterion')].map(li => li.innerText)")
+        assert len(items) == len(expected["criteria"])
+        for shown, entry in zip(items, expected["criteria"]):
+            assert shown.startswith(entry["label"])
+            if entry["sentence"] is not None:
+                assert f"{100 * entry['p_overturned_if_documented']:.1f}%" in shown and entry["sentence"] in shown
+                assert f"{abs(100 * entry['change']):.1f} points from" in shown
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        browser.js("document.querySelector('#results .what-if').scrollIntoView()")
+        browser.screenshot(ARTIFACTS / "what_if_desktop.png", 1200, 900)
+    finally:
+        browser.close()

@@ -13,8 +13,17 @@ import pytest
 from conftest import downloaded_model_folder
 from fastapi.testclient import TestClient
 
-from features.criteria import BY_ID
-from serving.criteria import ALL, FILES, MIN_CATEGORY_ITEMS, TABLE_FILE, CriteriaTable, build_table, count
+from features.criteria import BY_ID, documented
+from serving.criteria import (
+    ALL,
+    FILES,
+    MIN_CATEGORY_ITEMS,
+    MIN_CITATIONS,
+    TABLE_FILE,
+    CriteriaTable,
+    build_table,
+    count,
+)
 from serving.http import create_app
 from serving.model_dir import META_FILE, ModelIntegrityError
 from serving.prediction import CitedCriterion
@@ -80,8 +89,44 @@ def test_a_request_gets_its_categorys_criteria_most_cited_first(table):
 def test_a_category_with_too_few_items_shows_every_categorys_counts(table):
     criteria = table.for_records([{"treatment": "MRI of the knee"}])[0]
     assert 1 < MIN_CATEGORY_ITEMS and {c["counted_in"] for c in criteria} == {ALL}
-    assert by_id(criteria)["visit_limit"]["upheld_count"] == 8 and by_id(criteria)["red_flags"]["upheld_count"] == 1
+    assert by_id(criteria)["visit_limit"]["upheld_count"] == 8
+    assert "red_flags" not in by_id(criteria)  # cited once in every category: below MIN_CITATIONS
     assert criteria[0]["upheld_items"] + criteria[0]["overturned_items"] == 13
+
+
+# Rationale sentences citing (features.criteria.cited) more criteria than the eight once shown.
+MANY_CITED = (
+    LIMIT,
+    NO_GAIN,
+    "There is no documentation of failed conservative care.",
+    "A home exercise program was not described.",
+    "The physical examination findings were not documented.",
+    "There are no red flags.",
+    "No imaging findings were provided.",
+    "The work status was not stated.",
+    "There is no documentation of pain relief.",
+    "There is no documentation of a trial of first-line medications such as NSAIDs.",
+)
+
+
+def test_every_criterion_cited_for_the_category_is_shown_with_whether_the_request_documents_it(tmp_path):
+    """Not only the eight most cited: every criterion cited in MIN_CITATIONS items or more, none cited
+    less often, each with in_request as features.criteria.documented reads the request."""
+    rows = [row(f"CM-{i}", PT, "Upheld" if i % 3 else "Overturned", " ".join(MANY_CITED)) for i in range(12)]
+    rows.append(row("CM-once", PT, "Upheld", "The request is for a repeat MRI; no prior MRI is described."))
+    cited = count(rows)["physical_medicine"]["cited"]
+    often = {c for c, n in cited.items() if sum(n) >= MIN_CITATIONS}
+    assert len(often) > 8 and cited["repeat_study"] == [1, 0] and MIN_CITATIONS == 2
+    build_table(rows, tmp_path)
+    summary = "She completed 8 sessions of physical therapy without relief. She works modified duty."
+    shown = CriteriaTable(tmp_path).for_records([{"treatment": PT, "case_summary": summary}])[0]
+    assert {c["criterion"] for c in shown} == often  # the once-cited repeat study is not among them
+    totals = [c["upheld_count"] + c["overturned_count"] for c in shown]
+    assert totals == sorted(totals, reverse=True)
+    for c in shown:
+        assert c["in_request"] == documented(c["criterion"], summary, PT)
+    assert {c["criterion"] for c in shown if c["in_request"]} >= {"conservative_care", "work_status", "prior_sessions"}
+    assert any(c["in_request"] is False for c in shown)
 
 
 def test_a_scored_training_letter_is_not_counted(table, rows):

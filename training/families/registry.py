@@ -7,7 +7,7 @@ read it from here."""
 from __future__ import annotations
 
 from training.config import TrainConfig
-from training.families import baseline, ensemble, transformer
+from training.families import baseline, criteria, ensemble, transformer
 from training.families.family import Family, FitFn
 from training.families.transformer import card as transformer_card
 
@@ -58,6 +58,16 @@ FAMILIES: dict[str, Family] = {
         ensemble.card_section,
         check_data=lambda cfg, n_train_items: ensemble.check_data(cfg, n_train_items, FAMILIES),
         references=ensemble.members_by_name,
+    ),
+    "criteria": Family(
+        "criteria",
+        criteria.CriteriaModelConfig,
+        criteria.fit,
+        {"model.treatment_category": "cat", "model.inner_folds": "inner"},
+        criteria.describe,
+        criteria.card_section,
+        log_artifacts=criteria.log_coefficients,
+        references=lambda cfg: {"baseline": baseline.BaselineModelConfig()} if cfg.model.compare_with_baseline else {},
     ),
 }
 
