@@ -197,7 +197,7 @@ def request_phrases(record: Mapping[str, Any], criteria: Mapping[str, bool | Non
         if in_request is False and criterion in STATEMENTS:
             statement = STATEMENTS[criterion]
             found.candidates.append(Candidate("lacks", BY_ID[criterion].label, None, (criterion,), add=statement))
-    found.candidates.extend(_findings(units, used))
+    found.candidates.extend(_findings(units, by_sentence, used))
     return found
 
 
@@ -222,11 +222,14 @@ def _documented(criteria: Sequence[str], units: list[str], by_sentence: list[lis
     ]
 
 
-def _findings(units: list[str], used: set[int]) -> list[Candidate]:
-    """One candidate per distinct clinical clause; a clause repeated in the summary is left out everywhere."""
+def _findings(units: list[str], by_sentence: list[list[int]], used: set[int]) -> list[Candidate]:
+    """One candidate per distinct clinical clause; a clause repeated in the summary is left out everywhere.
+    A sentence about the review process is skipped whole ("The request was denied | due to no evidence
+    of ...": the second clause is the reviewer's reason, not a fact of the request)."""
+    process = {i for members in by_sentence if about_the_process(" ".join(units[i] for i in members)) for i in members}
     found: dict[str, Candidate] = {}
     for i, unit in enumerate(units):
-        if i in used or about_the_worker(unit) or about_the_process(unit):
+        if i in used or i in process or about_the_worker(unit):
             continue
         text = readable(unit)
         key = text.lower()

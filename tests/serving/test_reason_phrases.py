@@ -116,7 +116,8 @@ SUMMARY = (
     "Her sleep is disturbed by the pain. "
     "She completed 12 sessions of physical therapy and tried ibuprofen without relief. "
     "Examination shows decreased sensation in the L5 dermatome and a positive straight leg raise on the right. "
-    "The original utilization review dated 11/21/2016 denied the request."
+    "The original utilization review dated 11/21/2016 denied the request for an MRI of the lumbar spine and of "
+    "the pelvis, due to no evidence of a recent study."
 )
 
 
@@ -140,6 +141,7 @@ def test_the_candidates_of_a_request():
     texts = [c.text for c in found.candidates]
     assert texts[0] == "Lumbar epidural steroid injection L4-L5 (injections)"
     assert not any("52-year-old" in t or "utilization review" in t.lower() for t in texts)  # worker, process
+    assert not any("recent study" in t for t in texts)  # the reviewer's reason, in a sentence about the review
     assert "Her sleep is disturbed by the pain" in texts  # a finding
     assert not any(bare(t) for t in texts)
     documents = next(c for c in found.candidates if "conservative_care" in c.criteria and c.kind == "documents")
