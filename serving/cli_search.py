@@ -1,5 +1,7 @@
-"""`imr search QUERY`: the decided items most like a request, from a model's precedents index
-(serving/precedents.py), as JSON Lines, best first."""
+"""`imr search QUERY`: the decided items like a request, from a model's precedents index
+(serving/precedents.py), as JSON Lines: one item per case, the query's treatment category first, then the most
+similar, none under the similarity cut-off. When fewer than --k are close enough, stderr says so
+("no close precedent in the 336 decided items ...") and the exit status is still 0."""
 
 from __future__ import annotations
 
@@ -23,6 +25,12 @@ def add_search_command(sub) -> None:
     p.add_argument("--category", help="only items of this treatment category (e.g. opioids, imaging_diagnostics)")
     p.add_argument("--since", help="only items decided on or after this date (YYYY-MM-DD)")
     p.add_argument("--until", help="only items decided on or before this date (YYYY-MM-DD)")
+    p.add_argument(
+        "--min-similarity",
+        type=float,
+        help="show nothing less similar than this (0-1; default: the cut-off chosen on labelled queries, "
+        "serving.precedents.MIN_SIMILARITY; at least serving.precedents.FLOOR)",
+    )
     p.set_defaults(func=cmd_search)
 
 
@@ -44,9 +52,13 @@ def cmd_search(args: argparse.Namespace) -> int:
             return 2
         filters = Filters(args.decision, args.category, args.since, args.until)
         # The query is a request whose treatment is the free text (its category is inferred from it).
-        rows = predictor.search({"treatment": args.query}, args.k, filters)
+        found = predictor.precedents.close_precedents(
+            {"treatment": args.query}, args.k, filters, None, args.min_similarity
+        )
     except (ModelNotFoundError, ModelIntegrityError, PrecedentQueryError) as exc:
         print(f"imr search: {exc}", file=sys.stderr)
         return 2
-    sys.stdout.write("".join(json.dumps(row) + "\n" for row in rows))
+    sys.stdout.write("".join(json.dumps(row) + "\n" for row in found.rows))
+    if found.note:
+        print(f"imr search: {found.note}", file=sys.stderr)
     return 0

@@ -6,19 +6,17 @@ category, read from plain JSON coefficients (training.families.criteria writes t
       features        criterion ids, one column each (documented: 1, not documented: 0)
       coef            their coefficients (log-odds), in the same order
       categories      treatment categories seen in training, with category_coef and category_share
-                      (the share of training items in each: the "average category" reasons compare with)
+                      (the share of training items in each)
       intercept, C    the intercept, and the regularisation chosen by grouped inner CV
 
-Its reasons are the criteria themselves, each with its effect on the probability the user is shown
-(calibrated, as serving.scorers.CalibratedScorer answers): for a documented criterion the probability
-minus the one without it, for one not documented the probability minus the one with it, so a reason
-reads "not documented: failed conservative care ...: -3 points" where documenting it would add 3.
+Its reasons are found as every family's are (serving.reasons: the probability with and without each
+phrase, in points), so for this model they are the clauses that document a criterion, the criteria
+the request lacks, and the treatment.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -84,9 +82,6 @@ class CriteriaModelSpec(BaseModel):
         """The category's coefficient (0 for one unseen in training or a model without categories)."""
         return dict(zip(self.categories, self.category_coef)).get(category, 0.0)
 
-    def average_category_logit(self) -> float:
-        return float(np.dot(self.category_share, self.category_coef)) if self.categories else 0.0
-
 
 def read_spec(path: Path) -> CriteriaModelSpec:
     try:
@@ -123,39 +118,10 @@ class CriteriaScorer:
         inputs = self._inputs(records)
         return _probability(self.logits(inputs, self.features(inputs))) if inputs else np.empty(0)
 
-    def _shown(self, logit: np.ndarray) -> np.ndarray:
-        """The probability a user is shown for a raw logit: calibrated as the package says."""
-        from serving.calibration import apply_calibration
+    def reasons(self, records: Sequence[Mapping[str, Any]], top: int = 6, criteria=None) -> list[list[dict]]:
+        """Per record, the phrases whose omission moves the raw score most (serving.reasons): for this
+        family those are the clauses that document a criterion, the criteria the request lacks and the
+        treatment, as for every family."""
+        from serving.reasons import phrase_reasons
 
-        return apply_calibration(self.meta.calibration, _probability(logit))
-
-    def reasons(self, records: Sequence[Mapping[str, Any]], top: int = 5) -> list[list[dict]]:
-        """Per record, each criterion (documented or not) and its treatment category, with the change in
-        the shown probability they make at the record's own probability (serving.reasons.top_reasons)."""
-        from serving.reasons import top_reasons
-
-        inputs = self._inputs(records)
-        x = self.features(inputs)
-        logits = self.logits(inputs, x)
-        average = self.spec.average_category_logit()
-        out = []
-        for item, row, logit in zip(inputs, x, logits):
-            shown = float(self._shown(np.array([logit]))[0])
-            candidates = []
-            for criterion, value, coef in zip(self.spec.features, row, self.coef):
-                # documented: its effect against leaving it out; not documented: minus what documenting it adds
-                other = logit - coef if value else logit + coef
-                text = f"{'documented' if value else 'not documented'}: {BY_ID[criterion].label}"
-                candidates.append(_reason("criterion", text, shown - float(self._shown(np.array([other]))[0])))
-            if self.spec.categories:
-                category = item["treatment_category"]
-                other = logit - self.spec.category_logit(category) + average
-                text = f"treatment category: {category.replace('_', ' ')}"
-                candidates.append(_reason("feature", text, shown - float(self._shown(np.array([other]))[0])))
-            out.append(top_reasons([c for c in candidates if c["effect"] != 0], top))
-        return out
-
-
-def _reason(kind: str, text: str, effect: float) -> dict[str, Any]:
-    effect = round(effect, 4) if math.isfinite(effect) else 0.0
-    return {"kind": kind, "text": text, "effect": effect, "direction": "up" if effect > 0 else "down"}
+        return phrase_reasons(self.predict_proba, records, top, criteria)

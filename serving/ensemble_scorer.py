@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 
 from serving.model_dir import ModelMeta, require_listed
-from serving.reasons import top_reasons
 
 COMBINER_FILE = "combiner.json"
 MEMBERS_DIR = "members"
@@ -56,21 +55,9 @@ class EnsembleScorer:
     def predict_proba(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
         return combine(self.spec, self.member_proba(records)) if len(records) else np.empty(0)
 
-    def reasons(self, records: Sequence[Mapping[str, Any]], top: int = 5) -> list[list[dict]]:
-        """Each weighted member's own top reasons, scaled by its weight in the combiner and marked with
-        its name. Ranked within each member, never across them: a member's effects are in its own
-        units (log-odds for terms, a change in probability for sentences)."""
-        weights = np.asarray(self.spec["coef"]) / np.asarray(self.spec["scale"])
-        per_member = [
-            (name, w, member.reasons(records, top))
-            for name, w, member in zip(self.spec["members"], weights, self.members)
-            if w > 0
-        ]
-        return [
-            [
-                r | {"effect": round(float(r["effect"] * w), 4), "member": name}
-                for name, w, reasons in per_member
-                for r in top_reasons(reasons[i], top)
-            ]
-            for i in range(len(records))
-        ]
+    def reasons(self, records: Sequence[Mapping[str, Any]], top: int = 6, criteria=None) -> list[list[dict]]:
+        """Per record, the phrases whose omission moves the combined score most (serving.reasons): the
+        ensemble is scored as one model, so its reasons are in one unit whatever its members are."""
+        from serving.reasons import phrase_reasons
+
+        return phrase_reasons(self.predict_proba, records, top, criteria)

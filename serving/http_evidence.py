@@ -4,7 +4,7 @@ each score; see serving/http.py),
 and the page at `/` that shows them (serving/page.html, self-contained: no external assets).
 
     GET /                the page: a request form or a letter upload, scored with explain
-    GET /v1/search?q=...&k=5&decision=Upheld&category=opioids&since=2017-01-01&until=2017-02-28
+    GET /v1/search?q=...&k=5&decision=Upheld&category=opioids&since=2017-01-01&until=2017-02-28&min_similarity=0.3
     GET /v1/evaluation   the model's headline evaluation (serving/model_evaluation.py)
 
 Explanations run outside the batching scorer, in a worker thread, after the plain scores: a
@@ -32,6 +32,7 @@ from serving.http_models import (
     error_response,
 )
 from serving.model_evaluation import Evaluation
+from serving.precedents import FLOOR, MIN_SIMILARITY
 from serving.prediction import CitedCriterion
 from serving.what_if import WhatIf
 
@@ -63,23 +64,34 @@ class Precedent(BaseModel):
 
 
 class SearchResponse(BaseModel):
-    precedents: list[Precedent]
+    precedents: list[Precedent] = Field(
+        description="one item per case, the query's treatment category first, none under the similarity cut-off"
+    )
+    note: str | None = Field(
+        description='why fewer than k are shown, e.g. "no close precedent in the 336 decided items"'
+    )
 
 
 class Reason(BaseModel):
-    kind: Literal["term", "feature", "sentence", "criterion"]
-    text: str
+    kind: Literal["treatment", "documents", "lacks", "finding"] = Field(
+        description="the treatment requested; a reviewer criterion the request documents, or lacks; a clinical finding"
+    )
+    text: str = Field(description="the phrase: the treatment and its category, the criterion, or the finding")
+    quote: str | None = Field(description="the request's words left out to measure the effect (none for lacks)")
+    criteria: list[str] = Field(description="the ids of the criteria the phrase documents or the request lacks")
     effect: float = Field(
-        description="baseline: log-odds contribution; transformer: change in probability when the sentence is left "
-        "out; criteria: change in probability from the criterion documented or not (x100: points)"
+        description="percentage points: the probability with the phrase minus without it (for lacks: as the request "
+        "is minus with the criterion documented)"
     )
     direction: Literal["up", "down"]
-    member: str | None = Field(default=None, description="ensemble only: the member model the reason comes from")
 
 
 class Evidence(BaseModel):
-    reasons: list[Reason] | None = Field(default=None, description="with explain: what moved the score")
-    precedents: list[Precedent] | None = Field(default=None, description="with explain: similar decided items")
+    reasons: list[Reason] | None = Field(default=None, description="with explain: the phrases that moved the score")
+    precedents: list[Precedent] | None = Field(
+        default=None, description="with explain: decided items like it, one per case, none under the cut-off"
+    )
+    precedents_note: str | None = Field(default=None, description="with explain: why fewer than 5 precedents are shown")
     criteria: list[CitedCriterion] | None = Field(
         default=None, description="with explain: what reviewers cite for this treatment category, most cited first"
     )
@@ -153,8 +165,12 @@ def evidence_router(ready_predictor: Callable[[], Any]) -> APIRouter:
         category: str | None = None,
         since: str | None = Query(None, description="YYYY-MM-DD"),
         until: str | None = Query(None, description="YYYY-MM-DD"),
+        min_similarity: float | None = Query(
+            None, ge=FLOOR, le=1, description=f"least similarity shown (default {MIN_SIMILARITY}, at least {FLOOR})"
+        ),
     ):
-        """The k decided items most like the query, best first, within the filters."""
+        """At most k decided items like the query (one per case, the query's treatment category first, then the
+        most similar), none under the similarity cut-off, within the filters; `note` says why fewer are shown."""
         from serving.precedents import Filters, PrecedentQueryError
 
         predictor = ready_predictor()
@@ -168,11 +184,16 @@ def evidence_router(ready_predictor: Callable[[], Any]) -> APIRouter:
                 status=404,
             )
         try:
-            rows = await run_in_threadpool(
-                predictor.search, {"treatment": q}, k, Filters(decision, category, since, until)
+            found = await run_in_threadpool(
+                predictor.precedents.close_precedents,
+                {"treatment": q},
+                k,
+                Filters(decision, category, since, until),
+                None,
+                min_similarity,
             )
         except PrecedentQueryError as exc:
             return error_response(("query",), str(exc), "value_error")
-        return {"precedents": rows}
+        return {"precedents": found.rows, "note": found.note}
 
     return router

@@ -27,7 +27,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -44,6 +44,11 @@ FILES = (ITEMS_FILE, MATRIX_FILE, VECTORIZER_FILE)
 TREATMENT_WEIGHT = 0.7  # chosen by benchmarks/retrieval_quality.py (docs/evidence.md: "How precedents are found")
 EXCERPT_CHARS = 400
 QUERY_TERMS = 64  # see PrecedentIndex.scores
+# Precedents less similar than this are not shown: chosen on labelled queries by
+# benchmarks/retrieval_quality.py (README: "How precedents are found"); FLOOR is the least a caller may ask for.
+MIN_SIMILARITY = 0.18
+FLOOR = 0.15
+SORTED_PER_K = 20  # see PrecedentIndex._one_per_case
 SHOWN = (
     "case_number",
     "decision_date",
@@ -61,6 +66,23 @@ _REASON = re.compile(
     r"\bindicated\b|\bsupport|\bnecessary\b|\bevidence\b|\bwarranted\b",
     re.IGNORECASE,
 )
+
+
+class Found(NamedTuple):
+    rows: list[dict[str, Any]]
+    note: str | None  # why fewer than k are shown; None when k are
+    items: list[int]  # the rows' positions in the index (for audits and benchmarks)
+
+
+def precedents_note(shown: int, k: int, searched: int, cutoff: float, filtered: bool) -> str | None:
+    """What to say when fewer than k precedents are close enough: never filler in their place."""
+    if shown >= k:
+        return None
+    among = f"the {searched:,} decided items" + (" that match the filters" if filtered else "")
+    if not shown:
+        return f"no close precedent in {among} (none has similarity {cutoff:.2f} or more)"
+    plural = "precedent" if shown == 1 else "precedents"
+    return f"only {shown} close {plural} in {among} (similarity {cutoff:.2f} or more, one item per case)"
 
 
 class PrecedentQueryError(ValueError):
@@ -227,14 +249,49 @@ class PrecedentIndex:
         return np.asarray(self.matrix[:, terms] @ weights).ravel()
 
     def search(
-        self, record: Mapping[str, Any], k: int = 5, filters: Filters | None = None, case_number: str | None = None
+        self,
+        record: Mapping[str, Any],
+        k: int = 5,
+        filters: Filters | None = None,
+        case_number: str | None = None,
+        min_similarity: float | None = None,
     ) -> list[dict[str, Any]]:
-        """The k most similar decided items, best first, each with `similarity` (0-1). Items of
-        the request's own letter (same case number, or the same case summary) are never returned."""
+        """The close precedents' rows (see `close_precedents`)."""
+        return self.close_precedents(record, k, filters, case_number, min_similarity).rows
+
+    def close_precedents(
+        self,
+        record: Mapping[str, Any],
+        k: int = 5,
+        filters: Filters | None = None,
+        case_number: str | None = None,
+        min_similarity: float | None = None,
+    ) -> Found:
+        """At most k decided items like the request, each with `similarity` (0-1): none under
+        `min_similarity` (MIN_SIMILARITY by default, never under FLOOR), at most one per case (its
+        most similar item), items of the request's own treatment category first, then by similarity
+        (ties by index). Items of the request's own letter (same case number, or the same case
+        summary) are never returned. `note` says why fewer than k are shown."""
+        cutoff = MIN_SIMILARITY if min_similarity is None else min_similarity
+        if not FLOOR <= cutoff <= 1:
+            raise PrecedentQueryError(f"min_similarity must be between {FLOOR} and 1")
         filters = filters or Filters()
         filters.check(self.category_names)
         scores = self.scores(record)
-        keep = np.ones(len(scores), dtype=bool)
+        keep = self._eligible(record, filters, case_number)
+        searched = int(keep.sum())
+        candidates = np.flatnonzero(keep & (scores >= np.float32(cutoff)))
+        if k <= 0:
+            return Found([], None, [])
+        same = self.categories.equal_to(model_inputs(record, "pre_decision")["treatment_category"])
+        chosen = self._one_per_case(candidates, scores, same, k)
+        rows = [self.row(i) | {"similarity": round(float(scores[i]), 4)} for i in chosen]
+        note = precedents_note(len(rows), k, searched, cutoff, filters != Filters())
+        return Found(rows, note, [int(i) for i in chosen])
+
+    def _eligible(self, record: Mapping[str, Any], filters: Filters, case_number: str | None) -> np.ndarray:
+        """Which items may be shown: not of the request's own letter, and within the filters."""
+        keep = np.ones(len(self), dtype=bool)
         if case_number:
             keep &= self.case_numbers.other_than(case_number)
         digest = summary_digest(record.get("case_summary"))
@@ -251,12 +308,35 @@ class PrecedentIndex:
             keep &= self.date_rank < np.searchsorted(self.sorted_dates, filters.until, side="right")
         if filters.since or filters.until:
             keep &= self.dated
-        candidates = np.flatnonzero(keep)
-        if k <= 0 or not len(candidates):
-            return []
-        top = candidates[np.argpartition(-scores[candidates], min(k, len(candidates)) - 1)[:k]]
-        top = top[np.lexsort((top, -scores[top]))]  # best first; ties by index, so the order is stable
-        return [self.row(i) | {"similarity": round(float(scores[i]), 4)} for i in top]
+        return keep
+
+    def _one_per_case(self, candidates: np.ndarray, scores: np.ndarray, same: np.ndarray, k: int) -> np.ndarray:
+        """The first k candidates of distinct cases, in the order: same category first, then by
+        similarity, then by index. Only the best few are sorted: k cases are found among the top
+        `SORTED_PER_K` x k unless many of them share a case, and then every candidate is sorted."""
+        rank = scores[candidates] + 2.0 * same[candidates]  # similarity <= 1: a same-category item is always first
+        for limit in (SORTED_PER_K * k, len(candidates)):
+            top = candidates if limit >= len(candidates) else candidates[np.argpartition(-rank, limit - 1)[:limit]]
+            top = top[np.lexsort((top, -scores[top], ~same[top]))]
+            _, first = np.unique(self.case_keys[top], return_index=True)
+            chosen = top[np.sort(first)][:k]
+            if len(chosen) == k or limit >= len(candidates):
+                return chosen
+        return chosen
+
+    @property
+    def case_keys(self) -> np.ndarray:
+        """Per item, the id of its case: its case number, else its case summary's digest (a letter
+        without a header), else the item alone."""
+        if getattr(self, "_case_keys", None) is None:
+            numbered = np.array([bool(v) for v in self.case_numbers.values])[self.case_numbers.codes]
+            summarised = np.array([bool(v) for v in self.digests.values])[self.digests.codes]
+            offset = len(self.case_numbers.values)
+            keys = np.where(numbered, self.case_numbers.codes, offset + self.digests.codes).astype(np.int64)
+            alone = ~numbered & ~summarised
+            keys[alone] = -1 - np.flatnonzero(alone)
+            self._case_keys = keys
+        return self._case_keys
 
     def row(self, i: int) -> dict[str, Any]:
         """The shown fields of item i (None where missing)."""

@@ -78,23 +78,19 @@ class Predictor:
         return self.evidence(items, rows) if explain else rows
 
     def evidence(self, items: Sequence[Mapping[str, Any]], rows: list[dict[str, Any]], k: int = 5) -> list[dict]:
-        """`rows` (the items' predictions) with each item's `reasons` (the scorer's, per family),
-        its k `precedents` (decided items of other letters; [] for a model packaged without an index)
+        """`rows` (the items' predictions) with each item's `reasons` (serving.reasons, the same for every family),
+        its k `precedents` (decided items of other cases, none unlike it) and `precedents_note`
         and the `criteria` reviewers cite for its treatment category (serving/criteria.py; a scored
         letter's own items never counted; [] for a model packaged without the table) and `what_if`, the
         probability with each of those criteria it does not document documented (serving/what_if.py).
         Computed only when asked for: never part of a plain prediction."""
-        reasons = self.scorer.reasons(items)
         criteria = self.criteria.for_records(items) if self.criteria is not None else [[] for _ in items]
+        # the criteria its category calls for, documented or not, are scored as reasons too
+        called_for = [{c["criterion"]: c["in_request"] for c in cited} for cited in criteria]
+        reasons = self.scorer.reasons(items, criteria=called_for)
         changes = self.what_if(items, rows, criteria)
         return [
-            row
-            | {
-                "reasons": why,
-                "precedents": self.search(item, k, case_number=item.get("case_number")),
-                "criteria": cited,
-                "what_if": change,
-            }
+            row | {"reasons": why, "criteria": cited, "what_if": change} | self.precedents_of(item, k)
             for item, row, why, cited, change in zip(items, rows, reasons, criteria, changes, strict=True)
         ]
 
@@ -106,6 +102,14 @@ class Predictor:
         return what_if(
             lambda v: [r["p_overturned"] for r in score_items(self.scorer, self.check, v)], items, rows, criteria
         )
+
+    def precedents_of(self, item: Mapping[str, Any], k: int = 5) -> dict[str, Any]:
+        """`precedents` (serving.precedents.PrecedentIndex.close_precedents: one item per case, none under
+        the similarity cut-off) and `precedents_note`, which says why fewer than k are shown."""
+        if self.precedents is None:
+            return {"precedents": [], "precedents_note": "this model has no precedents index"}
+        found = self.precedents.close_precedents(item, k, case_number=item.get("case_number"))
+        return {"precedents": found.rows, "precedents_note": found.note}
 
     def search(self, record: Mapping[str, Any], k: int = 5, filters=None, case_number: str | None = None) -> list:
         """The k decided items most like `record` (serving.precedents.PrecedentIndex.search)."""

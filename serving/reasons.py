@@ -1,18 +1,28 @@
-"""Reasons: what pushed an item's score up or down, readable by a person.
+"""Reasons: which phrases of a request moved its score, and by how many percentage points.
 
-Each family's scorer has a `reasons(records, top)` method (serving.scorers, serving.transformer_scorer)
-built on one of these; they run only when a caller asks for an explanation, never on the path of
-a plain prediction. A reason is
+One method for every family (baseline, transformer, ensemble): occlusion. The candidate phrases of
+a request (serving/reason_phrases.py: the treatment and its category, the reviewer criteria the
+summary documents or lacks, its clinical findings) are each left out in turn (a criterion the
+request lacks is added instead), the model scores every variant in one batch, and a phrase's
+effect is
 
-    {"kind": "term" | "sentence" | "feature", "text": ..., "effect": float, "direction": "up" | "down"}
+    effect = 100 * (P(request) - P(request without the phrase))   percentage points
 
-- baseline (`term_reasons`): the logistic regression is linear in its features, so a feature's
-  contribution to the log-odds is exactly coefficient x value; `effect` is in log-odds units.
-- transformer (`sentence_reasons`): the change in the raw probability when one sentence of the
-  case summary is left out (occlusion); `effect` > 0 means the sentence raised the score.
+with P the probability the caller sees (the calibrated one where the package has a calibration:
+the scorer passed in is the one predictions use). For a criterion the request lacks the phrase is
+absent, so `effect` = 100 * (P(request) - P(request with it documented)): a negative effect means
+documenting it would raise the score. Effects are not additive (the phrases interact, and a
+calibration is not linear), so they do not sum to the distance from the base rate.
 
-The texts are the request's own words or the model's vocabulary; they are returned to the caller
-and never logged.
+A reason is
+
+    {"kind": "treatment" | "documents" | "lacks" | "finding", "text": ..., "quote": ... | None,
+     "criteria": [criterion ids], "effect": pp, "direction": "up" | "down"}
+
+ranked by the size of the effect, at most `top`, none under MIN_EFFECT_PP, and never a bare token
+(serving/reason_stoplist.py: a spinal level, side, role word, unit or template word alone). They
+run only when a caller asks for an explanation, never on the path of a plain prediction; the texts
+are the request's own words or the vocabulary's labels, returned to the caller and never logged.
 """
 
 from __future__ import annotations
@@ -22,77 +32,51 @@ from typing import Any
 
 import numpy as np
 
-from features.views import split_sentences
+from serving.reason_phrases import Candidate, RequestPhrases, request_phrases
+from serving.reason_stoplist import bare
 
-TOP = 5
-MAX_SENTENCES = 40  # a summary's first 40 sentences: bounds the cost of one explanation
-SENTENCE_CHARS = 240
+TOP = 6
+MIN_EFFECT_PP = 0.05  # smaller effects print as 0.0 points: not a reason
 
-
-def _reason(kind: str, text: str, effect: float) -> dict[str, Any]:
-    return {"kind": kind, "text": text, "effect": round(float(effect), 4), "direction": "up" if effect > 0 else "down"}
+Predict = Callable[[list[Mapping[str, Any]]], np.ndarray]
 
 
-def top_reasons(candidates: list[dict[str, Any]], top: int) -> list[dict[str, Any]]:
-    """The `top` strongest upward reasons, then the `top` strongest downward ones."""
-    up = sorted((r for r in candidates if r["effect"] > 0), key=lambda r: -r["effect"])[:top]
-    down = sorted((r for r in candidates if r["effect"] < 0), key=lambda r: r["effect"])[:top]
-    return up + down
+def _reason(c: Candidate, effect_pp: float) -> dict[str, Any]:
+    return {
+        "kind": c.kind,
+        "text": c.text,
+        "quote": c.quote,
+        "criteria": list(c.criteria),
+        "effect": round(float(effect_pp), 2),
+        "direction": "up" if effect_pp > 0 else "down",
+    }
 
 
-def readable_feature(name: str) -> tuple[str, str]:
-    """(kind, text) for a ColumnTransformer output name such as `text__lumbar spine`."""
-    block, _, feature = name.partition("__")
-    if block == "text":
-        return "term", feature
-    if block == "treatment":
-        return "term", f"treatment: {feature}"
-    for column in ("treatment_category", "patient_sex"):  # one-hot columns: `<column>_<value>`
-        if block == "categorical" and feature.startswith(f"{column}_"):
-            value = feature.removeprefix(f"{column}_")
-            return "feature", f"{column.replace('_', ' ')} = {value.replace('_', ' ')}"
-    return "feature", feature.replace("_", " ")
+def ranked(reasons: list[dict[str, Any]], top: int) -> list[dict[str, Any]]:
+    """The `top` largest effects (either direction), none too small to print, none bare."""
+    kept = [r for r in reasons if abs(r["effect"]) >= MIN_EFFECT_PP and not bare(r["text"])]
+    return sorted(kept, key=lambda r: -abs(r["effect"]))[:top]
 
 
-def term_reasons(matrix, names: Sequence[str], coef: np.ndarray, top: int = TOP) -> list[list[dict[str, Any]]]:
-    """Per row of `matrix` (the items' feature values; `names` are the ColumnTransformer's output
-    names), coefficient x value of its non-zero features."""
-    from scipy import sparse
-
-    coef = np.asarray(coef, dtype=float)
-    matrix = sparse.csr_matrix(matrix)
-    out = []
-    for row in range(matrix.shape[0]):
-        start, end = matrix.indptr[row], matrix.indptr[row + 1]
-        columns, values = matrix.indices[start:end], matrix.data[start:end]
-        effects = coef[columns] * values
-        candidates = [_reason(*readable_feature(names[c]), e) for c, e in zip(columns, effects, strict=True) if e != 0]
-        out.append(top_reasons(candidates, top))
-    return out
-
-
-def sentence_reasons(
-    predict: Callable[[list[Mapping[str, Any]]], np.ndarray], records: Sequence[Mapping[str, Any]], top: int = TOP
+def phrase_reasons(
+    predict: Predict,
+    records: Sequence[Mapping[str, Any]],
+    top: int = TOP,
+    criteria: Sequence[Mapping[str, bool | None]] | None = None,
 ) -> list[list[dict[str, Any]]]:
-    """Per record, the effect of leaving out each of its case summary's sentences, one at a time."""
-    out = []
-    for record in records:
-        sentences = [s for s in split_sentences(record.get("case_summary") or "") if s.strip()][:MAX_SENTENCES]
-        if not sentences:
-            out.append([])
-            continue
-        variants = [dict(record)] + [
-            dict(record, case_summary=" ".join(s for j, s in enumerate(sentences) if j != i))
-            for i in range(len(sentences))
-        ]
-        p = np.asarray(predict(variants), dtype=float)
-        candidates = [
-            _reason("sentence", _clip(s), p[0] - p[i + 1]) for i, s in enumerate(sentences) if p[0] != p[i + 1]
-        ]
-        out.append(top_reasons(candidates, top))
+    """Per record, its reasons. `predict` maps records to P(Overturned); `criteria` per record: the
+    criteria its category calls for and whether it documents each (serving.reason_phrases.request_phrases)."""
+    phrases: list[RequestPhrases] = [
+        request_phrases(r, criteria[i] if criteria is not None else None) for i, r in enumerate(records)
+    ]
+    batch: list[Mapping[str, Any]] = []
+    for found in phrases:
+        batch.append(found.full())
+        batch.extend(found.variant(c) for c in found.candidates)
+    p = np.asarray(predict(batch), dtype=float) if batch else np.empty(0)
+    out, at = [], 0
+    for found in phrases:
+        base, variants = p[at], p[at + 1 : at + 1 + len(found.candidates)]
+        at += 1 + len(found.candidates)
+        out.append(ranked([_reason(c, 100 * (base - q)) for c, q in zip(found.candidates, variants)], top))
     return out
-
-
-def _clip(sentence: str) -> str:
-    sentence = " ".join(sentence.split())
-    return sentence if len(sentence) <= SENTENCE_CHARS else sentence[:SENTENCE_CHARS].rsplit(" ", 1)[0] + " …"

@@ -33,7 +33,6 @@ class BaselineScorer:
         # one-row DataFrame and ColumnTransformer cost more than the model itself per request.
         blocks = self.pipeline.named_steps["features"].transformers_
         active = [b for b in blocks if b[1] != "drop" and b[0] != "remainder"]
-        self._names = None  # the features' readable names, for reasons (built on first use)
         self.text_only = [(name, column) for name, _, column in active] == [("text", "text")]
         if self.text_only:
             self.tfidf = self.pipeline.named_steps["features"].named_transformers_["text"]
@@ -60,20 +59,11 @@ class BaselineScorer:
 
         return pd.DataFrame(inputs).astype({"treatment_category": object, "patient_sex": object})
 
-    def reasons(self, records: Sequence[Mapping[str, Any]], top: int = 5) -> list[list[dict]]:
-        """Per record, the terms and features with the largest log-odds contributions (serving.reasons)."""
-        from serving.reasons import term_reasons
+    def reasons(self, records: Sequence[Mapping[str, Any]], top: int = 6, criteria=None) -> list[list[dict]]:
+        """Per record, the phrases whose omission moves the raw score most (serving.reasons)."""
+        from serving.reasons import phrase_reasons
 
-        inputs = self._inputs(records)
-        features = self.pipeline.named_steps["features"]
-        if self._names is None:  # built once: naming every column costs more than one explanation
-            self._names = features.get_feature_names_out()
-        matrix = (
-            self.tfidf.transform([i["text"] for i in inputs])
-            if self.text_only
-            else features.transform(self._frame(inputs))
-        )
-        return term_reasons(matrix, self._names, self.pipeline.named_steps["classifier"].coef_[0], top)
+        return phrase_reasons(self.predict_proba, records, top, criteria)
 
 
 def _baseline_pipeline(path: Path, loaded: Any):
@@ -146,6 +136,8 @@ class CalibratedScorer:
 
         return apply_calibration(self.meta.calibration, self.inner.predict_proba(records))
 
-    def reasons(self, records: Sequence[Mapping[str, Any]], top: int = 5) -> list[list[dict]]:
-        """The family's reasons: calibration is monotone, so it changes no direction."""
-        return self.inner.reasons(records, top)
+    def reasons(self, records: Sequence[Mapping[str, Any]], top: int = 6, criteria=None) -> list[list[dict]]:
+        """The phrases whose omission moves the calibrated probability most, in percentage points (serving.reasons)."""
+        from serving.reasons import phrase_reasons
+
+        return phrase_reasons(self.predict_proba, records, top, criteria)

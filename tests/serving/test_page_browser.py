@@ -1,8 +1,10 @@
 """The page at `/` of `imr serve`, driven in a real headless Chromium (Debian's `chromium`, found
-the `chromium` fixture of tests/conftest.py): the form is filled and submitted like a user would, and the calibrated
+by the `chromium` fixture of tests/conftest.py): the form is filled and submitted like a user would, and the calibrated
 probability, the base rate, its band and answer (never a label that contradicts the probability, never a
-decision), the model's trust sentence, at least one precedent with its expandable rationale and the
-reviewer criteria must appear. Chromium is driven over the DevTools protocol on a pipe
+decision), the model's trust sentence, the reasons with their effects in percentage points (one neutral
+colour for both directions), precedents from distinct cases with their expandable rationale, the "no close
+precedent" note where nothing is close, and the reviewer criteria must appear. Chromium is driven over the
+DevTools protocol on a pipe
 (--remote-debugging-pipe: NUL-separated JSON on fds 3 and 4), so no driver package is needed.
 Screenshots at desktop and phone width go to test-artifacts/page/ (IMR_TEST_ARTIFACTS moves it)."""
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import subprocess
 import threading
 import time
@@ -212,7 +215,8 @@ def test_the_page_scores_a_request_with_reasons_and_precedents(chromium, served,
         assert_the_answer_matches_the_probability(browser, expected)
         assert browser.js("document.querySelectorAll('#results li.precedent').length") >= 1
         assert browser.js("document.querySelectorAll('#results li.precedent details summary').length") >= 1
-        assert browser.js("document.querySelectorAll('#results .up, #results .down').length") >= 1
+        check_precedents_are_distinct_cases(browser)
+        check_reasons_in_points_and_neutral(browser)
         # reviewer criteria: how often cited in upheld and overturned items, and whether the summary documents it
         criteria = browser.js("[...document.querySelectorAll('#results li.criterion')].map(li => li.textContent)")
         assert criteria and all(" upheld and " in c and "overturned items; " in c for c in criteria)
@@ -235,8 +239,39 @@ def test_the_page_scores_a_request_with_reasons_and_precedents(chromium, served,
         assert capped["p_overturned"] <= capped["base_rate"]
         assert_the_answer_matches_the_probability(browser, capped)
         browser.screenshot(ARTIFACTS / "score_out_of_distribution.png", 1200, 900)
+        # nothing in the index is like it: no filler, a note that says so
+        assert browser.js("document.querySelectorAll('#results li.precedent').length") == 0
+        note = browser.js("document.querySelector('#results .precedents-note')?.textContent || ''")
+        assert note.startswith("No close precedent in the ") and "decided items" in note
+        browser.screenshot(ARTIFACTS / "no_close_precedent_desktop.png", 1200, 900)
     finally:
         browser.close()
+
+
+def check_precedents_are_distinct_cases(browser: DevTools) -> None:
+    shown = browser.js("[...document.querySelectorAll('#results li.precedent span')].map(s => s.textContent)")
+    cases = [re.search(r"\(([^,]+),", text).group(1) for text in shown]
+    numbered = [c for c in cases if c != "no case number"]
+    assert cases and len(numbered) == len(set(numbered))
+
+
+def check_reasons_in_points_and_neutral(browser: DevTools) -> None:
+    """Each reason says its effect in points; raising and lowering share one neutral colour (neither is
+    the good or the bad side for the reader); no reason is a bare token."""
+    from serving.reason_stoplist import bare
+
+    reasons = browser.js("[...document.querySelectorAll('#results li.reason')].map(li => li.textContent)")
+    assert reasons and all(re.match(r"^[\u25B2\u25BC] [+\u2212]\d+\.\d points", r) for r in reasons)
+    texts = browser.js("[...document.querySelectorAll('#results li.reason')].map(li => li.children[1].textContent)")
+    assert not [t for t in texts if bare(t.split(": ", 1)[-1])]
+    colours = browser.js("[...document.querySelectorAll('#results li.reason')].map(li => getComputedStyle(li).color)")
+    directions = browser.js(
+        "[...document.querySelectorAll('#results li.reason')].map(li => li.classList.contains('up'))"
+    )
+    assert len(set(colours)) == 1, colours  # the same colour whichever way a reason points
+    red, green, blue = (int(v) for v in re.findall(r"\d+", colours[0])[:3])
+    assert max(red, green, blue) - min(red, green, blue) <= 24  # a grey, not a red or a green
+    assert set(directions) <= {True, False}
 
 
 def test_the_page_scores_an_uploaded_letter(chromium, served, small_corpus, tmp_path):

@@ -1,7 +1,8 @@
 """Precedents (serving/precedents.py) and explanations of the baseline (serving/reasons.py): the
-index packaged with hashes, search and its filters, the self-precedent exclusion, the rationale
-kept out of every query, `imr search`, `imr predict --explain`, `predict(explain=True)` and the
-HTTP routes. One small baseline is trained once for the module, as in test_predict.py."""
+index packaged with hashes, search and its filters, one item per case, the similarity cut-off and
+the "no close precedent" note, the self-precedent exclusion, the rationale kept out of every query,
+`imr search`, `imr predict --explain`, `predict(explain=True)` and the HTTP routes. One small
+baseline is trained once for the module, as in test_predict.py."""
 
 from __future__ import annotations
 
@@ -16,7 +17,15 @@ from fastapi.testclient import TestClient
 
 from serving import precedents
 from serving.http import create_app
-from serving.precedents import FILES, MATRIX_FILE, Filters, PrecedentIndex, PrecedentQueryError, build_index
+from serving.precedents import (
+    FILES,
+    MATRIX_FILE,
+    MIN_SIMILARITY,
+    Filters,
+    PrecedentIndex,
+    PrecedentQueryError,
+    build_index,
+)
 from training.imr import main
 
 MODEL_NAME = RAW_BASELINE_NAME
@@ -87,19 +96,20 @@ def test_search_returns_the_precedent_fields_best_first(predictor):
     assert len(found) == 4
     assert all(set(p) == SHOWN for p in found)
     similarities = [p["similarity"] for p in found]
-    assert similarities == sorted(similarities, reverse=True) and similarities[0] > 0
+    assert similarities == sorted(similarities, reverse=True) and similarities[-1] >= MIN_SIMILARITY
     assert all(0 < len(p["rationale_excerpt"]) <= 600 for p in found)
     assert "mri" in found[0]["treatment"].lower()
+    assert len({p["case_number"] for p in found}) == 4  # one item per case
 
 
 def test_filters(predictor):
     overturned = predictor.search({"treatment": "physical therapy"}, 50, Filters(decision="Overturned"))
     assert overturned and {p["decision"] for p in overturned} == {"Overturned"}
-    opioids = predictor.search({"treatment": "physical therapy"}, 50, Filters(category="opioids"))
+    opioids = predictor.search({"treatment": "Norco"}, 50, Filters(category="opioids"))
     assert opioids and {p["treatment_category"] for p in opioids} == {"opioids"}
     dated = predictor.search({"treatment": "MRI"}, 50, Filters(since="2017-01-01", until="2017-01-31"))
     assert dated and all("2017-01-01" <= p["decision_date"] <= "2017-01-31" for p in dated)
-    everything = predictor.search({"treatment": "MRI"}, 500)
+    everything = predictor.precedents.search({"treatment": "MRI"}, 500, min_similarity=0.15)
     assert any(p["decision_date"] is None for p in everything)  # the header-less letters have no dates
     assert len(dated) < len(everything)
     for bad in (Filters(decision="Maybe"), Filters(category="nope"), Filters(since="01/02/2017")):
@@ -121,13 +131,16 @@ def test_a_letter_in_the_index_is_never_its_own_precedent(predictor, rows):
     for row in rows:
         letters.setdefault(row["letter_id"], set()).add(key(row))
     assert any(r["case_number"] is None for r in rows)  # header-less letters: only their case summary identifies them
+    shown = 0
     for row in rows:
         own = letters[row["letter_id"]]
         explained = predictor.predict([row], explain=True)[0]
-        assert explained["precedents"] and not own & {key(p) for p in explained["precedents"]}
+        assert not own & {key(p) for p in explained["precedents"]}
+        shown += len(explained["precedents"])
         # without the case number (a request typed in), the same case summary still identifies the letter
         request = {k: row[k] for k in ("treatment", "case_summary", "claims_administrator_guideline")}
         assert not own & {key(p) for p in predictor.search(request, 20)}
+    assert shown > len(rows)  # precedents were found, so the check could fail
     # the exclusion is what keeps them out: without a summary or case number the letter's own items come first
     row = rows[0]
     assert key(row) in {key(p) for p in predictor.search({"treatment": row["treatment"]}, 20)}
@@ -157,23 +170,30 @@ def test_plain_predictions_carry_no_evidence_and_explained_ones_do(predictor, ro
     explained = predictor.predict(rows[:3], explain=True)
     for p, e in zip(plain, explained, strict=True):
         assert {k: e[k] for k in p} == p  # explaining never changes the score
-        assert e["reasons"] and len(e["precedents"]) == 5
+        assert e["reasons"] and 1 <= len(e["precedents"]) <= 5
+        assert (e["precedents_note"] is None) == (len(e["precedents"]) == 5)
+        assert len({q["case_number"] for q in e["precedents"]}) == len(e["precedents"])
 
 
-def test_baseline_reasons_are_the_terms_coefficient_times_value(predictor, rows):
-    """The contributions of every term plus the intercept give the model's log-odds exactly."""
+def test_baseline_reasons_are_points_of_probability_from_leaving_phrases_out(predictor, rows):
+    """Each reason's effect is the probability with the request as it is minus without the phrase (or,
+    for a criterion it lacks, with it documented), in percentage points."""
+    from serving.reason_phrases import request_phrases
+
     scorer = predictor.scorer
-    row = rows[0]
-    reasons = scorer.reasons([row], top=100_000)[0]
-    assert reasons and all(r["kind"] in ("term", "feature") for r in reasons)
+    row = next(r for r in rows if len(r["case_summary"]) > 300)
+    cited = predictor.criteria.for_records([row])[0]
+    criteria = {c["criterion"]: c["in_request"] for c in cited}
+    reasons = scorer.reasons([row], top=100, criteria=[criteria])[0]
+    assert len(reasons) > 3 and {r["kind"] for r in reasons} >= {"treatment", "finding"}
     assert all((r["effect"] > 0) == (r["direction"] == "up") for r in reasons)
-    ups = [r["effect"] for r in reasons if r["direction"] == "up"]
-    assert ups == sorted(ups, reverse=True)
-    intercept = scorer.pipeline.named_steps["classifier"].intercept_[0]
-    p = scorer.predict_proba([row])[0]
-    assert sum(r["effect"] for r in reasons) + intercept == pytest.approx(np.log(p / (1 - p)), abs=0.01)
-    top = scorer.reasons([row])[0]
-    assert len(top) <= 10 and {r["direction"] for r in top} == {"up", "down"}
+    sizes = [abs(r["effect"]) for r in reasons]
+    assert sizes == sorted(sizes, reverse=True)
+    found = request_phrases(row, criteria)
+    variants = {c.text: found.variant(c) for c in found.candidates}
+    p = scorer.predict_proba([found.full(), *(variants[r["text"]] for r in reasons)])
+    assert [r["effect"] for r in reasons] == pytest.approx(list(100 * (p[0] - p[1:])), abs=0.006)
+    assert len(scorer.reasons([row])[0]) <= 6
 
 
 def run_cli(args, capsys):
@@ -207,6 +227,10 @@ def test_imr_search(env, capsys):
     assert all(p["decision"] == "Upheld" and "2016-12-01" <= p["decision_date"] <= "2017-01-15" for p in found)
     code, found, err = run_cli(["search", "MRI", "--model", uri, "--category", "nope"], capsys)
     assert code == 2 and not found and "unknown treatment category" in err
+    code, found, err = run_cli(["search", "asdf qwerty", "--model", uri], capsys)
+    assert code == 0 and not found and err.startswith("imr search: no close precedent in the ")
+    code, found, err = run_cli(["search", "MRI", "--model", uri, "--min-similarity", "0.1"], capsys)
+    assert code == 2 and not found and "min_similarity must be between 0.15 and 1" in err
 
 
 def test_imr_predict_explain(env, pdf_row, tmp_path, capsys):
@@ -259,6 +283,9 @@ def test_http_search(client):
     assert bad.status_code == 422 and "ISO date" in bad.json()["detail"][0]["msg"]
     assert client.get("/v1/search", params={"q": "MRI", "k": 0}).status_code == 422
     assert client.get("/v1/search").status_code == 422
+    assert client.get("/v1/search", params={"q": "MRI", "min_similarity": 0.1}).status_code == 422
+    nothing = client.get("/v1/search", params={"q": "asdf qwerty"}).json()
+    assert nothing["precedents"] == [] and nothing["note"].startswith("no close precedent in the ")
 
 
 def test_http_predict_explain(client, pdf_row):
@@ -267,8 +294,9 @@ def test_http_predict_explain(client, pdf_row):
     assert "reasons" not in plain and "precedents" not in plain
     explained = client.post("/v1/predict", json={"items": [item], "explain": True}).json()["predictions"][0]
     assert explained["p_overturned"] == plain["p_overturned"] and explained["id"] == 1
-    assert explained["reasons"] and {"kind", "text", "effect", "direction"} == set(explained["reasons"][0])
-    assert explained["precedents"] and set(explained["precedents"][0]) == SHOWN
+    reason_fields = {"kind", "text", "quote", "criteria", "effect", "direction"}
+    assert explained["reasons"] and reason_fields == set(explained["reasons"][0])
+    assert explained["precedents"] and set(explained["precedents"][0]) == SHOWN and "precedents_note" in explained
     assert pdf_row["case_number"] not in {p["case_number"] for p in explained["precedents"]}
 
 
