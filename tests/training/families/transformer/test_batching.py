@@ -98,12 +98,20 @@ def varied_split(tf_splits) -> Split:
 
 
 def test_trainer_batches_are_grouped_and_padded_to_their_own_longest(
-    tmp_path, tf_env, tf_letters, tiny_base, varied_split
+    tmp_path, tf_env, tf_letters, tiny_base, varied_split, monkeypatch
 ):
+    from transformers import AutoTokenizer
+    from transformers.trainer_pt_utils import LengthGroupedSampler
+
     from training.families.transformer.fine_tune import build_trainer, new_classifier
 
+    samplers = []
+    ours = LengthGroupedTrainer._get_train_sampler
+    monkeypatch.setattr(
+        LengthGroupedTrainer, "_get_train_sampler", lambda *a: samplers.append(ours(*a)) or samplers[-1]
+    )
     cfg = tf_config(tf_letters, tiny_base, max_length=128, batch_size=4)
-    tokenizer = __import__("transformers").AutoTokenizer.from_pretrained(tiny_base.path, local_files_only=True)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_base.path, local_files_only=True)
     trainer = build_trainer(cfg, new_classifier(cfg, tiny_base.path), tokenizer, varied_split, None, tmp_path)
     widths, real = [], []
     for batch in trainer.get_train_dataloader():
@@ -112,6 +120,8 @@ def test_trainer_batches_are_grouped_and_padded_to_their_own_longest(
         real.append(mask.sum(1).tolist())
         assert mask.sum(1).max() == mask.shape[1]  # padded to its own longest item, not to max_length
     assert sum(len(r) for r in real) == len(varied_split)
+    # the Trainer asked our override for its sampler (a transformers that renamed the hook would not)
+    assert len(samplers) == 1 and isinstance(samplers[0], LengthGroupedSampler) and samplers[0].batch_size == 4
     # closer lengths within a batch than in random batches of the same items (46 items make groups of
     # only 8, 2 batches: test_grouped_batches_pad_far_less_than_random_ones shows it at scale)
     spread = np.mean([max(r) - min(r) for r in real])
