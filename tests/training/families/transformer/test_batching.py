@@ -175,6 +175,11 @@ def test_device_settings_for_a_cpu_and_a_gpu(tmp_path, monkeypatch, tf_letters, 
     assert (gpu["dataloader_num_workers"], gpu["dataloader_pin_memory"], gpu["bf16"]) == (2, True, True)
     assert cpu["train_sampling_strategy"] == gpu["train_sampling_strategy"] == "group_by_length"
     assert not cpu["use_cpu"]  # one process: the Trainer picks the device
+    # logs every 5 steps, but at most ~100 times a training (each is an MLflow write)
+    assert cpu["logging_steps"] == 5 == training_arguments(cfg, tmp_path, False, False, items=46)["logging_steps"]
+    assert (
+        training_arguments(cfg, tmp_path, False, False, items=2_200_000)["logging_steps"] == 2_200_000 // 8 * 2 // 100
+    )
     monkeypatch.setenv("WORLD_SIZE", "2")
     assert training_arguments(cfg, tmp_path, select=False, cuda=False)["use_cpu"]  # DDP on CPU (gloo)
     assert not training_arguments(cfg, tmp_path, select=False, cuda=True)["use_cpu"]
