@@ -4,8 +4,12 @@ resolve models:/ URIs) and by training (to log runs, list them and open the UI o
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Collection, Mapping
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -17,8 +21,27 @@ EXPERIMENT = "imr-outcome"  # the experiment runs are tracked in, unless a confi
 
 def tracking_uri() -> str:
     """MLFLOW_TRACKING_URI when set, else a SQLite store in the project root (current MLflow
-    refuses the old ./mlruns file store by default)."""
+    refuses the old ./mlruns file store by default). In a process other than the first of a
+    multi-process launch, a throwaway store of its own (_secondary_process_store)."""
+    if not is_first_process():
+        return _secondary_process_store()
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{PROJECT_ROOT / 'mlflow.db'}"
+
+
+def is_first_process() -> bool:
+    """False in the processes after the first of a multi-process launch (torchrun and accelerate
+    launch set RANK): they take part in training, but what a run records and reports is the first's."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+@cache
+def _secondary_process_store() -> str:
+    """Under torchrun or accelerate launch (which set RANK), every process runs the same `imr train`
+    and takes part in each fine-tuning, but only rank 0's runs and model versions are kept: the
+    others track into a temporary SQLite store, removed when the process exits."""
+    folder = tempfile.mkdtemp(prefix=f"imr-rank{os.environ['RANK']}-mlflow-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return f"sqlite:///{folder}/mlflow.db"
 
 
 def is_local_store(uri: str | None = None) -> bool:

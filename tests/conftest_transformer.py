@@ -33,9 +33,10 @@ class TinyBase:
 
 @contextmanager
 def transformer_env(root: Path):
-    """Offline Hugging Face, MLflow at the store in `root`, and no pip-requirement inference
+    """Offline Hugging Face, MLflow and the datasets cache in `root`, and no pip-requirement inference
     (MLflow runs a subprocess that re-imports the model only to list packages: ~15 s a model on a
     busy machine, and nothing here reads the list), until the block ends."""
+    import datasets
     import huggingface_hub.constants as hf_constants
     import mlflow.models
 
@@ -43,6 +44,8 @@ def transformer_env(root: Path):
         mp.setenv("HF_HUB_OFFLINE", "1")
         mp.setenv("TRANSFORMERS_OFFLINE", "1")
         mp.setattr(hf_constants, "HF_HUB_OFFLINE", True)
+        # fine-tuning's token cache (model.tokenized_cache_dir unset) lives in the store's folder
+        mp.setattr(datasets.config, "HF_DATASETS_CACHE", root / "hf_datasets")
         mp.setenv("TOKENIZERS_PARALLELISM", "false")
         mp.delenv("DISABLE_MLFLOW_INTEGRATION", raising=False)
         mp.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)

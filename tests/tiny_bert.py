@@ -70,13 +70,20 @@ def build_tokenizer(texts: Iterable[str], vocab_size: int = VOCAB_SIZE):
 
 
 def build_tiny_bert(
-    out_dir: Path, texts: Iterable[str], seed: int = 1234, vocab_size: int = VOCAB_SIZE, initializer_range: float = 0.2
+    out_dir: Path,
+    texts: Iterable[str],
+    seed: int = 1234,
+    vocab_size: int = VOCAB_SIZE,
+    initializer_range: float = 0.2,
+    dropout: float = 0.1,
 ) -> Path:
     """Save a tokenizer built from `texts` and a random tiny BertModel into `out_dir`.
 
     `initializer_range` (BERT's default is 0.02) is raised so that this untrained encoder's output
     depends visibly on its input: at 0.02 every letter gets the same probability to five decimals,
-    and no comparison of scores (torch vs ONNX, flipped fields) could tell inputs apart."""
+    and no comparison of scores (torch vs ONNX, flipped fields) could tell inputs apart.
+    `dropout` (BERT's 0.1 on hidden states and attention, and on the classifier fine-tuning adds):
+    0 where two trainings must agree whatever random stream each process draws its masks from."""
     import torch
     from transformers import BertConfig, BertModel
 
@@ -90,6 +97,8 @@ def build_tiny_bert(
         max_position_embeddings=MAX_POSITIONS,
         pad_token_id=tokenizer.pad_token_id,
         initializer_range=initializer_range,
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
     )
     torch.manual_seed(seed)
     model = BertModel(config)

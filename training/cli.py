@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from serving.store import EXPERIMENT
+from serving.store import EXPERIMENT, is_first_process
 
 
 def add_train_command(sub) -> None:
@@ -88,6 +88,8 @@ def _train_and_report(args: argparse.Namespace, finished: list) -> int:
         print(f"imr train: {exc}", file=sys.stderr)
         return 2
     result = finished[0]
+    if not is_first_process():  # under torchrun: the first process writes the summary and reports
+        return 0
     if args.summary:
         args.summary.parent.mkdir(parents=True, exist_ok=True)
         args.summary.write_text(json.dumps(result.summary(), indent=2) + "\n")

@@ -46,6 +46,7 @@ FAMILIES: dict[str, Family] = {
         },
         transformer_card.describe,
         transformer_card.card_section,
+        check_data=transformer.check_data,
         references=lambda cfg: {"baseline": baseline.BaselineModelConfig()} if cfg.model.compare_with_baseline else {},
         fold_config=_without_onnx,
     ),

@@ -4,7 +4,9 @@ or an encoder + linear head on its mean-pooled embedding, `frozen_encoder` or `s
 (training.families.transformer.encoder_head). This module is the family: its `model:` section and `fit`.
 
 Beside it: base_model (the pinned base encoder), domain_adaptation (masked-LM pretraining on the train
-letters), fine_tune and encoder_head (the recipes), embeddings (frozen, cached embeddings),
+letters), fine_tune and encoder_head (the recipes), tokenized (fine-tuning's token ids, cached by
+content), batching (length-grouped batches, the same for any number of processes), distributed (what
+a torchrun / accelerate launch needs of the family), embeddings (frozen, cached embeddings),
 checkpoint_loading, trainer_progress, onnx_export and onnx_check (the int8 export and its agreement
 with PyTorch), card (what the family says about itself)."""
 
@@ -22,6 +24,7 @@ from serving.model_dir import sha256_file
 from training.config import ModelConfig, TrainConfig
 from training.data.splits import Split
 from training.families.transformer.base_model import MINILM_PACKAGE, MINILM_SHA256
+from training.families.transformer.distributed import check_launch
 from training.families.transformer.domain_adaptation import DomainAdaptationConfig, adapt
 from training.families.transformer.encoder_head import SetFitConfig, fit_encoder_head
 from training.families.transformer.fine_tune import fine_tune
@@ -39,6 +42,10 @@ SET_BY_MODEL_KEYS = {
     "per_device_eval_batch_size": "batch_size",
     "warmup_steps": "warmup_ratio",
     "warmup_ratio": "warmup_ratio",
+    "bf16": "precision",
+    "fp16": "precision",
+    "train_sampling_strategy": "group_by_length",
+    "dataloader_num_workers": "dataloader_workers",
 }
 # TrainingArguments fields that the run sets from what it is doing; a config value would break it.
 OWNED_BY_RUN = {
@@ -52,6 +59,8 @@ OWNED_BY_RUN = {
     "greater_is_better": "validation PR-AUC",
     "report_to": "the run's own MLflow logging",
     "disable_tqdm": "the run's own progress bar",
+    "dataloader_pin_memory": "pinned memory on CUDA only",
+    "use_cpu": "DDP on CPU when several processes are launched without a GPU",
 }
 
 
@@ -82,6 +91,8 @@ class TransformerModelConfig(ModelConfig):
     # the start of the summary) and the rest from the end of the case summary.
     head_fraction: float = Field(default=0.75, ge=0, le=1)
     epochs: float = Field(default=3.0, gt=0)
+    # Items per batch on each process: an optimizer step takes batch_size x processes x
+    # trainer.gradient_accumulation_steps items (halve it when doubling the processes to keep the step).
     batch_size: int = Field(default=16, ge=1)
     gpu_batch_size: int = Field(default=64, ge=1)  # used instead of batch_size when CUDA is available
     learning_rate: float = Field(default=5e-5, gt=0)
@@ -93,6 +104,19 @@ class TransformerModelConfig(ModelConfig):
     class_weight: Literal["balanced"] | None = "balanced"
     early_stopping_patience: int = Field(default=2, ge=0)  # evaluations without PR-AUC gain; 0 = off
     torch_threads: int | None = Field(default=None, ge=1)
+    # fine_tune at scale (training.families.transformer.tokenized, .batching, .distributed):
+    # auto: bf16 autocast on a GPU that has it, fp16 (with loss scaling) on an older GPU, fp32 on a CPU.
+    precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
+    # Batches of items of similar token length (within each group of 50 global batches, drawn at
+    # random), each padded to its own longest item: far fewer pad tokens than random batches.
+    group_by_length: bool = True
+    dataloader_workers: int | None = Field(default=None, ge=0)  # per process; None: 2 on a GPU, 0 on a CPU
+    # The token ids are cached as Arrow files keyed by content (items, tokenizer, max_length,
+    # head_fraction): a rerun on the same items tokenises nothing. None: in the datasets cache
+    # (HF_DATASETS_CACHE)/imr-tokenized; a relative folder is against the project root.
+    cache_tokenized: bool = True
+    tokenized_cache_dir: str | None = None
+    tokenize_processes: int | None = Field(default=None, ge=1)  # None: 1 per 20,000 items, at most 1 per core
     # Freeze the embeddings and this many lower encoder layers: on a few hundred items, fine-tuning
     # only the top of the encoder and the head overfits less and costs a fraction of the time.
     freeze_layers: int = Field(default=0, ge=0)
@@ -143,6 +167,12 @@ class TransformerModelConfig(ModelConfig):
         return self
 
 
+def check_data(cfg: TrainConfig, n_train_items: int) -> None:
+    """Before any run starts: a recipe that cannot train across processes is refused under a
+    multi-process launch (training.families.transformer.distributed)."""
+    check_launch(cfg)
+
+
 def fit(cfg: TrainConfig, train: Split, validation: Split | None, model_dir: Path) -> tuple[list[str], dict]:
     """The base encoder (checked against its sha256), domain-adapted when configured, made a classifier
     by the configured recipe: fine_tune (training.families.transformer.fine_tune) or a linear head on
@@ -189,9 +219,10 @@ def fit(cfg: TrainConfig, train: Split, validation: Split | None, model_dir: Pat
             return _listed(model_dir), options
         fine_tune(cfg, init_dir, train, validation, model_dir, Path(tmp))
     if m.export_onnx:
-        from training.families.transformer.onnx_check import onnx_agreement
+        from training.families.transformer.onnx_check import SAMPLE, onnx_agreement
 
-        mlflow.log_metrics(onnx_agreement(model_dir, train.records(), cfg.data.feature_view, options))
+        sample = list(train.rows.select(range(min(SAMPLE, len(train)))))  # not every row: at scale, millions
+        mlflow.log_metrics(onnx_agreement(model_dir, sample, cfg.data.feature_view, options))
     return _listed(model_dir), options
 
 

@@ -43,6 +43,7 @@ def adapt(
     base_model is the configured name of base_dir, recorded as a tag."""
     from transformers import AutoTokenizer, DataCollatorForLanguageModeling, Trainer, set_seed
 
+    from training.families.transformer.distributed import save_on_first_process
     from training.families.transformer.trainer_progress import use_progress
 
     set_seed(seed)
@@ -65,8 +66,7 @@ def adapt(
         use_progress(trainer, "domain adaptation")
         mlflow.log_metrics(_train_measuring_loss(trainer))
         adapted = out_dir / "adapted"
-        _save_encoder_with_pooler(trainer.model, base_dir, adapted)
-        tokenizer.save_pretrained(str(adapted))
+        save_on_first_process(lambda folder: _save_adapted(trainer.model, tokenizer, base_dir, folder), adapted)
     mlflow.log_param("domain_adaptation_run_id", run.info.run_id)
     return adapted
 
@@ -103,6 +103,8 @@ def _mlm_arguments(da: DomainAdaptationConfig, out_dir: Path, seed: int):
     import torch
     from transformers import TrainingArguments
 
+    from training.families.transformer.distributed import launched_processes
+
     return TrainingArguments(
         output_dir=str(out_dir / "checkpoints"),
         num_train_epochs=da.epochs,
@@ -117,6 +119,7 @@ def _mlm_arguments(da: DomainAdaptationConfig, out_dir: Path, seed: int):
         report_to=["mlflow"],
         disable_tqdm=True,
         dataloader_pin_memory=torch.cuda.is_available(),
+        use_cpu=not torch.cuda.is_available() and launched_processes() > 1,  # DDP on CPU (gloo)
     )
 
 
@@ -144,6 +147,11 @@ def _train_measuring_loss(trainer) -> dict[str, float]:
         "val_perplexity_before": math.exp(before),
         "val_perplexity_after": math.exp(after),
     }
+
+
+def _save_adapted(mlm_model, tokenizer, base_dir: Path, out: Path) -> None:
+    _save_encoder_with_pooler(mlm_model, base_dir, out)
+    tokenizer.save_pretrained(str(out))
 
 
 def _save_encoder_with_pooler(mlm_model, base_dir: Path, out: Path) -> None:
