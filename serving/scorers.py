@@ -14,6 +14,7 @@ import numpy as np
 
 from features.style import normalise_inputs
 from serving.ensemble_scorer import EnsembleScorer
+from serving.hashed_terms import hashed_reasons, hashing_step
 from serving.model_dir import META_FILE, ModelIntegrityError, ModelMeta, read_verified_meta, require_listed
 
 # skops refuses to load any type not listed as trusted; we trust scikit-learn, NumPy and
@@ -45,6 +46,8 @@ class BaselineScorer:
         if self.text_only:
             self.tfidf = self.pipeline.named_steps["features"].named_transformers_["text"]
             self.classifier = self.pipeline.named_steps["classifier"]
+        # The streamed pipeline's text block hashes its terms (serving.hashed_terms): no names to list.
+        self.hashed = self.text_only and hashing_step(self.tfidf) is not None
 
     def _inputs(self, records: Sequence[Mapping[str, Any]]) -> list[dict]:
         """The records' model inputs in the model's view, normalised as the pipeline's were at fit."""
@@ -72,6 +75,8 @@ class BaselineScorer:
         from serving.reasons import term_reasons
 
         inputs = self._inputs(records)
+        if self.hashed:
+            return hashed_reasons(self.tfidf, self.classifier.coef_[0], [i["text"] for i in inputs], top)
         features = self.pipeline.named_steps["features"]
         if self._names is None:  # built once: naming every column costs more than one explanation
             self._names = features.get_feature_names_out()
