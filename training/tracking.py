@@ -1,5 +1,6 @@
-"""The MLflow logging every run shares (params, datasets, figures) and the stage timer. The store itself
-is opened by serving.store.open_store (for a run: training.reporting.experiment.open_experiment)."""
+"""The MLflow logging every run shares (params, datasets, figures), the stage timer and progress lines.
+The store itself is opened by serving.store.open_store (for a run: training.reporting.experiment.open_experiment).
+MLflow is imported where it is used: fold and corpus workers import this module and never log."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import mlflow
+import numpy as np
 
 
 def flat_params(tree: dict, prefix: str = "") -> dict[str, str]:
@@ -23,10 +24,12 @@ def flat_params(tree: dict, prefix: str = "") -> dict[str, str]:
 
 
 def log_splits(dsd, sources: list[str]) -> None:
-    """Each split as an MLflow dataset (schema, profile and digest; the rows stay on disk)."""
+    """Each split as an MLflow dataset (schema, profile and digest; the rows stay on disk). MLflow's
+    Hugging Face dataset reads only the first 10,000 rows (its digest and schema) and counts the
+    rest: what is logged, and what is read to log it, does not grow with the corpus."""
     import warnings
 
-    import mlflow.data
+    import mlflow.data.huggingface_dataset
 
     for split, ds in dsd.items():
         if ds.num_rows == 0:  # mlflow.data cannot describe an empty table; the ingest report counts it
@@ -35,14 +38,80 @@ def log_splits(dsd, sources: list[str]) -> None:
         # again, so it sits inside too. The splits are never used as a model's input example.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            dataset = mlflow.data.from_pandas(
-                ds.to_pandas(), source=",".join(sources), targets="label", name=f"imr-letters-{split}"
+            dataset = mlflow.data.huggingface_dataset.from_huggingface(
+                ds, source=",".join(sources), targets="label", name=f"imr-letters-{split}"
             )
             mlflow.log_input(dataset, context=split)
 
 
+# Items whose out-of-fold predictions a run logs (oof_predictions.parquet): all of a corpus up to this
+# size, else the items of a fixed sample of letters that holds at most this many.
+OOF_ITEMS_LOGGED = 20_000
+
+
+def letter_sample(letter_ids, cap: int | None = None, salt: str = "logged") -> np.ndarray:
+    """Positions of the items to log: every one when there are at most `cap`, else those of the
+    letters first in a hash order of their ids (stable: a letter is in or out whatever else the
+    corpus holds) while their items fit in `cap`. Whole letters, so by-letter curves stay valid."""
+    from features.dataset import letter_unit
+
+    cap = OOF_ITEMS_LOGGED if cap is None else cap
+    letter_ids = np.asarray(letter_ids)
+    if len(letter_ids) <= cap:
+        return np.arange(len(letter_ids))
+    letters, inverse, sizes = np.unique(letter_ids, return_inverse=True, return_counts=True)
+    order = np.argsort([letter_unit(str(key), salt) for key in letters], kind="stable")
+    taken = order[np.cumsum(sizes[order]) <= cap]
+    return np.flatnonzero(np.isin(inverse, taken))
+
+
+def progress(total: int, desc: str, unit: str):
+    """A progress bar with an ETA on a terminal (tqdm); elsewhere (a log file, a pipe) one line when
+    the step ends: `desc: N unit in S s`."""
+    import sys
+
+    from tqdm.auto import tqdm
+
+    if sys.stderr.isatty():
+        return tqdm(total=total, desc=desc, unit=unit, dynamic_ncols=True, smoothing=0.1)
+    return _StepLine(total, desc, unit)
+
+
+class _StepLine:
+    """tqdm's update/close/context interface, printing one line at the end."""
+
+    def __init__(self, total: int, desc: str, unit: str):
+        self.total, self.desc, self.unit, self.n = total, desc, unit, 0
+        self.start = time.perf_counter()
+        self.postfix = ""
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+
+    def set_postfix_str(self, text: str) -> None:
+        self.postfix = text
+
+    def close(self) -> None:
+        import sys
+
+        if self.start is None:
+            return
+        extra = f" ({self.postfix})" if self.postfix else ""
+        print(
+            f"{self.desc}: {self.n:,} {self.unit} in {time.perf_counter() - self.start:.1f} s{extra}", file=sys.stderr
+        )
+        self.start = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def log_figures(figs: dict, folder: str) -> None:
     import matplotlib.pyplot as plt
+    import mlflow
 
     for name, fig in figs.items():
         mlflow.log_figure(fig, f"{folder}/{name}")
