@@ -3,6 +3,7 @@
     python benchmarks/bench_train.py --bundled                      # the bundled letters, plus bare fits
     python benchmarks/bench_train.py --letters 4000                 # synthetic letters (1 repeat)
     python benchmarks/bench_train.py --letters 4000 --keep /tmp/c4k # keep the ingest output for reruns
+    python benchmarks/bench_train.py --letters 40000 --keep /tmp/c40k --ingest-only
     python benchmarks/bench_train.py --dataset /tmp/c4k --n-jobs 1,2  # the same ingest, 1 then 2 fold workers
     python benchmarks/bench_train.py --letters 500 --set model.features=streamed --json out.json
     python benchmarks/bench_train.py --project a.json b.json c.json  # per-letter costs -> 1M letters
@@ -305,6 +306,7 @@ def main() -> int:
     ap.add_argument("--bundled", action="store_true", help="the bundled letters (same as --letters 0)")
     ap.add_argument("--dataset", type=Path, help="an imr ingest output to train on (no generation, no ingest)")
     ap.add_argument("--keep", type=Path, help="keep the ingest output in this folder")
+    ap.add_argument("--ingest-only", action="store_true", help="generate and ingest into --keep, train nothing")
     ap.add_argument("--n-jobs", default="", help="comma-separated evaluation.n_jobs values, one run each")
     ap.add_argument("--set", action="append", default=[], help="one more imr train --set key=value")
     ap.add_argument("--tmp", type=Path, default=None, help="where the temporary folder goes")
@@ -341,6 +343,9 @@ def main() -> int:
             shutil.rmtree(tmp / "letters", ignore_errors=True)
         report = json.loads((dataset / "report.json").read_text())
         fig["items"], fig["parsed_letters"] = report["items"], report["parsed"]
+        if args.ingest_only:
+            emit_figures(fig, args.json)
+            return 0
         synthetic = synthetic or (args.dataset is not None and not args.bundled)
         sets = overrides(dataset, args.set, synthetic)
         fig["set"] = sets

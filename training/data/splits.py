@@ -63,12 +63,9 @@ class Split:
         """Each item's treatment category, as model_inputs gives it, without building the text."""
         return [treatment_category(t) for t in self.rows["treatment"]]
 
-    def mapped(self, column: str, fn: Callable[[str], str], batch: int = RECORD_BATCH) -> list[str]:
+    def mapped(self, column: str, fn: Callable[[str], str]) -> list[str]:
         """fn of each item's `column` (a long text, e.g. the case summary), read a batch at a time."""
-        out: list[str] = []
-        for start in range(0, len(self), batch):
-            out += [fn(v or "") for v in self.rows.select(range(start, min(start + batch, len(self))))[column]]
-        return out
+        return [fn(record.get(column) or "") for batch in self.record_batches(columns=[column]) for record in batch]
 
     def select(self, index: np.ndarray) -> Split:
         index = np.asarray(index, dtype=int)
@@ -78,17 +75,17 @@ class Split:
     def records(self) -> list[dict]:
         return list(self.rows)
 
-    def record_batches(self, batch: int = RECORD_BATCH) -> Iterator[list[dict]]:
-        """The items as records, `batch` at a time, in order: from the corpus's blocks when the
-        positions are sorted (a fold's items), else from the rows."""
-        if self.source is not None and len(self) and np.all(np.diff(self.positions) > 0):
-            columns = self.rows.column_names
-            for _, table in self.source.batches(columns, self.positions):
+    def record_batches(self, batch: int = RECORD_BATCH, columns: list[str] | None = None) -> Iterator[list[dict]]:
+        """The items as records (every column, or `columns`), `batch` at a time, in order: from the
+        corpus's blocks when the positions are sorted (a fold's items), else from the rows."""
+        if len(self) and np.all(np.diff(self.positions) > 0):
+            for _, table in self.source.batches(columns or self.rows.column_names, self.positions):
                 for start in range(0, table.num_rows, batch):
                     yield table.slice(start, batch).to_pylist()
             return
+        rows = self.rows if columns is None else self.rows.select_columns(columns)
         for start in range(0, len(self), batch):
-            yield list(self.rows.select(range(start, min(start + batch, len(self)))))
+            yield list(rows.select(range(start, min(start + batch, len(self)))))
 
 
 def all_items(dsd) -> object:

@@ -68,6 +68,9 @@ class StreamedConfig(Strict):
     epochs: int = Field(default=5, ge=1, le=100)
     average: bool = False  # averaged SGD (SGDClassifier(average=True))
     term_names: bool = True
+    # The criteria table counts the items of a fixed sample of letters holding at most this many
+    # items (training.families.streamed_evidence); None: every item.
+    criteria_items: int | None = Field(default=200_000, ge=1)
 
 
 class BaselineModelConfig(ModelConfig):
@@ -384,6 +387,11 @@ def describe(cfg: TrainConfig) -> str:
     )
 
 
+def _criteria_words(m) -> str:
+    cap = m.streamed.criteria_items
+    return "every item" if cap is None else f"the items of a fixed sample of letters, at most {cap:,}"
+
+
 def card_section(cfg: TrainConfig, facts: RunFacts) -> str:
     m = cfg.model
     if is_streamed(cfg):
@@ -393,7 +401,8 @@ items' document frequencies, summed a block at a time.
 - Classifier: logistic loss by SGD (scikit-learn SGDClassifier, {m.streamed.epochs} epochs, L2 penalty \
 1/(C x items) with C={m.classifier.C:g}, class_weight {m.classifier.class_weight}); saved with skops (no pickle).
 - Why streamed: the corpus has at least {m.streamed_from_letters:,} letters (model.streamed_from_letters) or the \
-config asks for it; no step holds the corpus in memory.
+config asks for it; no step holds the corpus in memory. The reviewer criteria shown with a prediction count \
+{_criteria_words(m)}.
 - What it leans on: the 25 columns with the largest weights toward Overturned and toward Upheld, named by the \
 training terms hashed into them, are in the run's `top_terms.md` artifact.
 """
