@@ -65,13 +65,28 @@ def letter_sample(letter_ids, cap: int | None = None, salt: str = "logged") -> n
     return np.flatnonzero(np.isin(inverse, taken))
 
 
+_quiet = [0]  # > 0 while inside quiet_steps()
+
+
+@contextmanager
+def quiet_steps() -> Iterator[None]:
+    """No progress of the steps inside (a cross-validation fold's fit: the folds' own bar counts them)."""
+    _quiet[0] += 1
+    try:
+        yield
+    finally:
+        _quiet[0] -= 1
+
+
 def progress(total: int, desc: str, unit: str):
     """A progress bar with an ETA on a terminal (tqdm); elsewhere (a log file, a pipe) one line when
-    the step ends: `desc: N unit in S s`."""
+    the step ends: `desc: N unit in S s`; nothing inside quiet_steps()."""
     import sys
 
     from tqdm.auto import tqdm
 
+    if _quiet[0]:
+        return tqdm(total=total, disable=True)
     if sys.stderr.isatty():
         return tqdm(total=total, desc=desc, unit=unit, dynamic_ncols=True, smoothing=0.1)
     return _StepLine(total, desc, unit)

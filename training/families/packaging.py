@@ -124,7 +124,7 @@ def fold_scores(cfg: TrainConfig, family: Family, items: Split, fold) -> FoldSco
     imports stay light: this module imports no MLflow."""
     import tempfile
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, tracking.quiet_steps():
         test = items.select(fold.test)
         model = fit_packaged(cfg, family, items.select(fold.train), None, Path(tmp) / "model")
         p, ok = model.held_out(test)
