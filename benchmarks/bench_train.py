@@ -343,6 +343,8 @@ def main() -> int:
             shutil.rmtree(tmp / "letters", ignore_errors=True)
         report = json.loads((dataset / "report.json").read_text())
         fig["items"], fig["parsed_letters"] = report["items"], report["parsed"]
+        if args.dataset is not None and not args.bundled:
+            fig["letters"] = report["parsed"]
         if args.ingest_only:
             emit_figures(fig, args.json)
             return 0

@@ -28,7 +28,7 @@ from serving.ood import write_vocabulary
 from serving.precedents import smooth_idf
 from training.families.streamed_features import TEXT_COLUMNS, FeatureCache, hashing_vectorizer, item_texts
 
-TERM_SAMPLE_ITEMS = 20_000  # training items whose terms name the model's strongest columns
+TERM_SAMPLE_ITEMS = 5_000  # training items whose terms name the model's strongest columns (a bounded cost)
 
 
 def document_frequencies(cache: FeatureCache, positions: np.ndarray, n_features: int) -> np.ndarray:
