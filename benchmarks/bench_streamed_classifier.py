@@ -127,7 +127,9 @@ def run_method(method: str, dataset: Path, repeats: int, out: Path) -> None:
             cpu += time.process_time() - c0
     np.save(out / f"{method}.npy", p)
     (out / f"{method}.json").write_text(
-        json.dumps({"cpu_s": cpu, "peak_mb": peak_memory() / 2**20, "peak_over_setup_mb": (peak_memory() - base) / 2**20})
+        json.dumps(
+            {"cpu_s": cpu, "peak_mb": peak_memory() / 2**20, "peak_over_setup_mb": (peak_memory() - base) / 2**20}
+        )
     )
 
 

@@ -12,8 +12,12 @@ patient (functional gains, failed physical therapy, MRI findings, ...): some sen
 bladder changes", "has not had PT"), hypothetical ("will consider PT if no improvement", "request
 for 6 additional visits") or about a relative ("family history of myeloma";
 features/criteria_context.py). Historical mentions count ("h/o GI bleed", "s/p ESI with 60%
-relief"). Criteria about the guideline or the request itself (the treatment is not recommended,
-the request names no quantity) have no summary pattern: `documented` is None for them.
+relief"). Some criteria need more than one sentence's mention: the next sentence ("Completed PT.
+Pain remains 7/10."; features/criteria_reading.py) or the request itself (a repeat study, a risk
+that bears on the treatment asked for; features/criteria_request.py). The reading conventions are
+rule book v2 (the "about" of tests/data/request_criteria_dev.json). Criteria about the guideline or
+the request itself (the treatment is not recommended, the request names no quantity) have no
+summary pattern: `documented` is None for them.
 
 The vocabulary (features/criteria_vocabulary.py) is fixed so counts mean the same thing in every
 model package.
@@ -21,7 +25,8 @@ model package.
 
 from __future__ import annotations
 
-from features.criteria_context import assertion, sentences
+from features.criteria_context import assertion, sentences, spelled
+from features.criteria_request import READINGS
 from features.criteria_vocabulary import CRITERIA, Criterion, Kind
 
 __all__ = ["BY_ID", "CRITERIA", "Criterion", "Kind", "cited", "documented"]
@@ -39,14 +44,21 @@ def cited(rationale: str | None) -> list[str]:
     return [c.id for c in CRITERIA if text and c.cites.search(text)]
 
 
-def documented(criterion_id: str, case_summary: str | None) -> bool | None:
-    """Whether the summary documents the criterion for this patient; None for a criterion no summary documents."""
+def documented(criterion_id: str, case_summary: str | None, treatment: str | None = None) -> bool | None:
+    """Whether the summary documents the criterion for this patient; None for a criterion no summary documents.
+    `treatment` is what the request asks for: repeat_study and risk_factors depend on it (a repeat
+    MRI needs a prior MRI of the same region; a GI history bears on an NSAID, not on a knee MRI);
+    without it they are read from the summary alone."""
     criterion = BY_ID[criterion_id]
     if criterion.documents is None:
         return None
-    return any(
-        assertion(sentence, match.start(), match.end(), criterion.polar) is None
-        for sentence in sentences(case_summary)
+    lines = tuple(spelled(sentence) for sentence in sentences(case_summary))
+    found = [
+        (index, match)
+        for index, sentence in enumerate(lines)
         for pattern in criterion.documents
         for match in pattern.finditer(sentence)
-    )
+        if assertion(sentence, match.start(), match.end(), criterion.polar) is None
+    ]
+    reading = READINGS.get(criterion_id)
+    return reading(lines, found, treatment) if reading else bool(found)

@@ -3,8 +3,8 @@ finds it cited in a rationale and the patterns that find it documented in a requ
 summary (features/criteria_summary.py). What the patterns mean, and how they are used, is in
 features/criteria.py. The rationale patterns were written from the bundled letters' rationales and
 are measured against a hand-checked sample (tests/data/criteria_sample.json); the summary patterns
-against hand-labelled request summaries (tests/data/request_criteria_dev.json, and the blind
-tests/data/request_criteria_test.json; benchmarks/criteria_in_request.py). Ids are never renamed:
+against hand-labelled request summaries (tests/data/request_criteria_dev.json and _dev2.json, and the
+blind tests/data/request_criteria_test2.json; benchmarks/criteria_in_request.py). Ids are never renamed:
 model packages store counts by id (serving/criteria.py)."""
 
 from __future__ import annotations
@@ -113,6 +113,7 @@ CRITERIA: tuple[Criterion, ...] = (
             r"clinical signs|neurolog\w* (?:physical )?exam\w*"
         ),
         DOCUMENTS["physical_examination"],
+        polar=True,
     ),
     Criterion(
         "neurological_findings",

@@ -26,7 +26,8 @@ every request the baseline scores, and case-insensitive passes of each pattern c
 times as much (1.45 ms against 0.55 ms per bundled item, 2 shared cores).
 
 Issue 9 (research/signal_hypotheses/README.md) measured an earlier form of this as costing no AUROC; this one,
-in the baseline, AUROC -0.003 (95% CI -0.055 to +0.040) on the same folds (README, "Evaluation").
+in the baseline as shipped, AUROC -0.009 (95% CI -0.075 to +0.056) against the same baseline without it, on the
+same folds (docs/training.md, "Style normalisation", where docs/evaluation.md points for it).
 """
 
 from __future__ import annotations

@@ -11,19 +11,61 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from serving.cli_search import add_search_command
+from serving.field_limits import DEFAULT_FACTOR
+
+MODEL_HELP = "models:/NAME/VERSION, models:/NAME@ALIAS, runs:/ID/model or a folder"
+BACKEND_HELP = "transformer runtime (default torch; onnx = int8)"
+FACTOR_HELP = (
+    "refuse a text field longer than this many times the longest of that field in the model's training letters "
+    "(or than this many times 1,000 characters, if more)"
+)
+# imr serve's limits: (flag, ServeSettings field, type, help). Each flag's default is the field's
+# and its environment variable IMR_SERVE_ and the field's name in capitals.
+SERVE_LIMITS = (
+    ("--max-items", "max_items", int, "most items per /v1/predict request"),
+    ("--max-explain-items", "max_explain_items", int, "most items per request with explain"),
+    ("--max-body-bytes", "max_body_bytes", int, "largest request body in bytes, else 413"),
+    ("--field-length-factor", "field_length_factor", float, FACTOR_HELP),
+    ("--max-batch-items", "max_batch_items", int, "score concurrent requests together up to this many items"),
+    ("--max-wait-ms", "max_wait_ms", float, "a busy server waits up to this long to fill a batch (0 = never)"),
+    ("--header-timeout", "header_timeout_s", float, "seconds for a request's headers to arrive, else 408"),
+    ("--body-timeout", "body_timeout_s", float, "seconds for a body to arrive after its headers, else 408"),
+    ("--max-header-bytes", "max_header_bytes", int, "largest header section, else 431"),
+    ("--max-headers", "max_headers", int, "most header fields in a request, else 431"),
+    ("--max-connections", "max_connections", int, "open connections beyond which requests get 503"),
+    ("--max-letters-per-client", "max_letters_per_client", int, "letters in progress per client address, else 429"),
+    ("--max-letter-queue", "max_letter_queue", int, "letters waiting or being read, all clients, else 503"),
+    (
+        "--letter-penalty",
+        "letter_penalty_s",
+        float,
+        "seconds a client's letters are refused (429) after one no worker could finish, doubling each time; 0 = off",
+    ),
+)
 
 
 def add_serving_commands(sub) -> None:
+    _add_predict_command(sub)
+    _add_serve_command(sub)
+    add_search_command(sub)
+
+
+def _add_predict_command(sub) -> None:
     p = sub.add_parser("predict", help="score requests or letters with a registered model")
-    p.add_argument(
-        "--model", required=True, help="models:/NAME/VERSION, models:/NAME@ALIAS, runs:/ID/model or a folder"
-    )
+    p.add_argument("--model", required=True, help=MODEL_HELP)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--input", type=Path, help="requests as .jsonl or .csv (treatment required)")
     src.add_argument("--letters", type=Path, nargs="+", help="letters (PDF or text) whose items to score")
     p.add_argument("--output", type=Path, default=Path("-"), help="JSON Lines output (default: stdout)")
     p.add_argument("--strict", action="store_true", help="exit 1 if any input line or letter is invalid")
-    p.add_argument("--backend", choices=["torch", "onnx"], help="transformer runtime (default torch; onnx = int8)")
+    p.add_argument("--backend", choices=["torch", "onnx"], help=BACKEND_HELP)
+    p.add_argument(
+        "--field-length-factor",
+        type=_factor,
+        default=DEFAULT_FACTOR,
+        metavar="N",
+        help=f"{FACTOR_HELP} (default {DEFAULT_FACTOR:g})",
+    )
     p.add_argument(
         "--explain",
         action="store_true",
@@ -33,97 +75,88 @@ def add_serving_commands(sub) -> None:
     )
     p.set_defaults(func=cmd_predict)
 
+
+def _add_serve_command(sub) -> None:
+    from serving.serve_settings import ServeSettings
+
     p = sub.add_parser("serve", help="serve a registered model over HTTP (FastAPI + uvicorn)")
-    p.add_argument(
-        "--model", required=True, help="models:/NAME/VERSION, models:/NAME@ALIAS, runs:/ID/model or a folder"
+    p.add_argument("--model", required=True, help=MODEL_HELP)
+    p.add_argument("--backend", choices=["torch", "onnx"], help=BACKEND_HELP)
+    where = p.add_argument_group("address")
+    where.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    where.add_argument("--port", type=_port, default=8000, help="port, 0-65535 (default 8000)")
+    where.add_argument(
+        "--allowed-host",
+        action="append",
+        dest="allowed_hosts",
+        metavar="NAME",
+        help="also answer requests whose Host header names NAME (repeatable; `*.example.org`, or `*` for any); "
+        "localhost, 127.0.0.1, ::1 and --host always are, anything else is 400 (env IMR_SERVE_ALLOWED_HOSTS, "
+        "comma-separated)",
     )
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    p.add_argument("--backend", choices=["torch", "onnx"], help="transformer runtime (default torch; onnx = int8)")
-    p.add_argument(
-        "--max-items", type=int, help="most items per /v1/predict request (env IMR_SERVE_MAX_ITEMS, default 256)"
-    )
-    p.add_argument(
-        "--max-explain-items",
-        type=int,
-        help="most items per request with explain (env IMR_SERVE_MAX_EXPLAIN_ITEMS, default 16)",
-    )
-    p.add_argument(
-        "--max-body-bytes", type=int, help="largest request body in bytes (env IMR_SERVE_MAX_BODY_BYTES, default 5 MiB)"
-    )
-    p.add_argument(
-        "--max-batch-items",
-        type=int,
-        help="score concurrent requests together up to this many items (env IMR_SERVE_MAX_BATCH_ITEMS, "
-        "default 64; 1 = one request at a time)",
-    )
-    p.add_argument(
-        "--max-wait-ms",
-        type=float,
-        help="a busy server waits up to this long to fill a batch (env IMR_SERVE_MAX_WAIT_MS, default 2; 0 = never)",
-    )
-    p.add_argument(
-        "--header-timeout",
-        type=float,
-        dest="header_timeout_s",
-        help="seconds for a request's headers to arrive, else 408 (env IMR_SERVE_HEADER_TIMEOUT_S, default 10)",
-    )
-    p.add_argument(
-        "--body-timeout",
-        type=float,
-        dest="body_timeout_s",
-        help="seconds for a body to arrive after its headers, else 408 (env IMR_SERVE_BODY_TIMEOUT_S, default 30)",
-    )
-    p.add_argument(
-        "--max-header-bytes",
-        type=int,
-        help="largest header section, else 431 (env IMR_SERVE_MAX_HEADER_BYTES, default 32768)",
-    )
-    p.add_argument(
-        "--max-headers",
-        type=int,
-        help="most header fields in a request, else 431 (env IMR_SERVE_MAX_HEADERS, default 100)",
-    )
-    p.add_argument(
-        "--max-connections",
-        type=int,
-        help="open connections beyond which requests get 503 (env IMR_SERVE_MAX_CONNECTIONS, default 512)",
-    )
-    p.add_argument(
+    limits = p.add_argument_group("limits (flag, else the environment, else the default)")
+    for flag, name, kind, text in SERVE_LIMITS:
+        default = ServeSettings.model_fields[name].default
+        limits.add_argument(
+            flag, type=kind, dest=name, help=f"{text} (env IMR_SERVE_{name.upper()}, default {default:g})"
+        )
+    output = p.add_argument_group("logging and runtime")
+    output.add_argument(
         "--log-level",
         default="info",
         choices=["debug", "info", "warning", "error"],
         help="info logs one line per request: method, path, status, item count, latency (default info)",
     )
-    p.add_argument("--access-log", action="store_true", help="also write uvicorn's access log")
-    p.add_argument(
-        "--http",
-        default="auto",
-        choices=["auto", "h11", "httptools"],
-        help="uvicorn HTTP parser (auto: httptools when installed)",
+    output.add_argument("--access-log", action="store_true", help="also write uvicorn's access log")
+    output.add_argument(
+        "--http", default="auto", choices=["auto", "h11", "httptools"], help="uvicorn HTTP parser (auto: httptools)"
     )
-    p.add_argument(
+    output.add_argument(
         "--loop", default="auto", choices=["auto", "asyncio", "uvloop"], help="event loop (auto: uvloop when installed)"
     )
     p.set_defaults(func=cmd_serve)
-    add_search_command(sub)
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port (0-65535)")
+    return value
+
+
+def _factor(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"{text} is outside 1-1000")
+    return value
 
 
 def validation_message(exc: ValidationError) -> str:
     return "; ".join(f"field '{'.'.join(str(p) for p in e['loc'])}': {e['msg']}" for e in exc.errors())
 
 
-def score_requests(predictor, path: Path, explain: bool = False) -> tuple[list[dict], int]:
+def score_requests(
+    predictor, path: Path, explain: bool = False, factor: float = DEFAULT_FACTOR
+) -> tuple[list[dict], int]:
     """Output rows in input order; invalid lines become error rows and are counted. Each line is
-    validated as /v1/predict validates an item (serving.request_files)."""
+    validated as /v1/predict validates an item (serving.request_files), its text fields within
+    `factor` times the longest of the model's training letters (serving/field_limits.py)."""
+    from serving.field_limits import FieldLimits
     from serving.request_files import read_requests, validate_request
 
+    limits = FieldLimits.of(predictor, factor)
     rows: list[dict] = []
     valid: list[tuple[int, dict]] = []
     for number, record, error in read_requests(path):
         fields, id_ = None, None
         if record is not None:
-            fields, id_, error = validate_request(record)
+            fields, id_, error = validate_request(record, limits)
         row = {"line": number} | ({"id": id_} if id_ is not None else {})
         if error:
             row["error"] = error
@@ -137,21 +170,30 @@ def score_requests(predictor, path: Path, explain: bool = False) -> tuple[list[d
     return rows, len(rows) - len(valid)
 
 
-def score_letters(predictor, paths: list[Path], explain: bool = False) -> tuple[list[dict], int]:
+def score_letters(
+    predictor, paths: list[Path], explain: bool = False, factor: float = DEFAULT_FACTOR
+) -> tuple[list[dict], int]:
+    """Rows of each letter's items in input order; a letter the parser rejects, or whose text
+    fields are longer than the model accepts (serving/field_limits.py), is one error row."""
     from features.dataset import item_rows
     from features.ingest import expand_paths, parse_file
+    from serving.field_limits import FieldLimits
     from serving.prediction import letter_rows
 
+    limits = FieldLimits.of(predictor, factor)
     rows: list[dict] = []
     failed = 0
     for path in expand_paths(paths):
         letter, _, reason = parse_file(path)
-        if letter is None:
+        items = item_rows(letter, letter.case_number or str(path), str(path)) if letter is not None else []
+        too_long = {name: msg for item in items for name, msg in limits.problems(item)}
+        if too_long:
+            reason = "; ".join(f"{name}: {msg}" for name, msg in too_long.items())
+        if letter is None or too_long:
             failed += 1
             print(f"{path}: rejected: {reason}", file=sys.stderr)
             rows.append({"source": str(path), "error": reason})
             continue
-        items = item_rows(letter, letter.case_number or str(path), str(path))
         predictions = predictor.predict(items, explain=explain)
         rows.extend({"source": str(path), **row} for row in letter_rows(items, predictions))
     return rows, failed
@@ -165,9 +207,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     try:
         predictor = load_predictor(args.model, args.backend)
         if args.input:
-            rows, failed = score_requests(predictor, args.input, args.explain)
+            rows, failed = score_requests(predictor, args.input, args.explain, args.field_length_factor)
         else:
-            rows, failed = score_letters(predictor, args.letters, args.explain)
+            rows, failed = score_letters(predictor, args.letters, args.explain, args.field_length_factor)
     except (ModelNotFoundError, ModelIntegrityError, InputError) as exc:
         print(f"imr predict: {exc}", file=sys.stderr)
         return 2
@@ -183,6 +225,28 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 1 if args.strict and failed else 0
 
 
+def _serve_settings(args: argparse.Namespace):
+    """ServeSettings from the flags given, else the environment; None (and the reason, naming the
+    flag and its variable, on stderr) when a value is out of range."""
+    from serving.serve_settings import ServeSettings
+
+    flags = {name: getattr(args, name) for _, name, _, _ in SERVE_LIMITS if getattr(args, name) is not None}
+    if args.allowed_hosts:
+        flags["allowed_hosts"] = args.allowed_hosts
+    try:
+        settings = ServeSettings(**flags)
+    except ValidationError as exc:
+        names = {name: flag for flag, name, _, _ in SERVE_LIMITS} | {"allowed_hosts": "--allowed-host"}
+        problems = "; ".join(
+            f"{names.get(str(e['loc'][0]), e['loc'][0])} (env IMR_SERVE_{str(e['loc'][0]).upper()}): {e['msg']}"
+            for e in exc.errors()
+        )
+        print(f"imr serve: {problems}", file=sys.stderr)
+        return None
+    # the address it binds is a name clients may use too
+    return settings.model_copy(update={"allowed_hosts": [*settings.allowed_hosts, args.host]})
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Load the model once (in the app's lifespan) and serve until interrupted; exit 2 if it cannot load."""
     import copy
@@ -191,26 +255,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from uvicorn.config import LOGGING_CONFIG
 
     from serving.http import create_app
-    from serving.http_models import ServeSettings
     from serving.http_protocol import uvicorn_options
 
-    names = (
-        "max_items",
-        "max_explain_items",
-        "max_body_bytes",
-        "max_batch_items",
-        "max_wait_ms",
-        "header_timeout_s",
-        "body_timeout_s",
-        "max_header_bytes",
-        "max_headers",
-        "max_connections",
-    )
-    flags = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
-    try:
-        settings = ServeSettings(**flags)
-    except ValidationError as exc:
-        print(f"imr serve: {validation_message(exc)}", file=sys.stderr)
+    settings = _serve_settings(args)
+    if settings is None:
         return 2
     failed: list[str] = []
 

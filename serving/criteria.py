@@ -170,7 +170,9 @@ class CriteriaTable:
                         upheld_items=entry["items"][0],
                         overturned_items=entry["items"][1],
                         counted_in=counted_in,
-                        in_request=documented(c, record.get("case_summary")) if c in BY_ID else None,
+                        in_request=(
+                            documented(c, record.get("case_summary"), record.get("treatment")) if c in BY_ID else None
+                        ),
                     ).model_dump()
                     for c, n in ranked
                 ]

@@ -4,7 +4,7 @@
     POST /v1/predict-letter  a letter (multipart `file`, or raw application/pdf / text/plain)
     GET  /health             200 {"status": "ready"}; 503 while the model loads or if it failed
     GET  /version            the model's name, version, run id, family, feature view, threshold, base rate
-    GET  /docs, /openapi.json
+    GET  /docs, /redoc, /openapi.json   (their assets served from the fastapi-offline package, no CDN)
 
 The model loads once, in a background thread started by the lifespan, so /health answers 503
 "loading" until it is ready. Bad input is a 4xx whose JSON body names the field, never a 500.
@@ -15,45 +15,57 @@ Only method, path, status, item count and latency are logged: never bodies, erro
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Callable
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 
 from fastapi import FastAPI, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 
 from serving import http_evidence as evidence
+from serving.field_limits import FieldLimits
 from serving.http_batching import BatchingScorer, ScoringError
-from serving.http_middleware import RequestLimitsAndLog
+from serving.http_letters import LetterGate, LetterReader, Refusal, client_address, letter_bytes, named_media_type
+from serving.http_middleware import LOOPBACK_HOSTS, RequestLimitsAndLog, TrustedHosts
 from serving.http_models import (
     LETTER_BODY,
     ErrorBody,
     Health,
     ModelInfo,
-    ServeSettings,
     client_errors,
+    error_detail,
     error_response,
 )
 from serving.prediction import letter_rows
+from serving.serve_settings import ServeSettings
 
 log = logging.getLogger("imr.serve")
 
-LETTER_TYPES = ("application/pdf", "text/plain", "application/octet-stream")
-ERRORS = {code: {"model": ErrorBody} for code in (413, 422, 503)}
+ERRORS = {code: {"model": ErrorBody} for code in (400, 413, 422, 503)}
+# Where an HTTPException's one message goes in the error list (what the client got wrong) and its type.
+_HTTP_ERRORS = {
+    400: (("body",), "body_invalid"),  # Starlette: a multipart body it cannot read, or too many files or fields
+    404: (("path",), "not_found"),
+    405: (("method",), "method_not_allowed"),
+    500: (("server",), "internal_error"),  # the model failed on a valid request (serving.http_batching)
+    503: (("model",), "unavailable"),
+}
 
 
 class ModelState:
-    """What the endpoints need: the predictor once loaded, or why not."""
+    """What the endpoints need: the predictor once loaded (with its request-field limits), or why not."""
 
     def __init__(self):
         self.predictor = None
         self.error: str | None = None
         self.scorer: BatchingScorer | None = None
+        self.limits: FieldLimits | None = None
+        self.letters: LetterReader | None = None
 
 
 def create_app(
@@ -67,7 +79,37 @@ def create_app(
     called with the reason when loading fails (imr serve then stops the server)."""
     settings = settings or ServeSettings()
     state = ModelState()
+    load = _loader(state, settings, model_uri, backend, predictor, on_load_error)
+    # /docs and /redoc with Swagger UI's and ReDoc's files served from the fastapi-offline package,
+    # not a CDN. FastAPI's native telemetry can record validation failures and exception messages,
+    # which may quote clinical text; its log records are off (spans and metrics stay available).
+    app = FastAPIOffline(
+        title="imr-outcome",
+        version=_package_version(),
+        lifespan=_lifespan(state, settings, load),
+        telemetry={"logs": False},
+        description="P(IMR overturns a UR denial) for disputed items of California workers' comp "
+        "Final Determination Letters.",
+    )
+    app.add_middleware(TrustedHosts, allowed=[*LOOPBACK_HOSTS, *settings.allowed_hosts])
+    app.add_middleware(  # added last, so outermost: it logs the Host check's refusals too
+        RequestLimitsAndLog,
+        max_body_bytes=settings.max_body_bytes,
+        max_headers=settings.max_headers,
+        max_header_bytes=settings.max_header_bytes,
+        router=app.router,
+    )
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    ready = _ready_predictor(state)
+    _add_status_routes(app, state, ready)
+    _add_predict_route(app, state, settings, ready)
+    _add_letter_route(app, state, settings, ready)
+    app.include_router(evidence.evidence_router(ready))
+    return app
 
+
+def _loader(state: ModelState, settings: ServeSettings, model_uri, backend, predictor, on_load_error):
     def load() -> None:
         from serving.predictor import load_predictor
 
@@ -79,6 +121,7 @@ def create_app(
             if on_load_error:
                 on_load_error(state.error)
             return
+        state.limits = FieldLimits.of(loaded, settings.field_length_factor)
         state.scorer.predictor = loaded
         state.predictor = loaded
         info = loaded.info()
@@ -91,49 +134,45 @@ def create_app(
             info["threshold"],
         )
 
+    return load
+
+
+def _lifespan(state: ModelState, settings: ServeSettings, load: Callable[[], None]):
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         state.scorer = BatchingScorer(None, settings.max_batch_items, settings.max_wait_ms)
+        gate = LetterGate(settings.max_letters_per_client, settings.max_letter_queue, settings.letter_penalty_s)
+        state.letters = LetterReader(gate)
         thread = threading.Thread(target=load, name="imr-load-model", daemon=True)
         thread.start()
         try:
             yield
         finally:
             await state.scorer.close()
+            state.letters.close()
 
-    # FastAPI's native telemetry can record validation failures and exception messages, which
-    # may quote clinical text; its log records are off (spans and metrics stay available).
-    app = FastAPI(
-        title="imr-outcome",
-        version=_package_version(),
-        lifespan=lifespan,
-        telemetry={"logs": False},
-        description="P(IMR overturns a UR denial) for disputed items of California workers' comp "
-        "Final Determination Letters.",
-    )
-    app.add_middleware(
-        RequestLimitsAndLog,
-        max_body_bytes=settings.max_body_bytes,
-        max_headers=settings.max_headers,
-        max_header_bytes=settings.max_header_bytes,
-        router=app.router,
-    )
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(HTTPException, _http_error)
+    return lifespan
 
+
+def _ready_predictor(state: ModelState) -> Callable[[], object]:
     def ready_predictor():
         if state.predictor is None:
             status = "failed" if state.error else "loading"
             raise HTTPException(503, f"model {status}", headers={"Retry-After": "5"} if status == "loading" else None)
         return state.predictor
 
-    async def score(request: Request, records: list[dict]) -> list[dict]:
-        request.scope["imr.items"] = len(records)
-        try:
-            return await state.scorer.predict(records)
-        except ScoringError as exc:
-            raise HTTPException(500, str(exc)) from None
+    return ready_predictor
 
+
+async def _score(state: ModelState, request: Request, records: list[dict]) -> list[dict]:
+    request.scope["imr.items"] = len(records)
+    try:
+        return await state.scorer.predict(records)
+    except ScoringError as exc:
+        raise HTTPException(500, str(exc)) from None
+
+
+def _add_status_routes(app: FastAPI, state: ModelState, ready_predictor) -> None:
     @app.get("/health", response_model=Health, response_model_exclude_none=True, responses={503: {"model": Health}})
     def health():
         if state.predictor is not None:
@@ -145,6 +184,8 @@ def create_app(
     def version():
         return ready_predictor().info()
 
+
+def _add_predict_route(app: FastAPI, state: ModelState, settings: ServeSettings, ready_predictor) -> None:
     @app.post(
         "/v1/predict",
         response_model=evidence.ExplainedPredictResponse,
@@ -166,7 +207,14 @@ def create_app(
             )
         predictor = ready_predictor()
         records = [item.model_dump(exclude={"id"}, exclude_unset=True) for item in body.items]
-        rows = await score(request, records)
+        too_long = [
+            error_detail(("body", "items", index, name), msg, "string_too_long")
+            for index, record in enumerate(records)
+            for name, msg in state.limits.problems(record)
+        ]
+        if too_long:
+            return JSONResponse({"detail": too_long}, status_code=422)
+        rows = await _score(state, request, records)
         if body.explain:
             rows = await evidence.explain(predictor, records, rows)
         predictions = [
@@ -174,27 +222,38 @@ def create_app(
         ]
         return {"model": predictor.info(), "predictions": predictions}
 
+
+def _add_letter_route(app: FastAPI, state: ModelState, settings: ServeSettings, ready_predictor) -> None:
     @app.post(
         "/v1/predict-letter",
         response_model=evidence.ExplainedLetterResponse,
         response_model_exclude_unset=True,
         openapi_extra={"requestBody": LETTER_BODY},
-        responses={**ERRORS, 415: {"model": ErrorBody}},
+        responses={**ERRORS, 415: {"model": ErrorBody}, 429: {"model": ErrorBody}},
     )
     async def predict_letter(request: Request, explain_: str | None = Query(None, alias="explain")):
         """Parse an uploaded letter and score each disputed item with the model's own feature view
         (pre-decision by default: the letter's decisions and rationales are not read; each item's
-        `letter_decision` is returned beside its prediction, never scored)."""
-        data = await _letter_bytes(request)
+        `letter_decision` is returned beside its prediction, never scored). Each client address has
+        at most `max_letters_per_client` letters in progress (429), all clients together
+        `max_letter_queue` (503)."""
+        data = await letter_bytes(request)
         if isinstance(data, JSONResponse):
             return data
         predictor = ready_predictor()
-        letter, reason = await run_in_threadpool(_parse_letter, data)
+        parsed = await state.letters.parse(client_address(request), data)
+        if isinstance(parsed, Refusal):
+            return parsed.response()
+        letter, reason = parsed
         if letter is None:
             return error_response(("body", "file"), reason, "letter_rejected")
         from features.dataset import item_rows
 
         items = item_rows(letter, letter.case_number or "upload", "upload")
+        too_long = {name: msg for item in items for name, msg in state.limits.problems(item)}
+        if too_long:
+            details = [error_detail(("body", "file"), f"{n}: {m}", "letter_too_long") for n, m in too_long.items()]
+            return JSONResponse({"detail": details}, status_code=422)
         explain = evidence.wants_explanation(explain_)  # reasons and precedents (the letter itself excluded)
         if explain and len(items) > settings.max_explain_items:
             return error_response(
@@ -203,54 +262,11 @@ def create_app(
                 f"{settings.max_explain_items} to explain; send it without explain",
                 "too_long",
             )
-        rows = await score(request, items)
+        rows = await _score(state, request, items)
         if explain:
             rows = await evidence.explain(predictor, items, rows)
         predictions = letter_rows(items, rows)
         return {"model": predictor.info(), "case_number": letter.case_number, "predictions": predictions}
-
-    app.include_router(evidence.evidence_router(ready_predictor))
-    return app
-
-
-async def _letter_bytes(request: Request) -> bytes | JSONResponse:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == "multipart/form-data":
-        async with request.form(max_files=1, max_fields=10) as form:
-            upload = form.get("file")
-            if upload is None or isinstance(upload, str):
-                return error_response(
-                    ("body", "file"), "a multipart upload needs the letter in a file field named 'file'", "missing"
-                )
-            return await upload.read()
-    if content_type in LETTER_TYPES:
-        return await request.body()
-    return error_response(
-        ("header", "content-type"),
-        f"send the letter as multipart/form-data (field 'file'), "
-        f"application/pdf or text/plain, not {_named_media_type(content_type)}",
-        "unsupported_media_type",
-        status=415,
-    )
-
-
-_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9.+-]{0,63}/[a-z0-9][a-z0-9.+-]{0,63}")
-
-
-def _named_media_type(content_type: str) -> str:
-    """The content type quoted in an error only when it is a plain media type: a header is client
-    text too, and anything else in it is not repeated."""
-    if not content_type:
-        return "no content type"
-    return repr(content_type) if _MEDIA_TYPE.fullmatch(content_type) else "that content type"
-
-
-def _parse_letter(data: bytes):
-    """(letter, None) or (None, reason): the same contained extraction and parser as `imr parse`
-    (a worker process with time and memory limits, so a hostile PDF cannot take the server down)."""
-    from features.contain import parse_contained
-
-    return parse_contained(data)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -259,7 +275,7 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         return error_response(
             ("header", "content-type"),
-            f"send the request as JSON with content-type application/json, not {_named_media_type(content_type)}",
+            f"send the request as JSON with content-type application/json, not {named_media_type(content_type)}",
             "unsupported_media_type",
             status=415,
         )
@@ -274,16 +290,29 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 
 
 async def _http_error(request: Request, exc: HTTPException):
-    """FastAPI answers a body that `json.loads` refuses other than by a syntax error (an integer
-    of more than 4,300 digits, nesting deeper than the recursion limit) with a 400 whose detail is
-    a string; here it is a 422 in the same list shape as every other malformed body."""
-    if exc.status_code == 400 and isinstance(exc.__cause__, (ValueError, RecursionError)):
+    """Every HTTP error in the one documented shape, `{"detail": [{"loc", "field", "msg", "type"}]}`
+    (Starlette's own are `{"detail": "string"}`: a 404, a 405, a multipart body it cannot read).
+    A body that `json.loads` refuses other than by a syntax error (bytes that are not UTF-8, an
+    integer of more than 4,300 digits, nesting deeper than the recursion limit) is a 422, as every
+    other malformed body."""
+    cause = exc.__cause__
+    if exc.status_code == 400 and isinstance(cause, UnicodeDecodeError):
+        return error_response(
+            ("body",), f"the body is not UTF-8 text ({cause.reason} at byte {cause.start + 1})", "json_invalid"
+        )
+    if exc.status_code == 400 and isinstance(cause, (ValueError, RecursionError)):
         return error_response(
             ("body",),
             "the body could not be read as JSON: a number with too many digits or nesting too deep",
             "json_invalid",
         )
-    return await http_exception_handler(request, exc)
+    if not isinstance(exc.detail, str):
+        return await http_exception_handler(request, exc)
+    phrase = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_").replace("-", "_")
+    loc, kind = _HTTP_ERRORS.get(exc.status_code, (("request",), phrase))
+    response = error_response(loc, exc.detail, kind, exc.status_code)
+    response.headers.update(exc.headers or {})
+    return response
 
 
 def _package_version() -> str:

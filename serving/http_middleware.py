@@ -1,17 +1,21 @@
-"""ASGI middleware of `imr serve`: the header and request-body limits and the one log line per
-request (the connection-level limits are in serving/http_protocol.py)."""
+"""ASGI middleware of `imr serve`: the header and request-body limits, the one log line per
+request, and the Host check (the connection-level limits are in serving/http_protocol.py)."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import logging
 import time
 import traceback
+from collections.abc import Iterable
 
 from serving.http_models import error_detail
 
 log = logging.getLogger("imr.serve")
 
+# Host names every server answers for; `--allowed-host` adds more, and the address it binds.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 GONE = object()  # the client left before its body arrived: nothing to answer
 OTHER = "<other>"  # how a path that matches no route is logged: the raw path is client text
 
@@ -82,7 +86,9 @@ class RequestLimitsAndLog:
         except Exception as exc:
             log_exception_type("request failed", exc)
             if not status[0]:  # else the response is cut short; uvicorn closes the connection
-                await _send_json(send_status, 500, {"detail": "internal server error"})
+                await _send_json(
+                    send_status, 500, {"detail": [error_detail(("server",), "internal server error", "internal_error")]}
+                )
         finally:
             log.info(
                 "%s %s %s items=%s %.1fms",
@@ -165,3 +171,53 @@ async def _send_json(send, status: int, body: dict) -> None:
         }
     )
     await send({"type": "http.response.body", "body": data})
+
+
+class TrustedHosts:
+    """Pure ASGI middleware: a request whose Host header names none of `allowed` is a 400 in the
+    service's error shape. The service has no authentication and listens on loopback, so without
+    this a web page elsewhere could reach it from the user's browser by pointing its own name at
+    127.0.0.1 (DNS rebinding); the browser then sends that name as the Host. A pattern is a name,
+    `*.example.org` (any name under it) or `*` (any: the check is off). The rejected name is not
+    repeated (a header is client text)."""
+
+    def __init__(self, app, allowed: Iterable[str]):
+        self.app = app
+        self.patterns = sorted({_host_name(name) for name in allowed})
+
+    def allows(self, host: str) -> bool:
+        return any(host == p or (p.startswith("*") and fnmatch.fnmatchcase(host, p)) for p in self.patterns)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        host = next((value.decode("latin-1") for name, value in scope["headers"] if name == b"host"), "")
+        if self.allows(_host_name(host)):
+            return await self.app(scope, receive, send)
+        await _send_json(
+            send,
+            400,
+            {
+                "detail": [
+                    error_detail(
+                        ("header", "host"),
+                        "the Host header names no host this server answers for (loopback names and "
+                        "those given with --allowed-host)"
+                        if host
+                        else "the request has no Host header",
+                        "host_not_allowed",
+                    )
+                ]
+            },
+        )
+
+
+def _host_name(host: str) -> str:
+    """The name in a Host header or an --allowed-host value, lower case, without port, brackets
+    or a trailing dot: "[::1]:8000" -> "::1", "LocalHost.:80" -> "localhost"."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        host = host[1:].partition("]")[0]
+    elif host.count(":") == 1:
+        host = host.partition(":")[0]
+    return host.rstrip(".")

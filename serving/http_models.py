@@ -1,61 +1,18 @@
-"""Settings, request and response bodies of `imr serve` (see serving/http.py)."""
+"""Request and response bodies of `imr serve` (see serving/http.py); its settings are in serving/serve_settings.py."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator, model_validator
 
 from features.views import ItemRecord
 from serving.prediction import LetterItem, ModelPrediction
 
-MB = 1024 * 1024
-
-
-class ServeSettings(BaseSettings):
-    """Request and connection limits and batching; from CLI flags, else the environment
-    (IMR_SERVE_ and the field's name in capitals: IMR_SERVE_MAX_ITEMS, IMR_SERVE_HEADER_TIMEOUT_S, ...),
-    else these defaults."""
-
-    model_config = SettingsConfigDict(env_prefix="IMR_SERVE_", extra="ignore")
-
-    max_items: int = Field(default=256, ge=1, description="most items in one /v1/predict request")
-    # An explained transformer item costs up to 41 forward passes (one per left-out sentence).
-    max_explain_items: int = Field(
-        default=16, ge=1, description="most items in one request with explain (/v1/predict, /v1/predict-letter)"
-    )
-    max_body_bytes: int = Field(default=5 * MB, ge=1, description="largest request body (JSON or letter), bytes")
-    max_batch_items: int = Field(
-        default=64,
-        ge=1,
-        description="concurrent requests are scored together up to this many items (1: one request at a time)",
-    )
-    max_wait_ms: float = Field(
-        default=2.0,
-        ge=0,
-        le=1000,
-        description="a busy server waits up to this long to fill a batch (0: never waits; an idle one never does)",
-    )
-    # Connection limits (serving/http_protocol.py): a slow or hostile client is answered and
-    # dropped, never held. The body deadline lets a 5 MiB letter through at about 1.5 Mbit/s.
-    header_timeout_s: float = Field(
-        default=10.0, gt=0, le=3600, description="a request's headers must arrive within this many seconds (408)"
-    )
-    body_timeout_s: float = Field(
-        default=30.0,
-        gt=0,
-        le=3600,
-        description="a request's body must arrive within this many seconds of its headers (408)",
-    )
-    max_header_bytes: int = Field(default=32 * 1024, ge=1024, description="largest header section, bytes (431)")
-    max_headers: int = Field(default=100, ge=1, description="most header fields in one request (431)")
-    max_connections: int = Field(
-        default=512,
-        ge=1,
-        description="open connections (and requests in progress) beyond which a request is answered 503",
-    )
+# 100 years: no worker's injury is older; the bundled letters' longest interval is far shorter.
+MAX_DAYS_SINCE_INJURY = 36_500
+MAX_ID_INT = 2**63 - 1  # an integer id fits a signed 64-bit column
 
 
 class PredictItem(ItemRecord):
@@ -80,6 +37,17 @@ class PredictItem(ItemRecord):
     )
 
     id: str | int | None = Field(default=None, description="echoed in the prediction")
+    days_since_injury: int | None = Field(default=None, ge=0, le=MAX_DAYS_SINCE_INJURY)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_not_given(cls, value):
+        """`null` for an optional field means "not given", as a field left out (and as features.views
+        .model_inputs reads None), whatever the field's type: the same for an age and a case summary.
+        `treatment` is required, and null is refused for it; so is an unknown field, null or not."""
+        if isinstance(value, dict):
+            return {k: v for k, v in value.items() if v is not None or k == "treatment" or k not in cls.model_fields}
+        return value
 
     @field_validator("treatment")
     @classmethod
@@ -100,7 +68,11 @@ class PredictItem(ItemRecord):
     @classmethod
     def _string_or_integer(cls, value):
         """One clear error instead of one per union member (a float or a bool is not an id)."""
-        if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        if isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) > MAX_ID_INT:
+                raise ValueError("id must be an integer of at most 64 bits (or a string)")
+            return value
+        if value is None:
             return value
         if not isinstance(value, str):
             raise ValueError("id must be a string or an integer")
@@ -165,7 +137,7 @@ class ErrorDetail(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    detail: list[ErrorDetail] | str
+    detail: list[ErrorDetail]
 
 
 def error_detail(loc: tuple | list, msg: str, type_: str) -> dict[str, Any]:

@@ -19,7 +19,8 @@ import asyncio
 import json
 from http import HTTPStatus
 
-from serving.http_models import ServeSettings, error_detail
+from serving.http_models import error_detail
+from serving.serve_settings import ServeSettings
 
 
 def uvicorn_options(settings: ServeSettings, http: str = "auto") -> dict:

@@ -10,6 +10,11 @@ Every file's hash is checked before anything is deserialised, and a scorer opens
 the manifest lists: one it needs but that is not listed is refused (`require_listed`), and
 libraries that pick their own files from a folder (transformers) are given a folder holding
 only the listed ones (`listed_files_only`). Listed paths are relative and stay inside the folder.
+
+The manifest sits beside the files it protects, so whoever can rewrite them can rewrite it too. A
+registered version therefore also carries the manifest's sha256 in the registry, as the version tag
+MANIFEST_SHA256_TAG (set by training.reporting.model_registry when the version is created), which
+`verify_registered_manifest` checks when a models:/NAME/VERSION or models:/NAME@ALIAS is loaded.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from features.letter import ID2LABEL
 from features.views import View
 
 META_FILE = "imr_model.json"
+MANIFEST_SHA256_TAG = "manifest_sha256"  # registry tag of a model version: sha256 of its META_FILE
 
 
 class ModelIntegrityError(RuntimeError):
@@ -44,6 +50,9 @@ class ModelMeta(BaseModel):
     calibration: dict | None = None  # see serving.calibration; applied after the raw model output
     # Overturn rate of the training items; None in models packaged before it was recorded.
     base_rate: float | None = None
+    # Longest text per request field in the training items (serving/field_limits.py bounds requests
+    # by it); None in models packaged before it was recorded.
+    field_lengths: dict[str, int] | None = None
 
 
 def sha256_file(path: Path) -> str:
@@ -60,6 +69,7 @@ def write_meta(
     options: dict | None = None,
     calibration: dict | None = None,
     base_rate: float | None = None,
+    field_lengths: dict[str, int] | None = None,
 ) -> ModelMeta:
     meta = ModelMeta(
         family=family,
@@ -69,6 +79,7 @@ def write_meta(
         options=options or {},
         calibration=calibration,
         base_rate=base_rate,
+        field_lengths=field_lengths,
     )
     (model_dir / META_FILE).write_text(meta.model_dump_json(indent=2))
     return meta
@@ -93,6 +104,22 @@ def read_verified_meta(model_dir: Path) -> ModelMeta:
         if actual != expected:
             raise ModelIntegrityError(f"{path}: sha256 {actual} does not match {expected} recorded at training")
     return meta
+
+
+def manifest_sha256(model_dir: Path) -> str:
+    """What a registered version records in MANIFEST_SHA256_TAG: the manifest names every file's sha256."""
+    return sha256_file(model_dir / META_FILE)
+
+
+def verify_registered_manifest(model_dir: Path, registered: str, version: str) -> None:
+    """Refuse a downloaded model folder whose manifest is not the one `version` (NAME version N) was
+    registered with: the folder was rewritten in the artifact store after registration."""
+    actual = manifest_sha256(model_dir)
+    if actual != registered:
+        raise ModelIntegrityError(
+            f"{model_dir / META_FILE}: sha256 {actual} does not match {registered} registered as {version} "
+            f"(version tag {MANIFEST_SHA256_TAG}); the model folder was changed after registration"
+        )
 
 
 def require_listed(model_dir: Path, meta: ModelMeta, *names: str) -> None:

@@ -112,8 +112,8 @@ class DistributionCheck:
 
 def load_distribution_check(model_dir: Path, meta: ModelMeta) -> DistributionCheck | None:
     """The check for a verified model folder; None for a model packaged before the vocabulary
-    existed (it is then scored unchecked, see README). Only a file listed, and so hash-checked,
-    in the model's meta is read."""
+    existed (it is then scored unchecked: docs/serving.md, "Out-of-distribution check"). Only a
+    file listed, and so hash-checked, in the model's meta is read."""
     if VOCAB_FILE not in meta.files:
         return None
     path = Path(model_dir) / VOCAB_FILE

@@ -21,7 +21,7 @@ Similarity is judged on pre-decision text only: `features.views.model_inputs(rec
 L2-normalised TF-IDF blocks side by side, the treatment (with its category) weighted by
 sqrt(w) and the whole pre-decision text by sqrt(1 - w), so one sparse dot product gives
 w * cos(treatment) + (1 - w) * cos(context). How w and the method were chosen:
-benchmarks/retrieval_quality.py (figures in README).
+benchmarks/retrieval_quality.py (figures in docs/evidence.md, "How precedents are found (measured)").
 
 The rationale is post-decision text: it is only ever displayed (`rationale_excerpt`), never
 indexed nor compared with a request.
@@ -53,7 +53,7 @@ IDF_FILE = f"{FOLDER}/idf.npz"  # the hashed form's idf weights
 # Hash columns of the hashed form: treatment names use few distinct terms; the pre-decision texts of a
 # million letters have tens of millions of distinct uni- and bigrams, ~10 per column at 2**22.
 HASHED_COLUMNS = {"treatment": 2**18, "context": 2**22}
-TREATMENT_WEIGHT = 0.7  # chosen by benchmarks/retrieval_quality.py (README: "How precedents are found")
+TREATMENT_WEIGHT = 0.7  # chosen by benchmarks/retrieval_quality.py (docs/evidence.md: "How precedents are found")
 EXCERPT_CHARS = 400
 QUERY_TERMS = 64  # see PrecedentIndex.scores
 SHOWN = (

@@ -2,18 +2,24 @@
 
 `model_uri` is anything MLflow resolves (models:/name/3, models:/name@alias, runs:/<id>/model,
 models:/m-<id>) or a local folder holding a logged model or an imr_model.json model folder.
+A registered version (models:/name/3, models:/name@alias) is downloaded by its number, and its
+manifest must have the sha256 the registry recorded for it (serving.model_dir.MANIFEST_SHA256_TAG);
+any other URI or a folder has no registry entry, so only its own manifest's hashes apply.
 """
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from serving.model_dir import META_FILE
+from serving.model_dir import MANIFEST_SHA256_TAG, META_FILE, verify_registered_manifest
 from serving.ood import DistributionCheck
+
+log = logging.getLogger(__name__)
 
 
 class ModelNotFoundError(LookupError):
@@ -92,8 +98,10 @@ def load_predictor(model_uri: str, backend: str | None = None) -> Predictor:
 
     with tempfile.TemporaryDirectory(prefix="imr-model-") as download:
         # Scorers read their files into memory at load, so the downloaded copy can go afterwards.
-        local, name, version, run_id = _resolve(model_uri, Path(download))
+        local, name, version, run_id, registered_manifest = _resolve(model_uri, Path(download))
         model_dir = _find_model_dir(local, model_uri)
+        if registered_manifest is not None:
+            verify_registered_manifest(model_dir, registered_manifest, f"{name} version {version}")
         scorer = load_scorer(model_dir, backend)  # verifies every listed file's sha256, the index's too
         return Predictor(
             scorer,
@@ -107,11 +115,11 @@ def load_predictor(model_uri: str, backend: str | None = None) -> Predictor:
         )
 
 
-def _resolve(model_uri: str, download: Path) -> tuple[Path, str, str | None, str | None]:
-    """(local folder, model name, version, run id)."""
+def _resolve(model_uri: str, download: Path) -> tuple[Path, str, str | None, str | None, str | None]:
+    """(local folder, model name, version, run id, the manifest sha256 the registry recorded)."""
     path = Path(model_uri)
     if path.exists():
-        return path, path.resolve().name, None, None
+        return path, path.resolve().name, None, None, None
     if "://" not in model_uri and not model_uri.startswith(("models:/", "runs:/")):
         raise ModelNotFoundError(f"model {model_uri!r}: no such folder, and not an MLflow URI (models:/NAME/VERSION)")
     import mlflow
@@ -121,15 +129,26 @@ def _resolve(model_uri: str, download: Path) -> tuple[Path, str, str | None, str
 
     quiet_local_artifact_bars()
     open_store()
-    name, version, run_id = model_uri, None, None
+    name, version, run_id, manifest, source = model_uri, None, None, None, model_uri
     try:
         if model_uri.startswith("models:/") and not model_uri.startswith("models:/m-"):
             version_info = _registered_version(model_uri.removeprefix("models:/"))
             name, version, run_id = version_info.name, str(version_info.version), version_info.run_id
-        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(download)))
+            manifest = version_info.tags.get(MANIFEST_SHA256_TAG)
+            if manifest is None:
+                log.warning(
+                    "%s version %s has no %s tag (registered before versions carried one): only its own "
+                    "manifest's hashes are checked",
+                    name,
+                    version,
+                    MANIFEST_SHA256_TAG,
+                )
+            # by number, so an alias moved meanwhile cannot swap in another version's files
+            source = f"models:/{name}/{version}"
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=str(download)))
     except MlflowException as exc:
         raise ModelNotFoundError(f"model {model_uri!r} not found: {exc.message}") from exc
-    return local, name, version, run_id
+    return local, name, version, run_id, manifest
 
 
 def _registered_version(ref: str):

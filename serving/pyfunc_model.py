@@ -51,27 +51,21 @@ def input_example() -> pd.DataFrame:
     )
 
 
-def log_packaged_model(model_dir, registered_name: str, alias: str):
-    """Log `model_dir` as a pyfunc model in the active run, register it and point `alias` at the
-    new version. Returns (registered model URI, version)."""
-    from mlflow import MlflowClient
-
+def log_packaged_model(model_dir):
+    """Log `model_dir` as a pyfunc model in the active run, without registering it: the caller
+    registers a version once everything the version needs is logged (training.reporting.model_registry). Returns
+    MLflow's ModelInfo (`model_uri` is the logged model's models:/m-<id>)."""
     read_verified_meta(model_dir)  # never log a folder that does not verify
-    example = input_example()
-    info = mlflow.pyfunc.log_model(
+    return mlflow.pyfunc.log_model(
         name="model",
         # Models-from-code: MLflow stores the entry script, not a cloudpickle of the wrapper.
         python_model=str(Path(__file__).with_name("pyfunc_entry.py")),
         artifacts={ARTIFACT_KEY: str(model_dir)},
         code_paths=[_package_dir("features"), _package_dir("serving")],
         signature=model_signature(),
-        input_example=example,
-        registered_model_name=registered_name,
+        input_example=input_example(),
         pip_requirements=pip_requirements(),
     )
-    version = str(info.registered_model_version)
-    MlflowClient().set_registered_model_alias(registered_name, alias, version)
-    return f"models:/{registered_name}/{version}", version, info.model_uri
 
 
 RUNTIME_PACKAGES = (

@@ -1,8 +1,9 @@
 """The requests of `imr predict --input FILE`: JSON Lines or CSV, one request per line or row.
 
 Each record is validated by the model that validates a `/v1/predict` item
-(serving.http_models.PredictItem), so the command and the service accept and refuse the same
-items, and score the same fields. A bad line (not UTF-8, not JSON, a CSV row the parser refuses,
+(serving.http_models.PredictItem), and its text fields bounded by the same lengths
+(serving/field_limits.py), so the command and the service accept and refuse the same items, and
+score the same fields. A bad line (not UTF-8, not JSON, a CSV row the parser refuses,
 an invalid item) is an error for that line only; the others are still scored. Errors name the
 line and the field, never the line's text (it can be clinical text). Only what makes the whole
 file unusable (it cannot be opened, a CSV header without `treatment`) is an InputError.
@@ -21,6 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from features.errors import InputError
+from serving.field_limits import FieldLimits
 from serving.http_models import PredictItem, client_errors
 
 # Python's csv default; a longer field is an error for its row (a case summary is a few KB).
@@ -40,9 +42,12 @@ def read_requests(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str 
             yield from _jsonl_records(handle)
 
 
-def validate_request(record: dict[str, Any]) -> tuple[dict[str, Any] | None, Any, str | None]:
+def validate_request(
+    record: dict[str, Any], limits: FieldLimits | None = None
+) -> tuple[dict[str, Any] | None, Any, str | None]:
     """(fields to score, id, None) or (None, id or None, error) for one record, as /v1/predict
-    validates an item: the fields are those the client set, without `id`."""
+    validates an item: the fields are those the client set, without `id`, each text field within
+    the model's `limits` (serving/field_limits.py)."""
     try:
         item = PredictItem.model_validate(record)
     except ValidationError as exc:
@@ -50,7 +55,11 @@ def validate_request(record: dict[str, Any]) -> tuple[dict[str, Any] | None, Any
         ids = [d for d in details if d["field"] == "id"]
         echo = record.get("id") if not ids else None  # an invalid id is not echoed either
         return None, echo, "; ".join(f"field '{d['field']}': {d['msg']}" for d in details)
-    return item.model_dump(exclude={"id"}, exclude_unset=True), item.id, None
+    fields = item.model_dump(exclude={"id"}, exclude_unset=True)
+    too_long = limits.problems(fields) if limits is not None else []
+    if too_long:
+        return None, item.id, "; ".join(f"field '{name}': {msg}" for name, msg in too_long)
+    return fields, item.id, None
 
 
 def _jsonl_records(handle) -> Iterator[tuple[int, dict | None, str | None]]:

@@ -16,23 +16,16 @@ from features.style import normalise_inputs
 from serving.ensemble_scorer import EnsembleScorer
 from serving.hashed_terms import hashed_reasons, hashing_step
 from serving.model_dir import META_FILE, ModelIntegrityError, ModelMeta, read_verified_meta, require_listed
-
-# skops refuses to load any type not listed as trusted; we trust scikit-learn, NumPy and
-# SciPy types and nothing else, so a tampered file cannot smuggle in arbitrary callables.
-_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.")
+from serving.skops_trust import load_trusted_skops
 
 
 class BaselineScorer:
     def __init__(self, model_dir: Path, meta: ModelMeta):
-        import skops.io as sio
-
         require_listed(model_dir, meta, "pipeline.skops")
         path = model_dir / "pipeline.skops"
-        untrusted = sio.get_untrusted_types(file=path)
-        refused = [t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES)]
-        if refused:
-            raise ModelIntegrityError(f"{path}: refusing to load types outside scikit-learn/NumPy/SciPy: {refused}")
-        self.pipeline = sio.load(path, trusted=untrusted)
+        # Only the types training.families.baseline saves are rebuilt (serving.skops_trust), whatever the
+        # manifest says: whoever can rewrite the file can rewrite its hash too.
+        self.pipeline = _baseline_pipeline(path, load_trusted_skops(path))
         self.meta = meta
         # Whether the pipeline was fitted on style-normalised text (training.families.baseline; absent in
         # models packaged before the option existed, which were not).
@@ -86,6 +79,29 @@ class BaselineScorer:
             else features.transform(self._frame(inputs))
         )
         return term_reasons(matrix, self._names, self.pipeline.named_steps["classifier"].coef_[0], top)
+
+
+def _baseline_pipeline(path: Path, loaded: Any):
+    """`loaded` if it has the baseline's shape (training.families.baseline.build_pipeline, fitted), else a
+    one-line refusal: every scikit-learn estimator is a type skops trusts, in any arrangement."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    steps = dict(loaded.steps) if isinstance(loaded, Pipeline) else {}
+    features, classifier = steps.get("features"), steps.get("classifier")
+    if not (
+        list(steps) == ["features", "classifier"]
+        and isinstance(features, ColumnTransformer)
+        and "text" in getattr(features, "named_transformers_", {})
+        and isinstance(classifier, LogisticRegression)
+        and hasattr(classifier, "coef_")
+    ):
+        raise ModelIntegrityError(
+            f"{path}: holds a {type(loaded).__name__}, not the baseline's fitted features-and-classifier "
+            "pipeline; refusing to load it"
+        )
+    return loaded
 
 
 def load_scorer(model_dir: str | Path, backend: str | None = None):

@@ -76,7 +76,7 @@ def test_the_registered_model_ranks_new_requests_by_the_signal(trained, syntheti
 
 
 def test_the_service_scores_with_the_registered_model(trained):
-    with TestClient(create_app(f"models:/{MODEL_NAME}@testing")) as client:
+    with TestClient(create_app(f"models:/{MODEL_NAME}@testing"), base_url="http://localhost") as client:
         wait_ready(client)
         response = client.post("/v1/predict", json={"items": [{"treatment": "TENS unit purchase"}]})
     assert response.status_code == 200, response.text

@@ -51,6 +51,15 @@ def add_train_command(sub) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    finished: list = []  # the TrainResult, once train() has returned it
+    try:
+        return _train_and_report(args, finished)
+    except KeyboardInterrupt as exc:
+        print(f"imr train: interrupted; {interrupted_outcome(exc, finished)}", file=sys.stderr)
+        return 130  # 128 + SIGINT, as a shell reports a command that Ctrl-C stopped
+
+
+def _train_and_report(args: argparse.Namespace, finished: list) -> int:
     from training.config import ConfigError
     from training.config_loading import load_config
     from training.data.folds import FoldError
@@ -58,15 +67,24 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     try:
         cfg = load_config(args.config, args.overrides)
-        result = train(cfg)
+        finished.append(train(cfg))
     except (ConfigError, FoldError, UndefinedMetricsError) as exc:
         print(f"imr train: {exc}", file=sys.stderr)
         return 2
+    result = finished[0]
     if args.summary:
         args.summary.parent.mkdir(parents=True, exist_ok=True)
         args.summary.write_text(json.dumps(result.summary(), indent=2) + "\n")
     print_result(result)
     return 0
+
+
+def interrupted_outcome(exc: KeyboardInterrupt, finished: list) -> str:
+    """What an interrupt left behind: the notes the run and the registry added to it on their way
+    out (training.tracking.top_level_run, training.reporting.model_registry.VersionRegistration)."""
+    if finished:
+        return f"{finished[0].model_uri} was registered and its run had finished"
+    return "; ".join(getattr(exc, "__notes__", [])) or "nothing was registered"
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

@@ -12,6 +12,25 @@ from contextlib import contextmanager
 import numpy as np
 
 
+@contextmanager
+def top_level_run(name: str) -> Iterator:
+    """mlflow.start_run for a training run, except that an interrupt (Ctrl-C, SIGINT) ends it, and any
+    nested run left open, as KILLED (MLflow's own exit would say FAILED) and notes so on the
+    KeyboardInterrupt for `imr train` to report."""
+    import mlflow
+
+    with mlflow.start_run(run_name=name) as run:
+        try:
+            yield run
+        except KeyboardInterrupt as exc:
+            while (active := mlflow.active_run()) is not None:
+                mlflow.end_run("KILLED")
+                if active.info.run_id == run.info.run_id:
+                    break
+            exc.add_note(f"run {run.info.run_id} ended as KILLED")
+            raise
+
+
 def flat_params(tree: dict, prefix: str = "") -> dict[str, str]:
     out = {}
     for key, value in tree.items():

@@ -11,8 +11,9 @@ Wiring (training/families/baseline.py, not edited here): add `request_features: 
 RequestFeaturesConfig()` to `BaselineModelConfig`; in `build_pipeline` wrap the text TF-IDF as
 `make_pipeline(TextComposer(["text"], drop_numbers=...), tfidf)` on `["text"]` when `normalise_style`,
 append `feature_blocks(cfg)[0]` to the ColumnTransformer blocks and pass
-`transformer_weights={"text": 1.0, **weights}`. Serving loads the pipeline with skops and trusts only
-sklearn/numpy/scipy types, so it must also trust `research.signal_hypotheses.request_features.` and ship that module.
+`transformer_weights={"text": 1.0, **weights}`. Serving loads the pipeline with skops and trusts only the
+exact type names in serving/skops_trust.py, so this module's transformers would have to move into
+serving (which never imports training) and be added there by name.
 Nested CV over the bundled letters (research.signal_hypotheses.study) supported none of these blocks, so all
 switches default to off; see the issue-9 report before turning one on. Style normalisation itself
 (features.style) has since moved into the baseline, outside its pipeline

@@ -2,7 +2,8 @@
 what a case summary documents on sentences written here, and precision and recall against the
 hand-checked sample of real items (tests/data/criteria_sample.json: case numbers, item indexes and
 the criteria read off each rationale by hand; no letter text) and against request summaries
-written and labelled by hand (tests/data/request_criteria_dev.json, request_criteria_test.json)."""
+written and labelled by hand (tests/data/request_criteria_dev.json, request_criteria_dev2.json) and
+probe sentences for each reading convention (tests/data/request_criteria_probes.json)."""
 
 from __future__ import annotations
 
@@ -19,20 +20,26 @@ SAMPLE = TESTS_DATA / "criteria_sample.json"
 # Measured with benchmarks/criteria_coverage.py: precision 0.971 and recall 0.939 over the 58
 # items; 0.954 and 0.899 on the 22 held-out ones.
 MIN_PRECISION, MIN_RECALL, MIN_HELD_OUT_PRECISION = 0.95, 0.9, 0.9
-# `documented` on the sample's checked case summaries: 38 of 43 still found are right (0.884).
+# `documented` on the sample's checked case summaries (summary alone, no treatment): 35 of the 40 still
+# found are right (0.875); 44 of 49 with the round-1 extraction (434475d). The pairs were checked by
+# round-1 conventions; rule book v2 reads fewer of them as documented (a course tried, not failed).
 MIN_IN_REQUEST_PRECISION = 0.85
-REQUEST_SETS = {"dev": TESTS_DATA / "request_criteria_dev.json", "test": TESTS_DATA / "request_criteria_test.json"}
+REQUEST_SETS = {
+    "dev": TESTS_DATA / "request_criteria_dev.json",
+    "dev2": TESTS_DATA / "request_criteria_dev2.json",
+    "test2": TESTS_DATA / "request_criteria_test2.json",  # blind: only its form is tested here
+}
 SUMMARY_CRITERIA = [c.id for c in CRITERIA if c.documents is not None]
-# Per criterion kind on the development set (benchmarks/criteria_in_request.py --set dev), less a
-# margin of 0.03: (precision, recall). Measured: 1.00 precision everywhere; recall 0.99 for
-# documentation, 1.00 for the others. The patterns were tuned on this set: floors, not estimates.
+_KINDS = tuple(dict.fromkeys(BY_ID[c].kind for c in SUMMARY_CRITERIA))
+PROBES = TESTS_DATA / "request_criteria_probes.json"
+# Per criterion kind on the development sets relabelled to rule book v2 (benchmarks/criteria_in_request.py
+# --set dev, --set dev2), less a margin of 0.03: (precision, recall). Measured: 1.00 precision everywhere;
+# recall 0.992 for documentation on dev, 1.00 for the rest of dev and all of dev2. The patterns were tuned
+# on these sets: floors, not estimates (tests/data/request_criteria_test2.json is the blind set).
+_FLOOR = (0.97, 0.97)
 DEV_FLOORS = {
-    "documentation": (0.97, 0.96),
-    "examination": (0.97, 0.97),
-    "conservative_care": (0.97, 0.97),
-    "imaging": (0.97, 0.97),
-    "red_flags": (0.97, 0.97),
-    "guideline_limit": (0.97, 0.97),
+    "dev": {**dict.fromkeys(_KINDS, _FLOOR), "documentation": (0.97, 0.96)},
+    "dev2": dict.fromkeys(_KINDS, _FLOOR),
 }
 
 
@@ -145,17 +152,18 @@ def test_the_request_sets_label_every_summary_criterion(name):
         assert all(isinstance(v, bool) for v in request["documents"].values()), f"{path}: {request['id']}"
 
 
-def test_documented_keeps_its_per_kind_precision_and_recall_on_the_development_set():
-    pooled = {kind: {"tp": 0, "fp": 0, "fn": 0} for kind in DEV_FLOORS}
-    for request in json.loads(REQUEST_SETS["dev"].read_text())["requests"]:
+@pytest.mark.parametrize("name", sorted(DEV_FLOORS))
+def test_documented_keeps_its_per_kind_precision_and_recall_on_the_development_sets(name):
+    pooled = {kind: {"tp": 0, "fp": 0, "fn": 0} for kind in DEV_FLOORS[name]}
+    for request in json.loads(REQUEST_SETS[name].read_text())["requests"]:
         for criterion, want in request["documents"].items():
-            got = documented(criterion, request["case_summary"])
+            got = documented(criterion, request["case_summary"], request["treatment"])
             if got or want:
                 pooled[BY_ID[criterion].kind]["tp" if got and want else "fp" if got else "fn"] += 1
     for kind, n in pooled.items():
         precision, recall = n["tp"] / (n["tp"] + n["fp"]), n["tp"] / (n["tp"] + n["fn"])
-        min_precision, min_recall = DEV_FLOORS[kind]
-        assert precision >= min_precision and recall >= min_recall, (kind, precision, recall)
+        min_precision, min_recall = DEV_FLOORS[name][kind]
+        assert precision >= min_precision and recall >= min_recall, (name, kind, precision, recall)
 
 
 @pytest.mark.parametrize(
@@ -180,7 +188,8 @@ def test_documented_keeps_its_per_kind_precision_and_recall_on_the_development_s
         ("drug_monitoring", "No aberrant behaviors or side effects.", True),
         ("drug_monitoring", "There is no urine drug screen on file.", False),
         ("drug_monitoring", "UDS 12/2024 was negative for illicit substances.", True),
-        ("physical_examination", "No midline tenderness, full strength and normal reflexes.", True),
+        # an examination recorded as entirely normal documents no finding (rule book v2)
+        ("physical_examination", "No midline tenderness, full strength and normal reflexes.", False),
         ("imaging_findings", "X-rays were unremarkable.", True),
         ("work_status", "He is P&S and not working.", True),
         ("work_status", "He no longer works as a mechanic.", True),
@@ -203,14 +212,15 @@ def test_documented_keeps_its_per_kind_precision_and_recall_on_the_development_s
         ("red_flags", "History of prostate cancer treated in 2020.", True),
         ("risk_factors", "H/o GI bleed in 2019.", True),
         ("treatment_response", "S/p L5-S1 ESI on 6/10/2024 with 60% relief lasting 4 months.", True),
-        ("repeat_study", "Prior MRI on 2/14/2023 showed a small L4-5 disc bulge.", True),
+        ("repeat_study", "Prior MRI on 2/14/2023 showed a small L4-5 disc bulge. Now with new foot drop.", True),
         ("first_line_medication", "He is no longer taking gabapentin because of dizziness.", True),
         # someone else's history does not
         ("red_flags", "Family history of multiple myeloma.", False),
         ("risk_factors", "His father had a bleeding ulcer.", False),
         ("risk_factors", "Diabetes runs in the family.", False),
         # paraphrases
-        ("conservative_care", "Tried ibuprofen and rest.", True),
+        ("conservative_care", "Tried ibuprofen and rest.", False),  # tried, not failed (rule book v2)
+        ("conservative_care", "Tried ibuprofen and rest without relief.", True),
         ("functional_improvement", "He went back to modified duty and now walks without crutches.", True),
         ("functional_improvement", "There is no documentation of objective functional improvement.", False),
         ("duration_limit", "He has been on Norco 10/325 mg three times daily since 2019.", True),
@@ -226,11 +236,81 @@ def test_documented_keeps_its_per_kind_precision_and_recall_on_the_development_s
         ("imaging_findings", "EMG/NCV: mild bilateral CTS.", True),
         ("drug_monitoring", "UDS 1/2025 c/w meds.", True),
         ("work_status", "TTD.", True),
-        ("repeat_study", "S/p EMG/NCV 2023, normal.", True),
+        ("repeat_study", "S/p EMG/NCV 2023, normal. Numbness now constant.", True),
     ],
 )
 def test_what_a_request_documents(criterion, summary, expected):
     assert documented(criterion, summary) is expected
+
+
+@pytest.mark.parametrize(
+    ("criterion", "summary", "treatment", "expected"),
+    [
+        # repeat_study: the request is a study, a prior one of the same modality and region, and a change since
+        (
+            "repeat_study",
+            "Lumbar MRI 2015 showed a bulge. Since then new left foot drop.",
+            "Repeat MRI lumbar spine",
+            True,
+        ),
+        ("repeat_study", "Lumbar MRI 2015 showed a bulge. Since then new left foot drop.", "Lumbar ESI L4-5", False),
+        ("repeat_study", "Lumbar x-rays 2016 were normal. Now new leg weakness.", "MRI lumbar spine", False),
+        ("repeat_study", "MRI right knee 2016: meniscal tear. New swelling of the left knee.", "MRI left knee", False),
+        (
+            "repeat_study",
+            "EMG 2017 showed mild CTS; symptoms unchanged.",
+            "Repeat EMG/NCV right upper extremity",
+            False,
+        ),
+        ("repeat_study", "Since yesterday urinary retention. Stenosis on a 2023 MRI.", "MRI lumbar spine", True),
+        # risk_factors: a risk that bears on the request
+        ("risk_factors", "History of a bleeding ulcer.", "Naproxen 550 mg #60", True),
+        ("risk_factors", "History of a bleeding ulcer.", "MRI lumbar spine", False),
+        ("risk_factors", "NSAIDs are avoided because of a prior GI bleed.", "Tramadol 50 mg #60", True),
+        ("risk_factors", "Type 2 diabetes.", "EMG/NCV bilateral lower extremities", True),
+        ("risk_factors", "Type 2 diabetes.", "Physical therapy 8 visits right shoulder", False),
+        ("risk_factors", "T10 injury from a fall at work in 2012.", "Baclofen 10 mg #90", False),
+        # without the request, any risk and any prior study with a change count
+        ("risk_factors", "History of a bleeding ulcer.", None, True),
+        ("repeat_study", "Lumbar MRI 2015 showed a bulge. Since then new left foot drop.", None, True),
+        # conservative_care across sentences; partial relief that goes on is not a failure
+        ("conservative_care", "Completed 12 chiropractic visits. Pain remains 7/10.", None, True),
+        ("conservative_care", "Completed 12 chiropractic visits. Pain down from 7/10 to 3/10.", None, False),
+        ("conservative_care", "Takes naproxen with partial relief.", None, False),
+        # drug_monitoring: a side effect of a medication taken now, not an intolerance that ended a trial
+        ("drug_monitoring", "She takes naproxen and developed dyspepsia on it.", None, True),
+        ("drug_monitoring", "Gabapentin caused dizziness and was stopped.", None, False),
+        ("drug_monitoring", "Not on any opioids; no aberrant behavior.", None, False),
+        # first_line_medication: a topical NSAID is not first-line
+        ("first_line_medication", "Uses Voltaren 1% gel on the knee.", None, False),
+        ("first_line_medication", "Uses diclofenac 75 mg twice daily.", None, True),
+        # work_status: an occupation alone, or P&S without a status, is not a work status
+        ("work_status", "Works as a delivery driver.", None, False),
+        ("work_status", "Declared P&S in 2016.", None, False),
+    ],
+)
+def test_what_a_request_documents_depends_on_the_request(criterion, summary, treatment, expected):
+    assert documented(criterion, summary, treatment) is expected
+
+
+def _probes() -> list:
+    return [
+        pytest.param(p["criterion"], p["summary"], p["treatment"], p["documents"], id=f"{p['batch']}-{i}")
+        for i, p in enumerate(json.loads(PROBES.read_text())["probes"])
+    ]
+
+
+def test_the_probe_sentences_are_well_formed():
+    data = json.loads(PROBES.read_text())
+    assert data["about"] and len(data["probes"]) >= 300
+    assert {p["criterion"] for p in data["probes"]} == set(SUMMARY_CRITERIA)
+    for criterion in SUMMARY_CRITERIA:  # every criterion has probes that document it and probes that do not
+        assert {p["documents"] for p in data["probes"] if p["criterion"] == criterion} == {True, False}, criterion
+
+
+@pytest.mark.parametrize(("criterion", "summary", "treatment", "expected"), _probes())
+def test_the_probe_sentences_read_as_labelled(criterion, summary, treatment, expected):
+    assert documented(criterion, summary, treatment) is expected
 
 
 def test_sentences_split_at_ends_semicolons_and_lines_but_not_after_titles():

@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 
 from serving.http import create_app
 from serving.http_batching import BatchingScorer, ScoringError
-from serving.http_models import ServeSettings
+from serving.serve_settings import ServeSettings
 
 MODEL_NAME = BASELINE_NAME
 ALIAS = "testing"
@@ -55,6 +55,7 @@ ITEMS = [
 ]
 IMR = Path(sys.executable).parent / "imr"
 JSON = {"content-type": "application/json"}
+LOCAL = "http://localhost"  # the service answers loopback Host names only (serving.http_middleware.TrustedHosts)
 TEXT = {"content-type": "text/plain"}
 
 
@@ -76,13 +77,13 @@ def predictor(env):
 def client(env):
     """The app serving models:/NAME@ALIAS, loaded by its own lifespan, ready."""
     app = create_app(f"models:/{MODEL_NAME}@{ALIAS}")
-    with TestClient(app) as c:
+    with TestClient(app, base_url=LOCAL) as c:
         wait_ready(c)
         yield c
 
 
 def small_client(predictor, **limits) -> TestClient:
-    return TestClient(create_app(None, settings=ServeSettings(**limits), predictor=predictor))
+    return TestClient(create_app(None, settings=ServeSettings(**limits), predictor=predictor), base_url=LOCAL)
 
 
 def fields(response) -> list[str]:
@@ -367,7 +368,7 @@ def test_503_until_the_model_loads(monkeypatch, predictor):
     monkeypatch.setattr(serving.predictor, "load_predictor", slow_load)
     app = create_app("models:/slow/1")
     # while the model loads, everything that needs it is 503
-    with TestClient(app) as c:
+    with TestClient(app, base_url=LOCAL) as c:
         r = c.get("/health")
         assert r.status_code == 503 and r.json() == {"status": "loading"}
         assert c.get("/version").status_code == 503
@@ -377,13 +378,15 @@ def test_503_until_the_model_loads(monkeypatch, predictor):
         release.set()
         wait_ready(c, 30)
         assert c.post("/v1/predict", json={"items": ITEMS}).status_code == 200
-    assert TestClient(create_app("models:/never/1")).get("/health").status_code == 503  # no lifespan ran
+    assert (
+        TestClient(create_app("models:/never/1"), base_url=LOCAL).get("/health").status_code == 503
+    )  # no lifespan ran
 
 
 def test_a_model_that_cannot_load_is_503_failed(tmp_path):
     reasons = []
     app = create_app(str(tmp_path / "no-such-model"), on_load_error=reasons.append)
-    with TestClient(app) as c:
+    with TestClient(app, base_url=LOCAL) as c:
         deadline = time.monotonic() + 30
         while not reasons and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -437,11 +440,19 @@ class Malformed(Broken):
 
 def test_a_model_failure_is_500_and_logs_no_message(caplog):
     caplog.set_level(logging.DEBUG)
-    with TestClient(create_app(None, predictor=Broken())) as c:
+    with TestClient(create_app(None, predictor=Broken()), base_url=LOCAL) as c:
         wait_ready(c)
         r = c.post("/v1/predict", json={"items": [{"treatment": SECRET}]})
-    assert r.status_code == 500 and "ValueError" in r.json()["detail"] and SECRET not in r.text
-    with TestClient(create_app(None, predictor=Malformed())) as c:
+    assert r.status_code == 500 and SECRET not in r.text
+    assert r.json()["detail"] == [
+        {
+            "loc": ["server"],
+            "field": "server",
+            "msg": "the model failed to score the request (ValueError)",
+            "type": "internal_error",
+        }
+    ]
+    with TestClient(create_app(None, predictor=Malformed()), base_url=LOCAL) as c:
         wait_ready(c)
         r = c.post("/v1/predict", json={"items": [{"treatment": SECRET}]})
     assert r.status_code == 500 and SECRET not in r.text
@@ -565,7 +576,7 @@ def test_imr_serve_exits_2_when_the_model_cannot_load(tmp_path):
     proc = subprocess.run(
         [*imr_command(), "serve", "--model", "x", "--max-items", "0"], capture_output=True, text=True, timeout=60
     )
-    assert proc.returncode == 2 and "max_items" in proc.stderr
+    assert proc.returncode == 2 and "--max-items (env IMR_SERVE_MAX_ITEMS)" in proc.stderr
 
 
 # --- connection limits (serving/http_protocol.py), on a real uvicorn server -----------------
@@ -647,7 +658,7 @@ def test_slow_or_silent_headers_are_408_and_closed_at_the_deadline(http):
     with live_server(http, header_timeout_s=0.5) as port:
         trickling = socket.create_connection(("127.0.0.1", port))
         silent = socket.create_connection(("127.0.0.1", port))
-        trickling.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        trickling.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
         for _ in range(3):  # a byte every 0.2 s: each would reset uvicorn's own keep-alive timer
             time.sleep(0.2)
             try:
@@ -667,7 +678,7 @@ def test_slow_bodies_are_408_and_the_service_stays_responsive():
         for _ in range(20):
             sock = socket.create_connection(("127.0.0.1", port))
             sock.sendall(
-                b"POST /v1/predict HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n"
+                b"POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\n"
                 b"content-length: 1000\r\n\r\n{"
             )
             slow.append(sock)
@@ -683,7 +694,7 @@ def test_slow_bodies_are_408_and_the_service_stays_responsive():
 def test_oversized_headers_are_refused_with_431_or_400(http):
     with live_server(http, max_header_bytes=8192) as port:
         big = socket.create_connection(("127.0.0.1", port))
-        big.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ")
+        big.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ")
         try:
             for _ in range(100):  # 1 MB, as it arrives: refused long before the end
                 big.sendall(b"a" * 10_000)
@@ -693,7 +704,7 @@ def test_oversized_headers_are_refused_with_431_or_400(http):
         assert status_of(response) in (431, 400)  # h11 refuses an oversized head itself, with 400
         many = socket.create_connection(("127.0.0.1", port))
         many.sendall(
-            b"GET /health HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(5000)) + b"\r\n"
+            b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(5000)) + b"\r\n"
         )
         response, _ = read_until_closed(many)
         assert status_of(response) in (431, 400)
@@ -740,7 +751,7 @@ def test_connection_limits_from_environment_and_flags(monkeypatch):
     proc = subprocess.run(
         [*imr_command(), "serve", "--model", "x", "--header-timeout", "0"], capture_output=True, text=True, timeout=60
     )
-    assert proc.returncode == 2 and "header_timeout_s" in proc.stderr
+    assert proc.returncode == 2 and "--header-timeout (env IMR_SERVE_HEADER_TIMEOUT_S)" in proc.stderr
 
 
 # --- the log line names the route from the app's router --------------------------------------
@@ -754,7 +765,7 @@ def test_log_names_the_matched_route_template_never_the_raw_path(caplog):
     def thing(thing_id: str):
         return {}
 
-    with TestClient(app) as c:
+    with TestClient(app, base_url=LOCAL) as c:
         wait_ready(c)
         caplog.clear()
         c.get(f"/v1/things/{SECRET}")

@@ -14,6 +14,7 @@ from hostile import bomb_pdf
 from letters import simple_letter
 
 from serving.http import create_app
+from serving.serve_settings import ServeSettings
 
 TEXT = {"content-type": "text/plain"}
 PDF = {"content-type": "application/pdf"}
@@ -21,9 +22,12 @@ PDF = {"content-type": "application/pdf"}
 
 @pytest.fixture(scope="module")
 def client(baseline_store):
-    """The app serving the session's baseline (its store set for this module), ready."""
-    app = create_app(f"models:/{baseline_store.name}@{baseline_store.alias}")
-    with TestClient(app) as c:
+    """The app serving the session's baseline (its store set for this module), ready. Without the
+    wait after a bomb (tests/serving/test_http_letter_gate.py): every request here comes from one
+    client address, and the bomb's sender is this module's next letter too."""
+    settings = ServeSettings(letter_penalty_s=0)
+    app = create_app(f"models:/{baseline_store.name}@{baseline_store.alias}", settings=settings)
+    with TestClient(app, base_url="http://localhost") as c:
         wait_ready(c)
         yield c
 

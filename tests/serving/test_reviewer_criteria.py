@@ -183,7 +183,7 @@ def test_imr_predict_explain_prints_criteria(env, letter_rows, tmp_path, capsys)
 
 @pytest.fixture(scope="module")
 def client(predictor):
-    with TestClient(create_app(None, predictor=predictor)) as c:
+    with TestClient(create_app(None, predictor=predictor), base_url="http://localhost") as c:
         while c.get("/health").status_code != 200:
             pass
         yield c

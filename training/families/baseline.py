@@ -245,19 +245,28 @@ def held_out_scores(cfg: TrainConfig, model, items: Split) -> tuple[np.ndarray, 
     return p, ok
 
 
-def package_evidence(cfg: TrainConfig, train: Split, model_dir: Path, precedents: bool) -> list[str] | None:
-    """The streamed pipeline's out-of-distribution vocabulary, and for the shipped model its
-    precedents and criteria, built from the corpus a block at a time; None: the exact pipeline's
-    (training.families.packaging, from the records)."""
+def package_evidence(
+    cfg: TrainConfig, train: Split, model_dir: Path, precedents: bool
+) -> tuple[list[str], dict[str, int]] | None:
+    """The streamed pipeline's out-of-distribution vocabulary and field lengths, and for the shipped
+    model its precedents and criteria, built from the corpus a block at a time; None: the exact
+    pipeline's (training.families.packaging, from the records)."""
     if not is_streamed(cfg):
         return None
     positions, _ = _sorted(train)
-    files = [streamed_fit.write_training_vocabulary(model_dir, feature_cache(cfg, train), positions)]
+    cache = feature_cache(cfg, train)
+    files = [streamed_fit.write_training_vocabulary(model_dir, cache, positions)]
     if precedents:
+        cap = cfg.model.streamed.criteria_items
+        sample = (
+            None if cap is None else np.sort(train.positions[tracking.letter_sample(train.letter_ids, cap, "criteria")])
+        )
         with tracking.stage("precedents_index"):
             workers = Workers(cfg.evaluation.n_jobs)
-            files += streamed_evidence.write_evidence(model_dir, train.source, positions, workers, tracking.progress)
-    return files
+            files += streamed_evidence.write_evidence(
+                model_dir, train.source, positions, workers, tracking.progress, sample
+            )
+    return files, streamed_fit.longest_fields(cache, positions)
 
 
 def fold_config(cfg: TrainConfig) -> TrainConfig:
@@ -313,12 +322,10 @@ def top_terms(model_dir: Path, k: int = TOP_TERMS) -> pd.DataFrame:
     that hash to it, most frequent first (term_names.json)."""
     import json
 
-    import skops.io as sio
-
     from serving.hashed_terms import TERM_NAMES_FILE, hashing_step
+    from serving.skops_trust import load_trusted_skops
 
-    path = model_dir / PIPELINE_FILE
-    pipeline = sio.load(path, trusted=sio.get_untrusted_types(file=path))  # our own file, written in this run
+    pipeline = load_trusted_skops(model_dir / PIPELINE_FILE)  # the types serving trusts, no others
     features = pipeline.named_steps["features"]
     coef = pipeline.named_steps["classifier"].coef_[0]
     if hashing_step(features.named_transformers_["text"]) is None:

@@ -58,7 +58,7 @@ class CombinerConfig(Strict):
     # "auc_weights": the convex weights (on a grid) of the members' standardised logits that rank the
     # inner out-of-fold scores best (mean AUROC within inner folds; ties: the weights nearest equal);
     # "logistic": a class-weighted logistic regression on them, negative weights dropped. Both measured
-    # on the bundled letters (README, "The ensemble"): alike under writer shift, auc_weights better
+    # on the bundled letters (docs/evaluation.md, "The ensemble"): alike under writer shift, auc_weights better
     # calibrated under letter folds.
     method: Literal["auc_weights", "logistic"] = "auc_weights"
     grid_step: float = Field(default=0.1, gt=0, le=0.5)  # auc_weights

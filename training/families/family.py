@@ -74,7 +74,8 @@ class Family:
     # scorer reading their text again, or None to score them so (training.families.packaging).
     held_out_scores: Callable[[TrainConfig, object, Split], tuple | None] = lambda cfg, model, items: None
     # The package's out-of-distribution vocabulary and, when asked (the shipped model), its precedents
-    # and criteria, written by the family (cfg, train, model_dir, precedents) -> files; None: from the records.
-    package_evidence: Callable[[TrainConfig, Split, Path, bool], list[str] | None] = (
+    # and criteria, written by the family (cfg, train, model_dir, precedents) -> (files, longest text
+    # of each field: serving.field_limits); None: from the records (training.families.packaging).
+    package_evidence: Callable[[TrainConfig, Split, Path, bool], tuple[list[str], dict[str, int]] | None] = (
         lambda cfg, train, model_dir, precedents: None
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from serving.criteria import build_table
+from serving.field_limits import longest_fields
 from serving.model_dir import write_meta
 from serving.model_evaluation import write_evaluation
 from serving.ood import load_distribution_check, write_training_vocabulary
@@ -30,6 +31,7 @@ class PackagedModel:
     files: list[str]
     options: dict
     base_rate: float  # overturn rate of the items it was fitted on
+    field_lengths: dict[str, int] | None = None  # longest text per field of those items (serving/field_limits.py)
     # The family's way to score held-out items without reading their text again (the streamed
     # baseline: from its cached features), or None: from the records, by serving's scorer.
     held_out_fn: Callable[[PackagedModel, Split], tuple[np.ndarray, np.ndarray] | None] | None = None
@@ -40,7 +42,15 @@ class PackagedModel:
     def finish(self, threshold: float = 0.5, calibration: dict | None = None) -> None:
         """(Re)write imr_model.json: hashes of every file, the threshold and the calibration."""
         write_meta(
-            self.model_dir, self.family, self.view, threshold, self.files, self.options, calibration, self.base_rate
+            self.model_dir,
+            self.family,
+            self.view,
+            threshold,
+            self.files,
+            self.options,
+            calibration,
+            self.base_rate,
+            self.field_lengths,
         )
         self._loaded = None
 
@@ -92,18 +102,20 @@ def fit_packaged(
     if evidence is None:
         records = train.records()  # materialised once: at corpus scale a pass over every row
         # Serving's out-of-distribution check reads the training items' vocabulary (serving/ood.py).
-        evidence = [write_training_vocabulary(model_dir, records)]
+        files_of_evidence = [write_training_vocabulary(model_dir, records)]
         with tracking.stage("precedents_index"):
             if precedents:
-                evidence += build_index(records, model_dir)
-                evidence += build_table(records, model_dir)  # reviewer criteria (serving/criteria.py)
+                files_of_evidence += build_index(records, model_dir)
+                files_of_evidence += build_table(records, model_dir)  # reviewer criteria (serving/criteria.py)
+        evidence = files_of_evidence, longest_fields(records)
     model = PackagedModel(
         model_dir,
         family.name,
         cfg.data.feature_view,
-        [*files, *evidence],
+        [*files, *evidence[0]],
         options,
         float(train.y.mean()),
+        evidence[1],
         lambda packaged, items: family.held_out_scores(cfg, packaged, items),
     )
     model.finish()  # provisional (no calibration), so the folder verifies and scores raw

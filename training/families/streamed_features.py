@@ -10,7 +10,8 @@ Each block file holds, for items [start, stop) of the corpus (training.data.sour
                      reads it (features.views.model_inputs, style-normalised when configured)
     ood-<k>.npz      what the out-of-distribution check reads (serving.ood): the treatment words of
                      each item (a block-local word list and each item's indices into it) and the
-                     number of words of its case summary
+                     number of words of its case summary; and the length of each text field
+                     (serving.field_limits.TEXT_FIELDS) of each item
 
 The cache lives in the run's scratch folder (ItemSource.scratch), in a subfolder named by a digest
 of everything the counts depend on; a `complete` file marks it whole. Building it is the `prepare`
@@ -29,6 +30,7 @@ import numpy as np
 
 from features.style import normalise_style
 from features.views import item_field_types, model_inputs
+from serving.field_limits import TEXT_FIELDS
 from serving.ood import treatment_words, word_count
 from training.data.source import Block, ItemSource
 
@@ -123,5 +125,8 @@ def featurise_block(block: Block, k: int, folder: Path, model, view: str) -> int
         word_ids=np.array([index[w] for item in words for w in item], dtype=np.int32),
         word_indptr=np.cumsum([0, *map(len, words)]).astype(np.int64),
         summary_words=np.array([word_count(r.get("case_summary") or "") for r in rows], dtype=np.int32),
+        field_lengths=np.array(
+            [[len(r[f]) if isinstance(r.get(f), str) else 0 for f in TEXT_FIELDS] for r in rows], dtype=np.int64
+        ).reshape(len(rows), len(TEXT_FIELDS)),
     )
     return len(rows)

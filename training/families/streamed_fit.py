@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from serving.field_limits import TEXT_FIELDS
 from serving.hashed_terms import TERM_NAMES_FILE, term_columns
 from serving.ood import write_vocabulary
 from serving.precedents import smooth_idf
@@ -112,6 +113,16 @@ def write_training_vocabulary(model_dir: Path, cache: FeatureCache, positions: n
         vocabulary.update(ood["words"][np.unique(ood["word_ids"][chosen])].tolist())
         lengths.append(ood["summary_words"][rows])
     return write_vocabulary(model_dir, vocabulary, np.concatenate(lengths) if lengths else np.zeros(0, np.int64))
+
+
+def longest_fields(cache: FeatureCache, positions: np.ndarray) -> dict[str, int]:
+    """serving.field_limits.longest_fields of the items at `positions`, from the cached lengths."""
+    longest = np.zeros(len(TEXT_FIELDS), dtype=np.int64)
+    for k, rows, _ in cache.rows(positions):
+        lengths = cache.ood(k)["field_lengths"][rows]
+        if len(lengths):
+            longest = np.maximum(longest, lengths.max(axis=0))
+    return {name: int(n) for name, n in zip(TEXT_FIELDS, longest)}
 
 
 def _item_of(ood: dict[str, np.ndarray]) -> np.ndarray:

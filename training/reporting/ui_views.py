@@ -7,7 +7,7 @@ set too (training.reporting.experiment), for the UI's experiment list and for ML
 The runs table shows no metric column until one is chosen; a *shared view* fixes that for every
 browser: an experiment tag `mlflow.sharedViewState.<key>` holding the table's state as JSON
 (the UI falls back to plain JSON when the value is not compressed), opened with
-`?viewStateShareKey=<key>`. tests/test_ui_browser.py checks both against the real UI.
+`?viewStateShareKey=<key>`. tests/training/reporting/test_ui_browser.py checks both against the real UI.
 """
 
 from __future__ import annotations

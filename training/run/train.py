@@ -21,6 +21,7 @@ import pandas as pd
 
 from features.writer import writer_template
 from serving.calibration import fit_calibration
+from serving.model_dir import manifest_sha256
 from serving.pyfunc_model import log_packaged_model
 from training import tracking
 from training.config import TrainConfig, resolved_yaml
@@ -41,8 +42,9 @@ from training.metrics.reference_predictors import AlwaysUpheld, CategoryRate
 from training.reporting import console, run_info
 from training.reporting.experiment import open_experiment
 from training.reporting.model_card import write_model_card
-from training.reporting.model_registry import describe_version
+from training.reporting.model_registry import REGISTERED_MODEL_TAG, VersionRegistration, describe_model, version_tags
 from training.reporting.plots import evaluation_figures
+from training.reporting.run_info import append_note
 from training.reporting.run_naming import run_name
 from training.run.cross_validation import out_of_fold, reference_out_of_fold
 from training.run.leakage_audit import leakage_audit_cv, leakage_audit_split
@@ -85,9 +87,11 @@ def train(cfg: TrainConfig) -> TrainResult:
     # Choices made once on the whole corpus (the baseline's features: auto); the run is named and
     # logged by the config as written, and tagged `resolved.<key>` where the choice changed it.
     resolved = family.resolve(cfg, corpus_letters(dsd))
-    if cfg.evaluation.mode == "cv":
-        return train_cv(resolved, family, dsd, ingest_report, requested=cfg)
-    return train_split(resolved, family, dsd, ingest_report, requested=cfg)
+    # Around the whole run: until it has ended, a failure or an interrupt puts the registry back.
+    with VersionRegistration(cfg.mlflow.registered_model_name, cfg.mlflow.alias) as registration:
+        if cfg.evaluation.mode == "cv":
+            return train_cv(resolved, family, dsd, ingest_report, registration, requested=cfg)
+        return train_split(resolved, family, dsd, ingest_report, registration, requested=cfg)
 
 
 def log_run_inputs(
@@ -113,7 +117,12 @@ def log_run_inputs(
 
 
 def train_cv(
-    cfg: TrainConfig, family: Family, dsd, ingest_report: dict, requested: TrainConfig | None = None
+    cfg: TrainConfig,
+    family: Family,
+    dsd,
+    ingest_report: dict,
+    registration: VersionRegistration,
+    requested: TrainConfig | None = None,
 ) -> TrainResult:
     ev = cfg.evaluation
     items = corpus_items(dsd, cfg.data.feature_view, cfg.data.dataset_path())
@@ -126,7 +135,7 @@ def train_cv(
     if writer:
         family.check_data(cfg, min(len(f.train) for f in writer))
     y, groups = items.y, items.letter_ids
-    with mlflow.start_run(run_name=run_name(requested or cfg)) as run, tempfile.TemporaryDirectory() as tmp:
+    with tracking.top_level_run(run_name(requested or cfg)) as run, tempfile.TemporaryDirectory() as tmp:
         tracking.stage.mark("mlflow")
         log_run_inputs(cfg, family, ingest_report, dsd, requested)
         raw = out_of_fold(cfg, family, items, folds)
@@ -190,7 +199,7 @@ def train_cv(
         calibration = fit_calibration(ev.calibration, raw.p.ravel(), np.tile(y, ev.repeats))
         model.add_evaluation(metrics, "cv")
         model.finish(threshold, calibration)
-        return _register(cfg, family, model, metrics, dsd, categories, threshold, calibration, run.info.run_id)
+        return _register(cfg, family, model, metrics, dsd, categories, threshold, calibration, registration)
 
 
 def _uncalibrated(y, p_raw, base) -> dict[str, float]:
@@ -245,7 +254,12 @@ def _undefined(metrics: dict[str, float]) -> str:
 
 
 def train_split(
-    cfg: TrainConfig, family: Family, dsd, ingest_report: dict, requested: TrainConfig | None = None
+    cfg: TrainConfig,
+    family: Family,
+    dsd,
+    ingest_report: dict,
+    registration: VersionRegistration,
+    requested: TrainConfig | None = None,
 ) -> TrainResult:
     require_every_split(dsd, cfg.data)
     view = cfg.data.feature_view
@@ -258,7 +272,7 @@ def train_split(
             f"threshold would be undefined; use evaluation.mode: cv or other split fractions"
         )
     family.check_data(cfg, len(splits["train"]))
-    with mlflow.start_run(run_name=run_name(requested or cfg)) as run, tempfile.TemporaryDirectory() as tmp:
+    with tracking.top_level_run(run_name(requested or cfg)) as run, tempfile.TemporaryDirectory() as tmp:
         log_run_inputs(cfg, family, ingest_report, dsd, requested)
         model = fit_packaged(cfg, family, splits["train"], splits["validation"], Path(tmp) / "model", precedents=True)
         raw_val = model.score(splits["validation"])
@@ -281,7 +295,7 @@ def train_split(
             raise UndefinedMetricsError(f"run {run.info.run_id}: test metrics are undefined; nothing registered")
         model.add_evaluation(metrics, "split")
         model.finish(threshold, calibration)
-        return _register(cfg, family, model, metrics, dsd, categories, threshold, calibration, run.info.run_id)
+        return _register(cfg, family, model, metrics, dsd, categories, threshold, calibration, registration)
 
 
 def _split_metrics(cfg, splits: dict[str, Split], p_val, p_test, threshold: float) -> dict[str, float]:
@@ -320,16 +334,22 @@ def _register(
     categories,
     threshold: float,
     calibration: dict | None,
-    run_id: str,
+    registration: VersionRegistration,
 ) -> TrainResult:
+    """Log what the version needs, then register it with its tags, complete it (model card, the
+    model's description) and move the alias last; `registration` undoes all of it if the run fails."""
     tracking.stage.mark("mlflow")
     if calibration:
         mlflow.log_dict(calibration, "calibration.json")
     family.log_artifacts(model.model_dir)
-    model_uri, version, logged_uri = log_packaged_model(
-        model.model_dir, cfg.mlflow.registered_model_name, cfg.mlflow.alias
-    )
-    mlflow.set_tag("registered_model", model_uri)
+    logged = log_packaged_model(model.model_dir)
+    run = mlflow.MlflowClient().get_run(mlflow.active_run().info.run_id)
+    tags = version_tags(cfg, family, metrics, run, manifest_sha256(model.model_dir))
+    version = registration.create(logged.model_uri, run.info.run_id, tags)
+    model_uri = f"models:/{cfg.mlflow.registered_model_name}/{version}"
     write_model_card(cfg, family.name, dsd, metrics, categories, model_uri, version)
-    describe_version(cfg, family, metrics, version, model_uri)
-    return TrainResult(run_id, model_uri, version, threshold, metrics, logged_uri)
+    describe_model(cfg, family)
+    registration.move_alias()
+    mlflow.set_tag(REGISTERED_MODEL_TAG, model_uri)
+    append_note(f"**Registered** as `{model_uri}` (alias `{cfg.mlflow.alias}`).\n")
+    return TrainResult(run.info.run_id, model_uri, version, threshold, metrics, logged.model_uri)

@@ -1,6 +1,6 @@
 """The MLflow UI as a user opens it: a baseline and a tiny transformer trained into a temp store,
 `imr ui` started on it, and its pages rendered by a real headless Chromium (Debian's `chromium`;
-CI installs it in .ci/run).
+`make test` installs it when it is missing).
 
 - the runs page `imr ui` links to shows both families' top-level runs by name, with the headline
   metric columns and their values, and no fold runs;

@@ -124,4 +124,6 @@ def test_each_stage_prints_one_progress_line(runs):
         "precedents index (pass 2 of 2): ",
     ):
         assert sum(line.startswith(stage) for line in lines) == 1, (stage, lines)
-    assert sum(line.startswith("fit (SGD epochs over the blocks): ") for line in lines) == 1  # the refit; folds are quiet
+    assert (
+        sum(line.startswith("fit (SGD epochs over the blocks): ") for line in lines) == 1
+    )  # the refit; folds are quiet
