@@ -21,6 +21,8 @@ from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from training.config import ConfigError
+
 MEMORY_SHARE = 0.8  # of the available memory that workers may take
 
 
@@ -73,6 +75,19 @@ def _one_thread(fn: Callable, args: tuple) -> tuple[Any, int]:
     return result, peak_memory()
 
 
+def _result(future, at_once: int):
+    """The task's result; a worker that died (killed for memory, most often) is one line naming the key."""
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
+
+    try:
+        return future.result()
+    except TerminatedWorkerError:
+        raise ConfigError(
+            f"evaluation.n_jobs: a worker process died with {at_once} running (out of memory?); "
+            f"{available_memory() / 2**30:.1f} GiB available now: lower evaluation.n_jobs"
+        ) from None
+
+
 @dataclass
 class Workers:
     """`map` runs tasks with up to `n_jobs` workers (1: in this process, one after another)."""
@@ -112,7 +127,7 @@ class Workers:
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
                 i = running.pop(future)
-                results[i], peak = future.result()
+                results[i], peak = _result(future, len(running) + 1)
                 self.worker_peak = max(self.worker_peak, peak)
                 estimate = self.worker_peak
                 if done:

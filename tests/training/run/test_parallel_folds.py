@@ -90,3 +90,19 @@ def test_workers_are_bounded_by_the_memory_available(monkeypatch):
     roomy = Workers(2)
     roomy.map(_square_after, [(x, 0.2) for x in range(4)])
     assert roomy.most_at_once == min(2, cores()) and roomy.worker_peak > 0
+
+
+def _killed(x: int) -> int:
+    import os
+    import signal
+
+    os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's OOM killer would
+    return x
+
+
+def test_a_worker_that_dies_is_one_line_naming_n_jobs():
+    from training.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^evaluation.n_jobs: a worker process died .* lower evaluation.n_jobs$"):
+        Workers(2).map(_killed, [(1,), (2,)])
+    assert Workers(2).map(_square_after, [(3, 0.0), (4, 0.0)]) == [9, 16]  # the next pool starts afresh
