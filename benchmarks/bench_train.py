@@ -31,10 +31,12 @@ also times the bare scikit-learn fits of the same folds (training.families.basel
 each fold's training items, predict_proba on its held-out items, nothing saved or logged) and
 prints the ratio imr train / bare fits. Prints a table and, last, one JSON line of every figure.
 
-`--project` reads JSON lines of runs at several sizes (same n_jobs) and fits, per stage, seconds =
-a + b x letters by least squares, the CPU seconds likewise, and peak memory = c + d x letters; it
-prints the projection to `--project-letters` letters on `--project-cores` cores (stages that run in
-parallel workers divided by min(cores, their parallelism), the others as measured).
+`--project` reads JSON lines of runs at several sizes and fits, per stage, the CPU seconds of the
+n_jobs 1 runs as a + b x letters by least squares (CPU time: the shared machine's load does not
+inflate it as it does wall-clock); at `--project-letters` letters on `--project-cores` cores a stage
+whose work runs in workers (features, folds, the first evidence pass) takes its CPU seconds divided
+by min(cores, its tasks), the others their CPU seconds (one core, a quiet machine). Peak memory: the
+n_jobs 1 runs' peak fitted likewise, plus the per-worker peak of a run with n_jobs > 1 per core.
 """
 
 from __future__ import annotations
@@ -161,6 +163,7 @@ def child(out: Path, argv: list[str]) -> int:
     figures = {
         "rc": rc,
         "stages": seconds,
+        "stage_cpu_s": dict(tracking.stage.cpu_seconds),
         "peak_rss_mb": max(peaks.values(), default=0.0),
         "process_peak_rss_mb": peak_memory() / 2**20,
         "stage_peak_rss_mb": peaks,
@@ -214,9 +217,11 @@ def print_run(run: dict, label: str) -> None:
     stages = {name: run["stages"].get(name, 0.0) for name in STAGES}
     peaks = run.get("stage_peak_rss_mb", {})
     print(f"## {label}")
+    cpu = run.get("stage_cpu_s", {})
     for name, seconds in {**stages, "other": run["other_s"]}.items():
         peak = f"   peak RSS {peaks[name]:.0f} MB" if name in peaks else ""
-        print(f"{name:>17}: {seconds:7.1f} s{peak}")
+        used = f"   CPU {cpu[name]:7.1f} s" if name in cpu else ""
+        print(f"{name:>17}: {seconds:7.1f} s{used}{peak}")
     size = run["mlflow"]
     print(
         f"{'imr train':>17}: {run['wall_s']:7.1f} s   CPU {run['cpu_s']:.1f} s   peak RSS {run['peak_rss_mb']:.0f} MB "
@@ -252,50 +257,56 @@ def compare_jobs(runs: dict[str, dict]) -> dict:
     return out
 
 
+def worker_peak_mb(run: dict) -> float:
+    """The largest per-worker peak the run's progress lines report (training.data.workers.Workers.summary)."""
+    import re
+
+    found = [float(m) for line in run["progress_lines"] for m in re.findall(r"(\d+) MiB peak per worker", line)]
+    return max(found, default=0.0)
+
+
 def project(paths: list[Path], letters: int, cores: int) -> dict:
-    """Least-squares lines through the runs' per-stage seconds, CPU seconds and peak memory (see the docstring)."""
+    """Per-letter costs from runs at several sizes, projected (see the module's docstring): each
+    stage's CPU seconds (runs with n_jobs 1, where every stage's work is in the train process) fitted
+    as a + b x letters, divided at `letters` by the workers that stage can use on `cores` cores (the
+    others run on one); peak memory as the train process's fitted peak plus one worker's measured
+    peak (a run with n_jobs > 1) for each core."""
     import numpy as np
 
     runs = [json.loads(p.read_text().strip().splitlines()[-1]) for p in paths]
-    x = np.array([r["parsed_letters"] for r in runs], dtype=float)
+    serial = [r for r in runs if r["train"].get("n_jobs", 1) == 1 and "stage_cpu_s" in r["train"]]
+    x = np.array([r["parsed_letters"] for r in serial], dtype=float)
     design = np.c_[np.ones_like(x), x]
 
     def line(values) -> tuple[float, float]:
         a, b = np.linalg.lstsq(design, np.asarray(values, dtype=float), rcond=None)[0]
         return float(a), float(b)
 
-    jobs = {r["train"].get("n_jobs", 1) for r in runs}
-    out = {"letters": letters, "cores": cores, "runs": [int(v) for v in x], "n_jobs": sorted(jobs), "stages": {}}
+    out = {"letters": letters, "cores": cores, "runs": [int(v) for v in x], "stages": {}}
     total = 0.0
     for stage in (*STAGES, "other"):
-        values = [r["train"]["other_s"] if stage == "other" else r["train"]["stages"].get(stage, 0.0) for r in runs]
+        if stage == "other":
+            values = [r["train"]["cpu_s"] - sum(r["train"]["stage_cpu_s"].values()) for r in serial]
+        else:
+            values = [r["train"]["stage_cpu_s"].get(stage, 0.0) for r in serial]
         a, b = line(values)
-        measured_with = max(jobs)
-        serial = a + b * letters * 1.0
-        parallel = min(cores, PARALLEL.get(stage, 1))
-        seconds = serial * min(measured_with, parallel) / parallel if stage in PARALLEL else serial
-        out["stages"][stage] = {"a_s": a, "s_per_letter": b, "projected_s": seconds}
+        workers = min(cores, PARALLEL.get(stage, 1))
+        seconds = (a + b * letters) / workers
+        out["stages"][stage] = {"a_cpu_s": a, "cpu_s_per_letter": b, "workers": workers, "projected_s": seconds}
         total += seconds
-    a, b = line([r["train"]["peak_rss_mb"] for r in runs])
-    c, d = line([r["train"]["cpu_s"] for r in runs])
-    out.update(
-        projected_wall_s=total,
-        peak_rss_mb={"a": a, "per_letter": b, "projected": a + b * letters},
-        cpu_s={"a": c, "per_letter": d, "projected": c + d * letters},
-    )
-    print(
-        f"# projection to {letters:,} letters on {cores} cores "
-        f"from runs at {out['runs']} letters (n_jobs {sorted(jobs)})"
-    )
+    a, b = line([r["train"]["peak_rss_mb"] for r in serial])
+    worker = max([worker_peak_mb(r["train"]) for r in runs] + [0.0])
+    memory = a + b * letters + cores * worker
+    out.update(projected_wall_s=total, peak_rss_mb={"a": a, "per_letter": b, "worker_mb": worker, "projected": memory})
+    print(f"# projection to {letters:,} letters on {cores} cores from n_jobs 1 runs at {out['runs']} letters")
     for stage, v in out["stages"].items():
         print(
-            f"{stage:>17}: {v['a_s']:8.1f} s + {v['s_per_letter'] * 1000:8.3f} ms/letter "
-            f"-> {v['projected_s'] / 60:7.1f} min"
+            f"{stage:>17}: {v['a_cpu_s']:8.1f} s + {v['cpu_s_per_letter'] * 1000:8.3f} ms/letter of CPU "
+            f"/ {v['workers']:2d} -> {v['projected_s'] / 60:6.1f} min"
         )
     print(
-        f"{'total':>17}: {total / 60:.1f} min   CPU {out['cpu_s']['projected'] / 3600:.1f} core-hours   "
-        f"peak memory {out['peak_rss_mb']['projected'] / 1024:.1f} GiB "
-        f"({a:.0f} MB + {b * 1000:.2f} MB per 1,000 letters)"
+        f"{'total':>17}: {total / 60:.1f} min; memory: train process {a:.0f} MB + {b * 1000:.2f} MB per 1,000 "
+        f"letters, plus {cores} workers x {worker:.0f} MB -> {memory / 1024:.1f} GiB"
     )
     return out
 

@@ -153,18 +153,26 @@ def log_figures(figs: dict, folder: str) -> None:
 
 
 class StageTimer:
-    """Wall-clock seconds per stage of a run (load, folds, metrics, refit, ...), which
+    """Wall-clock seconds per stage of a run (load, folds, metrics, refit, ...), and this process's
+    CPU seconds per stage (`cpu_seconds`: its worker processes' are not in them), which
     benchmarks/bench_train.py prints. `mark(name)` switches the current stage (one line between
     steps of a run); `with stage(name):` nests one inside it, whose time the outer stage does not
     count (a fold's MLflow calls inside `folds`), so the stages add up to at most the run's time."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
-        self._open: list[list] = []  # [name, when its clock last (re)started], innermost last
+        self.cpu_seconds: dict[str, float] = defaultdict(float)
+        self._open: list[list] = []  # [name, (wall, cpu) when its clocks last (re)started], innermost last
 
-    def _pause(self, now: float) -> None:
+    @staticmethod
+    def _now() -> tuple[float, float]:
+        return time.perf_counter(), time.process_time()
+
+    def _pause(self, now: tuple[float, float]) -> None:
         if self._open:
-            self.seconds[self._open[-1][0]] += now - self._open[-1][1]
+            name, (wall, cpu) = self._open[-1]
+            self.seconds[name] += now[0] - wall
+            self.cpu_seconds[name] += now[1] - cpu
 
     @property
     def current(self) -> str | None:
@@ -172,7 +180,7 @@ class StageTimer:
         return self._open[-1][0] if self._open else None
 
     def mark(self, name: str) -> None:
-        now = time.perf_counter()
+        now = self._now()
         self._pause(now)
         if self._open:
             self._open[-1] = [name, now]
@@ -181,19 +189,19 @@ class StageTimer:
 
     def stop(self) -> dict[str, float]:
         """Close every open stage; the seconds so far."""
-        self._pause(time.perf_counter())
+        self._pause(self._now())
         self._open.clear()
         return dict(self.seconds)
 
     @contextmanager
     def __call__(self, name: str) -> Iterator[None]:
-        now = time.perf_counter()
+        now = self._now()
         self._pause(now)
         self._open.append([name, now])
         try:
             yield
         finally:
-            now = time.perf_counter()
+            now = self._now()
             self._pause(now)
             self._open.pop()
             if self._open:
