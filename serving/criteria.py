@@ -80,14 +80,29 @@ def count(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict]:
 def build_table(rows: Sequence[Mapping[str, Any]], model_dir: Path) -> list[str]:
     """Write the criteria of the decided items `rows` into model_dir/criteria/; returns the
     files' paths relative to model_dir, for the manifest."""
+    return write_table(model_dir, count(rows), [k for r in rows for k in letter_keys(r)])
+
+
+def add_counts(total: dict[str, dict], part: dict[str, dict]) -> dict[str, dict]:
+    """`total` plus the counts of another block of items (both as `count` gives them), in place:
+    counting a corpus a block at a time gives count() of the whole."""
+    for category, entry in part.items():
+        into = total.setdefault(category, {"items": [0, 0], "cited": {}})
+        into["items"] = [a + b for a, b in zip(into["items"], entry["items"])]
+        for criterion, n in entry["cited"].items():
+            into["cited"][criterion] = [a + b for a, b in zip(into["cited"].get(criterion, [0, 0]), n)]
+    return total
+
+
+def write_table(model_dir: Path, counts: dict[str, dict], keys) -> list[str]:
+    """The two files from the counts of every decided item and the letter_keys of every item."""
     (model_dir / FOLDER).mkdir(parents=True, exist_ok=True)
     spec = {
         "criteria": [{"id": c.id, "label": c.label, "kind": c.kind} for c in CRITERIA],
-        "categories": count(rows),
+        "categories": counts,
     }
     (model_dir / TABLE_FILE).write_text(json.dumps(spec, sort_keys=True))
-    keys = np.unique(np.array([k for r in rows for k in letter_keys(r)], dtype=np.uint64))
-    np.save(model_dir / LETTERS_FILE, keys, allow_pickle=False)
+    np.save(model_dir / LETTERS_FILE, np.unique(np.asarray(keys, dtype=np.uint64)), allow_pickle=False)
     return list(FILES)
 
 

@@ -75,11 +75,18 @@ def write_training_vocabulary(model_dir: Path, records: Iterable[Mapping[str, An
     """Write the vocabulary file for the train `records` into `model_dir`; returns its file name."""
     records = list(records)
     vocabulary = set().union(*(treatment_words(_text(r, "treatment")) for r in records))
-    lengths = np.array([word_count(_text(r, "case_summary")) for r in records] or [0])
+    lengths = np.array([word_count(_text(r, "case_summary")) for r in records], dtype=np.int64)
+    return write_vocabulary(model_dir, vocabulary, lengths)
+
+
+def write_vocabulary(model_dir: Path, vocabulary: set[str], summary_lengths: np.ndarray) -> str:
+    """The vocabulary file from its parts, gathered however the caller read the train items: the
+    union of their treatment_words, and the word_count of each one's case summary."""
+    lengths = np.asarray(summary_lengths) if len(summary_lengths) else np.array([0])
     p01 = float(np.percentile(lengths, 1))
     content = {
         "format_version": FORMAT_VERSION,
-        "n_items": len(records),
+        "n_items": len(summary_lengths),
         "treatment_words": sorted(vocabulary),
         "summary_words": {"p01": p01, "p05": float(np.percentile(lengths, 5)), "median": float(np.median(lengths))},
         "min_summary_words": int(min(MAX_SHORT_SUMMARY_WORDS, math.floor(p01))),

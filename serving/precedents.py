@@ -8,6 +8,14 @@
 
 Every file is listed with its sha256 in imr_model.json and verified before it is read.
 
+Two forms of the vectors: `build_index` learns the vocabularies (every term of the items, for a
+corpus that fits in memory); `HashedIndexWriter` builds the index of a corpus of any size a block of
+items at a time (the streamed baseline, training.families.streamed_evidence): terms are hashed into
+a fixed number of columns (scikit-learn's HashingVectorizer, the same tokens), the idf comes from
+document frequencies summed over the blocks, vectorizer.json gives the hashing instead of the
+vocabularies and `idf.npz` holds the idf weights. Its matrix is stored by rows (appended a block
+at a time) and turned into columns when loaded. Search reads both forms alike.
+
 Similarity is judged on pre-decision text only: `features.views.model_inputs(record,
 "pre_decision")`, which never reads the rationale, MAXIMUS guideline or decision. A vector is two
 L2-normalised TF-IDF blocks side by side, the treatment (with its category) weighted by
@@ -41,6 +49,10 @@ ITEMS_FILE, MATRIX_FILE, VECTORIZER_FILE = (
     f"{FOLDER}/vectorizer.json",
 )
 FILES = (ITEMS_FILE, MATRIX_FILE, VECTORIZER_FILE)
+IDF_FILE = f"{FOLDER}/idf.npz"  # the hashed form's idf weights
+# Hash columns of the hashed form: treatment names use few distinct terms; the pre-decision texts of a
+# million letters have tens of millions of distinct uni- and bigrams, ~10 per column at 2**22.
+HASHED_COLUMNS = {"treatment": 2**18, "context": 2**22}
 TREATMENT_WEIGHT = 0.7  # chosen by benchmarks/retrieval_quality.py (docs/evidence.md: "How precedents are found")
 EXCERPT_CHARS = 400
 QUERY_TERMS = 64  # see PrecedentIndex.scores
@@ -119,7 +131,6 @@ def build_index(
 ) -> list[str]:
     """Write the index of the decided items `rows` (dataset rows, features.dataset.item_rows) into
     model_dir/precedents/; returns the files' paths relative to model_dir, for the manifest."""
-    import pandas as pd
     from scipy import sparse
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -139,7 +150,16 @@ def build_index(
     # Column-major: a query reads only the columns (posting lists) of its own terms.
     sparse.save_npz(model_dir / MATRIX_FILE, sparse.hstack(blocks, format="csc", dtype=np.float32))
     (model_dir / VECTORIZER_FILE).write_text(json.dumps({"treatment_weight": treatment_weight, **vocab}))
-    table = pd.DataFrame(
+    table = shown_table(rows, inputs)
+    table.to_parquet(model_dir / ITEMS_FILE, index=False)
+    return list(FILES)
+
+
+def shown_table(rows: Sequence[Mapping[str, Any]], inputs: Sequence[Mapping[str, Any]]):
+    """items.parquet's rows: what a search shows of each item, and the digest of its case summary."""
+    import pandas as pd
+
+    return pd.DataFrame(
         {
             "case_number": [r.get("case_number") for r in rows],
             "decision_date": [r.get("decision_date") for r in rows],
@@ -150,13 +170,160 @@ def build_index(
             "maximus_guideline": [r.get("maximus_guideline") or "" for r in rows],
             "rationale_excerpt": [rationale_excerpt(r.get("rationale") or "") for r in rows],
             "summary_digest": [summary_digest(r.get("case_summary")) for r in rows],
-        }
+        },
+        columns=[*SHOWN, "summary_digest"],
     )
-    table.to_parquet(model_dir / ITEMS_FILE, index=False)
-    return list(FILES)
 
 
 _TFIDF = {"ngram_range": (1, 2), "sublinear_tf": True, "min_df": 1, "dtype": np.float32, "lowercase": True}
+ROW_FIELDS = (  # the dataset columns a block of items must carry for the hashed index
+    "case_number",
+    "decision_date",
+    "treatment",
+    "decision",
+    "claims_administrator_guideline",
+    "maximus_guideline",
+    "rationale",
+    "case_summary",
+    "patient_age",
+    "patient_sex",
+    "days_since_injury",
+    "partial_approval",
+    "original_request",
+    "authorized_portion",
+)
+
+
+def hashing(n_features: int):
+    """The hashed form's term counts: the tokens of build_index's TfidfVectorizer, hashed."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return HashingVectorizer(
+        ngram_range=_TFIDF["ngram_range"],
+        lowercase=True,
+        n_features=n_features,
+        alternate_sign=False,
+        norm=None,
+        dtype=np.float32,
+    )
+
+
+def smooth_idf(df: np.ndarray, n_items: int) -> np.ndarray:
+    """The idf TfidfTransformer.fit learns (smooth_idf) from document frequencies, as float32."""
+    return np.log(np.float32(n_items + 1) / (df.astype(np.float32) + 1)) + np.float32(1)
+
+
+def weighting(idf: np.ndarray):
+    """sublinear tf x idf, rows L2-normalised: TfidfTransformer with a given idf."""
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    transformer = TfidfTransformer(sublinear_tf=_TFIDF["sublinear_tf"])
+    transformer.idf_ = np.asarray(idf, dtype=np.float32)
+    transformer.n_features_in_ = len(idf)
+    return transformer
+
+
+@dataclass
+class BlockCounts:
+    """A block of items for the hashed index: term counts of both texts, and the shown rows."""
+
+    treatment: Any  # scipy CSR, items x HASHED_COLUMNS["treatment"]
+    context: Any
+    shown: Any  # pandas DataFrame: shown_table
+
+
+def count_block(rows: Sequence[Mapping[str, Any]]) -> BlockCounts:
+    inputs = [model_inputs(r, "pre_decision") for r in rows]
+    return BlockCounts(
+        hashing(HASHED_COLUMNS["treatment"]).transform([treatment_text(i) for i in inputs]),
+        hashing(HASHED_COLUMNS["context"]).transform([i["text"] for i in inputs]),
+        shown_table(rows, inputs),
+    )
+
+
+def document_frequencies(counts) -> np.ndarray:
+    """Items per column of a block's term counts (one stored value per item and term)."""
+    return np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.int64)
+
+
+class HashedIndexWriter:
+    """The hashed index (see the module's docstring), written a block at a time: `add` each block of
+    BlockCounts in item order, then `close`. Holds one block and the row pointers (8 bytes an item),
+    never the matrix."""
+
+    def __init__(
+        self, model_dir: Path, df: dict[str, np.ndarray], n_items: int, treatment_weight: float = TREATMENT_WEIGHT
+    ):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.model_dir, self.weight = model_dir, treatment_weight
+        self.folder = model_dir / FOLDER
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.idf = {name: smooth_idf(df[name], n_items) for name in HASHED_COLUMNS}
+        self.weighting = {name: weighting(idf) for name, idf in self.idf.items()}
+        self.data, self.indices = (open(self.folder / f".{part}", "wb") for part in ("data", "indices"))
+        self.indptr = [np.zeros(1, dtype=np.int64)]
+        self.nnz = 0
+        schema = pa.schema([(name, pa.string()) for name in (*SHOWN, "summary_digest")])
+        self.items = pq.ParquetWriter(model_dir / ITEMS_FILE, schema)
+        self.schema = schema
+
+    def add(self, block: BlockCounts) -> None:
+        import pyarrow as pa
+        from scipy import sparse
+
+        parts = [
+            self.weighting["treatment"].transform(block.treatment) * np.float32(np.sqrt(self.weight)),
+            self.weighting["context"].transform(block.context) * np.float32(np.sqrt(1 - self.weight)),
+        ]
+        rows = sparse.hstack(parts, format="csr", dtype=np.float32)
+        rows.sort_indices()
+        self.data.write(rows.data.astype(np.float32).tobytes())
+        self.indices.write(rows.indices.astype(np.int32).tobytes())
+        self.indptr.append(rows.indptr[1:].astype(np.int64) + self.nnz)
+        self.nnz += rows.nnz
+        self.items.write_table(pa.Table.from_pandas(block.shown, schema=self.schema, preserve_index=False))
+
+    def close(self) -> list[str]:
+        """Write matrix.npz, vectorizer.json and idf.npz; the files' paths relative to model_dir."""
+        self.items.close()
+        self.data.close()
+        self.indices.close()
+        indptr = np.concatenate(self.indptr)
+        width = sum(HASHED_COLUMNS.values())
+        _write_csr_npz(self.model_dir / MATRIX_FILE, self.folder, indptr, (len(indptr) - 1, width))
+        np.savez(self.model_dir / IDF_FILE, **self.idf)
+        hashed = {name: {"n_features": n} for name, n in HASHED_COLUMNS.items()}
+        (self.model_dir / VECTORIZER_FILE).write_text(json.dumps({"treatment_weight": self.weight, "hashed": hashed}))
+        return [*FILES, IDF_FILE]
+
+
+def _write_csr_npz(path: Path, folder: Path, indptr: np.ndarray, shape: tuple[int, int]) -> None:
+    """A scipy.sparse.save_npz file (uncompressed) of a CSR matrix whose data and indices lie in
+    folder/.data and folder/.indices (float32 and int32, written by HashedIndexWriter), copied
+    into the archive a chunk at a time; the two files are removed."""
+    import io
+    import shutil
+    import zipfile
+
+    def member(zf: zipfile.ZipFile, name: str, array: np.ndarray) -> None:
+        buffer = io.BytesIO()
+        np.save(buffer, array, allow_pickle=False)
+        zf.writestr(name, buffer.getvalue())
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+        member(zf, "indptr.npy", indptr)
+        member(zf, "format.npy", np.array(b"csr"))
+        member(zf, "shape.npy", np.array(shape, dtype=np.int64))
+        for name, dtype in (("data", np.float32), ("indices", np.int32)):
+            raw = folder / f".{name}"
+            header = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False}
+            header["shape"] = (raw.stat().st_size // np.dtype(dtype).itemsize,)
+            with zf.open(f"{name}.npy", "w", force_zip64=True) as out, raw.open("rb") as src:
+                np.lib.format.write_array_header_2_0(out, header)
+                shutil.copyfileobj(src, out, 16 * 2**20)
+            raw.unlink()
 
 
 @dataclass
@@ -191,18 +358,13 @@ class PrecedentIndex:
     date order (a date bound is then one binary search and one comparison of ints). The shown
     fields are built into a dict only for the k items returned."""
 
-    def __init__(self, model_dir: Path):
+    def __init__(self, model_dir: Path, files: Mapping[str, str] | None = None):
         import pandas as pd
         from scipy import sparse
-        from sklearn.feature_extraction.text import TfidfVectorizer
 
         spec = json.loads((model_dir / VECTORIZER_FILE).read_text())
         self.weight = float(spec["treatment_weight"])
-        self.vectorizers = []
-        for name in ("treatment", "context"):
-            vectorizer = TfidfVectorizer(**_TFIDF, vocabulary=spec[name]["vocabulary"])
-            vectorizer.idf_ = np.asarray(spec[name]["idf"], dtype=np.float32)
-            self.vectorizers.append(vectorizer)
+        self.vectorizers = _hashed(model_dir, spec, files) if "hashed" in spec else _learned(spec)
         self.matrix = sparse.load_npz(model_dir / MATRIX_FILE).tocsc()  # np.load(allow_pickle=False) inside
         table = pd.read_parquet(model_dir / ITEMS_FILE)
         shown = table[list(SHOWN)].astype(object)
@@ -348,6 +510,32 @@ class PrecedentIndex:
         return [self.row(i) for i in range(len(self))]
 
 
+def _learned(spec: Mapping[str, Any]) -> list:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizers = []
+    for name in ("treatment", "context"):
+        vectorizer = TfidfVectorizer(**_TFIDF, vocabulary=spec[name]["vocabulary"])
+        vectorizer.idf_ = np.asarray(spec[name]["idf"], dtype=np.float32)
+        vectorizers.append(vectorizer)
+    return vectorizers
+
+
+def _hashed(model_dir: Path, spec: Mapping[str, Any], files: Mapping[str, str] | None) -> list:
+    """The hashed form's vectorizers; its idf file is read only when the verified manifest lists it."""
+    from sklearn.pipeline import make_pipeline
+
+    from serving.model_dir import ModelIntegrityError
+
+    if files is not None and IDF_FILE not in files:
+        raise ModelIntegrityError(f"{model_dir / VECTORIZER_FILE}: a hashed index without {IDF_FILE} in the manifest")
+    with np.load(model_dir / IDF_FILE, allow_pickle=False) as idf:
+        return [
+            make_pipeline(hashing(int(spec["hashed"][name]["n_features"])), weighting(idf[name]))
+            for name in ("treatment", "context")
+        ]
+
+
 class _Codes:
     """A string column as integer codes, for comparing every item with one value at once."""
 
@@ -364,4 +552,4 @@ class _Codes:
 
 def load_precedents(model_dir: Path, files: Mapping[str, str]) -> PrecedentIndex | None:
     """The index when the (verified) manifest lists it; None for models packaged without one."""
-    return PrecedentIndex(model_dir) if all(name in files for name in FILES) else None
+    return PrecedentIndex(model_dir, files) if all(name in files for name in FILES) else None

@@ -45,7 +45,12 @@ class EvaluationConfig(Strict):
     threshold are fitted on validation, the test split is scored once.
     `writer_shift` (cv only): also cross-validate with one case-summary writer template held out
     per fold (training.data.folds.writer_folds) and log those metrics as `cv_writer_*`: a new request
-    has no IMR reviewer's style, so this is the shift it meets."""
+    has no IMR reviewer's style, so this is the shift it meets.
+    `n_jobs`: cross-validation folds fitted at the same time, each in its own worker process (families
+    whose folds can run apart: the baseline); at most one per core, and fewer when the memory
+    available would not hold one more worker at the largest peak a worker has had
+    (training.data.workers). The streamed baseline's passes over the corpus use as many. The results
+    equal a serial run's (n_jobs: 1) exactly."""
 
     mode: Literal["split", "cv"] = "cv"
     folds: int = Field(default=5, ge=2)
@@ -56,6 +61,7 @@ class EvaluationConfig(Strict):
     # Also fit the same family on the with_rationale view of the same split and log both side by side.
     leakage_audit: bool = False
     writer_shift: bool = True
+    n_jobs: int = Field(default=1, ge=1)
 
 
 class MlflowConfig(Strict):

@@ -7,7 +7,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
@@ -17,13 +17,19 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from features.letter import OVERTURNED, UPHELD
 from features.style import STYLED_COLUMNS, normalise_style
+from training import tracking
 from training.config import ConfigError, ModelConfig, Strict, TrainConfig
 from training.data.splits import Split
+from training.data.workers import Workers
+from training.families import streamed_evidence, streamed_features, streamed_fit
 from training.families.family import RunFacts
 
 CATEGORICAL = ["treatment_category", "patient_sex"]
 NUMERIC = ["patient_age", "days_since_injury", "partial_approval"]
 PIPELINE_FILE = "pipeline.skops"
+# model.features: auto switches to the streamed pipeline at this many letters (see README / the
+# helper report of issue 27 for the measurements it rests on).
+STREAMED_FROM_LETTERS = 10_000
 
 
 class TfidfConfig(Strict):
@@ -50,6 +56,23 @@ class LogisticRegressionConfig(Strict):
     max_iter: int = Field(default=2000, ge=1)
 
 
+class StreamedConfig(Strict):
+    """The streamed pipeline (training.families.streamed_features and streamed_fit): the text
+    block's terms (text_tfidf's analyzer, n-grams, stop words, sublinear tf) hashed into
+    `n_features` columns with an idf, and a logistic model fitted by SGD over `epochs` passes
+    (classifier.C and class_weight as the exact pipeline's). min_df and max_features do not apply:
+    hashing keeps every term. `term_names`: name the strongest columns by the training terms that
+    hash to them (term_names.json, read by top_terms.md); only the shipped model needs it."""
+
+    n_features: int = Field(default=2**20, ge=2**10, le=2**24)
+    epochs: int = Field(default=5, ge=1, le=100)
+    average: bool = False  # averaged SGD (SGDClassifier(average=True))
+    term_names: bool = True
+    # The criteria table counts the items of a fixed sample of letters holding at most this many
+    # items (training.families.streamed_evidence); None: every item.
+    criteria_items: int | None = Field(default=200_000, ge=1)
+
+
 class BaselineModelConfig(ModelConfig):
     """TF-IDF of the view's text (which already spells out treatment, category and patient
     metadata as words), optionally plus a character TF-IDF of the treatment name and one-hot /
@@ -60,7 +83,16 @@ class BaselineModelConfig(ModelConfig):
     style (features.style: person terms, dates, bare numbers, template phrases), at fit and at
     scoring alike, so no reason shown is the reviewer's wording. It is applied outside the skops
     pipeline, which serving loads trusting only scikit-learn types, and recorded in the package's
-    imr_model.json `options` for serving (serving.scorers.BaselineScorer)."""
+    imr_model.json `options` for serving (serving.scorers.BaselineScorer).
+
+    `features`: `exact`, the TF-IDF vocabulary and logistic regression fitted in memory (every text
+    of the training items at once); `streamed`, hashed features and SGD fitted from the ingested
+    shards a block at a time, memory flat whatever the corpus size (StreamedConfig; text block
+    only); `auto` (default), exact below `streamed_from_letters` letters in the corpus, streamed from
+    there. A run decides once, on the whole corpus, so its folds and its refit fit the same
+    pipeline, and logs the decision as model.features. `compare_with_exact` (streamed runs): also
+    cross-validate the exact pipeline on the same folds and log the paired difference
+    (`cv_diff_vs_exact_*`)."""
 
     family: Literal["baseline"] = "baseline"
     normalise_style: bool = True
@@ -68,6 +100,40 @@ class BaselineModelConfig(ModelConfig):
     treatment_tfidf: TfidfConfig | None = None
     metadata_columns: bool = False
     classifier: LogisticRegressionConfig = LogisticRegressionConfig()
+    features: Literal["auto", "exact", "streamed"] = "auto"
+    streamed_from_letters: int = Field(default=STREAMED_FROM_LETTERS, ge=1)
+    streamed: StreamedConfig = StreamedConfig()
+    compare_with_exact: bool = False
+
+    @model_validator(mode="after")
+    def _streamed_reads_text(self) -> BaselineModelConfig:
+        if self.features == "streamed" and (self.treatment_tfidf is not None or self.metadata_columns):
+            raise ValueError(STREAMED_TEXT_ONLY)
+        return self
+
+
+STREAMED_TEXT_ONLY = (
+    "model.features: streamed fits the text block only; set model.treatment_tfidf: null and "
+    "model.metadata_columns: false, or model.features: exact"
+)
+
+
+def resolve(cfg: TrainConfig, letters: int) -> TrainConfig:
+    """cfg with model.features `auto` decided for a corpus of `letters` letters (a run's every fit
+    then agrees); a config error when the streamed pipeline is chosen for blocks it cannot fit."""
+    m = cfg.model
+    if m.features != "auto":
+        return cfg
+    chosen = "streamed" if letters >= m.streamed_from_letters else "exact"
+    if chosen == "streamed" and (m.treatment_tfidf is not None or m.metadata_columns):
+        raise ConfigError(
+            f"{letters} letters (model.streamed_from_letters {m.streamed_from_letters}): {STREAMED_TEXT_ONLY}"
+        )
+    return cfg.model_copy(update={"model": m.model_copy(update={"features": chosen})})
+
+
+def is_streamed(cfg: TrainConfig) -> bool:
+    return cfg.model.features == "streamed"
 
 
 def _tfidf(cfg: TfidfConfig) -> TfidfVectorizer:
@@ -121,11 +187,99 @@ def fit_pipeline(cfg: BaselineModelConfig, train: Split, seed: int) -> Pipeline:
 
 def fit(cfg: TrainConfig, train: Split, validation: Split | None, model_dir: Path) -> tuple[list[str], dict]:
     """Fit on train (the baseline has no use for validation) and save the pipeline with skops,
-    never pickle."""
+    never pickle. A config still at features `auto` is decided on the letters of `train`."""
     import skops.io as sio
 
-    sio.dump(lean_for_saving(fit_pipeline(cfg.model, train, cfg.seed)), model_dir / PIPELINE_FILE)
-    return [PIPELINE_FILE], serving_options(cfg.model)
+    if cfg.model.features == "auto":
+        cfg = resolve(cfg, len(np.unique(train.letter_ids)))
+    if not is_streamed(cfg):
+        sio.dump(lean_for_saving(fit_pipeline(cfg.model, train, cfg.seed)), model_dir / PIPELINE_FILE)
+        return [PIPELINE_FILE], serving_options(cfg.model)
+    positions, y = _sorted(train)
+    pipeline = streamed_fit.fit(cfg, feature_cache(cfg, train), positions, y, tracking.progress)
+    sio.dump(pipeline, model_dir / PIPELINE_FILE)
+    files = [PIPELINE_FILE]
+    if cfg.model.streamed.term_names:
+        files.append(
+            streamed_fit.write_term_names(
+                model_dir, cfg.model, pipeline, train.source, positions, cfg.data.feature_view, TOP_TERMS
+            )
+        )
+    return files, serving_options(cfg.model)
+
+
+# ---------------------------------------------------------------- the streamed pipeline's steps
+
+
+def _sorted(items: Split) -> tuple[np.ndarray, np.ndarray]:
+    """The items' corpus positions in order, and their labels in that order."""
+    order = np.argsort(items.positions, kind="stable")
+    return items.positions[order], items.y[order]
+
+
+def feature_cache(cfg: TrainConfig, items: Split) -> streamed_features.FeatureCache:
+    """The hashed counts of the corpus `items` come from, built once (in parallel: evaluation.n_jobs)."""
+    with tracking.stage("features"):
+        return streamed_features.feature_cache(
+            cfg.model, cfg.data.feature_view, items.source, Workers(cfg.evaluation.n_jobs), tracking.progress
+        )
+
+
+def prepare(cfg: TrainConfig, items: Split) -> None:
+    """Before the folds: the streamed pipeline's one pass over the corpus."""
+    if is_streamed(cfg):
+        feature_cache(cfg, items)
+
+
+def held_out_scores(cfg: TrainConfig, model, items: Split) -> tuple[np.ndarray, np.ndarray] | None:
+    """(p_overturned, in distribution) of held-out items from the cached counts (streamed pipeline):
+    the packaged scorer's own steps after the hashing; None for the exact pipeline (scored from text)."""
+    if not is_streamed(cfg):
+        return None
+    scorer, check = model.serving()
+    cache = feature_cache(cfg, items)
+    order = np.argsort(items.positions, kind="stable")
+    p, ok = np.empty(len(items)), np.empty(len(items), dtype=bool)
+    p[order] = streamed_fit.held_out_scores(scorer, cache, items.positions[order])
+    ok[order] = streamed_fit.in_distribution(check, cache, items.positions[order])
+    return p, ok
+
+
+def package_evidence(
+    cfg: TrainConfig, train: Split, model_dir: Path, precedents: bool
+) -> tuple[list[str], dict[str, int]] | None:
+    """The streamed pipeline's out-of-distribution vocabulary and field lengths, and for the shipped
+    model its precedents and criteria, built from the corpus a block at a time; None: the exact
+    pipeline's (training.families.packaging, from the records)."""
+    if not is_streamed(cfg):
+        return None
+    positions, _ = _sorted(train)
+    cache = feature_cache(cfg, train)
+    files = [streamed_fit.write_training_vocabulary(model_dir, cache, positions)]
+    if precedents:
+        cap = cfg.model.streamed.criteria_items
+        sample = (
+            None if cap is None else np.sort(train.positions[tracking.letter_sample(train.letter_ids, cap, "criteria")])
+        )
+        with tracking.stage("precedents_index"):
+            workers = Workers(cfg.evaluation.n_jobs)
+            files += streamed_evidence.write_evidence(
+                model_dir, train.source, positions, workers, tracking.progress, sample
+            )
+    return files, streamed_fit.longest_fields(cache, positions)
+
+
+def fold_config(cfg: TrainConfig) -> TrainConfig:
+    """A fold's model names no terms (term_names.json is read only from the shipped model's run)."""
+    streamed = cfg.model.streamed.model_copy(update={"term_names": False})
+    return cfg.model_copy(update={"model": cfg.model.model_copy(update={"streamed": streamed})})
+
+
+def references(cfg: TrainConfig) -> dict[str, ModelConfig]:
+    """compare_with_exact: the exact pipeline on the same folds."""
+    if not (cfg.model.compare_with_exact and is_streamed(cfg)):
+        return {}
+    return {"exact": cfg.model.model_copy(update={"features": "exact", "compare_with_exact": False})}
 
 
 def lean_for_saving(pipeline: Pipeline) -> Pipeline:
@@ -146,7 +300,10 @@ def lean_for_saving(pipeline: Pipeline) -> Pipeline:
 
 
 def check_data(cfg: TrainConfig, n_train_items: int) -> None:
-    """Refuse, before anything runs, a min_df no term of the smallest training set could reach."""
+    """Refuse, before anything runs, a min_df no term of the smallest training set could reach
+    (the streamed pipeline keeps every term: no min_df)."""
+    if is_streamed(cfg):
+        return
     blocks = {"text_tfidf": cfg.model.text_tfidf, "treatment_tfidf": cfg.model.treatment_tfidf}
     for key, tfidf in blocks.items():
         if tfidf is not None and tfidf.min_df > n_train_items:
@@ -156,18 +313,41 @@ def check_data(cfg: TrainConfig, n_train_items: int) -> None:
             )
 
 
-def top_terms(model_dir: Path, k: int = 25) -> pd.DataFrame:
+TOP_TERMS = 25
+
+
+def top_terms(model_dir: Path, k: int = TOP_TERMS) -> pd.DataFrame:
     """The k features with the largest positive (toward Overturned) and negative (toward Upheld)
-    logistic-regression weights."""
+    logistic-regression weights; a hashed column (streamed pipeline) is named by the training terms
+    that hash to it, most frequent first (term_names.json)."""
+    import json
+
+    from serving.hashed_terms import TERM_NAMES_FILE, hashing_step
     from serving.skops_trust import load_trusted_skops
 
     pipeline = load_trusted_skops(model_dir / PIPELINE_FILE)  # the types serving trusts, no others
-    names = pipeline.named_steps["features"].get_feature_names_out()
+    features = pipeline.named_steps["features"]
     coef = pipeline.named_steps["classifier"].coef_[0]
+    if hashing_step(features.named_transformers_["text"]) is None:
+        names = features.get_feature_names_out()
+    else:
+        columns = json.loads((model_dir / TERM_NAMES_FILE).read_text())["columns"]
+        names = _HashedNames({int(c): terms for c, terms in columns.items()})
     order = np.argsort(coef)
     rows = [{"toward": OVERTURNED, "feature": names[i], "weight": float(coef[i])} for i in order[::-1][:k]]
     rows += [{"toward": UPHELD, "feature": names[i], "weight": float(coef[i])} for i in order[:k]]
     return pd.DataFrame(rows)
+
+
+class _HashedNames(dict):
+    """names[column] of a hashed column, as `text__<term> / <term>` (`text__#<column>` unnamed)."""
+
+    def __missing__(self, column: int) -> str:
+        return f"text__#{column}"
+
+    def __getitem__(self, column) -> str:
+        terms = self.get(int(column))
+        return "text__" + " / ".join(terms) if terms else self.__missing__(int(column))
 
 
 def log_top_terms(model_dir: Path, artifact: str = "top_terms.md") -> None:
@@ -192,16 +372,47 @@ def _tfidf_words(t) -> str:
     return f"{t.analyzer} {grams}, min_df {t.min_df}, {cap}{', sublinear tf' if t.sublinear_tf else ''}{stop}"
 
 
+def _hashed_words(m) -> str:
+    t = m.text_tfidf
+    stop = f", {t.stop_words} stop words removed" if t.stop_words else ""
+    return (
+        f"{t.analyzer} {t.ngram_range[0]}-{t.ngram_range[1]}-grams hashed into {m.streamed.n_features:,} columns"
+        f"{', sublinear tf' if t.sublinear_tf else ''}{stop}"
+    )
+
+
 def describe(cfg: TrainConfig) -> str:
     m = cfg.model
+    if is_streamed(cfg):
+        return (
+            f"hashed TF-IDF ({_hashed_words(m)}) + logistic regression by SGD (C={m.classifier.C:g}, "
+            f"class_weight {m.classifier.class_weight}, {m.streamed.epochs} epochs), streamed from the ingested shards"
+        )
     return (
         f"TF-IDF ({_tfidf_words(m.text_tfidf)}) + logistic regression (C={m.classifier.C:g}, "
         f"class_weight {m.classifier.class_weight})"
     )
 
 
+def _criteria_words(m) -> str:
+    cap = m.streamed.criteria_items
+    return "every item" if cap is None else f"the items of a fixed sample of letters, at most {cap:,}"
+
+
 def card_section(cfg: TrainConfig, facts: RunFacts) -> str:
     m = cfg.model
+    if is_streamed(cfg):
+        return f"""## Model family: hashed TF-IDF + logistic regression by SGD (baseline, streamed)
+- Features: TF-IDF of the `{cfg.data.feature_view}` text ({_hashed_words(m)}); the idf from the training \
+items' document frequencies, summed a block at a time.
+- Classifier: logistic loss by SGD (scikit-learn SGDClassifier, {m.streamed.epochs} epochs, L2 penalty \
+1/(C x items) with C={m.classifier.C:g}, class_weight {m.classifier.class_weight}); saved with skops (no pickle).
+- Why streamed: the corpus has at least {m.streamed_from_letters:,} letters (model.streamed_from_letters) or the \
+config asks for it; no step holds the corpus in memory. The reviewer criteria shown with a prediction count \
+{_criteria_words(m)}.
+- What it leans on: the 25 columns with the largest weights toward Overturned and toward Upheld, named by the \
+training terms hashed into them, are in the run's `top_terms.md` artifact.
+"""
     extra = []
     if m.treatment_tfidf is not None:
         extra.append(f"a TF-IDF of the treatment name ({_tfidf_words(m.treatment_tfidf)})")

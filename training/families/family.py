@@ -63,3 +63,19 @@ class Family:
     references: Callable[[TrainConfig], dict[str, ModelConfig]] = lambda cfg: {}
     # The config a cross-validation fold trains with: work only the shipped model needs is dropped.
     fold_config: Callable[[TrainConfig], TrainConfig] = lambda cfg: cfg
+    # The config for a corpus of this many letters (choices a run makes once, on the whole corpus).
+    resolve: Callable[[TrainConfig, int], TrainConfig] = lambda cfg, letters: cfg
+    # Work on the whole corpus (a Split) that every fold reads, done once before the folds.
+    prepare: Callable[[TrainConfig, Split], None] = lambda cfg, items: None
+    # Whether cross-validation may fit folds in parallel worker processes (evaluation.n_jobs): the
+    # fit logs nothing into the active run and gives the same result in any process.
+    parallel_folds: bool = False
+    # (p_overturned, in distribution) of held-out items (cfg, packaged model, items) without serving's
+    # scorer reading their text again, or None to score them so (training.families.packaging).
+    held_out_scores: Callable[[TrainConfig, object, Split], tuple | None] = lambda cfg, model, items: None
+    # The package's out-of-distribution vocabulary and, when asked (the shipped model), its precedents
+    # and criteria, written by the family (cfg, train, model_dir, precedents) -> (files, longest text
+    # of each field: serving.field_limits); None: from the records (training.families.packaging).
+    package_evidence: Callable[[TrainConfig, Split, Path, bool], tuple[list[str], dict[str, int]] | None] = (
+        lambda cfg, train, model_dir, precedents: None
+    )

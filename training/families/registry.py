@@ -30,6 +30,13 @@ FAMILIES: dict[str, Family] = {
         baseline.card_section,
         check_data=baseline.check_data,
         log_artifacts=baseline.log_top_terms,
+        references=baseline.references,
+        fold_config=baseline.fold_config,
+        resolve=baseline.resolve,
+        prepare=baseline.prepare,
+        parallel_folds=True,
+        held_out_scores=baseline.held_out_scores,
+        package_evidence=baseline.package_evidence,
     ),
     "transformer": Family(
         "transformer",

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 from pathlib import Path
 
 from serving.store import PROJECT_ROOT
+from training.data.loading import report_digest
 
 GIT_COMMIT_TAG = "mlflow.source.git.commit"  # the tag MLflow's UI shows as the run's source version
 
@@ -34,10 +34,9 @@ def git_dirty(root: Path = PROJECT_ROOT) -> bool | None:
 
 
 def data_digest(ingest_report: dict) -> str:
-    """12 hex digits over the sha256 of every letter that was ingested (order-free): the same letters
-    give the same digest wherever they lie, and one changed byte changes it."""
-    hashes = sorted(f["sha256"] for f in ingest_report.get("files", []) if f.get("status") == "parsed")
-    return hashlib.sha256("\n".join(hashes).encode()).hexdigest()[:12]
+    """12 hex digits over the sha256 of every letter that was ingested (training.data.loading.letters_digest);
+    a report read from an ingest output carries it, computed while its files were read."""
+    return ingest_report.get("data_digest") or report_digest(ingest_report)
 
 
 def source_tags(ingest_report: dict) -> dict[str, str]:

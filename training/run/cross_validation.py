@@ -8,19 +8,19 @@ same folds. Calibration of the OOF scores (training.run.cross_fitted_calibration
 
 from __future__ import annotations
 
-import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import mlflow
 import numpy as np
-from tqdm.auto import tqdm
 
 from training import tracking
 from training.config import TrainConfig
 from training.data.folds import Fold
 from training.data.splits import Split
-from training.families.packaging import fit_packaged
+from training.data.workers import Workers
+from training.families.packaging import FoldScores, fold_scores
 from training.families.registry import Family
 from training.metrics.out_of_fold import OOFScores
 from training.metrics.reference_predictors import CategoryRate
@@ -58,7 +58,8 @@ def fold_ids(folds: list[Fold], items: int) -> np.ndarray:
 
 
 def out_of_fold(cfg: TrainConfig, family: Family, items: Split, folds: list[Fold], label: str = "") -> OutOfFold:
-    """Raw OOF probabilities of `family` under `cfg`; one nested run per fold."""
+    """Raw OOF probabilities of `family` under `cfg`; one nested run per fold. Folds run in parallel
+    worker processes (evaluation.n_jobs, training.data.workers) when the family allows it."""
     repeats = max(f.repeat for f in folds) + 1
     shape = (repeats, len(items))
     oof = OutOfFold(
@@ -69,41 +70,61 @@ def out_of_fold(cfg: TrainConfig, family: Family, items: Split, folds: list[Fold
         np.tile(items.y, (repeats, 1)),
     )
     name = label or family.name
-    cfg = family.fold_config(cfg)
+    cfg = family.fold_config(family.resolve(cfg, len(np.unique(items.letter_ids))))
     with tracking.stage("folds"):
-        for f in tqdm(folds, desc=f"{name} cross-validation", unit="fold"):
-            tags = {
-                "model_family": family.name,
-                "feature_view": cfg.data.feature_view,
-                "cv_repeat": f.repeat,
-                "cv_fold": f.index,
-                "stage": "cv_fold",
-            }
-            with tracking.stage("mlflow"):  # the run and its tags in one call
-                run = mlflow.start_run(run_name=f"{name}-repeat{f.repeat}-fold{f.index}", nested=True, tags=tags)
-            # Active while the family fits: the transformer's Trainer logs its losses into it.
-            with run, tempfile.TemporaryDirectory() as tmp:
-                test = items.select(f.test)
-                model = fit_packaged(cfg, family, items.select(f.train), None, Path(tmp) / "model")
-                oof.p[f.repeat, f.test] = model.score(test)
-                oof.in_distribution[f.repeat, f.test] = model.in_distribution(test)
-                oof.base_rate[f.repeat, f.test] = model.base_rate
-                with tracking.stage("mlflow"):
-                    mlflow.log_metrics(
-                        {
-                            "fold_train_items": len(f.train),
-                            "fold_test_items": len(f.test),
-                            "fold_test_overturned": int(test.y.sum()),
-                        }
-                    )
+        family.prepare(cfg, items)
+        with tracking.progress(len(folds), f"{name} cross-validation", "fold") as bar:
+            if family.parallel_folds:
+                workers = Workers(cfg.evaluation.n_jobs)
+                tasks = [(cfg, family, items, f) for f in folds]
+                results = workers.map(fold_scores, tasks, done=lambda i, r: bar.update())
+                bar.set_postfix_str(f"workers: {workers.summary()}")
+                for f, result in zip(folds, results):
+                    with _fold_run(name, family, cfg, f):
+                        _record(oof, f, result)
+            else:
+                for f in folds:
+                    # Active while the family fits: the transformer's Trainer logs its losses into it.
+                    with _fold_run(name, family, cfg, f):
+                        _record(oof, f, fold_scores(cfg, family, items, f))
+                    bar.update()
     return oof
+
+
+@contextmanager
+def _fold_run(name: str, family: Family, cfg: TrainConfig, f: Fold) -> Iterator[None]:
+    tags = {
+        "model_family": family.name,
+        "feature_view": cfg.data.feature_view,
+        "cv_repeat": f.repeat,
+        "cv_fold": f.index,
+        "stage": "cv_fold",
+    }
+    with tracking.stage("mlflow"):  # the run and its tags in one call
+        run = mlflow.start_run(run_name=f"{name}-repeat{f.repeat}-fold{f.index}", nested=True, tags=tags)
+    with run:
+        yield
+
+
+def _record(oof: OutOfFold, f: Fold, result: FoldScores) -> None:
+    oof.p[f.repeat, f.test] = result.p
+    oof.in_distribution[f.repeat, f.test] = result.in_distribution
+    oof.base_rate[f.repeat, f.test] = result.base_rate
+    with tracking.stage("mlflow"):
+        mlflow.log_metrics(
+            {
+                "fold_train_items": len(f.train),
+                "fold_test_items": len(f.test),
+                "fold_test_overturned": result.overturned,
+            }
+        )
 
 
 def reference_out_of_fold(items: Split, folds: list[Fold]) -> tuple[np.ndarray, np.ndarray]:
     """(constant training base rate, smoothed treatment-category rate), repeats x items each."""
     repeats = max(f.repeat for f in folds) + 1
     base, category = np.full((repeats, len(items)), np.nan), np.full((repeats, len(items)), np.nan)
-    categories = np.asarray(items.frame["treatment_category"], dtype=object)
+    categories = np.asarray(items.categories(), dtype=object)
     for f in folds:
         base[f.repeat, f.test] = items.y[f.train].mean()
         ref = CategoryRate().fit(list(categories[f.train]), items.y[f.train])

@@ -27,8 +27,9 @@ from serving.pyfunc_model import log_packaged_model
 from training import tracking
 from training.config import TrainConfig, resolved_yaml
 from training.data.folds import item_folds, writer_folds
-from training.data.loading import load_splits, require_every_split
-from training.data.splits import Split, all_items
+from training.data.loading import corpus_letters, load_splits, require_every_split
+from training.data.source import ItemSource
+from training.data.splits import Split, corpus_items
 from training.families.packaging import PackagedModel, fit_packaged
 from training.families.registry import Family, family_of
 from training.markdown import markdown_table
@@ -87,20 +88,29 @@ def train(cfg: TrainConfig) -> TrainResult:
     tracking.stage.mark("load")
     dsd, ingest_report = load_splits(cfg.data)
     family = family_of(cfg)
+    # Choices made once on the whole corpus (the baseline's features: auto); the run is named and
+    # logged by the config as written, and tagged `resolved.<key>` where the choice changed it.
+    resolved = family.resolve(cfg, corpus_letters(dsd))
     # Around the whole run: until it has ended, a failure or an interrupt puts the registry back.
     with VersionRegistration(cfg.mlflow.registered_model_name, cfg.mlflow.alias) as registration:
         if cfg.evaluation.mode == "cv":
-            return train_cv(cfg, family, dsd, ingest_report, registration)
-        return train_split(cfg, family, dsd, ingest_report, registration)
+            return train_cv(resolved, family, dsd, ingest_report, registration, requested=cfg)
+        return train_split(resolved, family, dsd, ingest_report, registration, requested=cfg)
 
 
-def log_run_inputs(cfg: TrainConfig, family: Family, ingest_report: dict, dsd) -> None:
+def log_run_inputs(
+    cfg: TrainConfig, family: Family, ingest_report: dict, dsd, requested: TrainConfig | None = None
+) -> None:
+    requested = requested or cfg
     mlflow.set_tags(
         {FAMILY_TAG: family.name, "feature_view": cfg.data.feature_view, "evaluation_mode": cfg.evaluation.mode}
     )
     run_info.start(cfg, family, ingest_report, dsd)  # provenance tags and the run's description
-    mlflow.log_params(tracking.flat_params(cfg.model_dump(mode="json")))
-    mlflow.log_text(resolved_yaml(cfg), "config.yaml")
+    params = tracking.flat_params(requested.model_dump(mode="json"))
+    mlflow.log_params(params)
+    chosen = tracking.flat_params(cfg.model_dump(mode="json"))
+    mlflow.set_tags({f"resolved.{k}": v for k, v in chosen.items() if params.get(k) != v})
+    mlflow.log_text(resolved_yaml(requested), "config.yaml")
     # The report holds paths, statuses and counts only; no letter text.
     mlflow.log_text(json.dumps(ingest_report, indent=2), "ingest_report.json")
     mlflow.log_params({f"n_{name}_items": ds.num_rows for name, ds in dsd.items()})
@@ -111,22 +121,27 @@ def log_run_inputs(cfg: TrainConfig, family: Family, ingest_report: dict, dsd) -
 
 
 def train_cv(
-    cfg: TrainConfig, family: Family, dsd, ingest_report: dict, registration: VersionRegistration
+    cfg: TrainConfig,
+    family: Family,
+    dsd,
+    ingest_report: dict,
+    registration: VersionRegistration,
+    requested: TrainConfig | None = None,
 ) -> TrainResult:
     ev = cfg.evaluation
-    items = Split.of(all_items(dsd), cfg.data.feature_view)
+    items = corpus_items(dsd, cfg.data.feature_view, cfg.data.dataset_path())
     # Refused before any run starts: too few letters, a fold without an overturned item, a
     # config the smallest training fold cannot support, too few writer templates (writer_shift).
     folds = item_folds(items.letter_keys, items.y, ev.folds, ev.repeats, cfg.seed)
     family.check_data(cfg, min(len(f.train) for f in folds))
-    templates = [writer_template(s) for s in items.rows["case_summary"]]
+    templates = items.mapped("case_summary", writer_template)
     writer = writer_folds(templates, items.letter_keys, items.y) if ev.writer_shift else []
     if writer:
         family.check_data(cfg, min(len(f.train) for f in writer))
     y, groups = items.y, items.letter_ids
-    with tracking.top_level_run(run_name(cfg)) as run, tempfile.TemporaryDirectory() as tmp:
+    with tracking.top_level_run(run_name(requested or cfg)) as run, tempfile.TemporaryDirectory() as tmp:
         tracking.stage.mark("mlflow")
-        log_run_inputs(cfg, family, ingest_report, dsd)
+        log_run_inputs(cfg, family, ingest_report, dsd, requested)
         raw = out_of_fold(cfg, family, items, folds)
         tracking.stage.mark("metrics")
         scores = raw.scores(ev.calibration)
@@ -157,7 +172,7 @@ def train_cv(
             y, raw.p, calibrated, f"{family.name} out-of-fold", cv_aurocs(metrics), bands, metrics["base_rate"]
         )
         tracking.log_figures(figures, "plots")
-        categories = per_category_table(list(items.frame["treatment_category"]), y, mean_p)
+        categories = per_category_table(items.categories(), y, mean_p)
         _log_category_table(categories, "per_category_oof")
         if not headline_defined(metrics):
             raise UndefinedMetricsError(
@@ -212,22 +227,26 @@ def _uncalibrated(y, p_raw, base) -> dict[str, float]:
 def _log_oof_predictions(items: Split, raw, p_calibrated, references, tmp: Path) -> None:
     """One row per item and repeat; p_calibrated is what serving would have answered (cross-fitted
     calibration, capped at the fold model's base rate when out of distribution); the two reference
-    predictors' OOF probabilities on the same folds ride along for `imr compare --plot`."""
+    predictors' OOF probabilities on the same folds ride along for `imr compare --plot`. Bounded:
+    every item of a corpus up to tracking.OOF_ITEMS_LOGGED items, else the items of a fixed sample
+    of letters (tag oof_predictions_letters: `sample of N letters`)."""
     base, category = references
+    keep = tracking.letter_sample(items.letter_ids)
+    logged = items.select(keep)
     frames = [
         pd.DataFrame(
             {
-                "letter_id": items.letter_ids,
-                "case_number": items.rows["case_number"],
-                "item_index": items.rows["item_index"],
-                "label": items.y,
-                "p_raw": raw.p[r],
-                "p_calibrated": p_calibrated[r],
-                "fold": raw.fold[r],
+                "letter_id": logged.letter_ids,
+                "case_number": logged.rows["case_number"],
+                "item_index": logged.rows["item_index"],
+                "label": logged.y,
+                "p_raw": raw.p[r, keep],
+                "p_calibrated": p_calibrated[r, keep],
+                "fold": raw.fold[r, keep],
                 "repeat": r,
-                "in_distribution": raw.in_distribution[r],
-                "p_ref_base_rate": base[r],
-                "p_ref_category": category[r],
+                "in_distribution": raw.in_distribution[r, keep],
+                "p_ref_base_rate": base[r, keep],
+                "p_ref_category": category[r, keep],
             }
         )
         for r in range(len(raw.p))
@@ -235,6 +254,8 @@ def _log_oof_predictions(items: Split, raw, p_calibrated, references, tmp: Path)
     path = tmp / "oof_predictions.parquet"
     pd.concat(frames, ignore_index=True).to_parquet(path, index=False)
     mlflow.log_artifact(str(path))
+    letters = len(np.unique(logged.letter_ids))
+    mlflow.set_tag("oof_predictions_letters", "all" if len(keep) == len(items) else f"sample of {letters}")
 
 
 def _undefined(metrics: dict[str, float]) -> str:
@@ -246,11 +267,17 @@ def _undefined(metrics: dict[str, float]) -> str:
 
 
 def train_split(
-    cfg: TrainConfig, family: Family, dsd, ingest_report: dict, registration: VersionRegistration
+    cfg: TrainConfig,
+    family: Family,
+    dsd,
+    ingest_report: dict,
+    registration: VersionRegistration,
+    requested: TrainConfig | None = None,
 ) -> TrainResult:
     require_every_split(dsd, cfg.data)
     view = cfg.data.feature_view
-    splits = {name: Split.of(dsd[name], view) for name in dsd}
+    folder = cfg.data.dataset_path()
+    splits = {name: Split.of(dsd[name], view, ItemSource.of({name: dsd[name]}, folder)) for name in dsd}
     empty = [name for name, s in splits.items() if not s.y.sum()]
     if empty:
         raise UndefinedMetricsError(
@@ -258,8 +285,8 @@ def train_split(
             f"threshold would be undefined; use evaluation.mode: cv or other split fractions"
         )
     family.check_data(cfg, len(splits["train"]))
-    with tracking.top_level_run(run_name(cfg)) as run, tempfile.TemporaryDirectory() as tmp:
-        log_run_inputs(cfg, family, ingest_report, dsd)
+    with tracking.top_level_run(run_name(requested or cfg)) as run, tempfile.TemporaryDirectory() as tmp:
+        log_run_inputs(cfg, family, ingest_report, dsd, requested)
         model = fit_packaged(cfg, family, splits["train"], splits["validation"], Path(tmp) / "model", precedents=True)
         raw_val = model.score(splits["validation"])
         calibration = fit_calibration(cfg.evaluation.calibration, raw_val, splits["validation"].y)
@@ -281,7 +308,7 @@ def train_split(
         aurocs = {"test split (served probabilities)": metrics["test_roc_auc"]}
         figures = evaluation_figures(test.y, p_test, p_test, f"{family.name} test", aurocs, bands, metrics["base_rate"])
         tracking.log_figures(figures, "plots")
-        categories = per_category_table(list(splits["test"].frame["treatment_category"]), splits["test"].y, p_test)
+        categories = per_category_table(splits["test"].categories(), splits["test"].y, p_test)
         _log_category_table(categories, "per_category_test")
         if not all(np.isfinite(metrics[k]) for k in ("test_roc_auc", "test_pr_auc", "test_brier")):
             raise UndefinedMetricsError(f"run {run.info.run_id}: test metrics are undefined; nothing registered")
@@ -301,7 +328,7 @@ def _split_metrics(cfg, splits: dict[str, Split], p_val, p_test, threshold: floa
     metrics.update(
         brier_skill_ci(test.y, p_test, base, test.letter_ids, cfg.evaluation.bootstrap_samples, cfg.seed, "test_")
     )
-    cats = {name: list(s.frame["treatment_category"]) for name, s in splits.items()}
+    cats = {name: s.categories() for name, s in splits.items()}
     for ref in (AlwaysUpheld(), CategoryRate()):
         ref.fit(cats["train"], splits["train"].y)
         t = (
