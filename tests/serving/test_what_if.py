@@ -101,26 +101,25 @@ def test_the_scorer_is_its_coefficients(model_dir):
 
 
 def test_reasons_are_criteria_phrases_with_their_effect_in_points(model_dir):
+    """The criteria family explains as every family does (serving.reasons): the clause documenting a
+    criterion left out, a criterion the request lacks added with what_if's sentence. For this model each
+    effect is its coefficient's, in points of the shown (calibrated) probability."""
     scorer = load_scorer(model_dir)
     summary = "Physical therapy and NSAIDs failed to relieve the pain."
-    reasons = scorer.reasons([{"treatment": PT, "case_summary": summary}], top=10)[0]
+    called_for = {"conservative_care": True, "physical_examination": False, "functional_improvement": False}
+    reasons = scorer.reasons([{"treatment": PT, "case_summary": summary}], top=10, criteria=[called_for])[0]
     logit = logit_of(summary, PT, "physical_medicine")
-    by_text = {r["text"]: r for r in reasons}
-    documented_cc = by_text[f"documented: {BY_ID['conservative_care'].label}"]
-    assert documented_cc["effect"] == pytest.approx(shown(logit) - shown(logit - 1.2), abs=1e-4)
-    assert documented_cc["direction"] == "up" and documented_cc["kind"] == "criterion"
-    # not documented: the effect is minus what documenting it would add
-    exam = by_text[f"not documented: {BY_ID['physical_examination'].label}"]
-    assert exam["effect"] == pytest.approx(shown(logit) - shown(logit - 0.8), abs=1e-4) and exam["effect"] > 0
-    gains = by_text[f"not documented: {BY_ID['functional_improvement'].label}"]
-    assert (
-        gains["effect"] == pytest.approx(shown(logit) - shown(logit + 0.5), abs=1e-4) and gains["direction"] == "down"
-    )
-    category = by_text["treatment category: physical medicine"]
-    assert category["kind"] == "feature"
-    assert category["effect"] == pytest.approx(shown(logit) - shown(logit + 0.4 + (0.2 - 0.4) / 2), abs=1e-4)
-    # criteria with a zero coefficient move nothing and are no reason
-    assert all(r["effect"] != 0 for r in reasons) and len(reasons) == 5
+    by_criterion = {(r["kind"], c): r for r in reasons for c in r["criteria"]}
+    documented_cc = by_criterion[("documents", "conservative_care")]
+    assert documented_cc["effect"] == pytest.approx(100 * (shown(logit) - shown(logit - 1.2)), abs=0.01)
+    assert documented_cc["direction"] == "up" and documented_cc["quote"].startswith("Physical therapy and NSAIDs")
+    # lacking one: the effect is minus what documenting it would add
+    exam = by_criterion[("lacks", "physical_examination")]
+    assert exam["effect"] == pytest.approx(100 * (shown(logit) - shown(logit - 0.8)), abs=0.01) and exam["effect"] > 0
+    gains = by_criterion[("lacks", "functional_improvement")]
+    assert gains["effect"] == pytest.approx(100 * (shown(logit) - shown(logit + 0.5)), abs=0.01)
+    assert gains["direction"] == "down" and gains["quote"] is None
+    assert all(abs(r["effect"]) >= 0.05 for r in reasons)  # criteria with a zero coefficient are no reason
 
 
 def test_a_missing_criterion_added_moves_the_probability_as_its_coefficient_says(predictor):
