@@ -104,9 +104,9 @@ def _add_serve_command(sub) -> None:
     limits = p.add_argument_group("limits (flag, else the environment, else the default)")
     for flag, name, kind, text in SERVE_LIMITS:
         default = ServeSettings.model_fields[name].default
-        limits.add_argument(
-            flag, type=kind, dest=name, help=f"{text} (env IMR_SERVE_{name.upper()}, default {default:g})"
-        )
+        # `:g` keeps a float default short (10, not 10.0) but writes a large int as 5.24288e+06
+        shown = f"{default:,}" if kind is int else f"{default:g}"
+        limits.add_argument(flag, type=kind, dest=name, help=f"{text} (env IMR_SERVE_{name.upper()}, default {shown})")
     output = p.add_argument_group("logging and runtime")
     output.add_argument(
         "--log-level",
