@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from features.criteria import BY_ID, CRITERIA, documented
+from features.criteria import CRITERIA, documented
 from serving.calibration import apply_calibration
 from serving.criteria import CriteriaTable, build_table
 from serving.criteria_scorer import MODEL_FILE, feature_criteria, read_spec
