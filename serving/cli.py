@@ -154,10 +154,6 @@ def _factor(text: str) -> float:
     return value
 
 
-def validation_message(exc: ValidationError) -> str:
-    return "; ".join(f"field '{'.'.join(str(p) for p in e['loc'])}': {e['msg']}" for e in exc.errors())
-
-
 def score_requests(
     predictor, path: Path, explain: bool = False, factor: float = DEFAULT_FACTOR, threshold: float | None = None
 ) -> tuple[list[dict], int]:
