@@ -62,12 +62,6 @@ class BaselineScorer:
 
         return pd.DataFrame(inputs).astype({"treatment_category": object, "patient_sex": object})
 
-    def reasons(self, records: Sequence[Mapping[str, Any]], top: int = 6, criteria=None) -> list[list[dict]]:
-        """Per record, the phrases whose omission moves the raw score most (serving.reasons)."""
-        from serving.reasons import phrase_reasons
-
-        return phrase_reasons(self.predict_proba, records, top, criteria)
-
 
 def _baseline_pipeline(path: Path, loaded: Any):
     """`loaded` if it has the baseline's shape (training.families.baseline.build_pipeline, fitted), else a
@@ -138,9 +132,3 @@ class CalibratedScorer:
         from serving.calibration import apply_calibration
 
         return apply_calibration(self.meta.calibration, self.inner.predict_proba(records))
-
-    def reasons(self, records: Sequence[Mapping[str, Any]], top: int = 6, criteria=None) -> list[list[dict]]:
-        """The phrases whose omission moves the calibrated probability most, in percentage points (serving.reasons)."""
-        from serving.reasons import phrase_reasons
-
-        return phrase_reasons(self.predict_proba, records, top, criteria)

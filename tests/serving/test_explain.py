@@ -141,7 +141,7 @@ def test_no_summary_no_phrase_reasons():
 
 def check_reasons(scorer, rows) -> list[dict]:
     """Every family's reasons: none bare or about the worker, sizes in points, each one re-scored by hand."""
-    every = scorer.reasons(rows, top=100)
+    every = phrase_reasons(scorer.predict_proba, rows, top=100)
     flat = [r for reasons in every for r in reasons]
     assert flat, "no reason at all: the check below could not fail"
     assert not [r["text"] for r in flat if bare(r["text"]) or about_the_worker(r["text"])]
@@ -231,9 +231,11 @@ def test_transformer_predictions_explain_with_phrases(tf_model_folder, tf_splits
     # the reasons are those of the probability the caller sees: the calibrated one
     assert (
         explained["reasons"]
-        == predictor.scorer.reasons([row], criteria=[{c["criterion"]: c["in_request"] for c in explained["criteria"]}])[
-            0
-        ]
+        == phrase_reasons(
+            predictor.scorer.predict_proba,
+            [row],
+            criteria=[{c["criterion"]: c["in_request"] for c in explained["criteria"]}],
+        )[0]
     )
     assert "precedents_note" in explained
     # reviewer criteria do not depend on the family (serving/criteria.py; tests/serving/test_reviewer_criteria.py)

@@ -20,6 +20,7 @@ import pytest
 from compose import compose
 from conftest import downloaded_model_folder, tracking_store
 
+from serving.reasons import phrase_reasons
 from training.imr import main
 
 MODEL_NAME = "imr-test-streamed"
@@ -125,7 +126,7 @@ def test_reasons_are_the_requests_own_phrases(run, items):
     _, _, folder = run
     scorer = load_scorer(folder)
     record = next(r for r in items.records() if len((r["case_summary"] or "").split()) > 40)
-    [reasons] = scorer.reasons([record], top=5)
+    [reasons] = phrase_reasons(scorer.predict_proba, [record], top=5)
     assert reasons and {r["kind"] for r in reasons} <= {"treatment", "documents", "lacks", "finding"}
     summary = " ".join(record["case_summary"].split())
     for reason in reasons:
