@@ -64,19 +64,24 @@ class BaselineScorer:
 
 
 def _baseline_pipeline(path: Path, loaded: Any):
-    """`loaded` if it has the baseline's shape (training.families.baseline.build_pipeline, fitted), else a
-    one-line refusal: every scikit-learn estimator is a type skops trusts, in any arrangement."""
+    """`loaded` if it has the baseline's shape, fitted (training.families.baseline.build_pipeline, or the
+    streamed pipeline of training.families.streamed_fit, whose classifier is an SGDClassifier with the
+    logistic loss), else a one-line refusal: every scikit-learn estimator is a type skops trusts, in any
+    arrangement."""
     from sklearn.compose import ColumnTransformer
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LogisticRegression, SGDClassifier
     from sklearn.pipeline import Pipeline
 
     steps = dict(loaded.steps) if isinstance(loaded, Pipeline) else {}
     features, classifier = steps.get("features"), steps.get("classifier")
+    logistic = isinstance(classifier, LogisticRegression) or (
+        isinstance(classifier, SGDClassifier) and classifier.loss == "log_loss"
+    )
     if not (
         list(steps) == ["features", "classifier"]
         and isinstance(features, ColumnTransformer)
         and "text" in getattr(features, "named_transformers_", {})
-        and isinstance(classifier, LogisticRegression)
+        and logistic
         and hasattr(classifier, "coef_")
     ):
         raise ModelIntegrityError(
