@@ -14,7 +14,6 @@ import numpy as np
 
 from features.style import normalise_inputs
 from serving.ensemble_scorer import EnsembleScorer
-from serving.hashed_terms import hashing_step
 from serving.model_dir import META_FILE, ModelIntegrityError, ModelMeta, read_verified_meta, require_listed
 from serving.skops_trust import load_trusted_skops
 
@@ -38,8 +37,6 @@ class BaselineScorer:
         if self.text_only:
             self.tfidf = self.pipeline.named_steps["features"].named_transformers_["text"]
             self.classifier = self.pipeline.named_steps["classifier"]
-        # The streamed pipeline's text block hashes its terms (serving.hashed_terms): no names to list.
-        self.hashed = self.text_only and hashing_step(self.tfidf) is not None
 
     def _inputs(self, records: Sequence[Mapping[str, Any]]) -> list[dict]:
         """The records' model inputs in the model's view, normalised as the pipeline's were at fit."""

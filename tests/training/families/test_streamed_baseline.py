@@ -66,8 +66,8 @@ def items(ingested):
 
 
 def test_the_package_holds_a_hashed_pipeline_and_its_evidence(run):
-    from serving.hashed_terms import TERM_NAMES_FILE, hashing_step
     from serving.scorers import load_scorer
+    from training.families.hashed_terms import TERM_NAMES_FILE, hashing_step
 
     cfg, result, folder = run
     meta = json.loads((folder / "imr_model.json").read_text())
@@ -83,7 +83,7 @@ def test_the_package_holds_a_hashed_pipeline_and_its_evidence(run):
         "criteria/letters.npy",
     } <= set(meta["files"])
     scorer = getattr(load_scorer(folder), "inner", None) or load_scorer(folder)  # inside the calibration
-    assert scorer.text_only and scorer.hashed and hashing_step(scorer.tfidf).n_features == 2**18
+    assert scorer.text_only and hashing_step(scorer.tfidf).n_features == 2**18
     assert result.metrics["cv_roc_auc"] > 0.5
     names = json.loads((folder / TERM_NAMES_FILE).read_text())
     assert len(names["columns"]) == 50 and all(isinstance(t, list) for t in names["columns"].values())
