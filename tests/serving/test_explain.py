@@ -242,3 +242,21 @@ def test_transformer_predictions_explain_with_phrases(tf_model_folder, tf_splits
     assert explained["criteria"] and {"criterion", "upheld_count", "overturned_count", "in_request"} <= set(
         explained["criteria"][0]
     )
+
+
+def test_a_model_without_the_criteria_table_still_gives_documented_criteria_as_reasons(baseline_folder):
+    """Without the table (a model packaged without it) no category's criteria are known: every criterion the
+    summary documents is still a `documents` candidate, as serving.reason_phrases.request_phrases looks for
+    them all, rather than none."""
+    from serving.predictor import load_predictor
+
+    predictor = load_predictor(str(baseline_folder))
+    predictor.criteria = None
+    summary = (
+        "Physical therapy and NSAIDs failed to relieve the low back pain. On examination there is tenderness "
+        "with reduced range of motion. An MRI showed a disc herniation that matches the symptoms."
+    )
+    row = {"treatment": "Lumbar epidural steroid injection", "case_summary": summary}
+    explained = predictor.predict([row], explain=True)[0]
+    assert explained["criteria"] == [] and any(r["kind"] == "documents" for r in explained["reasons"])
+    assert explained["reasons"] == phrase_reasons(predictor.scorer.predict_proba, [row])[0]
