@@ -5,8 +5,8 @@
 
 DIR is the output of `imr ingest ../shared/data/dwc-imr-letters ../shared/data/seed-letters --out DIR`;
 each URI anything `imr predict --model` takes. For every item, the reasons a caller sees
-(`Predictor.predict(..., explain=True)` computes them the same way: the scorer's `reasons` with the
-criteria its category calls for) are classified:
+(`Predictor.predict(..., explain=True)` computes them the same way: serving.reasons.phrase_reasons
+over the scorer's probability, with the criteria its category calls for) are classified:
 - `bare`: the reason's text, stop words aside, is only spinal levels, sides, role words, units,
   numbers or template words (serving.reason_stoplist.bare; target 0), counted per kind of token;
 - `about worker`: a clause about the worker's age, sex, job or claim (serving.reason_stoplist.about_the_worker);
@@ -14,8 +14,7 @@ criteria its category calls for) are classified:
   the family's own units (the log-odds terms or raw-probability sentences of the older reasons).
 With --raw, the uncalibrated score is explained (the older transformer reasons always were).
 Cost: milliseconds per explained item (reasons only, one item per call, after one warm-up call) and
-the number of model inputs scored for it. Works with the reasons before this benchmark existed too
-(their `reasons(records, top)` took no criteria), so one script measures before and after.
+the number of model inputs scored for it.
 The last stdout line is the figures as JSON.
 """
 
@@ -32,6 +31,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from serving.reasons import phrase_reasons  # noqa: E402
 
 KINDS_PP = {"treatment", "documents", "lacks", "finding"}
 
@@ -70,10 +71,7 @@ def explain_one(predictor, item: dict) -> tuple[list[dict], int]:
     try:
         cited = predictor.criteria.for_records([item])[0] if predictor.criteria is not None else []
         called_for = [{c["criterion"]: c["in_request"] for c in cited}]
-        try:
-            reasons = scorer.reasons([item], criteria=called_for)[0]
-        except TypeError:  # reasons from before criteria were passed in
-            reasons = scorer.reasons([item])[0]
+        reasons = phrase_reasons(scorer.predict_proba, [item], criteria=called_for)[0]
     finally:
         del scorer.predict_proba
     return reasons, sum(calls)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import random
 from datetime import date
 from typing import Any
 
@@ -72,26 +71,6 @@ def holdout_splits(
     if abs(sum(fractions) - 1) > 1e-9 or min(fractions) < 0:
         raise ValueError(f"split fractions must be >= 0 and sum to 1, got {fractions}")
     return {key: split_of(key, has_overturn, seed, fractions) for key, has_overturn in letters.items()}
-
-
-def split_letters(
-    letters: dict[str, bool], seed: int, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
-) -> dict[str, str]:
-    """Exact-count split (a seeded shuffle of the sorted ids per stratum), for small sets that must
-    fill every split, such as cross-validation's train/validation split of a fold's rest. The
-    dataset's holdout split is `holdout_splits`, which is stable as the corpus grows."""
-    if abs(sum(fractions) - 1) > 1e-9 or min(fractions) < 0:
-        raise ValueError(f"split fractions must be >= 0 and sum to 1, got {fractions}")
-    rng = random.Random(seed)
-    assignment: dict[str, str] = {}
-    for stratum in (True, False):
-        ids = sorted(i for i, has_overturn in letters.items() if has_overturn == stratum)
-        rng.shuffle(ids)
-        n_train = round(len(ids) * fractions[0])
-        n_val = round(len(ids) * fractions[1])
-        for k, letter_id in enumerate(ids):
-            assignment[letter_id] = "train" if k < n_train else "validation" if k < n_train + n_val else "test"
-    return assignment
 
 
 def build_dataset_dict(

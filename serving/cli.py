@@ -134,28 +134,23 @@ def _port(text: str) -> int:
     return value
 
 
-def _probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a probability (0-1)")
-    return value
+def _number_in(low: float, high: float, what: str):
+    """An argparse type: a number from low to high, refused with the range it is outside of."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not low <= value <= high:  # NaN is in no range
+            raise argparse.ArgumentTypeError(f"{text} is {what}")
+        return value
+
+    return parse
 
 
-def _factor(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 1 <= value <= 1000:
-        raise argparse.ArgumentTypeError(f"{text} is outside 1-1000")
-    return value
-
-
-def validation_message(exc: ValidationError) -> str:
-    return "; ".join(f"field '{'.'.join(str(p) for p in e['loc'])}': {e['msg']}" for e in exc.errors())
+_probability = _number_in(0, 1, "not a probability (0-1)")
+_factor = _number_in(1, 1000, "outside 1-1000")
 
 
 def score_requests(

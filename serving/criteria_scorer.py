@@ -117,11 +117,3 @@ class CriteriaScorer:
     def predict_proba(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
         inputs = self._inputs(records)
         return _probability(self.logits(inputs, self.features(inputs))) if inputs else np.empty(0)
-
-    def reasons(self, records: Sequence[Mapping[str, Any]], top: int = 6, criteria=None) -> list[list[dict]]:
-        """Per record, the phrases whose omission moves the raw score most (serving.reasons): for this
-        family those are the clauses that document a criterion, the criteria the request lacks and the
-        treatment, as for every family."""
-        from serving.reasons import phrase_reasons
-
-        return phrase_reasons(self.predict_proba, records, top, criteria)

@@ -54,10 +54,3 @@ class EnsembleScorer:
 
     def predict_proba(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
         return combine(self.spec, self.member_proba(records)) if len(records) else np.empty(0)
-
-    def reasons(self, records: Sequence[Mapping[str, Any]], top: int = 6, criteria=None) -> list[list[dict]]:
-        """Per record, the phrases whose omission moves the combined score most (serving.reasons): the
-        ensemble is scored as one model, so its reasons are in one unit whatever its members are."""
-        from serving.reasons import phrase_reasons
-
-        return phrase_reasons(self.predict_proba, records, top, criteria)

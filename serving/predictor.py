@@ -84,10 +84,15 @@ class Predictor:
         letter's own items never counted; [] for a model packaged without the table) and `what_if`, the
         probability with each of those criteria it does not document documented (serving/what_if.py).
         Computed only when asked for: never part of a plain prediction."""
+        from serving.reasons import phrase_reasons  # the phrase machinery loads only for an explanation
+
         criteria = self.criteria.for_records(items) if self.criteria is not None else [[] for _ in items]
-        # the criteria its category calls for, documented or not, are scored as reasons too
-        called_for = [{c["criterion"]: c["in_request"] for c in cited} for cited in criteria]
-        reasons = self.scorer.reasons(items, criteria=called_for)
+        # the criteria its category calls for, documented or not, are scored as reasons too; a model packaged
+        # without the table knows no category's criteria, so every criterion a summary documents is looked for
+        called_for = (
+            None if self.criteria is None else [{c["criterion"]: c["in_request"] for c in cited} for cited in criteria]
+        )
+        reasons = phrase_reasons(self.scorer.predict_proba, items, criteria=called_for)
         changes = self.what_if(items, rows, criteria)
         return [
             row | {"reasons": why, "criteria": cited, "what_if": change} | self.precedents_of(item, k)

@@ -14,7 +14,6 @@ import numpy as np
 
 from features.style import normalise_inputs
 from serving.ensemble_scorer import EnsembleScorer
-from serving.hashed_terms import hashing_step
 from serving.model_dir import META_FILE, ModelIntegrityError, ModelMeta, read_verified_meta, require_listed
 from serving.skops_trust import load_trusted_skops
 
@@ -38,8 +37,6 @@ class BaselineScorer:
         if self.text_only:
             self.tfidf = self.pipeline.named_steps["features"].named_transformers_["text"]
             self.classifier = self.pipeline.named_steps["classifier"]
-        # The streamed pipeline's text block hashes its terms (serving.hashed_terms): no names to list.
-        self.hashed = self.text_only and hashing_step(self.tfidf) is not None
 
     def _inputs(self, records: Sequence[Mapping[str, Any]]) -> list[dict]:
         """The records' model inputs in the model's view, normalised as the pipeline's were at fit."""
@@ -62,27 +59,26 @@ class BaselineScorer:
 
         return pd.DataFrame(inputs).astype({"treatment_category": object, "patient_sex": object})
 
-    def reasons(self, records: Sequence[Mapping[str, Any]], top: int = 6, criteria=None) -> list[list[dict]]:
-        """Per record, the phrases whose omission moves the raw score most (serving.reasons)."""
-        from serving.reasons import phrase_reasons
-
-        return phrase_reasons(self.predict_proba, records, top, criteria)
-
 
 def _baseline_pipeline(path: Path, loaded: Any):
-    """`loaded` if it has the baseline's shape (training.families.baseline.build_pipeline, fitted), else a
-    one-line refusal: every scikit-learn estimator is a type skops trusts, in any arrangement."""
+    """`loaded` if it has the baseline's shape, fitted (training.families.baseline.build_pipeline, or the
+    streamed pipeline of training.families.streamed_fit, whose classifier is an SGDClassifier with the
+    logistic loss), else a one-line refusal: every scikit-learn estimator is a type skops trusts, in any
+    arrangement."""
     from sklearn.compose import ColumnTransformer
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LogisticRegression, SGDClassifier
     from sklearn.pipeline import Pipeline
 
     steps = dict(loaded.steps) if isinstance(loaded, Pipeline) else {}
     features, classifier = steps.get("features"), steps.get("classifier")
+    logistic = isinstance(classifier, LogisticRegression) or (
+        isinstance(classifier, SGDClassifier) and classifier.loss == "log_loss"
+    )
     if not (
         list(steps) == ["features", "classifier"]
         and isinstance(features, ColumnTransformer)
         and "text" in getattr(features, "named_transformers_", {})
-        and isinstance(classifier, LogisticRegression)
+        and logistic
         and hasattr(classifier, "coef_")
     ):
         raise ModelIntegrityError(
@@ -138,9 +134,3 @@ class CalibratedScorer:
         from serving.calibration import apply_calibration
 
         return apply_calibration(self.meta.calibration, self.inner.predict_proba(records))
-
-    def reasons(self, records: Sequence[Mapping[str, Any]], top: int = 6, criteria=None) -> list[list[dict]]:
-        """The phrases whose omission moves the calibrated probability most, in percentage points (serving.reasons)."""
-        from serving.reasons import phrase_reasons
-
-        return phrase_reasons(self.predict_proba, records, top, criteria)

@@ -120,12 +120,6 @@ class TransformerScorer:
         vectors = mean_pooled(self.model, self.tokenizer, encoded, self.normalize, BATCH_SIZE)
         return expit(vectors @ self.coef + self.intercept)
 
-    def reasons(self, records: Sequence[Mapping[str, Any]], top: int = 6, criteria=None) -> list[list[dict]]:
-        """Per record, the phrases whose omission moves the raw score most (serving.reasons)."""
-        from serving.reasons import phrase_reasons
-
-        return phrase_reasons(self.predict_proba, records, top, criteria)
-
     def _logits(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         if self.backend == "onnx":
             return self.session.run(["logits"], batch)[0]

@@ -141,7 +141,7 @@ def test_no_summary_no_phrase_reasons():
 
 def check_reasons(scorer, rows) -> list[dict]:
     """Every family's reasons: none bare or about the worker, sizes in points, each one re-scored by hand."""
-    every = scorer.reasons(rows, top=100)
+    every = phrase_reasons(scorer.predict_proba, rows, top=100)
     flat = [r for reasons in every for r in reasons]
     assert flat, "no reason at all: the check below could not fail"
     assert not [r["text"] for r in flat if bare(r["text"]) or about_the_worker(r["text"])]
@@ -231,12 +231,32 @@ def test_transformer_predictions_explain_with_phrases(tf_model_folder, tf_splits
     # the reasons are those of the probability the caller sees: the calibrated one
     assert (
         explained["reasons"]
-        == predictor.scorer.reasons([row], criteria=[{c["criterion"]: c["in_request"] for c in explained["criteria"]}])[
-            0
-        ]
+        == phrase_reasons(
+            predictor.scorer.predict_proba,
+            [row],
+            criteria=[{c["criterion"]: c["in_request"] for c in explained["criteria"]}],
+        )[0]
     )
     assert "precedents_note" in explained
     # reviewer criteria do not depend on the family (serving/criteria.py; tests/serving/test_reviewer_criteria.py)
     assert explained["criteria"] and {"criterion", "upheld_count", "overturned_count", "in_request"} <= set(
         explained["criteria"][0]
     )
+
+
+def test_a_model_without_the_criteria_table_still_gives_documented_criteria_as_reasons(baseline_folder):
+    """Without the table (a model packaged without it) no category's criteria are known: every criterion the
+    summary documents is still a `documents` candidate, as serving.reason_phrases.request_phrases looks for
+    them all, rather than none."""
+    from serving.predictor import load_predictor
+
+    predictor = load_predictor(str(baseline_folder))
+    predictor.criteria = None
+    summary = (
+        "Physical therapy and NSAIDs failed to relieve the low back pain. On examination there is tenderness "
+        "with reduced range of motion. An MRI showed a disc herniation that matches the symptoms."
+    )
+    row = {"treatment": "Lumbar epidural steroid injection", "case_summary": summary}
+    explained = predictor.predict([row], explain=True)[0]
+    assert explained["criteria"] == [] and any(r["kind"] == "documents" for r in explained["reasons"])
+    assert explained["reasons"] == phrase_reasons(predictor.scorer.predict_proba, [row])[0]

@@ -208,12 +208,14 @@ def items(small_corpus):
 
 def test_training_saves_exactly_the_trusted_types(items, logged, tmp_path):
     """training.families.baseline.fit (what every baseline run, fold model and ensemble member writes), under
-    each variant: every type skops reports is trusted, and every trusted type is written by some
-    variant. The session baseline's registered file is one of them."""
+    each variant: every type skops reports is trusted, every trusted type is written by some variant,
+    and serving's shape check (serving.scorers) accepts what each variant saves. The session baseline's
+    registered file is one of them."""
     import skops.io as sio
     from compose import compose
 
-    from serving.skops_trust import TRUSTED_SKOPS_TYPES
+    from serving.scorers import _baseline_pipeline
+    from serving.skops_trust import TRUSTED_SKOPS_TYPES, load_trusted_skops
     from training.families.baseline import PIPELINE_FILE, fit
 
     written = {"registered": set(sio.get_untrusted_types(file=logged / "artifacts" / "model" / PIPELINE_FILE))}
@@ -223,6 +225,7 @@ def test_training_saves_exactly_the_trusted_types(items, logged, tmp_path):
         files, _ = fit(compose("baseline", model=model), items, None, folder)
         assert files[0] == PIPELINE_FILE
         written[json.dumps(model)] = set(sio.get_untrusted_types(file=folder / PIPELINE_FILE))
+        _baseline_pipeline(folder / PIPELINE_FILE, load_trusted_skops(folder / PIPELINE_FILE))
     outside = {variant: types - TRUSTED_SKOPS_TYPES for variant, types in written.items()}
     assert {variant: types for variant, types in outside.items() if types} == {}
     assert set().union(*written.values()) == TRUSTED_SKOPS_TYPES

@@ -26,6 +26,7 @@ from serving.precedents import (
     PrecedentQueryError,
     build_index,
 )
+from serving.reasons import phrase_reasons
 from training.imr import main
 
 MODEL_NAME = RAW_BASELINE_NAME
@@ -184,7 +185,7 @@ def test_baseline_reasons_are_points_of_probability_from_leaving_phrases_out(pre
     row = next(r for r in rows if len(r["case_summary"]) > 300)
     cited = predictor.criteria.for_records([row])[0]
     criteria = {c["criterion"]: c["in_request"] for c in cited}
-    reasons = scorer.reasons([row], top=100, criteria=[criteria])[0]
+    reasons = phrase_reasons(scorer.predict_proba, [row], top=100, criteria=[criteria])[0]
     assert len(reasons) > 3 and {r["kind"] for r in reasons} >= {"treatment", "finding"}
     assert all((r["effect"] > 0) == (r["direction"] == "up") for r in reasons)
     sizes = [abs(r["effect"]) for r in reasons]
@@ -193,7 +194,7 @@ def test_baseline_reasons_are_points_of_probability_from_leaving_phrases_out(pre
     variants = {c.text: found.variant(c) for c in found.candidates}
     p = scorer.predict_proba([found.full(), *(variants[r["text"]] for r in reasons)])
     assert [r["effect"] for r in reasons] == pytest.approx(list(100 * (p[0] - p[1:])), abs=0.006)
-    assert len(scorer.reasons([row])[0]) <= 6
+    assert len(phrase_reasons(scorer.predict_proba, [row])[0]) <= 6
 
 
 def run_cli(args, capsys):

@@ -804,3 +804,19 @@ def test_loaders_that_read_a_folder_see_only_the_listed_files(logged_folder, tmp
         assert seen == sorted(meta.files) and "tokenizer_config.json" not in seen
         assert all((folder / name).read_bytes() == (copy / name).read_bytes() for name in meta.files)
     assert not folder.exists()
+
+
+@pytest.mark.parametrize(
+    "flag, text, said",
+    [
+        ("--threshold", "nan", "nan is not a probability"),
+        ("--threshold", "-0.1", "-0.1 is not a probability"),
+        ("--field-length-factor", "inf", "inf is outside 1-1000"),
+        ("--field-length-factor", "0.5", "0.5 is outside 1-1000"),
+        ("--threshold", "half", "not a number: 'half'"),
+    ],
+)
+def test_cli_number_options_are_refused_outside_their_range(flag, text, said, capsys):
+    with pytest.raises(SystemExit):
+        main(["predict", "--model", "unused", "--input", "unused.jsonl", flag, text])
+    assert said in capsys.readouterr().err

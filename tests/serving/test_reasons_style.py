@@ -14,6 +14,7 @@ from style_marks import style_marks
 
 from features.style import normalise_inputs
 from features.views import model_inputs
+from serving.reasons import phrase_reasons
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,7 @@ def test_no_reason_is_only_a_person_a_month_a_date_or_a_number(scorer, rows):
 
     # the raw letters have all of these, so the check can fail
     assert any(style_marks(model_inputs(r)["text"]) for r in rows)
-    every = [reason for reasons in scorer.reasons(rows, top=100) for reason in reasons]
+    every = [reason for reasons in phrase_reasons(scorer.predict_proba, rows, top=100) for reason in reasons]
     assert len(every) > len(rows)
     only_marks = sorted(
         {r["text"] for r in every if not set(informative_words(r["text"])) - set(style_marks(r["text"]))}

@@ -21,6 +21,7 @@ from serving.criteria import CriteriaTable, build_table
 from serving.criteria_scorer import MODEL_FILE, feature_criteria, read_spec
 from serving.model_dir import ModelIntegrityError, write_meta
 from serving.predictor import Predictor
+from serving.reasons import phrase_reasons
 from serving.scorers import load_scorer
 from serving.what_if import NOTE, SENTENCES, WhatIf, documenting_sentence, with_sentence
 
@@ -107,7 +108,9 @@ def test_reasons_are_criteria_phrases_with_their_effect_in_points(model_dir):
     scorer = load_scorer(model_dir)
     summary = "Physical therapy and NSAIDs failed to relieve the pain."
     called_for = {"conservative_care": True, "physical_examination": False, "functional_improvement": False}
-    reasons = scorer.reasons([{"treatment": PT, "case_summary": summary}], top=10, criteria=[called_for])[0]
+    reasons = phrase_reasons(
+        scorer.predict_proba, [{"treatment": PT, "case_summary": summary}], top=10, criteria=[called_for]
+    )[0]
     logit = logit_of(summary, PT, "physical_medicine")
     by_criterion = {(r["kind"], c): r for r in reasons for c in r["criteria"]}
     documented_cc = by_criterion[("documents", "conservative_care")]

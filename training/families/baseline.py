@@ -23,6 +23,7 @@ from training.data.splits import Split
 from training.data.workers import Workers
 from training.families import streamed_evidence, streamed_features, streamed_fit
 from training.families.family import RunFacts
+from training.families.hashed_terms import TERM_NAMES_FILE, hashing_step
 
 CATEGORICAL = ["treatment_category", "patient_sex"]
 NUMERIC = ["patient_age", "days_since_injury", "partial_approval"]
@@ -322,7 +323,6 @@ def top_terms(model_dir: Path, k: int = TOP_TERMS) -> pd.DataFrame:
     that hash to it, most frequent first (term_names.json)."""
     import json
 
-    from serving.hashed_terms import TERM_NAMES_FILE, hashing_step
     from serving.skops_trust import load_trusted_skops
 
     pipeline = load_trusted_skops(model_dir / PIPELINE_FILE)  # the types serving trusts, no others

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from serving.field_limits import TEXT_FIELDS
-from serving.hashed_terms import TERM_NAMES_FILE, term_columns
 from serving.ood import write_vocabulary
 from serving.precedents import smooth_idf
+from training.families.hashed_terms import TERM_NAMES_FILE, term_columns
 from training.families.streamed_features import TEXT_COLUMNS, FeatureCache, hashing_vectorizer, item_texts
 
 TERM_SAMPLE_ITEMS = 5_000  # training items whose terms name the model's strongest columns (a bounded cost)

@@ -19,6 +19,8 @@ apart by.
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Mapping, Sequence
 
 from training.metrics import out_of_fold as cv_metrics
 
@@ -31,15 +33,22 @@ def _with_ci(prefix: str, name: str) -> list[str]:
     return [f"{prefix}{name}", f"{prefix}{name}_ci_low", f"{prefix}{name}_ci_high"]
 
 
-# The reference models runs are paired against (training.families.registry: `references`): the default
-# baseline for a transformer, the members for an ensemble.
-REFERENCES = ("baseline", "transformer")
+# A paired difference against a reference model (training.run.references): `<prefix>diff_vs_<name>_*`
+# (`test_roc_auc_diff_vs_<name>` in split mode). The names are whatever a family's `references` returns
+# (the default baseline for a transformer or the criteria family, every member for an ensemble, the exact
+# pipeline for the streamed baseline), so they are read from the run's metrics, not listed here.
+_DIFF = re.compile(r"^(?:cv_(?:writer_)?|test_roc_auc_)diff_vs_([a-z]+)")
 
 
-def headline_keys(mode: str) -> list[str]:
+def reference_names(metrics: Mapping[str, float]) -> list[str]:
+    """The reference models the run's metrics hold paired differences against, by name."""
+    return sorted({m.group(1) for key in metrics if (m := _DIFF.match(key))})
+
+
+def headline_keys(mode: str, references: Sequence[str] = ()) -> list[str]:
     """In reading order: discrimination, then calibration, then the same under writer shift (when
-    the run has it), the references and the paired differences against the reference models (when
-    the run has them), letter folds then writer-shift folds."""
+    the run has it), the references and the paired differences against the reference models named
+    in `references` (reference_names of the run's metrics), letter folds then writer-shift folds."""
     if mode == "cv":
         m, w = cv_metrics.MODEL, cv_metrics.WRITER
         return [
@@ -55,7 +64,7 @@ def headline_keys(mode: str) -> list[str]:
             *[
                 key
                 for prefix in (m, w)
-                for name in REFERENCES
+                for name in references
                 for metric in ("roc_auc", "brier_skill")
                 for key in _with_ci(f"{prefix}diff_vs_{name}_", metric)
             ],
@@ -67,21 +76,22 @@ def headline_keys(mode: str) -> list[str]:
         "test_brier",
         "test_ece",
         "ref_category_test_roc_auc",
-        *[key for name in REFERENCES for key in _with_ci("test_", f"roc_auc_diff_vs_{name}")],
+        *[key for name in references for key in _with_ci("test_", f"roc_auc_diff_vs_{name}")],
     ]
 
 
 def headline_metrics(metrics: dict[str, float], mode: str) -> dict[str, float]:
     """`Headline/<name>` for each headline metric the run has, rounded to 3 decimals (NaN ones too: they
     must show as such)."""
-    return {f"{GROUP}{k}": round(metrics[k], DECIMALS) for k in headline_keys(mode) if k in metrics}
+    keys = headline_keys(mode, reference_names(metrics))
+    return {f"{GROUP}{k}": round(metrics[k], DECIMALS) for k in keys if k in metrics}
 
 
 def point_estimates(metrics: dict[str, float], mode: str) -> dict[str, float]:
     """The headline values without their interval ends (for registry tags)."""
     return {
         k: metrics[k]
-        for k in headline_keys(mode)
+        for k in headline_keys(mode, reference_names(metrics))
         if k in metrics and not k.endswith(("_ci_low", "_ci_high")) and math.isfinite(metrics[k])
     }
 

@@ -20,6 +20,7 @@ import pytest
 from compose import compose
 from conftest import downloaded_model_folder, tracking_store
 
+from serving.reasons import phrase_reasons
 from training.imr import main
 
 MODEL_NAME = "imr-test-streamed"
@@ -65,8 +66,8 @@ def items(ingested):
 
 
 def test_the_package_holds_a_hashed_pipeline_and_its_evidence(run):
-    from serving.hashed_terms import TERM_NAMES_FILE, hashing_step
     from serving.scorers import load_scorer
+    from training.families.hashed_terms import TERM_NAMES_FILE, hashing_step
 
     cfg, result, folder = run
     meta = json.loads((folder / "imr_model.json").read_text())
@@ -82,7 +83,7 @@ def test_the_package_holds_a_hashed_pipeline_and_its_evidence(run):
         "criteria/letters.npy",
     } <= set(meta["files"])
     scorer = getattr(load_scorer(folder), "inner", None) or load_scorer(folder)  # inside the calibration
-    assert scorer.text_only and scorer.hashed and hashing_step(scorer.tfidf).n_features == 2**18
+    assert scorer.text_only and hashing_step(scorer.tfidf).n_features == 2**18
     assert result.metrics["cv_roc_auc"] > 0.5
     names = json.loads((folder / TERM_NAMES_FILE).read_text())
     assert len(names["columns"]) == 50 and all(isinstance(t, list) for t in names["columns"].values())
@@ -125,7 +126,7 @@ def test_reasons_are_the_requests_own_phrases(run, items):
     _, _, folder = run
     scorer = load_scorer(folder)
     record = next(r for r in items.records() if len((r["case_summary"] or "").split()) > 40)
-    [reasons] = scorer.reasons([record], top=5)
+    [reasons] = phrase_reasons(scorer.predict_proba, [record], top=5)
     assert reasons and {r["kind"] for r in reasons} <= {"treatment", "documents", "lacks", "finding"}
     summary = " ".join(record["case_summary"].split())
     for reason in reasons:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from conftest_transformer import tf_config
 
+from serving.reasons import phrase_reasons
 from training.data.splits import Split
 
 POOLED = ("frozen_encoder", "setfit")
@@ -78,7 +79,7 @@ def test_pooled_recipe_scores_and_gives_sentence_reasons(packaged, recipe, tf_sp
     assert p.shape == (len(rows),) and np.all((p > 0) & (p < 1))
     assert np.ptp(p) > 1e-4  # the head reads the text: items get different scores
     assert scorer.predict_proba(rows[:3]).tolist() == pytest.approx(p[:3].tolist(), abs=1e-6)  # batch-independent
-    reasons = scorer.reasons(rows[:2], top=3)
+    reasons = phrase_reasons(scorer.predict_proba, rows[:2], top=3)
     assert len(reasons) == 2 and all(1 <= len(r) <= 3 for r in reasons)
     with pytest.raises(ValueError, match=r"(?i)no ONNX export.*torch"):
         load_scorer(packaged[recipe].model_dir, backend="onnx")
