@@ -57,7 +57,8 @@ TREATMENT_WEIGHT = 0.7  # chosen by benchmarks/retrieval_quality.py (docs/eviden
 EXCERPT_CHARS = 400
 QUERY_TERMS = 64  # see PrecedentIndex.scores
 # Precedents less similar than this are not shown: chosen on labelled queries by
-# benchmarks/retrieval_quality.py (README: "How precedents are found"); FLOOR is the least a caller may ask for.
+# benchmarks/retrieval_quality.py (docs/evidence.md: "How precedents are found");
+# FLOOR is the least a caller may ask for.
 MIN_SIMILARITY = 0.18
 FLOOR = 0.15
 SORTED_PER_K = 20  # see PrecedentIndex._one_per_case

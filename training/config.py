@@ -67,7 +67,7 @@ class EvaluationConfig(Strict):
 class MlflowConfig(Strict):
     experiment: str = EXPERIMENT
     registered_model_name: str = "imr-baseline"
-    alias: str = "candidate"  # the newest trained version; promote to "champion" by hand
+    alias: str = "candidate"  # the newest trained version; `imr promote` sets "champion" by a fixed rule
     run_name: str | None = None
 
 
