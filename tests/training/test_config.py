@@ -444,8 +444,9 @@ def test_check_data_refuses_a_min_df_larger_than_the_training_set():
 def test_every_family_has_a_data_check_that_accepts_the_defaults():
     from training.families.registry import FAMILIES
 
-    assert set(FAMILIES) == {"baseline", "transformer", "ensemble"}
+    assert set(FAMILIES) == {"baseline", "transformer", "ensemble", "criteria"}
     FAMILIES["baseline"].check_data(default_config(), 1000)
+    FAMILIES["criteria"].check_data(validate_config({"model": {"family": "criteria"}}), 1000)
     FAMILIES["transformer"].check_data(validate_config({"model": {"family": "transformer"}}), 2)
     FAMILIES["ensemble"].check_data(validate_config({"model": {"family": "ensemble"}}), 1000)
 
