@@ -28,8 +28,10 @@ from training.families.hashed_terms import TERM_NAMES_FILE, hashing_step
 CATEGORICAL = ["treatment_category", "patient_sex"]
 NUMERIC = ["patient_age", "days_since_injury", "partial_approval"]
 PIPELINE_FILE = "pipeline.skops"
-# model.features: auto switches to the streamed pipeline at this many letters (see README / the
-# helper report of issue 27 for the measurements it rests on).
+# model.features: auto switches to the streamed pipeline at this many letters. The exact pipeline's memory grows
+# ~70 KiB a letter (1,002 MiB at 5,000 letters, 4,082 MiB at 50,000: benchmarks/README.md, bench_train), so past
+# ~20,000 it would break the 2 GiB bound; below 10,000 it costs ~1.3 GB at most and names its terms exactly. The
+# streamed pipeline showed no quality cost on the bundled letters (same page), so the switch can come early.
 STREAMED_FROM_LETTERS = 10_000
 
 
