@@ -20,8 +20,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from browser import free_port
 from conftest import BASELINE_NAME, wait_ready
 from fastapi.testclient import TestClient
+from live_server import serve_in_thread
 
 from serving.http import create_app
 from serving.http_batching import BatchingScorer, ScoringError
@@ -551,12 +553,6 @@ def test_a_failing_request_does_not_fail_the_others_in_its_batch():
 # --- the real server -----------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def imr_command() -> list[str]:
     return [str(IMR)] if IMR.exists() else [sys.executable, "-m", "training.imr"]
 
@@ -646,31 +642,8 @@ class Stub:
 @contextmanager
 def live_server(http: str = "auto", **limits):
     """`imr serve`'s app and uvicorn options (stub model) on a free port, in a thread; yields the port."""
-    import uvicorn
-
-    from serving.http_protocol import uvicorn_options
-
-    settings = ServeSettings(**limits)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(None, settings=settings, predictor=Stub()),
-            port=port,
-            log_level="warning",
-            **uvicorn_options(settings, http),
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    try:
+    with serve_in_thread(Stub(), http, **limits) as port:
         yield port
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def read_until_closed(sock: socket.socket, limit: float = 10) -> tuple[bytes, float]:

@@ -12,9 +12,9 @@ import httpx
 import pytest
 from hostile import bomb_pdf
 from letters import simple_letter
+from live_server import serve_in_thread
 
 from serving.http_letters import MAX_PENALTY_S, STRIKE_MEMORY_S, LetterGate
-from serving.serve_settings import ServeSettings
 
 
 class Clock:
@@ -108,36 +108,8 @@ class Stub:
 
 @contextmanager
 def live_server(**limits):
-    import socket
-
-    import uvicorn
-
-    from serving.http import create_app
-    from serving.http_protocol import uvicorn_options
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    settings = ServeSettings(**limits)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(None, settings=settings, predictor=Stub()),
-            port=port,
-            log_level="warning",
-            **uvicorn_options(settings),
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    try:
+    with serve_in_thread(Stub(), **limits) as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def client_at(address: str) -> httpx.Client:
