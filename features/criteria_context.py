@@ -28,17 +28,15 @@ import re
 from functools import lru_cache
 from typing import Literal
 
+from features.criteria_terms import icase
+
 __all__ = ["Assertion", "assertion", "sentences", "spelled"]
 
 Assertion = Literal["negated", "hypothetical", "family"]
 
 
-def _re(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
-
-
 # Where a trigger's scope ends: a contrast, a relative clause, a colon, or a new clause with its own subject.
-_TERMINATOR = _re(
+_TERMINATOR = icase(
     r"\b(?:but|however|although|though|yet|except|aside from|apart from|whereas|which|who|whose|while|because|"
     r"due to|secondary to)\b|:|"
     r"\s[-\u2013\u2014]\s|, (?=(?:he|she|they|the patient|patient|pt)\b)|"
@@ -56,7 +54,7 @@ _OUTCOME = rf"(?!{_OUTCOME_WORDS})"
 _FORWARD: tuple[tuple[Assertion, re.Pattern[str], int], ...] = (
     (
         "family",
-        _re(
+        icase(
             r"\bfamily (?:history|hx|members?)\b|\bfhx\b|\b(?:mother|father|brother|sister|siblings?|parents?|son|"
             r"daughter|grand(?:mother|father|parents?)|aunt|uncle|cousin|relatives?|maternal|paternal|wife|husband|"
             r"spouse|co-?workers?)\b"
@@ -65,7 +63,7 @@ _FORWARD: tuple[tuple[Assertion, re.Pattern[str], int], ...] = (
     ),
     (
         "hypothetical",
-        _re(
+        icase(
             r"\b(?:if|unless|would|might|shall|in case of|in case|once approved|advised|expected to|anticipat\w*)\b|"
             r"\b(?:will|should|plan(?:s|ned|ning)?)\b(?!:? (?:is )?(?:to )?continu)|\bcould\b(?! not)|"
             r"(?<!in )\bmay\b(?! \d)|"
@@ -84,12 +82,12 @@ _FORWARD: tuple[tuple[Assertion, re.Pattern[str], int], ...] = (
     ),
     (
         "hypothetical",
-        _re(r"\brequest(?:s|ing|ed:)?\b(?: (?:is|are))?(?: for)?|\breq\b:?|\bauthorization (?:for|of)\b"),
+        icase(r"\brequest(?:s|ing|ed:)?\b(?: (?:is|are))?(?: for)?|\breq\b:?|\bauthorization (?:for|of)\b"),
         6,
     ),
     (
         "negated",
-        _re(
+        icase(
             rf"\bno\b(?! longer)|(?:\bnot|\bcannot|n't){_OUTCOME}|\bunable\b(?! to tolerate)|"
             r"\b(?:never|none|nor|neither|without|w/o|absence of|"
             r"absent|free of|lacks?|lacking|lack of|ruled out|excluded)\b|"
@@ -100,13 +98,13 @@ _FORWARD: tuple[tuple[Assertion, re.Pattern[str], int], ...] = (
         8,
     ),
     # a review of systems runs long: "denies fever, chills, night sweats, weight loss, ... or incontinence"
-    ("negated", _re(r"\b(?:denie[sd]|deny|denying|negative for)\b"), 16),
+    ("negated", icase(r"\b(?:denie[sd]|deny|denying|negative for)\b"), 16),
 )
-_FORWARD_POLAR = _re(r"\b(?:negative|neg|normal|intact|unremarkable)\b|\(-\)|\bwithout evidence of\b")
+_FORWARD_POLAR = icase(r"\b(?:negative|neg|normal|intact|unremarkable)\b|\(-\)|\bwithout evidence of\b")
 _BACKWARD: tuple[tuple[Assertion, re.Pattern[str], int], ...] = (
     (
         "hypothetical",
-        _re(
+        icase(
             r"\b(?:(?:is|are|was|were|be|been) )?(?:requested|planned|scheduled|pending|recommended|proposed|ordered|"
             r"being considered|expected|anticipated)\b|\b(?:will|would|may|to) be\b|"
             r"\b(?:is|are|was|were|been) (?:authorized|approved|certified|offered)\b|"
@@ -117,7 +115,7 @@ _BACKWARD: tuple[tuple[Assertion, re.Pattern[str], int], ...] = (
     ),
     (
         "negated",
-        _re(
+        icase(
             rf"\b(?:is|are|was|were|has|have|has been|have been) not\b{_OUTCOME}|\bnot (?:yet |been |ever )?"
             rf"{_OUTCOME}(?:[a-z]+ed|done|"
             r"seen|taken|given|shown|taught|begun|known|available|on file|present|indicated)\b|\bdenied\b|"
@@ -128,8 +126,10 @@ _BACKWARD: tuple[tuple[Assertion, re.Pattern[str], int], ...] = (
         4,
     ),
 )
-_BACKWARD_POLAR = _re(r"\b(?:negative|neg|normal|intact|unremarkable|absent)\b|\(-\)|\bwithin normal limits\b")
-_BACKWARD_FAMILY = _re(r"\bruns in (?:the|his|her) family\b|\bin (?:his|her) (?:family|mother|father|brother|sister)\b")
+_BACKWARD_POLAR = icase(r"\b(?:negative|neg|normal|intact|unremarkable|absent)\b|\(-\)|\bwithin normal limits\b")
+_BACKWARD_FAMILY = icase(
+    r"\bruns in (?:the|his|her) family\b|\bin (?:his|her) (?:family|mother|father|brother|sister)\b"
+)
 _WORD = re.compile(r"\S+")
 
 
@@ -137,8 +137,8 @@ def _words(text: str) -> int:
     return len(_WORD.findall(text))
 
 
-_CONTINUED = _re(r"\b(?:continu\w*|cont|resume\w*)\W+(?:\S+\W+){0,2}$")
-_ABOUT_THEM = _re(r"^,? (?:who|whose|which)\b")
+_CONTINUED = icase(r"\b(?:continu\w*|cont|resume\w*)\W+(?:\S+\W+){0,2}$")
+_ABOUT_THEM = icase(r"^,? (?:who|whose|which)\b")
 
 
 def _in_scope(gap: str, most_words: int) -> bool:
@@ -178,7 +178,7 @@ def assertion(sentence: str, start: int, end: int, polar: bool = False) -> Asser
 
 
 # A period that ends one of these does not end the sentence.
-_ABBREVIATION = _re(r"(?:\b(?:dr|mr|mrs|ms|vs|approx|etc|e\.g|i\.e|st|jr|sr|fig|cont|bid|tid|qid|prn)|\b\w)\.$")
+_ABBREVIATION = icase(r"(?:\b(?:dr|mr|mrs|ms|vs|approx|etc|e\.g|i\.e|st|jr|sr|fig|cont|bid|tid|qid|prn)|\b\w)\.$")
 # After ".", "!" or "?" (and a closing quote or bracket) and a space; or ".Next" run together after a word.
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"'\u201d\u2019)\]]))\s+(?=\S)|(?<=[a-z0-9]{2}\.)(?=[A-Z][a-z])")
 

@@ -12,15 +12,9 @@ gait); "negative", "normal" and "intact" deny a finding.
 
 from __future__ import annotations
 
-import re
-
-from features.criteria_terms import DATE, LIMB, STUDY
+from features.criteria_terms import DATE, LIMB, STUDY, icase
 
 __all__ = ["EXAMINATION", "IMAGING_RESULTS", "NEUROLOGICAL", "PRIOR_STUDY", "RED_FLAGS"]
-
-
-def _re(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
 
 
 _TESTS = (
@@ -38,24 +32,24 @@ _MOVEMENT = (
 _POSITIVE = r"(?:\bpositive\b|\bpos\b|\(\+\)|\+)"
 
 EXAMINATION = (
-    _re(
+    icase(
         r"\b(?:TTP|tender(?:ness)?|point tender\w*|spasms?|guarding|crepitus|effusion|swelling|swollen|warmth|"
         r"erythema|atrophy|deformity|allodynia|hyperesthesia|hyperalgesia|laxity|limp(?:ing)?|taut bands?|"
         r"twitch response|trigger points?|step-off|contractures?|ecchymosis|dehiscence|purulent|subluxation|"
         r"painful arc|clonus|hyperreflexi\w*|hyporeflexi\w*|areflexi\w*|spasticity|Ashworth \d|palpable (?:\w+ )?"
         r"(?:mass|bands?|nodules?|cord)|(?:varus|valgus)(?! stress))\b"
     ),
-    _re(
+    icase(
         r"\b(?:antalgic|unsteady|abnormal|impaired|slow|guarded|wide-based|shuffling|ataxic|Trendelenburg|steppage)"
         r" (?:\w+ )?gait|\bgait (?:is |was )?(?:antalgic|unsteady|abnormal|impaired|slow|guarded|wide-based|ataxic)"
     ),
-    _re(
+    icase(
         rf"\b{_MOVEMENT}\b(?: [\w/-]+){{0,3}}? (?:to |of |at |is |was )?(?:\d{{1,3}}(?:-\d{{1,3}})? ?(?:degrees|deg|"
         rf"\u00b0)|limited|decreased|diminished|reduced|restricted|painful|guarded)|\b(?:limited|decreased|"
         rf"diminished|reduced|restricted|painful|loss of|guarded) (?:\w+ ){{0,2}}?(?:{_MOVEMENT}|mobility)\b|"
         r"\bROM \d{1,3} ?-\d{1,3}|\b\d{1,3} ?(?:degrees?|deg)\b"
     ),
-    _re(
+    icase(
         r"(?<![\d/])[0-4][+-]?/5(?![\d/])|\b(?:strength|motor|grip)\b (?:\w+ ){0,3}?(?:decreased|diminished|reduced|"
         r"weak)|\bgrip (?:strength )?(?:is |of )?\d+ ?(?:lbs?|pounds|kg)|\b(?:grip|EHL|dorsiflexion|plantar ?flexion|"
         r"quad\w*|hip flexors?|deltoid|biceps|triceps|APB|intrinsics?|abduction|external rotation|elevation|wrist|"
@@ -63,11 +57,11 @@ EXAMINATION = (
         r"(?:grip|EHL|dorsiflexion|plantar ?flexion|quad\w*|hip|deltoid|biceps|triceps|abduction|(?:external |internal "
         r")?rotation|elevation|extension|flexion|hands?|ankles?|legs?|arms?|foot|feet|fingers?|toes?)\b"
     ),
-    _re(
+    icase(
         rf"{_POSITIVE}\s?(?:[\w'-]+ ){{0,3}}?{_TESTS}|\b{_TESTS}(?: (?:tests?|signs?|maneuver))?\s?(?:[\w-]+ ){{0,2}}?"
         rf"(?:is |was |are |were )?(?:positive|\(\+\)|\+|pos\b)"
     ),
-    _re(
+    icase(
         r"\b(?:decreased|diminished|reduced|absent|loss of|altered|impaired|abnormal)\b (?:\w+ ){0,3}?(?:sensation|"
         r"sensory|reflex\w*|two-point|pinprick|light touch|vibration|monofilament|proprioception)|\b(?:sensation|"
         r"reflex\w*|two-point discrimination|pinprick|light touch|DTRs?|monofilament(?: sensation)?)\b (?:\w+ ){0,3}?"
@@ -79,8 +73,8 @@ EXAMINATION = (
     ),
 )
 NEUROLOGICAL = (
-    _re(rf"\bradiat\w* (?:\w+ ){{0,5}}?(?:the |his |her |both |bilateral )?(?:right |left |R |L )?{LIMB}\b"),
-    _re(
+    icase(rf"\bradiat\w* (?:\w+ ){{0,5}}?(?:the |his |her |both |bilateral )?(?:right |left |R |L )?{LIMB}\b"),
+    icase(
         r"\bradicul\w*|\bsciatica\b|\bneuropath\w*|\bneuralgia\b|\bneuritis\b|\bmyelopath\w*|\ballodynia\b|"
         r"\bdysesthesi\w*|\bparesthesi\w*|\bhyperesthesi\w*|\bnumb\w*|\btingl\w*|\bN/T\b|\bpins and needles\b|"
         r"\bdermatom\w*|\bcarpal tunnel syndrome\b|\bCTS\b|\bcubital tunnel\b|\bfoot drop\b|\bthenar atrophy\b|"
@@ -90,21 +84,21 @@ NEUROLOGICAL = (
         r"\b(?:sensory|motor|neurolog\w*) (?:deficits?|loss|changes)\b|\bfocal (?:neurolog\w* )?deficits?\b"
     ),
     EXAMINATION[5],
-    _re(
+    icase(
         r"\b(?:EHL|dorsiflexion|plantar ?flexion|tibialis anterior|toe extension|great toe|wrist extension|grip|"
         r"finger abduction|intrinsics?|deltoid|biceps|triceps|APB)\b(?: strength)? (?:\w+ ){0,2}?[0-4][+-]?/5(?![\d/])|"
         r"\bhyporeflexi\w*"
     ),
-    _re(
+    icase(
         rf"\b(?:pain|symptoms|burning|shooting|electric\w*|shoots) (?:\w+ ){{0,2}}?(?:down|into) (?:the |his |her |"
         rf"both )?(?:right |left |R |L |bilateral )?{LIMB}\b"
     ),
-    _re(
+    icase(
         r"\b(?:leg|arm|foot|ankle|EHL|hand|grip|hip flexor|dorsiflexion|plantarflexion|wrist|finger|toe|"
         r"extremity)\b (?:\w+ )?weakness|\bweakness (?:of|in) (?:the )?(?:\w+ ){0,2}(?:legs?|arms?|foot|feet|"
         r"ankles?|EHL|hands?|grip|dorsiflexion|plantarflexion|extremit\w*|hip flexors?)"
     ),
-    _re(
+    icase(
         rf"{_POSITIVE}\s?(?:\w+ ){{0,2}}?(?:SLR|straight[- ]leg[- ]rais\w*|Spurling\W?s?|Tinel\W?s?|Phalen\W?s?|slump|"
         r"Hoffmann?\W?s?|Babinski|femoral stretch|Durkan)|\b(?:SLR|straight[- ]leg[- ]rais\w*|Spurling\W?s?(?: test)?|"
         r"Tinel\W?s?(?: sign)?|Phalen\W?s?(?: test| sign)?|Hoffmann?\W?s?(?: sign)?|Babinski)\b\s?(?:test |sign )?"
@@ -117,18 +111,18 @@ _RESULT = (
     r"consistent|significant|remarkable|within normal limits|read as|interpreted))"
 )
 IMAGING_RESULTS = (
-    _re(rf"\b{STUDY}\b(?: [\w/(),.-]+){{0,12}}? {_RESULT}"),
-    _re(rf"\b{STUDY}\b(?: [\w/-]+){{0,4}}? ?(?:\(?{DATE}\)?)?(?::| [-\u2013\u2014])\s*\S"),
-    _re(
+    icase(rf"\b{STUDY}\b(?: [\w/(),.-]+){{0,12}}? {_RESULT}"),
+    icase(rf"\b{STUDY}\b(?: [\w/-]+){{0,4}}? ?(?:\(?{DATE}\)?)?(?::| [-\u2013\u2014])\s*\S"),
+    icase(
         rf"\b{STUDY}\b(?: [\w/-]+){{0,3}}? (?:\(?{DATE}\)? )?(?:was |were |is |are )?(?:normal|negative|unremarkable|"
         r"abnormal|WNL|within normal limits)\b"
     ),
-    _re(rf"\b(?:on|by|per) (?:an? |the )?(?:{DATE} )?(?:[\w-]+ ){{0,2}}?{STUDY}\b|\b{STUDY}-(?:confirmed|proven)"),
-    _re(rf"\b{STUDY} (?:findings|results?|impression)\b"),
+    icase(rf"\b(?:on|by|per) (?:an? |the )?(?:{DATE} )?(?:[\w-]+ ){{0,2}}?{STUDY}\b|\b{STUDY}-(?:confirmed|proven)"),
+    icase(rf"\b{STUDY} (?:findings|results?|impression)\b"),
     # "no fracture on x-ray", "ruled out by a normal NCV": a normal result, stated
-    _re(rf"\bruled out (?:by|on|with) (?:an? |the )?(?:\w+ ){{0,2}}?{STUDY}\b"),
-    _re(rf"\b(?:no|without) (?:[\w/-]+ ){{0,4}}?(?:on|by|per) (?:an? |the )?(?:[\w/-]+ ){{0,2}}?{STUDY}\b"),
-    _re(
+    icase(rf"\bruled out (?:by|on|with) (?:an? |the )?(?:\w+ ){{0,2}}?{STUDY}\b"),
+    icase(rf"\b(?:no|without) (?:[\w/-]+ ){{0,4}}?(?:on|by|per) (?:an? |the )?(?:[\w/-]+ ){{0,2}}?{STUDY}\b"),
+    icase(
         rf"\b{STUDY}\b(?: (?!to\b|for\b|rule|r/o|evaluat|assess|request|if\b|will\b|would\b|"
         rf"consider)[\w/(),.-]+){{0,6}}? "
         r"(?:with |of )?(?:an? )?(?:\w+ )?(?:disc )?(?:protrusion|herniation|HNP|stenosis|tear|fracture|bulge|DDD|"
@@ -140,13 +134,13 @@ IMAGING_RESULTS = (
 # A study of this patient that was done (with a date, a result, "prior"): the first half of repeat_study.
 PRIOR_STUDY = (
     *IMAGING_RESULTS,
-    _re(
+    icase(
         rf"\b(?:prior|previous|earlier|initial|last|old|post-?op(?:erative)?|baseline|original)\b (?:[\w/-]+ ){{0,2}}?"
         rf"{STUDY}\b"
     ),
-    _re(rf"\b{STUDY}\b (?:[\w-]+ ){{0,4}}?(?:on|in|from|dated|of) {DATE}"),
-    _re(rf"\b{STUDY}\b (?:[\w-]+ ){{0,3}}?\(?{DATE}\b|\b{DATE} {STUDY}\b|\bs/p (?:an? )?(?:[\w-]+ )?{STUDY}\b"),
-    _re(
+    icase(rf"\b{STUDY}\b (?:[\w-]+ ){{0,4}}?(?:on|in|from|dated|of) {DATE}"),
+    icase(rf"\b{STUDY}\b (?:[\w-]+ ){{0,3}}?\(?{DATE}\b|\b{DATE} {STUDY}\b|\bs/p (?:an? )?(?:[\w-]+ )?{STUDY}\b"),
+    icase(
         rf"\b{STUDY}\b (?:\w+ ){{0,3}}?(?:was|were|has been|have been) (?:done|performed|obtained|completed)|"
         rf"\b(?:had|underwent|has had) (?:an? )?(?:[\w-]+ ){{0,3}}?{STUDY}\b"
     ),
@@ -156,7 +150,7 @@ _DEFICIT = (
     r"gait|imbalance|balance|clumsiness|coordination|dexterity)"
 )
 RED_FLAGS = (
-    _re(
+    icase(
         r"\bred[- ]flags?\b|\bcauda equina\b|\bfractur\w*|\bfx\b|\btumou?rs?\b|\bcancer\b|\bcarcinoma\b|"
         r"\bmalignan\w*|\bmetasta\w*|\blymphoma\b|\bmyeloma\b|\bleukemia\b|\bsarcoma\b|\binfect\w*|"
         r"\bosteomyelitis\b|\babscess\b|\bsepsis\b|\bseptic\b|\bdiscitis\b|\bfevers?\b|\bfebrile\b|\bchills\b|"
@@ -165,7 +159,7 @@ RED_FLAGS = (
         r"\bincontinen\w*|\burinary retention\b|\bneurogenic (?:bladder|bowel)|\b(?:bowel|bladder|urinary|fecal) "
         r"(?:\w+ ){0,2}?(?:incontinence|dysfunction|retention|changes|control|symptoms|complaints|problems)"
     ),
-    _re(
+    icase(
         rf"\b(?:progressive|progressing|progressively|worsening|increasing) (?:\w+ ){{0,2}}?{_DEFICIT}|\b{_DEFICIT} "
         rf"(?:\w+ ){{0,3}}?(?:has |have )?(?:worsened|progressed|progressing|spread|progressively)|\bworsened from "
         r"[0-5][+-]?/5 to [0-5][+-]?/5|\b(?:intermittent|occasional) to constant\b|\b(?:has |have )?become constant"

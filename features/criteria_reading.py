@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 
 from features.criteria_context import assertion
 from features.criteria_summary import FAILED, GAIN, NO_FUNCTION, NONE_ABERRANT, PERSISTS, TRIED, WALKS_UNAIDED
-from features.criteria_terms import MEDICATION, OPIOID, SIDE_EFFECT, THERAPY
+from features.criteria_terms import MEDICATION, OPIOID, SIDE_EFFECT, THERAPY, icase
 
 __all__ = ["SENTENCE_READINGS", "Mention", "Reading", "asserted"]
 
@@ -29,20 +29,16 @@ Mention = tuple[int, re.Match[str]]  # the sentence's index and the match in it
 Reading = Callable[[Sequence[str], list[Mention], "str | None"], bool]
 
 
-def _re(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
-
-
 def asserted(sentence: str, pattern: re.Pattern[str], polar: bool = False) -> bool:
     """Whether the sentence has a mention of `pattern` that is not negated, hypothetical or a relative's."""
     return any(assertion(sentence, m.start(), m.end(), polar) is None for m in pattern.finditer(sentence))
 
 
-_COURSE = _re(rf"\b{TRIED}(?: (?!post-?op)[\w/,:'()-]+){{0,6}}? {THERAPY}\b")
-_PERSISTS, _GAIN = _re(PERSISTS), _re(GAIN)
+_COURSE = icase(rf"\b{TRIED}(?: (?!post-?op)[\w/,:'()-]+){{0,6}}? {THERAPY}\b")
+_PERSISTS, _GAIN = icase(PERSISTS), icase(GAIN)
 
 
-_WEAK, _FAILED = _re(NO_FUNCTION), _re(FAILED)
+_WEAK, _FAILED = icase(NO_FUNCTION), icase(FAILED)
 
 
 def _outside(sentence: str, match: re.Match[str]) -> str:
@@ -70,14 +66,14 @@ def _persists(sentence: str) -> bool:
     return False
 
 
-_REPORTED = _re(
+_REPORTED = icase(
     r"\b(?:reports?|reported|reporting|complains? of|complaining of|c/o|states?|describes?|feels?|notices?|"
     r"per (?:the )?(?:patient|spouse|wife|husband|family))\b"
 )
-_OBSERVED = _re(r"\bexam\w*|\bon (?:palpation|inspection)|\bO:|\bobjective\w*|\bobserved\b|\bnoted\b")
+_OBSERVED = icase(r"\bexam\w*|\bon (?:palpation|inspection)|\bO:|\bobjective\w*|\bobserved\b|\bnoted\b")
 
 
-_REPORTED_AFTER = _re(
+_REPORTED_AFTER = icase(
     r"^\W*(?:\w+\W+){0,4}?(?:(?:as )?(?:reported|described|noted) by|per) (?:the |his |her )?(?:patient|pt|spouse|"
     r"wife|husband|family)\b"
 )
@@ -95,27 +91,27 @@ def _examination(sentences: Sequence[str], found: list[Mention], treatment: str 
     return any(not reported(sentences[i], m) for i, m in found)
 
 
-_TAKEN_BEFORE = _re(
+_TAKEN_BEFORE = icase(
     r"\b(?:stopped|discontinued|switched|changed|failed|not tolerated|could not tolerate|intoleran\w*|previously|"
     r"prior|earlier|tried|trial|after)\b"
 )
 _SIDE_EFFECT_NOW = (
-    _re(rf"\b{SIDE_EFFECT} (?:\w+ ){{0,3}}?on (?:the |his |her )?(?:\w+ )?(?:{MEDICATION}|it)\b"),
-    _re(rf"\b{MEDICATION}[- ]induced\b|\bOIC\b"),
-    _re(
+    icase(rf"\b{SIDE_EFFECT} (?:\w+ ){{0,3}}?on (?:the |his |her )?(?:\w+ )?(?:{MEDICATION}|it)\b"),
+    icase(rf"\b{MEDICATION}[- ]induced\b|\bOIC\b"),
+    icase(
         rf"(?=.*\b(?:reports?|has|have|is|are|managed|continues?|controlled|treated|monitored|currently|takes|"
         rf"taking)\b)"
         rf".*\b{SIDE_EFFECT} (?:from|due to|caused by|related to|with) (?:the |his |her )?{MEDICATION}\b"
     ),
-    _re(
+    icase(
         r"\b(?:denies|reports no|no|without)\b (?:\w+ ){0,2}?(?:nausea|constipation|drowsiness|sedation|somnolence|"
         r"dizziness|(?:GI|stomach) upset|weight gain|dry mouth)"
     ),
 )
-_HISTORY = _re(r"\bhistory\b|\bh/o\b|\bGERD\b|\bulcers?\b|\bbleed\w*")
-_ON_MEDICATION = _re(rf"\b(?:{MEDICATION}|regimen|doses?|dosing)\b")
+_HISTORY = icase(r"\bhistory\b|\bh/o\b|\bGERD\b|\bulcers?\b|\bbleed\w*")
+_ON_MEDICATION = icase(rf"\b(?:{MEDICATION}|regimen|doses?|dosing)\b")
 
-_CONTROLLED = _re(
+_CONTROLLED = icase(
     rf"\b{OPIOID}|\b(?:soma|carisoprodol|benzodiazepines?|xanax|alprazolam|ativan|lorazepam|klonopin|clonazepam|"
     r"valium|diazepam|ambien|zolpidem|controlled substances?)\b"
 )
@@ -139,10 +135,10 @@ def _drug_monitoring(sentences: Sequence[str], found: list[Mention], treatment: 
     return False
 
 
-_SCORES = _re(r"(\d{1,2})/10")
+_SCORES = icase(r"(\d{1,2})/10")
 
 
-_TIED_TO_CARE = _re(rf"\b(?:now|no longer|since|after|improv\w*|allow\w*)\b|\b{THERAPY}\b")
+_TIED_TO_CARE = icase(rf"\b(?:now|no longer|since|after|improv\w*|allow\w*)\b|\b{THERAPY}\b")
 
 
 def _gains(sentences: Sequence[str], found: list[Mention]) -> list[Mention]:

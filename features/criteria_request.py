@@ -21,26 +21,22 @@ from collections.abc import Sequence
 from features.categories import treatment_category
 from features.criteria_reading import SENTENCE_READINGS, Mention, Reading, asserted
 from features.criteria_summary import DOCUMENTS
-from features.criteria_terms import OPIOID, REGIONS, STUDIES
+from features.criteria_terms import OPIOID, REGIONS, STUDIES, icase
 
 __all__ = ["READINGS"]
 
 
-def _re(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
-
-
 # --- repeat_study ------------------------------------------------------------------------------
-_MODALITIES = {name: _re(words) for name, words in STUDIES.items()}
-_REGIONS = {name: _re(words) for name, words in REGIONS.items()}
+_MODALITIES = {name: icase(words) for name, words in STUDIES.items()}
+_REGIONS = {name: icase(words) for name, words in REGIONS.items()}
 # A limb study covers the regions along the limb (an EMG of the legs and an L5 radiculopathy).
 _WITHIN = {
     "upper_limbs": {"upper_limbs", "cervical", "shoulder", "elbow", "hand_wrist"},
     "lower_limbs": {"lower_limbs", "lumbar", "hip", "knee", "foot_ankle"},
 }
-_SIDES = {"left": _re(r"\bleft\b|\blt\b"), "right": _re(r"\bright\b|\brt\b")}
-_BOTH = _re(r"\bbilateral\w*|\bbilat\b|\bboth\b")
-_CHANGE = _re(
+_SIDES = {"left": icase(r"\bleft\b|\blt\b"), "right": icase(r"\bright\b|\brt\b")}
+_BOTH = icase(r"\bbilateral\w*|\bbilat\b|\bboth\b")
+_CHANGE = icase(
     r"\bnew\b(?! (?:MRI|study|studies|scan|x-?rays?|imaging|films?|EMG|CT|prescription|request|patient|physician|"
     r"provider|doctor|report|brace|medications?|meds|job|employer|claim|trial|referral|treatment|program|"
     r"appointment|visit|one|image|images))|\bnewly\b|\bworse\w*|\bworsen\w*|"
@@ -51,8 +47,8 @@ _CHANGE = _re(
     r"injury)|"
     r"\bsince (?:yesterday|last (?:week|month)|the (?:fall|injury|accident))"
 )
-_UNNAMED_STUDY = _re(r"\bstud(?:y|ies)\b|\bscan\b")
-_NO_CHANGE = _re(r"\bunchanged\b|\bstable\b|\bthe same\b|\bno (?:new|change|interval)\b|\bnot changed\b")
+_UNNAMED_STUDY = icase(r"\bstud(?:y|ies)\b|\bscan\b")
+_NO_CHANGE = icase(r"\bunchanged\b|\bstable\b|\bthe same\b|\bno (?:new|change|interval)\b|\bnot changed\b")
 
 
 def _regions(text: str) -> set[str]:
@@ -73,7 +69,7 @@ def _side(text: str) -> str | None:
     return sides[0] if len(sides) == 1 else None
 
 
-_RECENT = _re(r"\bsince (?:yesterday|last \w+)|\bnow\b|\bnew\b|\bnewly\b|\brecent\w*|\bacute\w*|\btoday\b")
+_RECENT = icase(r"\bsince (?:yesterday|last \w+)|\bnow\b|\bnew\b|\bnewly\b|\brecent\w*|\bacute\w*|\btoday\b")
 
 
 def _changed(sentences: Sequence[str]) -> bool:
@@ -115,56 +111,58 @@ _NSAID = (
     r"indomethacin|ketoprofen|flurbiprofen|duexis|vimovo|arthrotec|oral medications?"
 )
 _REQUESTS: dict[str, re.Pattern[str]] = {
-    "nsaid": _re(rf"\b(?:{_NSAID})"),
-    "gi_protect": _re(
+    "nsaid": icase(rf"\b(?:{_NSAID})"),
+    "gi_protect": icase(
         r"\b(?:omeprazole|prilosec|pantoprazole|protonix|esomeprazole|nexium|lansoprazole|prevacid|ranitidine|zantac|"
         r"famotidine|pepcid|PPI|H2 blocker|sucralfate|misoprostol|duexis|vimovo)"
     ),
-    "opioid": _re(rf"\b{OPIOID}"),
-    "sedating": _re(
+    "opioid": icase(rf"\b{OPIOID}"),
+    "sedating": icase(
         r"\b(?:soma|carisoprodol|flexeril|fexmid|cyclobenzaprine|tizanidine|zanaflex|baclofen|methocarbamol|robaxin|"
         r"metaxalone|skelaxin|orphenadrine|xanax|alprazolam|ativan|lorazepam|klonopin|clonazepam|valium|diazepam|"
         r"temazepam|restoril|ambien|zolpidem|lunesta|eszopiclone|sonata|trazodone|belsomra|hypnotic|benzodiazepine)"
     ),
-    "tca": _re(r"\b(?:amitriptyline|nortriptyline|elavil|pamelor|desipramine|imipramine|doxepin|tricyclic)"),
-    "snri": _re(r"\b(?:duloxetine|cymbalta|venlafaxine|effexor|savella|milnacipran)"),
-    "gabapentinoid": _re(r"\b(?:gabapentin|neurontin|lyrica|pregabalin|gralise|horizant)"),
-    "ed_drug": _re(r"\b(?:viagra|sildenafil|cialis|tadalafil|levitra|vardenafil)"),
-    "methadone": _re(r"\bmethadone"),
-    "addiction": _re(r"\b(?:buprenorphine|suboxone|butrans|detox\w*|addiction|naltrexone|substance)"),
+    "tca": icase(r"\b(?:amitriptyline|nortriptyline|elavil|pamelor|desipramine|imipramine|doxepin|tricyclic)"),
+    "snri": icase(r"\b(?:duloxetine|cymbalta|venlafaxine|effexor|savella|milnacipran)"),
+    "gabapentinoid": icase(r"\b(?:gabapentin|neurontin|lyrica|pregabalin|gralise|horizant)"),
+    "ed_drug": icase(r"\b(?:viagra|sildenafil|cialis|tadalafil|levitra|vardenafil)"),
+    "methadone": icase(r"\bmethadone"),
+    "addiction": icase(r"\b(?:buprenorphine|suboxone|butrans|detox\w*|addiction|naltrexone|substance)"),
     "electrodiagnostic": _MODALITIES["electrodiagnostic"],
     "dexa": _MODALITIES["dexa"],
-    "labs": _re(r"\b(?:labs?|CMP|CBC|panel|A1c|hemoglobin|lipid|LFTs?|renal function|blood (?:work|tests?))\b"),
-    "uds": _re(r"\b(?:urine drug|UDS|drug screen|toxicology)"),
-    "fall_aid": _re(
+    "labs": icase(r"\b(?:labs?|CMP|CBC|panel|A1c|hemoglobin|lipid|LFTs?|renal function|blood (?:work|tests?))\b"),
+    "uds": icase(r"\b(?:urine drug|UDS|drug screen|toxicology)"),
+    "fall_aid": icase(
         r"\b(?:cane|walker|rollator|wheelchair|scooter|shower chair|bath\w*|tub|commode|grab bars?|raised toilet|"
         r"hospital bed|lift chair|reacher|home health|home care|aide|caregiver|nursing)\b"
     ),
-    "wound": _re(r"\b(?:wound|dressing|home health|nursing)"),
-    "weight": _re(r"\b(?:aquatic|pool|gym|weight loss|weight management|nutrition\w*|diet\w*)"),
-    "sleep_study": _re(r"\b(?:polysomnogra\w*|sleep study|CPAP)"),
-    "bone_healing": _re(r"\bbone (?:growth )?stimulat\w*"),
+    "wound": icase(r"\b(?:wound|dressing|home health|nursing)"),
+    "weight": icase(r"\b(?:aquatic|pool|gym|weight loss|weight management|nutrition\w*|diet\w*)"),
+    "sleep_study": icase(r"\b(?:polysomnogra\w*|sleep study|CPAP)"),
+    "bone_healing": icase(r"\bbone (?:growth )?stimulat\w*"),
 }
 _RISKS: dict[str, re.Pattern[str]] = {
-    "gi": _re(r"ulcer|\bGI\b|gastro|GERD|reflux|dyspepsia|heartburn|gastritis|indigestion|stomach|epigastric|PUD|GIB"),
-    "antithrombotic": _re(
+    "gi": icase(
+        r"ulcer|\bGI\b|gastro|GERD|reflux|dyspepsia|heartburn|gastritis|indigestion|stomach|epigastric|PUD|GIB"
+    ),
+    "antithrombotic": icase(
         r"anticoag|thinner|antiplatelet|warfarin|coumadin|plavix|clopidogrel|eliquis|apixaban|"
         r"xarelto|rivaroxaban|aspirin|prednisone"
     ),
-    "cardiac": _re(r"heart|cardi|coronary|CAD|CHF|\bMI\b|infarction|stent|stroke|CVA|fibrillation|afib|arrhythmi|QT"),
-    "hypertension": _re(
+    "cardiac": icase(r"heart|cardi|coronary|CAD|CHF|\bMI\b|infarction|stent|stroke|CVA|fibrillation|afib|arrhythmi|QT"),
+    "hypertension": icase(
         r"hypertensi|HTN|blood pressure|lisinopril|losartan|amlodipine|metoprolol|HCTZ|"
         r"hydrochlorothiazide"
     ),
-    "renal": _re(r"renal|kidney|CKD|liver"),
-    "diabetes": _re(r"diabet|DM|A1c|metformin|insulin|glipizide"),
-    "obesity": _re(r"obes|BMI|morbid"),
-    "smoking": _re(r"smok|tobacco|nicotine"),
-    "bone": _re(r"osteop"),
-    "breathing": _re(r"apnea|OSA|COPD|pulmonary"),
-    "falls": _re(r"fall|fell|unsteady|balance"),
-    "substance": _re(r"abuse|use disorder|dependence|addiction|misuse|alcohol|OUD|overdose"),
-    "age": _re(r"year|yr|\byo\b|y/o|\bage|elderly|over|\bis\b"),  # last: the others name their risk
+    "renal": icase(r"renal|kidney|CKD|liver"),
+    "diabetes": icase(r"diabet|DM|A1c|metformin|insulin|glipizide"),
+    "obesity": icase(r"obes|BMI|morbid"),
+    "smoking": icase(r"smok|tobacco|nicotine"),
+    "bone": icase(r"osteop"),
+    "breathing": icase(r"apnea|OSA|COPD|pulmonary"),
+    "falls": icase(r"fall|fell|unsteady|balance"),
+    "substance": icase(r"abuse|use disorder|dependence|addiction|misuse|alcohol|OUD|overdose"),
+    "age": icase(r"year|yr|\byo\b|y/o|\bage|elderly|over|\bis\b"),  # last: the others name their risk
 }
 _GI_RISKS = {"gi", "antithrombotic", "age", "cardiac", "hypertension", "renal"}
 _BEARS_ON: dict[str, set[str]] = {
@@ -190,7 +188,7 @@ _BEARS_ON: dict[str, set[str]] = {
     "sleep_study": {"obesity", "hypertension", "breathing", "cardiac"},
     "bone_healing": {"smoking", "diabetes", "bone"},
 }
-_TIED_TO_NSAIDS = _re(rf"\b(?:{_NSAID})|\bcontraindicat\w*|\bavoid\w*")
+_TIED_TO_NSAIDS = icase(rf"\b(?:{_NSAID})|\bcontraindicat\w*|\bavoid\w*")
 _CHOSEN_INSTEAD = {"medication", "injections", "topical", "opioid", "sedating", "gabapentinoid", "snri", "tca"}
 
 

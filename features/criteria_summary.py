@@ -21,13 +21,9 @@ from __future__ import annotations
 import re
 
 from features.criteria_findings import EXAMINATION, IMAGING_RESULTS, NEUROLOGICAL, PRIOR_STUDY, RED_FLAGS
-from features.criteria_terms import DATE, FIRST_LINE, MEDICATION, NUMBER, SIDE_EFFECT, THERAPY, UNIT
+from features.criteria_terms import DATE, FIRST_LINE, MEDICATION, NUMBER, SIDE_EFFECT, THERAPY, UNIT, icase
 
 __all__ = ["DOCUMENTS", "FAILED", "GAIN", "NONE_ABERRANT", "NO_FUNCTION", "PERSISTS", "TRIED", "WALKS_UNAIDED"]
-
-
-def _re(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
 
 
 # A conservative measure that failed, helped only briefly or was not tolerated.
@@ -80,7 +76,7 @@ GAIN = (
     r"benefit\w*|gains?|returned to|RTW|ambulat\w* (?:without|w/o))(?:\W|$)"
 )
 # "No aberrant behaviour": a finding of monitoring only for someone on a controlled drug (criteria_request.py).
-NONE_ABERRANT = _re(
+NONE_ABERRANT = icase(
     r"\b(?:no|denies|without|any) (?:(?!documentation|documented|evidence|record|mention|monitoring|history|hx)\w+ )"
     r"{0,3}?(?:aberrant|abuse|diversion|misuse)"
 )
@@ -92,49 +88,49 @@ _ON_TREATMENT = (
 )
 
 # "Walks without a cane": a gain only where the sentence ties it to a treatment or a change (criteria_request.py).
-WALKS_UNAIDED = _re(
+WALKS_UNAIDED = icase(
     r"\b(?:walk\w*|ambulat\w*|climb\w* stairs) (?:\w+ ){0,2}(?:without|w/o) (?:an? )?(?:crutch\w*|cane|walker|"
     r"assistive|assistance)"
 )
 _FUNCTIONAL = (
-    _re(
+    icase(
         r"\bfunction(?:al)? (?:improvement|gains?|benefit)|\bfunction(?:ing)? (?:has |is )?improved|"
         r"\bfunctional (?:status|capacity|level|abilit\w*|tolerance) (?:has |have |is )?(?:improved|increased)"
     ),
-    _re(
+    icase(
         r"\bimprov\w* (?:in |of |with )?(?:his |her |the )?(?:\w+ )?(?:function\w*|ADLs?|activities|tolerance|"
         r"distance|mobility|range of motion|ROM|strength|grip|endurance|ability|transfers|balance)"
     ),
-    _re(
+    icase(
         r"\b(?:flexion|extension|rotation|abduction|ROM|range of motion|strength|grip(?: strength)?|mobility|"
         r"tolerance|endurance|function|ADLs?|transfers|lifting|walking|sitting|standing)\b "
         r"(?:(?!not|no|never)\w+ ){0,4}?(?:has |have |is |was )?(?:improved|increased)\b"
     ),
-    _re(r"\b(?:better|increased|greater) (?:ability|tolerance|function\w*|mobility|range of motion|strength)"),
-    _re(
+    icase(r"\b(?:better|increased|greater) (?:ability|tolerance|function\w*|mobility|range of motion|strength)"),
+    icase(
         r"\bcan now\b|\bnow (?:able|walks?|ambulat\w*|drives?|climbs?|lifts?|independent)\b|"
         r"\b(?:transfers|ambulation|walking|ADLs?|dressing|bathing) (?:are |is )?(?:now )?independent\b|"
         r"\bis (?:now )?able to\b|\bresum\w*|"
         r"\breturn(?:ed)? to (?:social |daily |normal |usual )?(?:activities|hobbies|the gym|exercis\w*|sports?|"
         r"driving)"
     ),
-    _re(
+    icase(
         r"\b(?:can|able to) (?:now )?(?:stand|walk|sit|drive|cook|shop|lift|work|dress|bathe|climb|carry|garden|"
         r"exercise|play|perform|do|return|tolerate|attend|keep)\b(?! less| only| no more| fewer)"
     ),
-    _re(
+    icase(
         r"\b(?:ODI|Oswestry|NDI|neck disability index|DASH|QuickDASH|LEFS|functional (?:score|index|scale))\b "
         r"(?:\w+ ){0,2}?(?:improved|decreased|reduced|better|down)|\bup from\b|"
         r"\b(?:walk\w*|sitting|standing|lifting) (?:tolerance|distance) (?:\w+ ){0,2}?(?:from|up to)\b"
     ),
-    _re(
+    icase(
         r"\b(?:allows?|allowed|allowing|enables?|enabled|lets) (?:him|her|them|the patient)\b|"
         r"\bhelps? (?:him|her) (?:get through|do|work|perform|function|keep)\b|"
         r"\bhelp\w* (?:with|improve) (?:his |her )?(?:\w+ ){0,1}(?:ROM|range of motion|function|mobility|strength|"
         r"walking|ADLs)\b"
     ),
     WALKS_UNAIDED,
-    _re(
+    icase(
         r"\b(?:went|returned|got|is|was) (?:back )?to (?:work|(?:full|regular|modified|light|usual) duty)|"
         r"\bRTW\b|\b(?:reduc|decreas)\w* (?:in |of )?(?:\w+ ){0,2}work restrictions\b|"
         r"\brestrictions (?:were |have been )?(?:lifted|reduced|decreased)"
@@ -145,18 +141,18 @@ _BENEFIT = (
     r"swelling|numbness|tingling|stiffness|cravings?)"
 )
 _SESSIONS = (
-    _re(
+    icase(
         r"(?<!additional )(?<!add'l )(?<!another )(?<!further )(?<!more )(?<!therapy )(?<!PT )(?<!OT )"
         r"(?<!chiropractic )(?<!acupuncture )(?<!massage )(?<!CBT )(?<!sessions )(?<!visits )"
         rf"\b{NUMBER} (?:of \d+ )?(?:(?!additional|more|add'l|further|another)[\w/'()-]+ ){{0,4}}?"
         r"(?:sessions?|visits?|treatments)\b"
     ),
-    _re(
+    icase(
         r"(?<!additional )(?<!add'l )(?<!further )(?<!more )\b(?:PT|P/T|physical therapy|physiotherapy|OT|"
         r"occupational therapy|therapy|chiro\w*(?: care| treatments?)?|acupuncture|massage|aquatic therapy|CBT|"
         r"psychotherapy|sessions?|visits?) ?[x\u00d7] ?\d{1,2}\b(?!/)"
     ),
-    _re(
+    icase(
         rf"\bs/p {NUMBER} (?:[\w-]+ ){{0,2}}?(?:PT|OT|chiro\w*|acupuncture|physical therapy|therapy|CBT|massage|"
         r"sessions|visits|treatments)\b|"
         rf"\b(?:completed|attended|had|underwent|received|finished)\b (?:\w+ )?{NUMBER} (?:[\w-]+ ){{0,2}}?"
@@ -169,33 +165,33 @@ _SESSIONS = (
 DOCUMENTS: dict[str, tuple[re.Pattern[str], ...]] = {
     "functional_improvement": _FUNCTIONAL,
     "treatment_response": (
-        _re(r"(?<!for )(?<!for pain )(?<!provide )(?<!provide pain )\brelie(?:f|ved)\b"),
-        _re(
+        icase(r"(?<!for )(?<!for pain )(?<!provide )(?<!provide pain )\brelie(?:f|ved)\b"),
+        icase(
             r"\b\d{1,3} ?(?:%|percent) (?:relief|improvement|reduction|better|decrease)|\b\d{1,2}[- ]point (?:\w+ )?"
             r"(?:reduction|decrease|improvement|drop)|\b(?:pain|symptom) (?:reduction|improvement)\b"
         ),
-        _re(
+        icase(
             rf"\b(?:improv|reduc|decreas|lessen|alleviat|eas)\w* (?:in |of )?(?:his |her |the )?(?:\w+ ){{0,2}}?"
             rf"{_BENEFIT}\b"
         ),
-        _re(
+        icase(
             rf"\b(?:{_BENEFIT}|PHQ-9|BDI|score|VAS|NRS|pain level)\b (?:(?!not|no|never)\w+ ){{0,2}}?(?:improved|"
             r"decreased|reduced|"
             r"better|resolved|lessened|decreasing)\b|\bsleep\w* better\b|\bdown to \d|\bno (?:relapse|recurrence)\b|"
             r"\b(?:wound|ulcer) (?:is )?(?:decreasing|healing|smaller|improving)"
         ),
-        _re(
+        icase(
             r"\b\d{1,2}/10 (?:with|on)\b.{0,30}?\b\d{1,2}/10 without|\b\d{1,2}/10 without\b.{0,30}?\b\d{1,2}/10 with\b|"
             r"\b\d{1,2}/10 (?:versus|vs\.?) \d{1,2}/10 without|\bfrom \d{1,2}/10 to \d{1,2}/10|"
             r"\b\d{1,2}/10 ?(?:->|-->|\u2192) ?\d{1,2}/10|"
             r"\bwith (?:the )?(?:medications?|meds?|it)\b (?:versus|vs\.?|compared)|\bversus \d{1,2} without\b"
         ),
-        _re(
+        icase(
             rf"\bhelp(?:s|ed)\b|\b(?:{THERAPY}|treatments|sessions|visits|pills|patches|they|these|both) help\b|"
             r"\bbenefit(?:s|ed|ted|ting)?\b|\bbeneficial\b|"
             r"\b(?:good|some|partial|significant|excellent) (?:effect|results?|relief|response|improvement)\b"
         ),
-        _re(
+        icase(
             r"\b(?:good|partial|adequate|excellent|significant|positive) (?:response|results?)\b|"
             r"\bresponded (?:well )?to\b|"
             r"(?<!longer )(?<!not )(?<!n't )\bcontrols? (?:his |her |the )?(?:\w+ )?(?:pain|symptoms|heartburn|reflux)|"
@@ -208,15 +204,15 @@ DOCUMENTS: dict[str, tuple[re.Pattern[str], ...]] = {
     "physical_examination": EXAMINATION,
     "neurological_findings": NEUROLOGICAL,
     "conservative_care": (
-        _re(rf"\b{FAILED}\b,?(?: [\w/,'-]+){{0,8}}? {THERAPY}\b"),
-        _re(rf"\b{THERAPY}\b,?(?: [\w/,%'.()-]+){{0,12}}? {FAILED}"),
+        icase(rf"\b{FAILED}\b,?(?: [\w/,'-]+){{0,8}}? {THERAPY}\b"),
+        icase(rf"\b{THERAPY}\b,?(?: [\w/,%'.()-]+){{0,12}}? {FAILED}"),
         # the weak failures (features/criteria_request.py reads these two only where no gain is reported)
-        _re(rf"\b{NO_FUNCTION}\b,?(?: [\w/,'-]+){{0,8}}? {THERAPY}\b"),
-        _re(rf"\b{THERAPY}\b,?(?: [\w/,%'.()-]+){{0,12}}? {NO_FUNCTION}"),
+        icase(rf"\b{NO_FUNCTION}\b,?(?: [\w/,'-]+){{0,8}}? {THERAPY}\b"),
+        icase(rf"\b{THERAPY}\b,?(?: [\w/,%'.()-]+){{0,12}}? {NO_FUNCTION}"),
     ),
-    "first_line_medication": (_re(rf"\b{FIRST_LINE}\b"),),
+    "first_line_medication": (icase(rf"\b{FIRST_LINE}\b"),),
     "home_exercise": (
-        _re(
+        icase(
             r"\bhome (?:exercis|stretch|program|HEP|walking)\w*|\bHEP\b|"
             r"\b(?:exercis|walk|stretch)\w* (?:[\w-]+ ){0,4}?at home\b|\bwalking program\b|"
             r"\bhome[- ]based (?:exercise|program|stretching)|\bindependent (?:home )?(?:exercise )?program|"
@@ -229,7 +225,7 @@ DOCUMENTS: dict[str, tuple[re.Pattern[str], ...]] = {
     "red_flags": RED_FLAGS,
     "visit_limit": _SESSIONS,
     "duration_limit": (
-        _re(
+        icase(
             rf"\b{_ON_TREATMENT}\b(?: [\w/.,'-]+){{0,8}}? (?:for|x|over) (?:the )?(?:past |last |over |more than |"
             rf"about |approximately |nearly |almost |at least )?(?:{NUMBER}|several|many|a few|an?)[ -]{UNIT}\b|"
             rf"\b{_ON_TREATMENT}\b(?: [\w/.,'-]+){{0,8}}? for the (?:past|last) {UNIT}\b|"
@@ -237,41 +233,41 @@ DOCUMENTS: dict[str, tuple[re.Pattern[str], ...]] = {
             rf"last )?(?:(?:{NUMBER}|several|many) {UNIT}|(?:many |several )?years)\b|"
             rf"\b{_ON_TREATMENT}\b(?: [\w/.,'-]+){{0,8}}? for (?:many |several )?years\b"
         ),
-        _re(rf"\b{MEDICATION}\b (?:[\w/.-]+ ){{0,4}}?\(?since (?:{DATE}|\d{{4}})"),
-        _re(rf"\b(?!failed){_ON_TREATMENT}\b(?: [\w/.,'-]+){{0,7}}? since\b"),
-        _re(
+        icase(rf"\b{MEDICATION}\b (?:[\w/.-]+ ){{0,4}}?\(?since (?:{DATE}|\d{{4}})"),
+        icase(rf"\b(?!failed){_ON_TREATMENT}\b(?: [\w/.,'-]+){{0,7}}? since\b"),
+        icase(
             rf"\bstarted (?:on )?(?:[\w/.-]+ ){{0,4}}?(?:(?:{NUMBER}|a few|several) {UNIT} ago|last {UNIT}|in {DATE}|"
             rf"on {DATE}|{DATE})|\b(?:prescribed|began|initiated) (?:[\w/.-]+ ){{0,3}}?(?:in|since) {DATE}|"
             rf"\b(?:switched|changed|transitioned) to (?:[\w/.-]+ ){{1,3}}?(?:in|on) {DATE}|"
             rf"\b{MEDICATION} (?:was )?(?:started|initiated|begun) (?:in |on )?{DATE}"
         ),
-        _re(
+        icase(
             rf"\b{NUMBER}[ -]{UNIT} of (?:\w+ ){{0,2}}?(?:{THERAPY}|treatment|use)\b|\b{NUMBER}[ -]{UNIT} (?:course|"
             rf"trial) of \w+"
         ),
-        _re(rf"\b{THERAPY} (?:[\w/.,-]+ ){{0,4}}?over the (?:past|last) (?:{NUMBER} )?{UNIT}\b"),
-        _re(
+        icase(rf"\b{THERAPY} (?:[\w/.,-]+ ){{0,4}}?over the (?:past|last) (?:{NUMBER} )?{UNIT}\b"),
+        icase(
             r"\b(?:long[- ]term|chronic|ongoing|prolonged|continuous) (?:use|opioid (?:use|therapy)|therapy with|"
             r"prescription)"
         ),
     ),
     "risk_factors": (
-        _re(
+        icase(
             r"\b(?:6[5-9]|[7-9]\d)[- ](?:year|yr)s?[- ]old\b|\bage[ds]? (?:of )?(?:6[5-9]|[7-9]\d)\b|"
             r"\b(?:6[5-9]|[7-9]\d) ?(?:years|yrs|yo|y/o)\b|\belderly\b|\bover (?:the age of )?65\b|"
             r"\b(?:is|aged?) (?:6[5-9]|[7-9]\d)\b(?! ?(?:mg|%|/|lbs|pounds|degrees|minutes|percent))"
         ),
-        _re(
+        icase(
             r"\b(?:peptic |gastric |duodenal |stomach |bleeding )?ulcers?\b|\b(?:GI|gastrointestinal|upper GI) "
             r"(?:bleed\w*|hemorrhage|history|risk|symptoms|complaints|upset|events?)\b|\bGERD\b|\breflux\b|"
             r"\bdyspepsia\b|\bheartburn\b|\bgastritis\b|\bindigestion\b|\bupsets? (?:his |her )?stomach|"
             r"\bstomach upset\b|\bepigastric pain\b|\bPUD\b|\bGIB\b"
         ),
-        _re(
+        icase(
             r"\banticoagula\w*|\bblood thinners?\b|\bantiplatelet\w*|\b(?:warfarin|coumadin|plavix|clopidogrel|"
             r"eliquis|apixaban|xarelto|rivaroxaban|aspirin|prednisone)\b"
         ),
-        _re(
+        icase(
             r"\bdiabet\w*|\bDM2?\b|\bT2DM\b|\bhypertensi\w*|\bHTN\b|\bhigh blood pressure\b|\bobes\w*|"
             r"\bBMI (?:of |is )?(?:3\d|4\d|5\d|6\d)|\bmorbid\w*|(?<!non-)(?<!non)\bsmok\w*|\btobacco\b|\bnicotine\b|"
             r"\bosteoporo\w*|"
@@ -283,7 +279,7 @@ DOCUMENTS: dict[str, tuple[re.Pattern[str], ...]] = {
             r"\bmyocardial infarction\b|\bMI\b|\bheart attack\b|\bstroke\b|\bCVA\b|\batrial fibrillation\b|\bafib\b|"
             r"\b(?:cardiac )?arrhythmi\w*|\bQT prolongation\b|\bcoronary\b"
         ),
-        _re(
+        icase(
             r"(?<!from a )(?<!after a )(?<!in a )\b(?:falls?|fell|falling)\b(?! at work| from| off| on the job)|"
             r"\bunsteady\b|\bpoor balance\b|\b(?:alcohol|opioid|substance|drug|"
             r"benzodiazepine|polysubstance|cocaine|heroin|methamphetamine)(?: use)? (?:abuse|use disorder|dependence|"
@@ -291,14 +287,14 @@ DOCUMENTS: dict[str, tuple[re.Pattern[str], ...]] = {
         ),
     ),
     "drug_monitoring": (
-        _re(
+        icase(
             r"\bUDS\b|\bUDT\b|\butox\b|\burine (?:drug|tox\w*)(?: (?:screen\w*|test\w*|analys\w*))?|"
             r"\bdrug (?:screen\w*|test\w*)\b|"
             r"\btoxicology\b|\bCURES\b|\bPDMP\b|\bprescription (?:drug )?monitoring\b|\b(?:opioid|pain|narcotic|"
             r"medication|treatment) (?:\w+ )?(?:agreement|contract)\b|\bpill counts?\b|\b4 ?A'?s\b|\baberrant\b|"
             r"\bdrug[- ]seeking\b"
         ),
-        _re(
+        icase(
             r"\b(?:no|denies|without|any) (?:(?!documentation|documented|evidence|record|mention|monitoring)\w+ ){0,3}?"
             r"(?:side effects|adverse effects)|\b(?:side|adverse) effects?:? (?:were |are |have been )?(?:reviewed|"
             r"discussed|monitored|assessed|"
@@ -307,14 +303,14 @@ DOCUMENTS: dict[str, tuple[re.Pattern[str], ...]] = {
             r"\bopioid risk tool\b|\bORT\b|\bSOAPP\b|\bno side effects\b"
         ),
         NONE_ABERRANT,
-        _re(
+        icase(
             r"\b(?:LFTs?|liver (?:function )?(?:tests?|enzymes)|renal function|kidney function|creatinine|BUN|CMP|"
             r"QTc|EKG|ECG)\b (?:\w+ ){0,3}?(?:checked|monitored|obtained|normal|reviewed|stable|within normal limits|"
             r"done|performed|was|were)"
         ),
     ),
     "work_status": (
-        _re(
+        icase(
             r"\bwork status\b|\bWS\s*:|\b(?:modified|mod|light|lt|full|regular|reg|restricted|usual|limited|"
             r"sedentary|transitional) (?:duty|duties|work)\b|\brestrictions\s*:|\b(?:working|works|"
             r"worked)\b(?: \w+){0,2}? (?:full|part)[- ]time\b|"

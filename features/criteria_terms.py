@@ -1,11 +1,15 @@
 """Words a request summary uses for the things the criteria are about: drugs by class, therapies,
 studies, body regions, numbers and dates. Regular-expression fragments (strings, no groups that
 capture), shared by the summary patterns (features/criteria_summary.py) and the readings that
-need the request itself (features/criteria_request.py)."""
+need the request itself (features/criteria_request.py). `icase` compiles a pattern the way every
+criteria module does: case-insensitive, since letters and requests capitalise at random."""
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
+    "icase",
     "DATE",
     "FIRST_LINE",
     "LIMB",
@@ -20,6 +24,11 @@ __all__ = [
     "TOPICAL_AFTER",
     "UNIT",
 ]
+
+
+def icase(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
 
 NUMBER = (
     r"(?:(?:\d+[-\u2013])?\d{1,3}\+?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from features.criteria_summary import DOCUMENTS
+from features.criteria_terms import icase
 
 Kind = Literal["documentation", "examination", "conservative_care", "imaging", "red_flags", "guideline_limit"]
 
@@ -28,10 +29,6 @@ class Criterion:
     polar: bool = False  # a finding reported present or absent: "negative", "normal", "intact" deny it too
 
 
-def _re(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
-
-
 _SESSIONS = r"(?:sessions?|visits?|treatments?)"
 _STUDY = (
     r"(?:mri|x-?rays?|radiographs?|ct(?: scan)?|cat scan|imaging|films?|ultrasound|emg|ncv|ncs|"
@@ -43,7 +40,7 @@ CRITERIA: tuple[Criterion, ...] = (
         "functional_improvement",
         "Objective functional improvement documented",
         "documentation",
-        _re(
+        icase(
             r"function(?:al)? (?:improvement|gains?|benefit)|(?:measurable|objective) (?:\w+ )?gains|"
             r"improve(?:d|ment)? (?:in |of )?(?:function|activities of daily living|adls?)\b|"
             r"increased? (?:level of )?function|reduction in (?:work restrictions|dependency)"
@@ -54,7 +51,7 @@ CRITERIA: tuple[Criterion, ...] = (
         "treatment_response",
         "Pain relief or benefit from the treatment so far",
         "documentation",
-        _re(
+        icase(
             r"pain relief|relief (?:of|from) (?:pain|symptoms)|(?:reduction|decrease|improvement) (?:in|of) "
             r"(?:pain|symptoms)|(?:medication|treatment|its) efficacy|efficacy of (?:the |this )?(?:medication|"
             r"treatment)|benefit(?:ing|ed|ted|s)? from (?:the |this |prior |previous |his |her )?(?:\w+ )?"
@@ -67,7 +64,7 @@ CRITERIA: tuple[Criterion, ...] = (
         "prior_sessions",
         "How many sessions were already completed, and with what result",
         "documentation",
-        _re(
+        icase(
             r"(?:prior|previous|previously|completed|already|past) (?:\w+ ){0,3}(?:sessions?|visits?)|"
             r"number of (?:prior |previous |completed )(?:sessions|visits|treatments)|(?:sessions|visits) (?:completed|"
             r"to date)|completed to date|(?:prior|previous) (?:\w+ )?(?:physical therapy|chiro\w*|acupuncture|therapy)|"
@@ -81,7 +78,7 @@ CRITERIA: tuple[Criterion, ...] = (
         "medical_rationale",
         "The physician's reason for the request is stated",
         "documentation",
-        _re(
+        icase(
             r"(?:no|lack of|without|not provide\w*) (?:a |any )?(?:clear |specific |clinical )*rationale|"
             r"rationale (?:for|as to)|(?:no |not )(?:\w+ ){0,3}(?:indication|reason) (?:for|why)|"
             r"explain why|why (?:\w+ ){1,6}(?:is|are|was|would be) (?:needed|necessary|required|not sufficient)|"
@@ -94,7 +91,7 @@ CRITERIA: tuple[Criterion, ...] = (
         "request_specifics",
         "The request states quantity, frequency, duration or body part",
         "documentation",
-        _re(
+        icase(
             r"refills? (?:is|are|was|were) (?:excessive|not)|request for (?:\d+ |a )?refills?|fail(?:ed|s)? to specify|"
             r"(?:quantity|frequency|duration|dosage|body part|location)(?: \w+){0,3} "
             r"(?:was|is|were|are|has|have) (?:not|un)|(?:is|are|was|were|been) not (?:\w+ )?specified|did not specify|"
@@ -107,7 +104,7 @@ CRITERIA: tuple[Criterion, ...] = (
         "physical_examination",
         "Objective examination findings support the request",
         "examination",
-        _re(
+        icase(
             r"(?:physical|clinical|objective) (?:exam|examination)|objective (?:\w+ )?(?:findings|evidence|signs)|"
             r"(?:exam|examination|clinical|physical) findings|on (?:the )?(?:physical )?exam(?:ination)?\b|"
             r"clinical signs|neurolog\w* (?:physical )?exam\w*"
@@ -119,7 +116,7 @@ CRITERIA: tuple[Criterion, ...] = (
         "neurological_findings",
         "Neurological deficits or radiculopathy on examination",
         "examination",
-        _re(
+        icase(
             r"neurolog\w* (?:deficits?|findings|exam\w*|evaluation|physical|compromise|dysfunction|signs?|symptoms|"
             r"impairment|changes?|abnormalit\w*)|"
             r"nerve (?:impairment|compromise|dysfunction|root|impingement|damage|entrapment)|radiculopathy|radicular|"
@@ -133,7 +130,7 @@ CRITERIA: tuple[Criterion, ...] = (
         "conservative_care",
         "Failed conservative care (therapy, medications, rest) before the request",
         "conservative_care",
-        _re(
+        icase(
             r"conservative (?:care|treatment|therapy|management|measures|options|modalities)|"
             r"fail(?:ed|ure)? (?:to respond to |to improve with |to progress in |with |of )?"
             r"(?!(?:\w+ ){0,3}first[- ]line)"
@@ -147,7 +144,7 @@ CRITERIA: tuple[Criterion, ...] = (
         "first_line_medication",
         "First-line medications tried first, or not tolerated",
         "conservative_care",
-        _re(
+        icase(
             r"first[- ]line|second[- ]line|trials? of (?:\w+ ){0,2}(?:antidepressants?|anticonvulsants?|tri-?cyclic|"
             r"an? (?:aed|snri))|(?:antidepressants|anticonvulsants) (?:and|or) (?:antidepressants|anticonvulsants)|"
             r"oral (?:form|formulation)|pill(?:/tablet)? form|"
@@ -160,14 +157,14 @@ CRITERIA: tuple[Criterion, ...] = (
         "home_exercise",
         "A home exercise program, and why it is not enough",
         "conservative_care",
-        _re(r"home (?:exercise|program|pt|physical therapy|therapy)|self-directed|independent (?:home )?exercise"),
+        icase(r"home (?:exercise|program|pt|physical therapy|therapy)|self-directed|independent (?:home )?exercise"),
         DOCUMENTS["home_exercise"],
     ),
     Criterion(
         "imaging_findings",
         "Imaging or electrodiagnostic findings that match the request",
         "imaging",
-        _re(
+        icase(
             rf"imaging (?:findings|evidence|results)|{_STUDY}(?: \w+){{0,4}} (?:findings|revealed|showed|"
             rf"demonstrated|confirmed|were negative|were normal|are negative|is negative|does not (?:show|indicate|"
             rf"reveal)|did not (?:show|indicate|reveal))|corroborat\w*|"
@@ -179,7 +176,7 @@ CRITERIA: tuple[Criterion, ...] = (
         "repeat_study",
         "A significant change since a prior study (for a repeat study)",
         "imaging",
-        _re(
+        icase(
             rf"repeat (?:\w+ ){{0,2}}{_STUDY}|repeat (?:study|studies|scan|test\w*)|significant (?:change|progression|"
             rf"worsening) (?:in|of) (?:symptoms|findings)|"
             rf"additional (?:\w+ )?(?:study|studies|electrodiagnostic\w*|imaging|mri)"
@@ -190,7 +187,7 @@ CRITERIA: tuple[Criterion, ...] = (
         "red_flags",
         "Red flags (fracture, tumor, infection, cauda equina, progressive deficit)",
         "red_flags",
-        _re(
+        icase(
             r"red[- ]flags?|cauda equin\w*|tumou?r|infection|malignan\w*|(?:suspected|suspicion of|concern for|rule "
             r"out) (?:a |an )?(?:fracture|infection|tumou?r)|progressive (?:neurolog\w*|deficit|weakness)|"
             r"bowel (?:or|and) bladder (?:dysfunction|incontinence|symptoms|changes)|saddle an\w*|dislocation|"
@@ -203,7 +200,7 @@ CRITERIA: tuple[Criterion, ...] = (
         "visit_limit",
         "Guideline limit on the number of visits or sessions",
         "guideline_limit",
-        _re(
+        icase(
             rf"\d+(?:-\d+| to \d+)? {_SESSIONS}(?: \w+){{0,2}} over|up to \d+ {_SESSIONS}|\d+-visit|"
             rf"\d+(?:-\d+| to \d+) {_SESSIONS}|(?:initial|set of|trial of) \d+ {_SESSIONS}|"
             rf"recommended number of {_SESSIONS}|"
@@ -217,7 +214,7 @@ CRITERIA: tuple[Criterion, ...] = (
         "duration_limit",
         "Guideline limit on duration (short-term use, weeks of treatment)",
         "guideline_limit",
-        _re(
+        icase(
             r"long[- ]term (?:use|efficacy|treatment|therapy|management|basis)|short[- ]term (?:use|treatment|therapy|"
             r"relief|basis|course)|(?:beyond|longer than|exceed\w*|up to|no more than|limited to) "
             r"(?:\d+|two|three|four|six)(?:-\d+| to \d+)? (?:\w+ )?(?:weeks?|months?|days?)\b|"
@@ -230,7 +227,7 @@ CRITERIA: tuple[Criterion, ...] = (
         "not_recommended",
         "Guidelines do not recommend the treatment (experimental, not approved, little evidence)",
         "guideline_limit",
-        _re(
+        icase(
             r"not (?:\w+ )?recommended|do(?:es)? not recommend|experimental|investigational|not (?:fda[- ])?approved|"
             r"(?:is|are) not supported by (?:the )?(?:guidelines?|evidence)|(?:little|insufficient|limited) (?:to no )?"
             r"(?:research|evidence)|no (?:high[- ]quality )?(?:research|evidence) (?:to support|supports)"
@@ -241,7 +238,7 @@ CRITERIA: tuple[Criterion, ...] = (
         "primary_procedure",
         "The request it depends on (the surgery, the medication) is certified",
         "documentation",
-        _re(
+        icase(
             r"ancillary|associated (?:surgical )?service|(?:requested|primary|associated) (?:surgical )?"
             r"(?:intervention|procedure|surgery) (?:is|was|has been) (?:not )?(?:medically necessary|certified|"
             r"approved|supported|authorized)|(?:surgery|procedure) (?:has been|was|is) (?:\w+ )?(?:approved|certified|"
@@ -255,7 +252,7 @@ CRITERIA: tuple[Criterion, ...] = (
         "risk_factors",
         "Risk factors that call for it (GI risk, age, comorbidities)",
         "documentation",
-        _re(
+        icase(
             r"gastrointestinal|\bgi\b|peptic ulcer|dyspepsia|(?:at |high |increased )risk|risk factors?|"
             r"comorbid\w*|advanced age|anemia|cardiovascular|bleeding"
         ),
@@ -266,7 +263,7 @@ CRITERIA: tuple[Criterion, ...] = (
         "drug_monitoring",
         "Monitoring of medication use (urine drug screen, opioid agreement, side effects)",
         "documentation",
-        _re(
+        icase(
             r"urine drug|drug (?:screen|test)\w*|aberrant|(?:opioid|pain|narcotic) (?:contract|agreement)|\bcures\b|"
             r"\b4 ?a'?s\b|misuse|"
             r"(?:monitor\w*|documentation|assessment) (?:of |for )?(?:\w+ ){0,2}(?:adverse|side) effects"
@@ -277,7 +274,7 @@ CRITERIA: tuple[Criterion, ...] = (
         "work_status",
         "Work status or return to work",
         "documentation",
-        _re(r"work (?:status|restrictions)|return(?:ed|ing)? to (?:work|duty)|(?:modified|full|regular) duty"),
+        icase(r"work (?:status|restrictions)|return(?:ed|ing)? to (?:work|duty)|(?:modified|full|regular) duty"),
         DOCUMENTS["work_status"],
     ),
 )

@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from features.criteria_terms import icase
+
 __all__ = ["FORBIDDEN_WORDS", "about_the_process", "about_the_worker", "bare", "informative_words"]
 
 SIDES = frozenset(
@@ -84,11 +86,7 @@ def bare(text: str) -> bool:
     return not informative_words(text)
 
 
-def _re(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
-
-
-_WORKER = _re(
+_WORKER = icase(
     r"\b\d{1,3}[- ]?(?:years?|yrs?|y)[- ]?(?:old|/o)\b|\byears? old\b|\by/o\b|"
     r"\bis an? (?:\w+[- ]){0,3}(?:male|female|man|woman|gentleman|lady)\b|"
     r"\b(?:employed|works?|worked|working|employment) (?:as|for|at)\b|\boccupation\b|\bjob (?:title|duties)\b|"
@@ -96,7 +94,7 @@ _WORKER = _re(
     r"\b(?:industrial|occupational|work[- ]related|worker'?s'? comp\w*) (?:injury|injuries|claim|accident)\b|"
     r"\bdate of (?:injury|loss)\b|\bDOI\b|\b(?:injur(?:y|ed)|claim) (?:on|from|dated)\b|\bsustained an? \w* ?injury\b"
 )
-_PROCESS = _re(
+_PROCESS = icase(
     r"utilization review|\bUR\b|\bIMR\b|independent medical review|request for authori[sz]ation|\bRFA\b|"
     r"non-?certif|\b(?:denied|modified|certified|approved|non-?certified) (?:the|this|a) request\b|"
     r"\brequest (?:was|is|has been) (?:denied|modified|certified|approved|non)|\bprogress report\b|\bPR-?2\b|"
